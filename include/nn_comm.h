@@ -1,0 +1,37 @@
+/* nn_comm.h: the communication layer. src/comm.c is the only file that includes <mpi.h>;
+ * everything else talks to the other ranks through these calls, with the communicator passed
+ * explicitly. Works the same under mpirun and as a plain single process (MPI singleton). */
+#ifndef NN_COMM_H
+#define NN_COMM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct nn_comm_impl nn_comm_impl;
+typedef struct {
+    int rank, size;
+    nn_comm_impl *impl;
+} nn_comm;
+
+int nn_comm_init(nn_comm *c, int *argc, char ***argv); /* 0 on success */
+void nn_comm_finalize(nn_comm *c);
+/* Ends every rank of the job at once, with this exit code. Last resort only. */
+void nn_comm_abort(const nn_comm *c, int code);
+
+/* In-place sums over all ranks. Large buffers go in chunks (MPI counts are int). */
+void nn_comm_sum_f32(const nn_comm *c, float *buf, size_t n);
+void nn_comm_sum_f64(const nn_comm *c, double *buf, size_t n);
+void nn_comm_sum_i64(const nn_comm *c, int64_t *buf, size_t n);
+void nn_comm_max_f64(const nn_comm *c, double *buf, size_t n);
+void nn_comm_min_f64(const nn_comm *c, double *buf, size_t n);
+void nn_comm_bcast(const nn_comm *c, void *buf, size_t bytes, int root);
+void nn_comm_barrier(const nn_comm *c);
+
+/* Collective error decision: every rank passes whether it failed; returns the lowest failing
+ * rank, or -1 if none failed. All ranks get the same answer, so they can stop together. */
+int nn_comm_agree(const nn_comm *c, int failed);
+
+/* Text about the MPI library ("Open MPI v4.1.4 ..."), for banners. */
+void nn_comm_library(char *buf, size_t len);
+
+#endif

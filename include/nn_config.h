@@ -1,0 +1,40 @@
+/* nn_config.h: nn-train's command line. One table (src/config.c) names every flag with its
+ * type, default and help; parsing and --help both come from it, so they cannot drift. */
+#ifndef NN_CONFIG_H
+#define NN_CONFIG_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+typedef struct {
+    /* data and model */
+    const char *data;
+    const char *layers;
+    const char *activation;
+    const char *loss;       /* auto | mse | xent */
+    /* optimisation */
+    const char *optimizer;  /* sgd | gd | adam | adamw */
+    double lr, momentum, beta1, beta2, eps, weight_decay, l1, l2;
+    long batch, epochs, seed;
+    double val_fraction;
+    int no_shuffle;
+    /* output */
+    const char *checkpoint_dir;
+    long checkpoint_every;
+    const char *metrics;
+    const char *step_log;
+    int quiet;
+    long threads;
+    int help, version;
+    /* which flags the user gave (index into the option table) */
+    unsigned char given[64];
+} nn_config;
+
+/* Fills cfg from argv. Returns 0, or -1 with one line in err. Never prints or exits. */
+int nn_config_parse(nn_config *cfg, int argc, char **argv, char *err, size_t errlen);
+/* 1 if the user gave --name on the command line. */
+int nn_config_given(const nn_config *cfg, const char *name);
+/* Writes the generated usage text. */
+void nn_config_usage(FILE *out);
+
+#endif

@@ -1,0 +1,46 @@
+/* nn_data.h: data sets in memory and their HDF5 source (layout in docs/data-format.md).
+ *
+ * A rank never holds the whole training set: it asks for the rows of its shard, and
+ * nn_h5_read_rows reads exactly those rows with one hyperslab selection. */
+#ifndef NN_DATA_H
+#define NN_DATA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* What a split (/train, /val or /test) of a file holds, read from its metadata only. */
+typedef struct {
+    size_t n;        /* samples */
+    int d;           /* features per sample: x is (n, d) float32 */
+    int y_is_label;  /* 1: y is integer class labels (n); 0: y is float32 targets (n, k) */
+    int k;           /* columns of y when y_is_label == 0, else 1 */
+} nn_split_info;
+
+/* Rows of x and y held in memory. */
+typedef struct {
+    size_t n;
+    int d, k;           /* k: columns of targets (targets != NULL) */
+    float *x;           /* (n, d) */
+    int32_t *labels;    /* (n) or NULL */
+    float *targets;     /* (n, k) or NULL */
+} nn_rows;
+
+void nn_rows_free(nn_rows *r);
+/* Allocates room for n rows of this shape; 0 or -1. */
+int nn_rows_alloc(nn_rows *r, size_t n, int d, int y_is_label, int k);
+
+/* Reads the shape of group `split` ("train", "val", "test") of an HDF5 file.
+ * Returns 0 on success, 1 if the group does not exist (for optional splits), -1 on error
+ * with one line in err naming the file, dataset and what was expected. */
+int nn_h5_probe(const char *path, const char *split, nn_split_info *info, char *err,
+                size_t errlen);
+
+/* Reads the given rows (ascending file row numbers) of a split into out (allocated here). */
+int nn_h5_read_rows(const char *path, const char *split, const nn_split_info *info,
+                    const size_t *rows, size_t nrows, nn_rows *out, char *err, size_t errlen);
+
+/* Writes a complete split (used by tools and tests to make data sets); 0 or -1. */
+int nn_h5_write_split(const char *path, int truncate, const char *split, const nn_rows *r,
+                      char *err, size_t errlen);
+
+#endif

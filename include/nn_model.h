@@ -1,0 +1,110 @@
+/* nn_model.h: the multilayer perceptron, its flat parameter layout and its kernels.
+ *
+ * Pure math: no MPI, no HDF5, no I/O. Everything here is unit-tested on its own.
+ *
+ * Conventions
+ *   - A dense layer computes Z = X W + b with X (B, in), W (in, out) row-major, b (out).
+ *     W is stored exactly as the checkpoint's /model/dense_<i>/kernel [in, out].
+ *   - All parameters live in one flat float buffer; layer i's kernel starts at w_off[i]
+ *     and its bias at b_off[i]. Gradients and optimizer moments use the same layout.
+ *   - Backward accumulates into the gradient buffer (+=); zeroing is an explicit call.
+ *   - Gradients are of the SUM of per-sample losses over the batch; the caller divides by the
+ *     global sample count (after the allreduce), so every rank's share adds up exactly.
+ */
+#ifndef NN_MODEL_H
+#define NN_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define NN_MAX_LAYERS 32 /* dense layers; sizes[] has NN_MAX_LAYERS + 1 entries */
+
+typedef enum { NN_ACT_RELU = 0, NN_ACT_TANH, NN_ACT_SIGMOID, NN_ACT_LINEAR } nn_act;
+typedef enum { NN_LOSS_MSE = 0, NN_LOSS_XENT } nn_loss; /* XENT = softmax + cross-entropy */
+
+/* Name <-> enum; *_from_name returns -1 for an unknown name. */
+const char *nn_act_name(nn_act a);
+int nn_act_from_name(const char *s);
+const char *nn_loss_name(nn_loss l);
+
+typedef struct {
+    int n_layers;                     /* dense layers L */
+    int sizes[NN_MAX_LAYERS + 1];     /* sizes[0] = input D, sizes[L] = outputs K */
+    nn_act act;                       /* hidden activation; the output layer is linear */
+    nn_loss loss;                     /* MSE on the linear output, or softmax cross-entropy */
+    size_t n_params;                  /* total floats in the flat buffer */
+    size_t w_off[NN_MAX_LAYERS];      /* kernel of layer i: (sizes[i], sizes[i+1]) */
+    size_t b_off[NN_MAX_LAYERS];      /* bias of layer i: (sizes[i+1]) */
+    int max_width;                    /* max over sizes[] */
+} nn_layout;
+
+/* Parses "784,256,128,10" into sizes; returns 0, or -1 with a reason in err. */
+int nn_parse_layers(const char *s, int *sizes, int *n_layers, char *err, size_t errlen);
+
+/* Fills offsets and n_params; returns 0, or -1 (err) if a size is out of range or n_params
+ * would overflow. */
+int nn_layout_init(nn_layout *lo, const int *sizes, int n_layers, nn_act act, nn_loss loss,
+                   char *err, size_t errlen);
+
+/* Initialises params: He-uniform for relu, Glorot-uniform otherwise; biases zero.
+ * Deterministic in seed alone. */
+void nn_params_init(const nn_layout *lo, float *params, uint64_t seed);
+
+/* Scratch for one forward/backward pass over at most max_batch samples. Allocated once. */
+typedef struct {
+    int max_batch;
+    float *act[NN_MAX_LAYERS + 1]; /* act[0] aliases the input; act[i] (B, sizes[i]); act[L] = logits */
+    float *delta_a, *delta_b;      /* (B, max_width) ping-pong buffers for dL/dZ */
+    float *block;                  /* the one allocation behind act[1..L] and the deltas */
+} nn_work;
+
+int nn_work_init(nn_work *w, const nn_layout *lo, int max_batch);
+void nn_work_free(nn_work *w);
+
+/* Targets for one batch: class labels (B) for XENT with hard labels, or float targets (B, K).
+ * For MSE with labels, the label is one-hot encoded on the fly. */
+typedef struct {
+    const int32_t *labels;  /* NULL when targets are given */
+    const float *targets;   /* (B, K) or NULL */
+} nn_batch_y;
+
+/* Forward pass. x (B, D). Leaves the logits/outputs in w->act[L]. */
+void nn_forward(const nn_layout *lo, const float *params, nn_work *w, const float *x, int B);
+
+/* Loss of the outputs in w->act[L], summed over the B samples (not averaged), and
+ * dL/dZ_L into w->delta_a. For MSE the per-sample loss is the mean over the K outputs
+ * (PyTorch's MSELoss convention). If correct != NULL, adds the number of samples whose
+ * argmax output equals the label (labels) or the target's argmax (targets). */
+double nn_loss_and_grad(const nn_layout *lo, nn_work *w, nn_batch_y y, int B, long *correct);
+
+/* Same loss without the gradient (validation, prediction). */
+double nn_loss_only(const nn_layout *lo, const float *out, nn_batch_y y, int B, long *correct);
+
+/* Backward pass, using w->delta_a as dL/dZ_L (from nn_loss_and_grad). Accumulates into grads. */
+void nn_backward(const nn_layout *lo, const float *params, float *grads, nn_work *w, int B);
+
+/* Regularisation over the kernels only (biases are not penalised):
+ * R = l1 * sum|w| + l2/2 * sum w^2. nn_reg_loss returns R; nn_reg_grad adds dR/dw into grads
+ * (the optimizers fold the same term, nn_reg_term, into their update). */
+double nn_reg_loss(const nn_layout *lo, const float *params, float l1, float l2);
+void nn_reg_grad(const nn_layout *lo, const float *params, float *grads, float l1, float l2);
+
+/* ---- the kernels the passes are made of (exposed for tests) ---- */
+
+/* Z (B, out) = X (B, in) W (in, out) + b, then activation in place. */
+void nn_dense_forward(float *z, const float *x, const float *w, const float *b, int B, int in,
+                      int out, nn_act act);
+/* Given dZ (B, out): dW += X^T dZ, db += colsum dZ; if dx != NULL, dx (B, in) = dZ W^T. */
+void nn_dense_backward(float *dx, float *dw, float *db, const float *dz, const float *x,
+                       const float *w, int B, int in, int out);
+/* dz = da * act'(a) in place, where a is the activation output. */
+void nn_act_backward(float *d, const float *a, size_t n, nn_act act);
+
+/* C (M, N) = alpha * op(A) op(B) + beta * C through cblas_sgemm, row-major. */
+void nn_sgemm(int transA, int transB, int M, int N, int K, float alpha, const float *A,
+              const float *B, float beta, float *C);
+
+/* Sets OpenBLAS's thread count (n > 0) and returns the count in effect. */
+int nn_blas_threads(int n);
+
+#endif

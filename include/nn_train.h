@@ -1,0 +1,75 @@
+/* nn_train.h: the data-parallel trainer. Every function here is collective: all ranks call
+ * it, and all ranks get the same return status, so they stop together. */
+#ifndef NN_TRAIN_H
+#define NN_TRAIN_H
+
+#include <stdio.h>
+
+#include "nn_comm.h"
+#include "nn_config.h"
+#include "nn_data.h"
+#include "nn_model.h"
+#include "nn_optim.h"
+#include "nn_shard.h"
+
+/* Seconds spent per phase; reduced to the max over ranks for reports. */
+typedef struct {
+    double compute, allreduce, io;
+} nn_timers;
+
+typedef struct {
+    long epoch;
+    double train_loss;     /* mean data loss over the epoch's samples */
+    double reg_loss;       /* l1/l2 penalty at the end of the epoch */
+    double val_loss;       /* NAN when there is no validation set */
+    double val_accuracy;   /* NAN for regression or no validation set */
+    double samples_per_sec;
+    double seconds;        /* wall time of the whole epoch */
+    nn_timers t;
+} nn_epoch_stats;
+
+typedef struct {
+    const nn_comm *comm;
+    nn_config cfg;
+    const char *cmdline;      /* stored in checkpoints */
+    int example;              /* 1: the built-in y = 2x example */
+    double y_mean, y_std;     /* the example's target normalisation */
+    nn_layout lo;
+    nn_opt_hparams hp;
+    float l1, l2;
+    /* One allocation each; same layout. grads has one extra float at the end that carries
+     * the local loss sum through the same allreduce. */
+    float *params, *grads, *m, *v;
+    nn_work work;
+    nn_rows train;            /* this rank's shard, in position order */
+    nn_rows val;              /* this rank's block of the validation set */
+    size_t n_train, n_val;    /* global counts */
+    int classify;             /* accuracy is meaningful */
+    nn_sched sched;
+    uint32_t *perm;           /* this epoch's order of the shard (shuffling) */
+    nn_rows batch;            /* gather buffer for one local batch */
+    long step;                /* optimizer steps taken */
+    FILE *metrics, *step_log;
+} nn_trainer;
+
+/* Reads and checks the data, builds the model, initialises parameters on rank 0 and
+ * broadcasts them (then checks every rank holds the same), and opens the outputs.
+ * Returns 0, or -1 after the error was printed once; then call nn_trainer_free. */
+int nn_trainer_setup(nn_trainer *t, const nn_comm *comm, const nn_config *cfg,
+                     const char *cmdline);
+/* One epoch of training plus validation; fills st. Returns 0, or -1 (already reported). */
+int nn_trainer_epoch(nn_trainer *t, long epoch, nn_epoch_stats *st);
+/* Writes a checkpoint (rank 0; the others wait). A failed write is reported, not fatal. */
+void nn_trainer_checkpoint(nn_trainer *t, long epoch, nn_timers *tm);
+/* Validation loss, correct count and sample count over the whole validation set. */
+void nn_trainer_validate(nn_trainer *t, double *loss, double *correct, double *count);
+void nn_trainer_free(nn_trainer *t);
+
+/* Rank 0 prints progress and results; every rank may print errors, prefixed with its rank. */
+void nn_say(const nn_comm *c, int quiet, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void nn_error(const nn_comm *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Wall-clock seconds (monotonic). */
+double nn_now(void);
+
+#endif

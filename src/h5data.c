@@ -1,0 +1,284 @@
+/* h5data.c: reading data sets (and writing them, for tools and tests) with the HDF5 C API.
+ * The layout is documented in docs/data-format.md. Every failure becomes one line in err
+ * naming the file and dataset and saying what was expected. */
+#include <errno.h>
+#include <hdf5.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "nn_data.h"
+
+void nn_rows_free(nn_rows *r)
+{
+    if (!r)
+        return;
+    free(r->x);
+    free(r->labels);
+    free(r->targets);
+    memset(r, 0, sizeof *r);
+}
+
+int nn_rows_alloc(nn_rows *r, size_t n, int d, int y_is_label, int k)
+{
+    memset(r, 0, sizeof *r);
+    r->n = n;
+    r->d = d;
+    r->k = k;
+    size_t m = n ? n : 1;
+    r->x = malloc(m * (size_t)d * sizeof(float));
+    if (y_is_label)
+        r->labels = malloc(m * sizeof(int32_t));
+    else
+        r->targets = malloc(m * (size_t)k * sizeof(float));
+    if (!r->x || (!r->labels && !r->targets)) {
+        nn_rows_free(r);
+        return -1;
+    }
+    return 0;
+}
+
+/* Opens a file for reading with a useful message when it is missing or not HDF5. */
+static hid_t open_ro(const char *path, char *err, size_t errlen)
+{
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL); /* we report errors ourselves, in one line */
+    if (access(path, R_OK) != 0) {
+        snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+        return -1;
+    }
+    if (H5Fis_hdf5(path) <= 0) {
+        snprintf(err, errlen, "%s: not an HDF5 file (expected the layout of docs/data-format.md)",
+                 path);
+        return -1;
+    }
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (f < 0)
+        snprintf(err, errlen, "%s: HDF5 cannot open it (truncated or damaged?)", path);
+    return f;
+}
+
+static const char *class_name(H5T_class_t c)
+{
+    switch (c) {
+    case H5T_INTEGER: return "integer";
+    case H5T_FLOAT: return "float";
+    case H5T_STRING: return "string";
+    case H5T_COMPOUND: return "compound";
+    default: return "non-numeric";
+    }
+}
+
+/* Opens dataset name and reads its type class and shape (up to 2 dims). */
+static hid_t open_dset(hid_t f, const char *path, const char *name, H5T_class_t *cls, int *rank,
+                       hsize_t dims[2], const char *expect, char *err, size_t errlen)
+{
+    if (H5Lexists(f, name, H5P_DEFAULT) <= 0) {
+        snprintf(err, errlen, "%s: dataset %s is missing (expected %s)", path, name, expect);
+        return -1;
+    }
+    hid_t d = H5Dopen2(f, name, H5P_DEFAULT);
+    if (d < 0) {
+        snprintf(err, errlen, "%s: %s is not a readable dataset (expected %s)", path, name,
+                 expect);
+        return -1;
+    }
+    hid_t t = H5Dget_type(d), s = H5Dget_space(d);
+    *cls = H5Tget_class(t);
+    *rank = H5Sget_simple_extent_ndims(s);
+    if (*rank >= 1 && *rank <= 2)
+        H5Sget_simple_extent_dims(s, dims, NULL);
+    H5Tclose(t);
+    H5Sclose(s);
+    return d;
+}
+
+int nn_h5_probe(const char *path, const char *split, nn_split_info *info, char *err,
+                size_t errlen)
+{
+    char xname[64], yname[64], gname[64];
+    snprintf(gname, sizeof gname, "/%s", split);
+    snprintf(xname, sizeof xname, "/%s/x", split);
+    snprintf(yname, sizeof yname, "/%s/y", split);
+    memset(info, 0, sizeof *info);
+    hid_t f = open_ro(path, err, errlen);
+    if (f < 0)
+        return -1;
+    int rc = -1;
+    hid_t dx = -1, dy = -1;
+    if (H5Lexists(f, gname, H5P_DEFAULT) <= 0) {
+        rc = 1;
+        snprintf(err, errlen, "%s: group %s is missing (expected %s/x and %s/y)", path, gname,
+                 gname, gname);
+        goto done;
+    }
+    H5T_class_t cx, cy;
+    int rx, ry;
+    hsize_t xd[2] = {0, 0}, yd[2] = {0, 0};
+    dx = open_dset(f, path, xname, &cx, &rx, xd, "float32 [N, D]", err, errlen);
+    if (dx < 0)
+        goto done;
+    if (cx != H5T_FLOAT || rx != 2) {
+        snprintf(err, errlen, "%s: %s is %s with %d dimension(s); expected float32 [N, D]", path,
+                 xname, class_name(cx), rx);
+        goto done;
+    }
+    dy = open_dset(f, path, yname, &cy, &ry, yd,
+                   "integer labels [N] or float32 targets [N, K]", err, errlen);
+    if (dy < 0)
+        goto done;
+    if (cy == H5T_INTEGER && ry == 1) {
+        info->y_is_label = 1;
+        info->k = 1;
+    } else if (cy == H5T_FLOAT && (ry == 1 || ry == 2)) {
+        info->y_is_label = 0;
+        info->k = ry == 2 ? (int)yd[1] : 1;
+    } else {
+        snprintf(err, errlen,
+                 "%s: %s is %s with %d dimension(s); expected integer labels [N] or float32 "
+                 "targets [N, K]",
+                 path, yname, class_name(cy), ry);
+        goto done;
+    }
+    if (yd[0] != xd[0]) {
+        snprintf(err, errlen, "%s: %s has %llu rows but %s has %llu; expected one label per sample",
+                 path, yname, (unsigned long long)yd[0], xname, (unsigned long long)xd[0]);
+        goto done;
+    }
+    if (xd[1] < 1 || xd[1] > 100000000 || info->k < 1) {
+        snprintf(err, errlen, "%s: %s has %llu features per sample; expected at least 1", path,
+                 xname, (unsigned long long)xd[1]);
+        goto done;
+    }
+    info->n = (size_t)xd[0];
+    info->d = (int)xd[1];
+    rc = 0;
+done:
+    if (dx >= 0)
+        H5Dclose(dx);
+    if (dy >= 0)
+        H5Dclose(dy);
+    H5Fclose(f);
+    return rc;
+}
+
+/* Selects the given ascending rows (whole rows of `cols` columns) of a 1-D or 2-D dataspace,
+ * merging consecutive rows into one block each. */
+static int select_rows(hid_t space, const size_t *rows, size_t nrows, hsize_t cols)
+{
+    if (H5Sselect_none(space) < 0)
+        return -1;
+    size_t i = 0;
+    while (i < nrows) {
+        size_t j = i + 1;
+        while (j < nrows && rows[j] == rows[j - 1] + 1)
+            j++;
+        hsize_t start[2] = {rows[i], 0}, count[2] = {j - i, cols};
+        if (H5Sselect_hyperslab(space, H5S_SELECT_OR, start, NULL, count, NULL) < 0)
+            return -1;
+        i = j;
+    }
+    return 0;
+}
+
+static int read_rows(hid_t d, int rank, hsize_t cols, const size_t *rows, size_t nrows,
+                     hid_t memtype, void *buf)
+{
+    hid_t fs = H5Dget_space(d);
+    hsize_t mdims[2] = {nrows, cols};
+    hid_t ms = H5Screate_simple(rank, mdims, NULL);
+    int rc = -1;
+    if (fs >= 0 && ms >= 0 && select_rows(fs, rows, nrows, cols) == 0 &&
+        H5Dread(d, memtype, ms, fs, H5P_DEFAULT, buf) >= 0)
+        rc = 0;
+    if (ms >= 0)
+        H5Sclose(ms);
+    if (fs >= 0)
+        H5Sclose(fs);
+    return rc;
+}
+
+int nn_h5_read_rows(const char *path, const char *split, const nn_split_info *info,
+                    const size_t *rows, size_t nrows, nn_rows *out, char *err, size_t errlen)
+{
+    char xname[64], yname[64];
+    snprintf(xname, sizeof xname, "/%s/x", split);
+    snprintf(yname, sizeof yname, "/%s/y", split);
+    if (nn_rows_alloc(out, nrows, info->d, info->y_is_label, info->k) != 0) {
+        snprintf(err, errlen, "%s: out of memory for %zu rows of %s", path, nrows, xname);
+        return -1;
+    }
+    if (nrows == 0)
+        return 0;
+    hid_t f = open_ro(path, err, errlen);
+    if (f < 0) {
+        nn_rows_free(out);
+        return -1;
+    }
+    int rc = -1;
+    hid_t dx = H5Dopen2(f, xname, H5P_DEFAULT), dy = H5Dopen2(f, yname, H5P_DEFAULT);
+    if (dx < 0 || dy < 0 ||
+        read_rows(dx, 2, (hsize_t)info->d, rows, nrows, H5T_NATIVE_FLOAT, out->x) != 0) {
+        snprintf(err, errlen, "%s: reading %s failed (damaged file?)", path, xname);
+        goto done;
+    }
+    hid_t ys = H5Dget_space(dy);
+    int yrank = H5Sget_simple_extent_ndims(ys); /* float targets may be [N] or [N, K] */
+    H5Sclose(ys);
+    if (read_rows(dy, yrank, (hsize_t)info->k, rows, nrows,
+                  info->y_is_label ? H5T_NATIVE_INT32 : H5T_NATIVE_FLOAT,
+                  info->y_is_label ? (void *)out->labels : (void *)out->targets) != 0) {
+        snprintf(err, errlen, "%s: reading %s failed (damaged file, or labels beyond int32?)",
+                 path, yname);
+        goto done;
+    }
+    rc = 0;
+done:
+    if (dx >= 0)
+        H5Dclose(dx);
+    if (dy >= 0)
+        H5Dclose(dy);
+    H5Fclose(f);
+    if (rc != 0)
+        nn_rows_free(out);
+    return rc;
+}
+
+static int write_dset(hid_t g, const char *name, hid_t type, int rank, const hsize_t *dims,
+                      const void *buf)
+{
+    hid_t s = H5Screate_simple(rank, dims, NULL);
+    hid_t d = H5Dcreate2(g, name, type, s, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    int rc = (d >= 0 && H5Dwrite(d, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) >= 0) ? 0 : -1;
+    if (d >= 0)
+        H5Dclose(d);
+    H5Sclose(s);
+    return rc;
+}
+
+int nn_h5_write_split(const char *path, int truncate, const char *split, const nn_rows *r,
+                      char *err, size_t errlen)
+{
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    hid_t f = truncate ? H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT)
+                       : H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
+    if (f < 0) {
+        snprintf(err, errlen, "%s: cannot %s it for writing", path, truncate ? "create" : "open");
+        return -1;
+    }
+    int rc = -1;
+    hid_t g = H5Gcreate2(f, split, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    if (g >= 0) {
+        hsize_t xd[2] = {r->n, (hsize_t)r->d}, yd[2] = {r->n, (hsize_t)r->k};
+        if (write_dset(g, "x", H5T_NATIVE_FLOAT, 2, xd, r->x) == 0 &&
+            (r->labels ? write_dset(g, "y", H5T_NATIVE_INT32, 1, yd, r->labels)
+                       : write_dset(g, "y", H5T_NATIVE_FLOAT, 2, yd, r->targets)) == 0)
+            rc = 0;
+        H5Gclose(g);
+    }
+    if (H5Fclose(f) < 0)
+        rc = -1;
+    if (rc != 0)
+        snprintf(err, errlen, "%s: writing group /%s failed", path, split);
+    return rc;
+}

@@ -1,0 +1,63 @@
+/* optim.c: SGD (with momentum) and Adam/AdamW, each one pass over a tensor's floats. */
+#include <math.h>
+#include <string.h>
+
+#include "nn_model.h"
+#include "nn_optim.h"
+
+static const char *const opt_names[] = {"sgd", "gd", "adam", "adamw"};
+
+const char *nn_opt_name(nn_opt_kind k) { return opt_names[k]; }
+
+int nn_opt_from_name(const char *s)
+{
+    for (int i = 0; i < 4; i++)
+        if (strcmp(s, opt_names[i]) == 0)
+            return i;
+    return -1;
+}
+
+void nn_sgd_update(float *p, const float *g, float *buf, size_t n, float grad_scale,
+                   const nn_opt_hparams *hp, nn_opt_decay d)
+{
+    const float lr = hp->lr, mu = hp->momentum;
+    if (buf && mu != 0.0f) {
+        for (size_t i = 0; i < n; i++) {
+            float gi = g[i] * grad_scale + nn_reg_term(p[i], d.l1, d.l2);
+            buf[i] = mu * buf[i] + gi;
+            p[i] -= lr * buf[i];
+        }
+    } else {
+        for (size_t i = 0; i < n; i++)
+            p[i] -= lr * (g[i] * grad_scale + nn_reg_term(p[i], d.l1, d.l2));
+    }
+}
+
+void nn_adam_update(float *p, const float *g, float *m, float *v, size_t n, float grad_scale,
+                    const nn_opt_hparams *hp, nn_opt_decay d, long t)
+{
+    const float b1 = hp->beta1, b2 = hp->beta2, eps = hp->eps, lr = hp->lr;
+    /* Bias corrections in double: b^t for large t must not lose the small difference from 1. */
+    const float c1 = (float)(1.0 / (1.0 - pow(b1, (double)t)));
+    const float c2 = (float)(1.0 / (1.0 - pow(b2, (double)t)));
+    const float decay = 1.0f - lr * d.weight_decay; /* AdamW, decoupled from the gradient */
+    for (size_t i = 0; i < n; i++) {
+        float gi = g[i] * grad_scale + nn_reg_term(p[i], d.l1, d.l2);
+        float mi = b1 * m[i] + (1.0f - b1) * gi;
+        float vi = b2 * v[i] + (1.0f - b2) * gi * gi;
+        m[i] = mi;
+        v[i] = vi;
+        p[i] = p[i] * decay - lr * (mi * c1) / (sqrtf(vi * c2) + eps);
+    }
+}
+
+void nn_reg_grad(const nn_layout *lo, const float *params, float *grads, float l1, float l2)
+{
+    for (int i = 0; i < lo->n_layers; i++) {
+        const float *w = params + lo->w_off[i];
+        float *g = grads + lo->w_off[i];
+        size_t n = (size_t)lo->sizes[i] * lo->sizes[i + 1];
+        for (size_t j = 0; j < n; j++)
+            g[j] += nn_reg_term(w[j], l1, l2);
+    }
+}

@@ -1,0 +1,681 @@
+/* trainer.c: data-parallel training. Setup (data, model, outputs), the training step, validation
+ * and checkpoints. Collective by construction: every failure is decided with nn_comm_agree, so
+ * all ranks return the same status and no rank is left waiting in a collective.
+ *
+ * The step reads as a recipe:
+ *   zero grads -> gather local batch -> forward -> loss -> backward ->
+ *   one allreduce of [grads | loss sum] -> optimizer step with grad_scale = 1 / global batch.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "nn_checkpoint.h"
+#include "nn_rng.h"
+#include "nn_train.h"
+
+#define ERRLEN 512
+
+double nn_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+void nn_say(const nn_comm *c, int quiet, const char *fmt, ...)
+{
+    if (c->rank != 0 || quiet)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vprintf(fmt, ap);
+    va_end(ap);
+    fflush(stdout);
+}
+
+void nn_error(const nn_comm *c, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    if (c->size > 1)
+        fprintf(stderr, "nn-train: error [rank %d]: ", c->rank);
+    else
+        fprintf(stderr, "nn-train: error: ");
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    fflush(stderr);
+}
+
+/* Collective failure: the lowest failing rank prints its message; all return -1. A failure
+ * every rank sees alike (bad flag, missing file) is therefore printed exactly once. */
+static int agree(const nn_comm *c, int failed, const char *msg)
+{
+    int who = nn_comm_agree(c, failed);
+    if (who < 0)
+        return 0;
+    if (who == c->rank)
+        nn_error(c, "%s", msg);
+    return -1;
+}
+
+/* ---------------------------------------------------------------- data sources */
+
+/* The built-in example: y = 2x for x = 0..99, both z-scored. */
+static int example_rows(nn_trainer *t, nn_rows *all)
+{
+    const size_t n = 100;
+    if (nn_rows_alloc(all, n, 1, 0, 1) != 0)
+        return -1;
+    double xm = 0, xv = 0, ym = 0, yv = 0;
+    for (size_t i = 0; i < n; i++) {
+        xm += (double)i / n;
+        ym += 2.0 * i / n;
+    }
+    for (size_t i = 0; i < n; i++) {
+        xv += ((double)i - xm) * ((double)i - xm) / n;
+        yv += (2.0 * i - ym) * (2.0 * i - ym) / n;
+    }
+    t->y_mean = ym;
+    t->y_std = sqrt(yv);
+    for (size_t i = 0; i < n; i++) {
+        all->x[i] = (float)(((double)i - xm) / sqrt(xv));
+        all->targets[i] = (float)((2.0 * i - ym) / t->y_std);
+    }
+    return 0;
+}
+
+/* Copies the listed rows of src into dst (allocated here). */
+static int pick_rows(const nn_rows *src, const size_t *rows, size_t n, nn_rows *dst)
+{
+    if (nn_rows_alloc(dst, n, src->d, src->labels != NULL, src->k) != 0)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        memcpy(dst->x + i * src->d, src->x + rows[i] * src->d, (size_t)src->d * sizeof(float));
+        if (src->labels)
+            dst->labels[i] = src->labels[rows[i]];
+        else
+            memcpy(dst->targets + i * src->k, src->targets + rows[i] * src->k,
+                   (size_t)src->k * sizeof(float));
+    }
+    return 0;
+}
+
+/* Checks a rank's rows: finite features and targets, labels within [0, classes).
+ * Row numbers in messages are file rows. */
+static int check_rows(const nn_rows *r, const size_t *file_rows, int classes, const char *path,
+                      const char *split, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < r->n; i++) {
+        for (int j = 0; j < r->d; j++)
+            if (!isfinite(r->x[i * r->d + j])) {
+                snprintf(err, errlen, "%s: /%s/x row %zu column %d is not finite; clean the data "
+                         "first (expected finite float32 values)",
+                         path, split, file_rows[i], j);
+                return -1;
+            }
+        if (r->labels && (r->labels[i] < 0 || r->labels[i] >= classes)) {
+            snprintf(err, errlen, "%s: /%s/y row %zu has label %d; expected a class in [0, %d) "
+                     "(the last layer has %d outputs)",
+                     path, split, file_rows[i], (int)r->labels[i], classes, classes);
+            return -1;
+        }
+        if (r->targets)
+            for (int j = 0; j < r->k; j++)
+                if (!isfinite(r->targets[i * r->k + j])) {
+                    snprintf(err, errlen, "%s: /%s/y row %zu is not finite", path, split,
+                             file_rows[i]);
+                    return -1;
+                }
+    }
+    return 0;
+}
+
+/* Resolves the loss from the labels' type and --loss, and checks the model's ends against the
+ * data. Pure: every rank computes the same answer from the same metadata. */
+static int match_model(const nn_config *cfg, const nn_split_info *in, const int *sizes, int L,
+                       const char *path, nn_loss *loss, char *err, size_t errlen)
+{
+    int K = sizes[L];
+    if (in->d != sizes[0]) {
+        snprintf(err, errlen, "%s: /train/x has %d features but --layers starts with %d; expected "
+                 "the first layer size to equal the number of features",
+                 path, in->d, sizes[0]);
+        return -1;
+    }
+    if (strcmp(cfg->loss, "auto") == 0)
+        *loss = in->y_is_label ? NN_LOSS_XENT : NN_LOSS_MSE;
+    else
+        *loss = strcmp(cfg->loss, "xent") == 0 ? NN_LOSS_XENT : NN_LOSS_MSE;
+    if (!in->y_is_label && in->k != K) {
+        snprintf(err, errlen, "%s: /train/y has %d target columns but the last layer has %d; "
+                 "expected them equal",
+                 path, in->k, K);
+        return -1;
+    }
+    if (*loss == NN_LOSS_XENT && K < 2) {
+        snprintf(err, errlen, "--loss xent needs at least 2 outputs; the last layer of --layers "
+                 "has %d",
+                 K);
+        return -1;
+    }
+    return 0;
+}
+
+/* Reads this rank's training shard and validation block, from the file or the example. */
+static int load_data(nn_trainer *t, char *err, size_t errlen)
+{
+    const nn_comm *c = t->comm;
+    const nn_config *cfg = &t->cfg;
+    int sizes[NN_MAX_LAYERS + 1], L = 0;
+    nn_split_info tr = {0}, va = {0};
+    int has_val = 0, fail = 0;
+    const char *path = cfg->data ? cfg->data : "(built-in example)";
+    nn_rows all = {0};
+    nn_loss loss = NN_LOSS_MSE;
+
+    /* 1. Metadata, on every rank (cheap); any rank's failure stops all. */
+    if (nn_parse_layers(cfg->layers, sizes, &L, err, errlen) != 0) {
+        fail = 1;
+    } else if (t->example) {
+        fail = example_rows(t, &all) != 0;
+        tr = (nn_split_info){.n = all.n, .d = 1, .y_is_label = 0, .k = 1};
+        if (!fail)
+            fail = match_model(cfg, &tr, sizes, L, path, &loss, err, errlen);
+    } else {
+        fail = nn_h5_probe(cfg->data, "train", &tr, err, errlen) != 0;
+        if (!fail) {
+            int rc = nn_h5_probe(cfg->data, "val", &va, err, errlen);
+            has_val = rc == 0;
+            fail = rc < 0;
+            if (has_val && (va.d != tr.d || va.y_is_label != tr.y_is_label || va.k != tr.k)) {
+                snprintf(err, errlen, "%s: /val has a different shape or label type than /train; "
+                         "expected the same",
+                         cfg->data);
+                fail = 1;
+            }
+        }
+        if (!fail)
+            fail = match_model(cfg, &tr, sizes, L, path, &loss, err, errlen);
+    }
+    if (!fail && nn_layout_init(&t->lo, sizes, L, (nn_act)nn_act_from_name(cfg->activation),
+                                loss, err, errlen) != 0)
+        fail = 1;
+    if (agree(c, fail, err))
+        goto fail;
+    t->classify = tr.y_is_label;
+
+    /* 2. Which file rows are validation and which are training: the same on every rank. */
+    size_t *train_rows = malloc((tr.n ? tr.n : 1) * sizeof(size_t));
+    size_t *val_rows = malloc(((has_val ? va.n : tr.n) + 1) * sizeof(size_t));
+    size_t *shard_rows = NULL;
+    fail = !train_rows || !val_rows;
+    if (!fail) {
+        if (has_val) {
+            for (size_t i = 0; i < tr.n; i++)
+                train_rows[i] = i;
+            for (size_t i = 0; i < va.n; i++)
+                val_rows[i] = i;
+            t->n_train = tr.n;
+            t->n_val = va.n;
+        } else {
+            fail = nn_holdout_split(tr.n, cfg->val_fraction, (uint64_t)cfg->seed, val_rows,
+                                    &t->n_val, train_rows, &t->n_train) != 0;
+        }
+    }
+    if (fail)
+        snprintf(err, errlen, "out of memory for the row index of %s", path);
+    size_t batch = (size_t)cfg->batch;
+    if (!fail && t->n_train < (size_t)c->size) {
+        snprintf(err, errlen, "%s: %zu training samples for %d ranks; expected at least one "
+                 "sample per rank",
+                 path, t->n_train, c->size);
+        fail = 1;
+    } else if (!fail && batch == 0) {
+        batch = t->n_train; /* full-batch gradient descent */
+    } else if (!fail && batch < (size_t)c->size) {
+        snprintf(err, errlen, "--batch %zu is smaller than the number of ranks (%d); expected a "
+                 "global batch of at least one sample per rank",
+                 batch, c->size);
+        fail = 1;
+    }
+    if (agree(c, fail, err))
+        goto fail_rows;
+    nn_sched_init(&t->sched, t->n_train, batch, c->size, c->rank);
+
+    /* 3. This rank's shard: positions -> file rows; read just those rows. */
+    size_t n_shard = nn_sched_shard_size(&t->sched);
+    shard_rows = malloc((n_shard ? n_shard : 1) * sizeof(size_t));
+    fail = !shard_rows;
+    if (!fail) {
+        nn_sched_shard_positions(&t->sched, shard_rows);
+        for (size_t i = 0; i < n_shard; i++)
+            shard_rows[i] = train_rows[shard_rows[i]];
+    }
+    size_t vlo = nn_split_lo(t->n_val, c->size, c->rank);
+    size_t vhi = nn_split_lo(t->n_val, c->size, c->rank + 1);
+    const size_t *my_val = val_rows + vlo;
+    if (!fail) {
+        if (t->example) {
+            fail = pick_rows(&all, shard_rows, n_shard, &t->train) != 0 ||
+                   pick_rows(&all, my_val, vhi - vlo, &t->val) != 0;
+            if (fail)
+                snprintf(err, errlen, "out of memory for the example's data");
+        } else {
+            fail = nn_h5_read_rows(cfg->data, "train", &tr, shard_rows, n_shard, &t->train, err,
+                                   errlen) != 0 ||
+                   nn_h5_read_rows(cfg->data, has_val ? "val" : "train", has_val ? &va : &tr,
+                                   my_val, vhi - vlo, &t->val, err, errlen) != 0;
+        }
+    }
+    int classes = t->lo.sizes[t->lo.n_layers];
+    if (!fail)
+        fail = check_rows(&t->train, shard_rows, classes, path, "train", err, errlen) != 0 ||
+               check_rows(&t->val, my_val, classes, path, has_val ? "val" : "train", err,
+                          errlen) != 0;
+    free(shard_rows);
+    free(train_rows);
+    free(val_rows);
+    nn_rows_free(&all);
+    return agree(c, fail, err);
+
+fail_rows:
+    free(train_rows);
+    free(val_rows);
+fail:
+    nn_rows_free(&all);
+    return -1;
+}
+
+/* ---------------------------------------------------------------- setup */
+
+static uint64_t fnv1a(const void *p, size_t n)
+{
+    const unsigned char *b = p;
+    uint64_t h = 1469598103934665603ULL;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ b[i]) * 1099511628211ULL;
+    return h;
+}
+
+/* Rank 0 initialises, everyone receives; then all ranks prove they hold the same bytes. */
+static int init_params(nn_trainer *t, char *err, size_t errlen)
+{
+    if (t->comm->rank == 0)
+        nn_params_init(&t->lo, t->params, (uint64_t)t->cfg.seed);
+    nn_comm_bcast(t->comm, t->params, t->lo.n_params * sizeof(float), 0);
+    uint64_t h = fnv1a(t->params, t->lo.n_params * sizeof(float));
+    double lohi[2] = {(double)(h & 0xffffffffu), (double)(h >> 32)}, mn[2], mx[2];
+    memcpy(mn, lohi, sizeof mn);
+    memcpy(mx, lohi, sizeof mx);
+    nn_comm_min_f64(t->comm, mn, 2);
+    nn_comm_max_f64(t->comm, mx, 2);
+    int same = mn[0] == mx[0] && mn[1] == mx[1];
+    if (!same)
+        snprintf(err, errlen, "ranks hold different initial parameters after the broadcast");
+    return same ? 0 : -1;
+}
+
+static int mkdir_p(const char *dir)
+{
+    char buf[4096];
+    if (snprintf(buf, sizeof buf, "%s", dir) >= (int)sizeof buf)
+        return -1;
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(buf, 0777) != 0 && errno != EEXIST)
+            return -1;
+        *p = '/';
+    }
+    return (mkdir(buf, 0777) != 0 && errno != EEXIST) ? -1 : 0;
+}
+
+/* Rank 0 opens every output only after all inputs were checked: bad input writes nothing. */
+static int open_outputs(nn_trainer *t, char *err, size_t errlen)
+{
+    const nn_config *cfg = &t->cfg;
+    int fail = 0;
+    if (t->comm->rank != 0)
+        return 0;
+    if (cfg->checkpoint_dir) {
+        struct stat st;
+        if (mkdir_p(cfg->checkpoint_dir) != 0 || stat(cfg->checkpoint_dir, &st) != 0 ||
+            !S_ISDIR(st.st_mode) || access(cfg->checkpoint_dir, W_OK | X_OK) != 0) {
+            snprintf(err, errlen, "--checkpoint-dir %s: cannot create or write to it: %s",
+                     cfg->checkpoint_dir, strerror(errno));
+            fail = 1;
+        }
+    }
+    if (!fail && cfg->metrics) {
+        t->metrics = fopen(cfg->metrics, "w");
+        if (!t->metrics) {
+            snprintf(err, errlen, "--metrics %s: cannot write: %s", cfg->metrics,
+                     strerror(errno));
+            fail = 1;
+        } else {
+            fprintf(t->metrics, "epoch,train_loss,reg_loss,val_loss,val_accuracy,"
+                                "samples_per_sec,seconds,compute_s,allreduce_s,io_s\n");
+        }
+    }
+    if (!fail && cfg->step_log) {
+        t->step_log = fopen(cfg->step_log, "w");
+        if (!t->step_log) {
+            snprintf(err, errlen, "--step-log %s: cannot write: %s", cfg->step_log,
+                     strerror(errno));
+            fail = 1;
+        } else {
+            fprintf(t->step_log, "step,epoch,loss\n");
+        }
+    }
+    return fail ? -1 : 0;
+}
+
+static int resolve_optimizer(nn_trainer *t, char *err, size_t errlen)
+{
+    const nn_config *cfg = &t->cfg;
+    nn_opt_hparams *hp = &t->hp;
+    hp->kind = (nn_opt_kind)nn_opt_from_name(cfg->optimizer);
+    hp->lr = (float)cfg->lr;
+    hp->momentum = (float)cfg->momentum;
+    hp->beta1 = (float)cfg->beta1;
+    hp->beta2 = (float)cfg->beta2;
+    hp->eps = (float)cfg->eps;
+    hp->weight_decay = hp->kind == NN_OPT_ADAMW ? (float)cfg->weight_decay : 0.0f;
+    t->l1 = (float)cfg->l1;
+    t->l2 = (float)cfg->l2;
+    if (hp->kind == NN_OPT_GD) {
+        if (nn_config_given(cfg, "batch") && cfg->batch != 0) {
+            snprintf(err, errlen, "--optimizer gd is full-batch gradient descent; expected "
+                     "--batch 0 (or no --batch), got %ld; use --optimizer sgd for mini-batches",
+                     cfg->batch);
+            return -1;
+        }
+        t->cfg.batch = 0;
+    }
+    if (hp->kind != NN_OPT_SGD && nn_config_given(cfg, "momentum")) {
+        snprintf(err, errlen, "--momentum applies to --optimizer sgd only");
+        return -1;
+    }
+    if (hp->kind != NN_OPT_ADAMW && nn_config_given(cfg, "weight-decay")) {
+        snprintf(err, errlen, "--weight-decay applies to --optimizer adamw only (use --l2 "
+                 "for a penalty with other optimizers)");
+        return -1;
+    }
+    return 0;
+}
+
+int nn_trainer_setup(nn_trainer *t, const nn_comm *comm, const nn_config *cfg,
+                     const char *cmdline)
+{
+    char err[ERRLEN] = "";
+    memset(t, 0, sizeof *t);
+    t->comm = comm;
+    t->cfg = *cfg;
+    t->cmdline = cmdline;
+    t->example = cfg->data == NULL;
+    if (t->example) { /* the built-in example's own defaults, unless given */
+        if (!nn_config_given(cfg, "epochs"))
+            t->cfg.epochs = 100;
+        if (!nn_config_given(cfg, "batch"))
+            t->cfg.batch = 32;
+    } else if (!nn_config_given(cfg, "layers")) {
+        snprintf(err, ERRLEN, "--data %s: --layers is required (e.g. --layers 784,256,128,10)",
+                 cfg->data);
+        return agree(comm, 1, err);
+    }
+    if (agree(comm, resolve_optimizer(t, err, ERRLEN) != 0, err))
+        return -1;
+    if (cfg->threads > 0)
+        nn_blas_threads((int)cfg->threads);
+
+    double t0 = nn_now();
+    if (load_data(t, err, ERRLEN) != 0)
+        return -1;
+
+    /* Everything is sized here, once; the training step allocates nothing. */
+    size_t n = t->lo.n_params;
+    size_t max_local = nn_sched_max_local(&t->sched);
+    size_t max_batch = max_local > 256 ? max_local : 256; /* validation goes in chunks of this */
+    int fail = 0;
+    t->params = malloc(n * sizeof(float));
+    t->grads = malloc((n + 1) * sizeof(float));
+    t->m = calloc(n, sizeof(float));
+    t->v = calloc(n, sizeof(float));
+    t->perm = malloc((t->train.n ? t->train.n : 1) * sizeof(uint32_t));
+    fail = !t->params || !t->grads || !t->m || !t->v || !t->perm ||
+           nn_rows_alloc(&t->batch, max_local, t->train.d, t->train.labels != NULL,
+                         t->train.k) != 0 ||
+           nn_work_init(&t->work, &t->lo, (int)max_batch) != 0;
+    if (fail)
+        snprintf(err, ERRLEN, "out of memory for a model of %zu parameters", n);
+    if (agree(comm, fail, err))
+        return -1;
+    if (agree(comm, init_params(t, err, ERRLEN) != 0, err))
+        return -1;
+    if (agree(comm, open_outputs(t, err, ERRLEN) != 0, err))
+        return -1;
+
+    if (!cfg->quiet && comm->rank == 0) {
+        char lib[128], layers[256] = "";
+        nn_comm_library(lib, sizeof lib);
+        for (int i = 0; i <= t->lo.n_layers; i++)
+            snprintf(layers + strlen(layers), sizeof layers - strlen(layers), "%s%d",
+                     i ? "-" : "", t->lo.sizes[i]);
+        printf("nn-train %s: %d rank%s (%s), OpenBLAS threads/rank %d\n", NN_VERSION, comm->size,
+               comm->size > 1 ? "s" : "", lib, nn_blas_threads(0));
+        printf("data   %s: %zu train / %zu val samples, %d features, %s\n",
+               t->example ? "built-in y = 2x" : cfg->data, t->n_train, t->n_val,
+               t->lo.sizes[0], t->classify ? "class labels" : "float targets");
+        printf("model  %s %s, output %s (%zu parameters)\n", layers, nn_act_name(t->lo.act),
+               t->lo.loss == NN_LOSS_XENT ? "softmax + cross-entropy" : "linear + MSE", n);
+        printf("train  %s lr %g, global batch %zu (%zu max per rank), %ld steps/epoch, "
+               "%ld epochs, %s, loaded in %.2f s\n",
+               nn_opt_name(t->hp.kind), cfg->lr, t->sched.batch, max_local, t->sched.steps,
+               t->cfg.epochs, cfg->no_shuffle ? "file order" : "shuffled", nn_now() - t0);
+        fflush(stdout);
+    }
+    return 0;
+}
+
+void nn_trainer_free(nn_trainer *t)
+{
+    if (t->metrics)
+        fclose(t->metrics);
+    if (t->step_log)
+        fclose(t->step_log);
+    free(t->params);
+    free(t->grads);
+    free(t->m);
+    free(t->v);
+    free(t->perm);
+    nn_rows_free(&t->train);
+    nn_rows_free(&t->val);
+    nn_rows_free(&t->batch);
+    nn_work_free(&t->work);
+    memset(t, 0, sizeof *t);
+}
+
+/* ---------------------------------------------------------------- the step */
+
+/* The local part of batch `step`: copied into t->batch when shuffling, or pointed at in
+ * place (file order). Returns the row count; sets x and y. No allocation. */
+static size_t local_batch(nn_trainer *t, long step, const float **x, nn_batch_y *y)
+{
+    size_t off, cnt, pos;
+    nn_sched_local(&t->sched, step, &off, &cnt, &pos);
+    const nn_rows *s = &t->train;
+    if (t->cfg.no_shuffle) {
+        *x = s->x + off * s->d;
+        y->labels = s->labels ? s->labels + off : NULL;
+        y->targets = s->targets ? s->targets + off * s->k : NULL;
+        return cnt;
+    }
+    nn_rows *b = &t->batch;
+    for (size_t i = 0; i < cnt; i++) {
+        size_t r = t->perm[off + i];
+        memcpy(b->x + i * s->d, s->x + r * s->d, (size_t)s->d * sizeof(float));
+        if (s->labels)
+            b->labels[i] = s->labels[r];
+        else
+            memcpy(b->targets + i * s->k, s->targets + r * s->k, (size_t)s->k * sizeof(float));
+    }
+    *x = b->x;
+    y->labels = s->labels ? b->labels : NULL;
+    y->targets = s->targets ? b->targets : NULL;
+    return cnt;
+}
+
+static void optimizer_step(nn_trainer *t, float grad_scale)
+{
+    const nn_layout *lo = &t->lo;
+    long step = ++t->step;
+    for (int i = 0; i < lo->n_layers; i++) {
+        size_t w = lo->w_off[i], b = lo->b_off[i];
+        size_t nw = b - w, nb = (size_t)lo->sizes[i + 1];
+        nn_opt_decay dk = {t->l1, t->l2, t->hp.weight_decay}, db = {0, 0, 0};
+        if (t->hp.kind == NN_OPT_ADAM || t->hp.kind == NN_OPT_ADAMW) {
+            nn_adam_update(t->params + w, t->grads + w, t->m + w, t->v + w, nw, grad_scale, &t->hp,
+                           dk, step);
+            nn_adam_update(t->params + b, t->grads + b, t->m + b, t->v + b, nb, grad_scale, &t->hp,
+                           db, step);
+        } else {
+            nn_sgd_update(t->params + w, t->grads + w, t->m + w, nw, grad_scale, &t->hp, dk);
+            nn_sgd_update(t->params + b, t->grads + b, t->m + b, nb, grad_scale, &t->hp, db);
+        }
+    }
+}
+
+/* One global step. Returns the mean data loss of the global batch. */
+static double train_step(nn_trainer *t, long step, nn_timers *tm)
+{
+    const size_t n = t->lo.n_params;
+    double t0 = nn_now();
+    memset(t->grads, 0, (n + 1) * sizeof(float));
+    const float *x;
+    nn_batch_y y;
+    size_t cnt = local_batch(t, step, &x, &y);
+    if (cnt > 0) { /* the last, partial batch can leave a rank without samples */
+        nn_forward(&t->lo, t->params, &t->work, x, (int)cnt);
+        t->grads[n] = (float)nn_loss_and_grad(&t->lo, &t->work, y, (int)cnt, NULL);
+        nn_backward(&t->lo, t->params, t->grads, &t->work, (int)cnt);
+    }
+    double t1 = nn_now();
+    nn_comm_sum_f32(t->comm, t->grads, n + 1); /* the one allreduce: gradients and loss */
+    double t2 = nn_now();
+    size_t global = nn_sched_global(&t->sched, step);
+    optimizer_step(t, 1.0f / (float)global);
+    double t3 = nn_now();
+    tm->compute += (t1 - t0) + (t3 - t2);
+    tm->allreduce += t2 - t1;
+    return (double)t->grads[n] / (double)global;
+}
+
+void nn_trainer_validate(nn_trainer *t, double *loss, double *correct, double *count)
+{
+    double acc[3] = {0, 0, (double)t->val.n};
+    long ok = 0;
+    const nn_rows *v = &t->val;
+    for (size_t i = 0; i < v->n; i += (size_t)t->work.max_batch) {
+        size_t b = v->n - i < (size_t)t->work.max_batch ? v->n - i : (size_t)t->work.max_batch;
+        nn_batch_y y = {v->labels ? v->labels + i : NULL, v->targets ? v->targets + i * v->k : NULL};
+        nn_forward(&t->lo, t->params, &t->work, v->x + i * v->d, (int)b);
+        acc[0] += nn_loss_only(&t->lo, t->work.act[t->lo.n_layers], y, (int)b, &ok);
+    }
+    acc[1] = (double)ok;
+    nn_comm_sum_f64(t->comm, acc, 3); /* exact: sums and counts in double */
+    *loss = acc[0];
+    *correct = acc[1];
+    *count = acc[2];
+}
+
+/* Progress on a terminal only; never on a log file. */
+static void progress(const nn_trainer *t, long epoch, long step, double loss, double *last)
+{
+    if (t->comm->rank != 0 || t->cfg.quiet || !isatty(2))
+        return;
+    double now = nn_now();
+    if (now - *last < 0.5 && step + 1 < t->sched.steps)
+        return;
+    *last = now;
+    fprintf(stderr, "\r  epoch %ld  step %ld/%ld  loss %.4f\033[K", epoch, step + 1,
+            t->sched.steps, loss);
+    if (step + 1 == t->sched.steps)
+        fprintf(stderr, "\r\033[K");
+}
+
+int nn_trainer_epoch(nn_trainer *t, long epoch, nn_epoch_stats *st)
+{
+    memset(st, 0, sizeof *st);
+    st->epoch = epoch;
+    double t0 = nn_now(), last = 0.0;
+    if (!t->cfg.no_shuffle) { /* this rank's shard, reordered from (seed, epoch, rank) */
+        nn_rng r;
+        nn_rng_seed(&r, (uint64_t)t->cfg.seed,
+                    nn_stream_id(NN_STREAM_SHUFFLE, (uint64_t)epoch, (uint64_t)t->comm->rank));
+        for (size_t i = 0; i < t->train.n; i++)
+            t->perm[i] = (uint32_t)i;
+        nn_shuffle_u32(t->perm, t->train.n, &r);
+    }
+    double loss_sum = 0.0;
+    int diverged = 0;
+    for (long s = 0; s < t->sched.steps; s++) {
+        double loss = train_step(t, s, &st->t);
+        loss_sum += loss * (double)nn_sched_global(&t->sched, s);
+        if (t->step_log)
+            fprintf(t->step_log, "%ld,%ld,%.9g\n", t->step, epoch, loss);
+        progress(t, epoch, s, loss, &last);
+        if (!isfinite(loss)) { /* every rank sees the same allreduced loss: they stop together */
+            diverged = 1;
+            break;
+        }
+    }
+    double t_train = nn_now() - t0;
+    if (diverged) {
+        if (t->comm->rank == 0)
+            nn_error(t->comm, "training diverged: the loss is not finite at step %ld (epoch %ld); "
+                     "try a smaller --lr",
+                     t->step, epoch);
+        return -1;
+    }
+    double tv = nn_now();
+    double vl, vc, vn;
+    nn_trainer_validate(t, &vl, &vc, &vn);
+    st->t.compute += nn_now() - tv;
+    st->train_loss = loss_sum / (double)t->n_train;
+    st->reg_loss = (t->l1 > 0 || t->l2 > 0) ? nn_reg_loss(&t->lo, t->params, t->l1, t->l2) : 0.0;
+    st->val_loss = vn > 0 ? vl / vn : NAN;
+    st->val_accuracy = (vn > 0 && t->classify) ? vc / vn : NAN;
+    st->samples_per_sec = (double)t->n_train / t_train;
+    if (t->step_log)
+        fflush(t->step_log);
+    st->seconds = nn_now() - t0;
+    return 0;
+}
+
+void nn_trainer_checkpoint(nn_trainer *t, long epoch, nn_timers *tm)
+{
+    double t0 = nn_now();
+    int ok = 1;
+    if (t->comm->rank == 0) {
+        char path[4096], err[ERRLEN];
+        snprintf(path, sizeof path, "%s/ckpt-e%06ld-s%09ld.h5", t->cfg.checkpoint_dir, epoch,
+                 t->step);
+        nn_ckpt_meta meta = {epoch, t->step, (uint64_t)t->cfg.seed, t->comm->size, t->cmdline};
+        int has_m = t->hp.kind != NN_OPT_GD && (t->hp.kind != NN_OPT_SGD || t->hp.momentum != 0);
+        ok = nn_ckpt_write(path, &t->lo, t->params, &t->hp, has_m ? t->m : NULL, t->v, t->step,
+                           &meta, err, sizeof err) == 0;
+        if (!ok)
+            nn_error(t->comm, "%s (training goes on)", err);
+    }
+    nn_comm_bcast(t->comm, &ok, sizeof ok, 0); /* the other ranks wait for the write */
+    tm->io += nn_now() - t0;
+}
