@@ -21,7 +21,7 @@ static void print_epoch(const nn_comm *c, const nn_trainer *t, const nn_epoch_st
 {
     char val[96] = "";
     if (t->n_val > 0 && t->classify)
-        snprintf(val, sizeof val, "  val_loss %.4f  val_acc %.2f%%", s->val_loss,
+        snprintf(val, sizeof val, "  val_loss %.4g  val_acc %.2f%%", s->val_loss,
                  100.0 * s->val_accuracy);
     else if (t->n_val > 0)
         snprintf(val, sizeof val, "  val_mse %.4g", s->val_loss);
@@ -29,8 +29,8 @@ static void print_epoch(const nn_comm *c, const nn_trainer *t, const nn_epoch_st
     if (t->l1 > 0 || t->l2 > 0)
         snprintf(reg, sizeof reg, "  reg %.4g", s->reg_loss);
     nn_say(c, t->cfg.quiet,
-           "epoch %3ld/%ld  train_loss %.4f%s%s  %.0f samples/s  %.2fs (compute %.2fs, "
-           "allreduce %.2fs, io %.2fs)\n",
+           "epoch %3ld/%ld  train_loss %.4g%s%s  %.0f samples/s  %.3fs (compute %.3fs, "
+           "allreduce %.3fs, io %.3fs)\n",
            s->epoch, t->cfg.epochs, s->train_loss, reg, val, s->samples_per_sec, s->seconds,
            s->t.compute, s->t.allreduce, s->t.io);
     if (t->metrics) {
