@@ -156,8 +156,8 @@ int nn_config_parse(nn_config *cfg, int argc, char **argv, char *err, size_t err
             }
         } else if (eq) {
             val = eq + 1;
-        } else if (a + 1 < argc) {
-            val = argv[++a];
+        } else if (a + 1 < argc && strncmp(argv[a + 1], "--", 2) != 0) {
+            val = argv[++a]; /* a following "--flag" means this one's value was forgotten */
         } else {
             snprintf(err, errlen, "--%s: missing value (expected %s)", o->name, o->metavar);
             return -1;

@@ -44,7 +44,7 @@ void nn_error(const nn_comm *c, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    if (c->size > 1)
+    if (c->rank > 0) /* rank 0 speaks for the job; others say who they are */
         fprintf(stderr, "nn-train: error [rank %d]: ", c->rank);
     else
         fprintf(stderr, "nn-train: error: ");

@@ -2,7 +2,8 @@
  * for the bad-input tests. Uses nn-train's own writer (nn_h5_write_split) for valid files and
  * the raw HDF5 API for the broken ones.
  *
- *   make_data blobs   FILE N D K SEED [VAL]  Gaussian clusters, integer labels (opt. /val rows)
+ *   make_data blobs   FILE N D K SEED [VAL [NOISE]]  Gaussian clusters (spread NOISE, default
+ *                                            0.5), integer labels, optional /val rows
  *   make_data regress FILE N D K SEED        smooth nonlinear targets, float32 [N, K]
  *   make_data rowid   FILE N                 x[i] = (i, 0), labels i % 2: tracks where rows go
  *   make_data bad-xint | bad-label | bad-nan | bad-noy | bad-rows | bad-ystr  FILE
@@ -22,13 +23,14 @@ static double gauss(nn_rng *r)
     return sqrt(-2.0 * log(u)) * cos(2.0 * M_PI * v);
 }
 
-static void blobs(nn_rows *r, size_t n, int d, int k, nn_rng *g, const float *centers)
+static void blobs(nn_rows *r, size_t n, int d, int k, nn_rng *g, const float *centers,
+                  double noise)
 {
     for (size_t i = 0; i < n; i++) {
         int c = (int)nn_rng_below(g, (uint64_t)k);
         r->labels[i] = c;
         for (int j = 0; j < d; j++)
-            r->x[i * d + j] = (float)(centers[c * d + j] + 0.5 * gauss(g));
+            r->x[i * d + j] = (float)(centers[c * d + j] + noise * gauss(g));
     }
 }
 
@@ -92,16 +94,17 @@ int main(int argc, char **argv)
     nn_rows r;
     if (strcmp(kind, "blobs") == 0) {
         size_t nval = argc > 7 ? strtoul(argv[7], NULL, 10) : 0;
+        double noise = argc > 8 ? atof(argv[8]) : 0.5;
         float *centers = malloc((size_t)k * d * sizeof(float));
         for (int i = 0; i < k * d; i++)
             centers[i] = (float)(2.0 * gauss(&g));
         nn_rows_alloc(&r, n, d, 1, 1);
-        blobs(&r, n, d, k, &g, centers);
+        blobs(&r, n, d, k, &g, centers, noise);
         write_or_die(path, 1, "train", &r);
         nn_rows_free(&r);
         if (nval) {
             nn_rows_alloc(&r, nval, d, 1, 1);
-            blobs(&r, nval, d, k, &g, centers);
+            blobs(&r, nval, d, k, &g, centers, noise);
             write_or_die(path, 0, "val", &r);
             nn_rows_free(&r);
         }
