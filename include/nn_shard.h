@@ -4,9 +4,11 @@
  * process. The training set is a sequence of n "positions". An epoch has
  * steps = ceil(n / batch) global batches; batch s covers positions [s*batch, min(n, (s+1)*batch)),
  * so the last batch is smaller when batch does not divide n (it is kept, never dropped or
- * padded). Inside every global batch, rank r takes the r-th balanced block. The positions a
- * rank ever takes form its shard: every position is in exactly one shard, and a shard holds
- * ~n/world samples spread evenly over the whole set. With --no-shuffle position p is training
+ * padded). Inside every global batch the ranks take consecutive blocks in rank order: of a
+ * batch of b, each takes b / world, and the b % world ranks starting at rank (step % world)
+ * take one more, so the extra samples rotate. The positions a rank ever takes form its shard:
+ * every position is in exactly one shard, and a shard holds n/world samples to within about
+ * one per rank, spread evenly over the whole set. With --no-shuffle position p is training
  * sample p in file order; with shuffling, a rank permutes its own shard every epoch.
  */
 #ifndef NN_SHARD_H

@@ -59,8 +59,9 @@ int nn_trainer_setup(nn_trainer *t, const nn_comm *comm, const nn_config *cfg,
                      const char *cmdline);
 /* One epoch of training plus validation; fills st. Returns 0, or -1 (already reported). */
 int nn_trainer_epoch(nn_trainer *t, long epoch, nn_epoch_stats *st);
-/* Writes a checkpoint (rank 0; the others wait). A failed write is reported, not fatal. */
-void nn_trainer_checkpoint(nn_trainer *t, long epoch, nn_timers *tm);
+/* Writes a checkpoint (rank 0; the others wait) and adds its time to st's io and seconds.
+ * A failed write is reported, not fatal. */
+void nn_trainer_checkpoint(nn_trainer *t, long epoch, nn_epoch_stats *st);
 /* Validation loss, correct count and sample count over the whole validation set. */
 void nn_trainer_validate(nn_trainer *t, double *loss, double *correct, double *count);
 void nn_trainer_free(nn_trainer *t);

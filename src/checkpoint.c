@@ -44,10 +44,11 @@ static int tensor_write(hid_t g, const char *name, int rank, hsize_t d0, hsize_t
                         const float *v)
 {
     hsize_t dims[2] = {d0, d1}, chunk[2] = {d0, d1};
+    /* At most ~256 Ki floats per chunk, the rows shared evenly so no chunk is mostly empty. */
     hsize_t row = rank == 2 ? d1 : 1;
-    hsize_t rows = (262144 + row - 1) / row;
-    if (chunk[0] > rows)
-        chunk[0] = rows;
+    hsize_t max_rows = (262144 + row - 1) / row;
+    hsize_t nchunks = (d0 + max_rows - 1) / max_rows;
+    chunk[0] = (d0 + nchunks - 1) / nchunks;
     hid_t s = H5Screate_simple(rank, dims, NULL);
     hid_t p = H5Pcreate(H5P_DATASET_CREATE);
     H5Pset_chunk(p, rank, chunk);
@@ -231,14 +232,23 @@ int nn_ckpt_read_model(const char *path, nn_layout *lo, float **params, char *er
         return -1;
     }
     int rc = -1, sizes[NN_MAX_LAYERS + 1];
+    long long version = 0;
     char act[32], loss[32];
+    if (attr_read(f, "format_version", H5T_NATIVE_LLONG, &version) != 0 ||
+        version != NN_CKPT_FORMAT_VERSION) {
+        snprintf(err, errlen, "%s: checkpoint format_version %lld; this nn-train reads %d", path,
+                 version, NN_CKPT_FORMAT_VERSION);
+        H5Fclose(f);
+        return -1;
+    }
     hid_t g = H5Gopen2(f, "model", H5P_DEFAULT);
     hid_t a = g >= 0 ? H5Aopen(g, "layers", H5P_DEFAULT) : -1;
     hid_t s = a >= 0 ? H5Aget_space(a) : -1;
     hssize_t n = s >= 0 ? H5Sget_simple_extent_npoints(s) : -1;
     if (n < 2 || n > NN_MAX_LAYERS + 1 || attr_read(g, "layers", H5T_NATIVE_INT, sizes) != 0 ||
         attr_read_str(g, "activation", act, sizeof act) != 0 ||
-        attr_read_str(g, "loss", loss, sizeof loss) != 0 || nn_act_from_name(act) < 0) {
+        attr_read_str(g, "loss", loss, sizeof loss) != 0 || nn_act_from_name(act) < 0 ||
+        (strcmp(loss, "xent") != 0 && strcmp(loss, "mse") != 0)) {
         snprintf(err, errlen, "%s: /model or its attributes are missing or malformed", path);
         goto done;
     }

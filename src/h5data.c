@@ -145,9 +145,13 @@ int nn_h5_probe(const char *path, const char *split, nn_split_info *info, char *
                  path, yname, (unsigned long long)yd[0], xname, (unsigned long long)xd[0]);
         goto done;
     }
-    if (xd[1] < 1 || xd[1] > 100000000 || info->k < 1) {
-        snprintf(err, errlen, "%s: %s has %llu features per sample; expected at least 1", path,
-                 xname, (unsigned long long)xd[1]);
+    if (xd[1] < 1 || xd[1] > 100000000) {
+        snprintf(err, errlen, "%s: %s has %llu features per sample; expected 1 to 100000000",
+                 path, xname, (unsigned long long)xd[1]);
+        goto done;
+    }
+    if (info->k < 1) {
+        snprintf(err, errlen, "%s: %s has 0 target columns; expected at least 1", path, yname);
         goto done;
     }
     info->n = (size_t)xd[0];

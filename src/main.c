@@ -102,7 +102,7 @@ int main(int argc, char **argv)
             break;
         }
         if (ckpt && (e % t.cfg.checkpoint_every == 0 || e == t.cfg.epochs))
-            nn_trainer_checkpoint(&t, e, &st.t);
+            nn_trainer_checkpoint(&t, e, &st);
         print_epoch(&comm, &t, &st);
     }
     if (rc == 0 && t.example)

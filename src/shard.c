@@ -20,15 +20,36 @@ size_t nn_sched_global(const nn_sched *s, long step)
     return left < s->batch ? left : s->batch;
 }
 
+/* How many x in [0, t) lie in the cyclic interval [lo, lo + len) modulo w (len <= w). */
+static size_t count_cyclic(size_t lo, size_t len, size_t w, size_t t)
+{
+    size_t end = lo + len, n = 0;
+    size_t a = lo < t ? lo : t, b = (end < w ? end : w) < t ? (end < w ? end : w) : t;
+    n += b - a;
+    if (end > w) /* the interval wraps round to [0, end - w) */
+        n += (end - w) < t ? (end - w) : t;
+    return n;
+}
+
+/* In batch `step` of b samples, each rank takes b / w, and the b % w ranks starting at
+ * rank step % w take one more. Rotating the extra samples keeps the shards within about one
+ * sample per rank of n / w, whatever the batch. */
 void nn_sched_local(const nn_sched *s, long step, size_t *offset, size_t *count, size_t *pos)
 {
-    /* Every batch before the last is full, so this rank took the same count from each. */
-    size_t full = nn_split_lo(s->batch, s->world, s->rank + 1) - nn_split_lo(s->batch, s->world, s->rank);
+    size_t w = (size_t)s->world, r = (size_t)s->rank, st = (size_t)step;
     size_t b = nn_sched_global(s, step);
-    size_t lo = nn_split_lo(b, s->world, s->rank), hi = nn_split_lo(b, s->world, s->rank + 1);
-    *offset = (size_t)step * full;
-    *count = hi - lo;
-    *pos = (size_t)step * s->batch + lo;
+    size_t base = b / w, rem = b % w, first = st % w;
+    /* ranks before r that take an extra sample this step */
+    size_t before = count_cyclic(first, rem, w, r);
+    *count = base + count_cyclic(first, rem, w, r + 1) - before;
+    *pos = st * s->batch + r * base + before;
+    /* Every earlier batch was full: rank r took an extra one in step j iff
+     * (r - j) mod w < rem_full, i.e. iff j mod w is in the cyclic interval
+     * [r - rem_full + 1, r] (mod w). */
+    size_t fbase = s->batch / w, frem = s->batch % w;
+    size_t lo = (r + w - frem + 1) % w;
+    size_t extras = frem ? (st / w) * frem + count_cyclic(lo, frem, w, st % w) : 0;
+    *offset = st * fbase + extras;
 }
 
 size_t nn_sched_shard_size(const nn_sched *s)
@@ -42,11 +63,7 @@ size_t nn_sched_shard_size(const nn_sched *s)
 
 size_t nn_sched_max_local(const nn_sched *s)
 {
-    size_t off, cnt, pos;
-    if (s->steps == 0)
-        return 0;
-    nn_sched_local(s, 0, &off, &cnt, &pos); /* the first batch is full, hence the largest */
-    return cnt;
+    return (s->batch + (size_t)s->world - 1) / (size_t)s->world; /* base + one extra */
 }
 
 void nn_sched_shard_positions(const nn_sched *s, size_t *out)

@@ -661,7 +661,7 @@ int nn_trainer_epoch(nn_trainer *t, long epoch, nn_epoch_stats *st)
     return 0;
 }
 
-void nn_trainer_checkpoint(nn_trainer *t, long epoch, nn_timers *tm)
+void nn_trainer_checkpoint(nn_trainer *t, long epoch, nn_epoch_stats *st)
 {
     double t0 = nn_now();
     int ok = 1;
@@ -677,5 +677,6 @@ void nn_trainer_checkpoint(nn_trainer *t, long epoch, nn_timers *tm)
             nn_error(t->comm, "%s (training goes on)", err);
     }
     nn_comm_bcast(t->comm, &ok, sizeof ok, 0); /* the other ranks wait for the write */
-    tm->io += nn_now() - t0;
+    st->t.io += nn_now() - t0;
+    st->seconds += nn_now() - t0;
 }

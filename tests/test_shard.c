@@ -45,6 +45,17 @@ static void check_schedule(size_t n, size_t batch, int world)
         }
         free(pos);
     }
+    /* balance: the rotating extra sample keeps every shard near n / world */
+    size_t mn = n, mx = 0;
+    for (int r = 0; r < world; r++) {
+        nn_sched s;
+        nn_sched_init(&s, n, batch, world, r);
+        size_t m = nn_sched_shard_size(&s);
+        mn = m < mn ? m : mn;
+        mx = m > mx ? m : mx;
+    }
+    if (mx - mn > (size_t)world / 2 + 1)
+        fail_msg("n=%zu batch=%zu world=%d: shards from %zu to %zu rows", n, batch, world, mn, mx);
     for (size_t i = 0; i < n; i++)
         if (seen[i] != 1)
             fail_msg("n=%zu batch=%zu world=%d: position %zu in %d shards", n, batch, world, i,
@@ -89,6 +100,19 @@ static void test_schedule_numbers(void **s)
     size_t pos[5], want[5] = {2, 3, 6, 7, 9};
     nn_sched_shard_positions(&sc, pos);
     assert_memory_equal(pos, want, sizeof want);
+    /* 10 samples, batch 3, 2 ranks: batches [0,3) [3,6) [6,9) [9,10). The extra sample of a
+     * batch goes to rank (step % 2), the last batch's single one to rank 3 % 2 = 1:
+     * rank 0 takes 0,1 3 6,7 and rank 1 takes 2 4,5 8 9, five each. */
+    nn_sched_init(&sc, 10, 3, 2, 0);
+    size_t p0[5], w0[5] = {0, 1, 3, 6, 7};
+    assert_int_equal(nn_sched_shard_size(&sc), 5);
+    nn_sched_shard_positions(&sc, p0);
+    assert_memory_equal(p0, w0, sizeof w0);
+    nn_sched_init(&sc, 10, 3, 2, 1);
+    size_t p1[5], w1[5] = {2, 4, 5, 8, 9};
+    assert_int_equal(nn_sched_shard_size(&sc), 5);
+    nn_sched_shard_positions(&sc, p1);
+    assert_memory_equal(p1, w1, sizeof w1);
     /* batch larger than the set: one full-batch step */
     nn_sched_init(&sc, 10, 64, 3, 0);
     assert_int_equal(sc.steps, 1);

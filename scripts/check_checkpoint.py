@@ -1,0 +1,362 @@
+#!/usr/bin/python3
+"""Check an nn-train checkpoint against docs/checkpoint.md and against the run's metrics.
+
+usage: check_checkpoint.py CKPT DATA METRICS_CSV
+
+1. Asserts the documented layout (format_version 1): root attributes, /model attributes,
+   /model/dense_<i>/{kernel,bias} (float32, [in, out] and [out], chunked, Fletcher32), the
+   /optimizer attributes, and optimizer state groups that mirror /model.
+2. Runs the model forward in numpy (float64) over DATA's validation split and computes the
+   mean loss and accuracy the way nn-train does (src/kernels.c). The validation split is /val
+   when DATA has one; otherwise the --val-fraction holdout of /train is rebuilt from the
+   checkpoint's seed and config (Floyd's algorithm, as nn_holdout_split in src/shard.c).
+3. Compares them with the last row of METRICS_CSV (nn-train --metrics): val_loss to 1e-4
+   relative, val_accuracy to 1e-6 absolute (both NaN when nn-train does not measure them).
+
+Exit status: 0 all checks pass (one summary line), 1 a check failed (one line saying which),
+2 usage error. Run with Debian's /usr/bin/python3 (h5py, numpy).
+"""
+import csv
+import math
+import os
+import re
+import sys
+
+import h5py
+import numpy as np
+
+FORMAT_VERSION = 1
+ACTIVATIONS = ("relu", "tanh", "sigmoid", "linear")
+OPTIMIZERS = ("sgd", "gd", "adam", "adamw")
+ROOT_ATTRS = {  # name -> numpy dtype kind/size as written by src/checkpoint.c
+    "format_version": "i8", "program": "S", "program_version": "S", "epoch": "i8",
+    "step": "i8", "seed": "u8", "world_size": "i8", "created": "S", "config": "S",
+}
+MODEL_ATTRS = {"layers": "i4", "activation": "S", "output": "S", "loss": "S"}
+OPT_ATTRS = {"name": "S", "step": "i8", "lr": "f8", "momentum": "f8", "beta1": "f8",
+             "beta2": "f8", "eps": "f8", "weight_decay": "f8"}
+LOSS_RTOL = 1e-4
+ACC_ATOL = 1e-6
+
+
+class CheckError(Exception):
+    pass
+
+
+def need(cond, msg):
+    if not cond:
+        raise CheckError(msg)
+
+
+def attrs_of(obj, where, spec):
+    """Checks that obj has exactly the attributes in spec with the given types; returns them
+    as Python values (strings decoded)."""
+    names = set(obj.attrs.keys())
+    missing, extra = sorted(set(spec) - names), sorted(names - set(spec))
+    need(not missing, f"{where}: missing attribute(s) {', '.join(missing)}")
+    need(not extra, f"{where}: undocumented attribute(s) {', '.join(extra)}")
+    out = {}
+    for name, kind in spec.items():
+        aid = obj.attrs.get_id(name)
+        dt = aid.dtype
+        if kind == "S":
+            need(dt.kind == "S", f"{where} attribute {name}: expected a fixed-length ASCII "
+                                 f"string, found {dt}")
+            need(aid.shape == (), f"{where} attribute {name}: expected a scalar")
+            out[name] = obj.attrs[name].decode("ascii")
+        else:
+            need(dt.kind == kind[0] and dt.itemsize == int(kind[1:]),
+                 f"{where} attribute {name}: expected {np.dtype(kind)}, found {dt}")
+            v = obj.attrs[name]
+            if name == "layers":
+                need(aid.shape is not None and len(aid.shape) == 1,
+                     f"{where} attribute layers: expected a 1-D int32 array")
+                out[name] = [int(s) for s in v]
+            else:
+                need(aid.shape == (), f"{where} attribute {name}: expected a scalar")
+                out[name] = float(v) if kind[0] == "f" else int(v)
+    return out
+
+
+def check_tensors(group, where, sizes, ref=None):
+    """Checks group/dense_<i>/{kernel,bias}; returns [(kernel, bias)] as float64 arrays."""
+    L = len(sizes) - 1
+    want = {f"dense_{i}" for i in range(L)}
+    have = set(group.keys())
+    need(have == want, f"{where}: expected groups {', '.join(sorted(want))}, found "
+                       f"{', '.join(sorted(have)) or 'none'}")
+    out = []
+    for i in range(L):
+        lg = group[f"dense_{i}"]
+        need(isinstance(lg, h5py.Group), f"{where}/dense_{i}: expected a group")
+        need(set(lg.keys()) == {"kernel", "bias"},
+             f"{where}/dense_{i}: expected exactly kernel and bias, found {sorted(lg.keys())}")
+        tensors = []
+        for name, shape in (("kernel", (sizes[i], sizes[i + 1])), ("bias", (sizes[i + 1],))):
+            ds = lg[name]
+            path = f"{where}/dense_{i}/{name}"
+            need(isinstance(ds, h5py.Dataset), f"{path}: expected a dataset")
+            need(ds.dtype == np.dtype("<f4"), f"{path}: expected float32, found {ds.dtype}")
+            need(ds.shape == shape, f"{path}: expected shape {list(shape)}, found "
+                                    f"{list(ds.shape)}")
+            need(ds.chunks is not None and ds.fletcher32,
+                 f"{path}: expected chunked storage with the Fletcher32 filter")
+            try:
+                v = ds[...]
+            except OSError as e:  # e.g. a Fletcher32 checksum mismatch
+                raise CheckError(f"{path}: cannot be read ({e}); the file is corrupt")
+            need(np.all(np.isfinite(v)), f"{path}: holds non-finite values")
+            tensors.append(v.astype(np.float64))
+        out.append(tuple(tensors))
+    return out
+
+
+def check_layout(f):
+    root = attrs_of(f, "/", ROOT_ATTRS)
+    need(root["format_version"] == FORMAT_VERSION,
+         f"/: format_version is {root['format_version']}, expected {FORMAT_VERSION}")
+    need(root["program"] == "nn-train", f"/: program is {root['program']!r}, expected 'nn-train'")
+    need(root["epoch"] >= 1 and root["step"] >= 1 and root["world_size"] >= 1,
+         f"/: epoch {root['epoch']}, step {root['step']}, world_size {root['world_size']}: "
+         "expected each >= 1")
+    need(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", root["created"]) is not None,
+         f"/: created {root['created']!r} is not an ISO 8601 UTC time (YYYY-MM-DDTHH:MM:SSZ)")
+    need(set(f.keys()) == {"model", "optimizer"},
+         f"/: expected groups model and optimizer, found {sorted(f.keys())}")
+
+    model = attrs_of(f["model"], "/model", MODEL_ATTRS)
+    sizes = model["layers"]
+    need(len(sizes) >= 2 and all(s >= 1 for s in sizes),
+         f"/model: layers {sizes}: expected at least two sizes, all >= 1")
+    need(model["activation"] in ACTIVATIONS,
+         f"/model: activation {model['activation']!r} not one of {ACTIVATIONS}")
+    need(model["loss"] in ("xent", "mse"), f"/model: loss {model['loss']!r} not xent or mse")
+    want_out = "softmax" if model["loss"] == "xent" else "linear"
+    need(model["output"] == want_out,
+         f"/model: output {model['output']!r} with loss {model['loss']!r}; expected {want_out!r}")
+    params = check_tensors(f["model"], "/model", sizes)
+
+    opt = attrs_of(f["optimizer"], "/optimizer", OPT_ATTRS)
+    need(opt["name"] in OPTIMIZERS, f"/optimizer: name {opt['name']!r} not one of {OPTIMIZERS}")
+    need(opt["step"] == root["step"],
+         f"/optimizer: step {opt['step']} differs from the root step {root['step']}")
+    need(all(math.isfinite(opt[k]) for k in OPT_ATTRS if k not in ("name", "step")),
+         "/optimizer: a hyperparameter is not finite")
+    need(opt["name"] == "adamw" or opt["weight_decay"] == 0.0,
+         f"/optimizer: weight_decay {opt['weight_decay']} with {opt['name']}; expected 0 "
+         "(it applies to adamw only)")
+    if opt["name"] in ("adam", "adamw"):
+        state = ["m", "v"]
+    elif opt["name"] == "sgd" and opt["momentum"] != 0.0:
+        state = ["momentum_buffer"]
+    else:
+        state = []
+    have = sorted(f["optimizer"].keys())
+    need(have == sorted(state), f"/optimizer: {opt['name']} (momentum {opt['momentum']}) "
+                                f"expects groups {state or 'none'}, found {have or 'none'}")
+    for g in state:
+        check_tensors(f["optimizer"][g], f"/optimizer/{g}", sizes)
+
+    base = os.path.basename(f.filename)
+    m = re.fullmatch(r"ckpt-e(\d+)-s(\d+)\.h5", base)
+    if m:
+        need(len(m.group(1)) == 6 and len(m.group(2)) == 9,
+             f"{base}: expected ckpt-e<6 digits>-s<9 digits>.h5")
+        need(int(m.group(1)) == root["epoch"] and int(m.group(2)) == root["step"],
+             f"{base}: the name says epoch {int(m.group(1))} step {int(m.group(2))} but the "
+             f"attributes say epoch {root['epoch']} step {root['step']}")
+    return root, model, opt, params
+
+
+# ---- the validation split, as nn-train picks it -------------------------------------------
+
+M64 = (1 << 64) - 1
+
+
+class Rng:
+    """xoshiro256** seeded through splitmix64, as src/rng.c."""
+
+    def __init__(self, seed, stream):
+        x = (seed ^ (stream * 0xD1342543DE82EF95)) & M64
+        x, _ = self._splitmix(x)
+        self.s = []
+        for _ in range(4):
+            x, z = self._splitmix(x)
+            self.s.append(z)
+
+    @staticmethod
+    def _splitmix(x):
+        x = (x + 0x9E3779B97F4A7C15) & M64
+        z = x
+        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & M64
+        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & M64
+        return x, z ^ (z >> 31)
+
+    @staticmethod
+    def _rotl(x, k):
+        return ((x << k) | (x >> (64 - k))) & M64
+
+    def next(self):
+        s = self.s
+        result = (self._rotl((s[1] * 5) & M64, 7) * 9) & M64
+        t = (s[1] << 17) & M64
+        s[2] ^= s[0]
+        s[3] ^= s[1]
+        s[1] ^= s[2]
+        s[0] ^= s[3]
+        s[2] ^= t
+        s[3] = self._rotl(s[3], 45)
+        return result
+
+    def below(self, n):
+        limit = M64 - M64 % n
+        while True:
+            x = self.next()
+            if x < limit:
+                return x % n
+
+
+def holdout_rows(n, frac, seed):
+    """The validation rows of nn_holdout_split (src/shard.c), ascending."""
+    k = int(frac * n)
+    in_val = bytearray(n)
+    r = Rng(seed, 2 << 56)  # nn_stream_id(NN_STREAM_SPLIT, 0, 0)
+    for j in range(n - k, n):
+        t = r.below(j + 1)
+        in_val[j if in_val[t] else t] = 1
+    return np.flatnonzero(np.frombuffer(bytes(in_val), dtype=np.uint8))
+
+
+def val_fraction(config):
+    frac = 0.1  # nn-train's default
+    args = config.split()  # argv joined with single spaces (src/main.c)
+    for i, a in enumerate(args):
+        if a == "--val-fraction" and i + 1 < len(args):
+            frac = float(args[i + 1])
+        elif a.startswith("--val-fraction="):
+            frac = float(a.split("=", 1)[1])
+    return frac
+
+
+def load_val(path, root, d):
+    """x (float64, from float32 as nn-train reads it), y labels (int64) or targets (float64)."""
+    try:
+        f = h5py.File(path, "r")
+    except OSError as e:
+        raise CheckError(f"{path}: cannot open as HDF5 ({e})")
+    with f:
+        if "val" in f:
+            split, rows = "val", None
+        else:
+            need("train" in f, f"{path}: has neither /val nor /train")
+            n = f["train/x"].shape[0]
+            frac = val_fraction(root["config"])
+            rows = holdout_rows(n, frac, root["seed"])
+            split = "train"
+            need(len(rows) > 0, f"{path}: no /val and the holdout (--val-fraction {frac}) is "
+                                "empty: nothing to check")
+        xs, ys = f[f"{split}/x"], f[f"{split}/y"]
+        need(xs.ndim == 2 and xs.shape[1] == d,
+             f"{path}: /{split}/x has shape {list(xs.shape)}; the model expects [N, {d}]")
+        x = xs[...] if rows is None else xs[rows]
+        y = ys[...] if rows is None else ys[rows]
+    x = x.astype(np.float32).astype(np.float64)
+    if y.dtype.kind in "iu":
+        y = np.clip(y.astype(np.int64), -2**31, 2**31 - 1)  # HDF5 saturates to int32
+        return x, y, None, split
+    t = y.astype(np.float32).astype(np.float64)
+    return x, None, t.reshape(len(t), -1), split
+
+
+# ---- the model and its loss, as src/kernels.c ---------------------------------------------
+
+def forward(params, act, x):
+    h = x
+    for i, (w, b) in enumerate(params):
+        h = h @ w + b
+        if i + 1 < len(params):
+            if act == "relu":
+                h = np.maximum(h, 0.0)
+            elif act == "tanh":
+                h = np.tanh(h)
+            elif act == "sigmoid":
+                h = 1.0 / (1.0 + np.exp(-h))
+    return h
+
+
+def loss_and_accuracy(z, labels, targets, loss):
+    n, k = z.shape
+    if labels is not None:
+        need(np.all((labels >= 0) & (labels < k)), f"labels outside [0, {k})")
+    if loss == "xent":
+        zmax = z.max(axis=1, keepdims=True)
+        lse = zmax[:, 0] + np.log(np.exp(z - zmax).sum(axis=1))
+        if labels is not None:
+            per = lse - z[np.arange(n), labels]
+        else:
+            per = lse * targets.sum(axis=1) - (targets * z).sum(axis=1)
+    else:
+        t = np.eye(k)[labels] if labels is not None else targets
+        need(t.shape == z.shape, f"targets have {t.shape[1]} columns, the model {k} outputs")
+        per = ((z - t) ** 2).mean(axis=1)
+    mean_loss = float(per.mean()) if n else float("nan")
+    # nn-train reports accuracy for integer labels only (val_accuracy is NaN otherwise)
+    acc = float((z.argmax(axis=1) == labels).mean()) if labels is not None and n else float("nan")
+    return mean_loss, acc
+
+
+def last_metrics(path):
+    try:
+        with open(path, newline="") as fh:
+            rows = list(csv.DictReader(fh))
+    except OSError as e:
+        raise CheckError(f"{path}: cannot read ({e.strerror})")
+    need(rows, f"{path}: no data rows")
+    for col in ("epoch", "val_loss", "val_accuracy"):
+        need(col in rows[-1], f"{path}: no column {col}")
+    r = rows[-1]
+    return int(r["epoch"]), float(r["val_loss"]), float(r["val_accuracy"])
+
+
+def same(a, b, rtol=0.0, atol=0.0):
+    if math.isnan(a) or math.isnan(b):
+        return math.isnan(a) and math.isnan(b)
+    return abs(a - b) <= atol + rtol * abs(b)
+
+
+def main(argv):
+    if len(argv) != 4 or argv[1] in ("-h", "--help"):
+        print(__doc__.strip().split("\n\n")[1], file=sys.stderr)
+        return 2
+    ckpt, data, metrics = argv[1:]
+    try:
+        try:
+            f = h5py.File(ckpt, "r")
+        except OSError as e:
+            raise CheckError(f"cannot open as HDF5 ({e})")
+        with f:
+            root, model, opt, params = check_layout(f)
+        sizes = model["layers"]
+        x, labels, targets, split = load_val(data, root, sizes[0])
+        z = forward(params, model["activation"], x)
+        loss, acc = loss_and_accuracy(z, labels, targets, model["loss"])
+        epoch, m_loss, m_acc = last_metrics(metrics)
+        need(epoch == root["epoch"], f"{metrics}: the last row is epoch {epoch} but the "
+                                     f"checkpoint is from epoch {root['epoch']}")
+        need(same(loss, m_loss, rtol=LOSS_RTOL),
+             f"val_loss: numpy {loss:.9g} vs metrics {m_loss:.9g} (relative difference "
+             f"{abs(loss - m_loss) / max(abs(m_loss), 1e-300):.3g} > {LOSS_RTOL:g})")
+        need(same(acc, m_acc, atol=ACC_ATOL),
+             f"val_accuracy: numpy {acc:.9g} vs metrics {m_acc:.9g}")
+    except CheckError as e:
+        print(f"check_checkpoint: FAIL: {ckpt}: {e}", file=sys.stderr)
+        return 1
+    print(f"check_checkpoint: OK: {ckpt}: format {root['format_version']}, epoch {root['epoch']} "
+          f"step {root['step']}, layers {'-'.join(map(str, sizes))} {model['activation']} "
+          f"{model['loss']}, {opt['name']}; /{split} n={len(x)}: val_loss {loss:.6g} "
+          f"(metrics {m_loss:.6g}), val_accuracy {acc:.6g} (metrics {m_acc:.6g})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
