@@ -166,39 +166,43 @@ done:
     return rc;
 }
 
-/* Selects the given ascending rows (whole rows of `cols` columns) of a 1-D or 2-D dataspace,
- * merging consecutive rows into one block each. */
-static int select_rows(hid_t space, const size_t *rows, size_t nrows, hsize_t cols)
-{
-    if (H5Sselect_none(space) < 0)
-        return -1;
-    size_t i = 0;
-    while (i < nrows) {
-        size_t j = i + 1;
-        while (j < nrows && rows[j] == rows[j - 1] + 1)
-            j++;
-        hsize_t start[2] = {rows[i], 0}, count[2] = {j - i, cols};
-        if (H5Sselect_hyperslab(space, H5S_SELECT_OR, start, NULL, count, NULL) < 0)
-            return -1;
-        i = j;
-    }
-    return 0;
-}
-
+/* Reads the given ascending rows (whole rows of `cols` columns) of a 1-D or 2-D dataset into
+ * buf, packed. Consecutive rows merge into one block; blocks are OR-ed into one selection per
+ * read, at most NN_RUNS_PER_READ at a time, because HDF5's cost of growing a selection rises
+ * with its size (54000 rows in ~5400 blocks loaded in 4.0 s as one selection, in 0.29 s in
+ * groups of 64). */
+#define NN_RUNS_PER_READ 64
 static int read_rows(hid_t d, int rank, hsize_t cols, const size_t *rows, size_t nrows,
                      hid_t memtype, void *buf)
 {
+    size_t elem = H5Tget_size(memtype);
     hid_t fs = H5Dget_space(d);
-    hsize_t mdims[2] = {nrows, cols};
-    hid_t ms = H5Screate_simple(rank, mdims, NULL);
-    int rc = -1;
-    if (fs >= 0 && ms >= 0 && select_rows(fs, rows, nrows, cols) == 0 &&
-        H5Dread(d, memtype, ms, fs, H5P_DEFAULT, buf) >= 0)
-        rc = 0;
-    if (ms >= 0)
-        H5Sclose(ms);
-    if (fs >= 0)
-        H5Sclose(fs);
+    if (fs < 0)
+        return -1;
+    int rc = 0;
+    size_t i = 0;
+    while (rc == 0 && i < nrows) {
+        size_t first = i;
+        if (H5Sselect_none(fs) < 0)
+            rc = -1;
+        for (int runs = 0; rc == 0 && runs < NN_RUNS_PER_READ && i < nrows; runs++) {
+            size_t j = i + 1;
+            while (j < nrows && rows[j] == rows[j - 1] + 1)
+                j++;
+            hsize_t start[2] = {rows[i], 0}, count[2] = {j - i, cols};
+            if (H5Sselect_hyperslab(fs, H5S_SELECT_OR, start, NULL, count, NULL) < 0)
+                rc = -1;
+            i = j;
+        }
+        hsize_t mdims[2] = {i - first, cols};
+        hid_t ms = H5Screate_simple(rank, mdims, NULL);
+        if (rc != 0 || ms < 0 ||
+            H5Dread(d, memtype, ms, fs, H5P_DEFAULT, (char *)buf + first * cols * elem) < 0)
+            rc = -1;
+        if (ms >= 0)
+            H5Sclose(ms);
+    }
+    H5Sclose(fs);
     return rc;
 }
 

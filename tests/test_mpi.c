@@ -86,8 +86,13 @@ int main(int argc, char **argv)
 
         /* where every file row went */
         double *where = calloc(2 * N, sizeof(double)); /* [train count | val count] per row */
-        for (size_t i = 0; i < t.train.n; i++)
+        int mislabelled = 0; /* y must travel with its x: label = row % 2 in this file */
+        for (size_t i = 0; i < t.train.n; i++) {
             where[(size_t)t.train.x[2 * i]] += 1;
+            mislabelled += t.train.labels[i] != (int32_t)((size_t)t.train.x[2 * i] % 2);
+        }
+        CHECK(mislabelled == 0, "batch %s: %d training rows with another row's label",
+              batches[b], mislabelled);
         for (size_t i = 0; i < t.val.n; i++)
             where[N + (size_t)t.val.x[2 * i]] += 1;
         nn_comm_sum_f64(&comm, where, 2 * N);
