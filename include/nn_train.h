@@ -62,8 +62,8 @@ int nn_trainer_epoch(nn_trainer *t, long epoch, nn_epoch_stats *st);
 /* Writes a checkpoint (rank 0; the others wait) and adds its time to st's io and seconds.
  * A failed write is reported, not fatal. */
 void nn_trainer_checkpoint(nn_trainer *t, long epoch, nn_epoch_stats *st);
-/* Validation loss, correct count and sample count over the whole validation set. */
-void nn_trainer_validate(nn_trainer *t, double *loss, double *correct, double *count);
+/* Sums over every rank's rows v: acc = {loss sum, correct predictions, samples}. */
+void nn_trainer_evaluate(nn_trainer *t, const nn_rows *v, double acc[3]);
 void nn_trainer_free(nn_trainer *t);
 
 /* Rank 0 prints progress and results; every rank may print errors, prefixed with its rank. */

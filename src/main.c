@@ -44,22 +44,16 @@ static void print_epoch(const nn_comm *c, const nn_trainer *t, const nn_epoch_st
 /* The built-in example's verdict: MSE over all 100 samples in the original units of y. */
 static void example_summary(nn_trainer *t)
 {
-    double loss, correct, count;
-    nn_rows keep = t->val;
-    /* Evaluate on train shard + val block of every rank = the whole set, exactly once. */
-    double acc[2] = {0, 0};
-    for (int part = 0; part < 2; part++) {
-        t->val = part ? keep : t->train;
-        nn_trainer_validate(t, &loss, &correct, &count);
-        acc[0] += loss;
-        acc[1] += count;
-    }
-    t->val = keep;
-    double var = t->y_std * t->y_std, mse = acc[0] / acc[1] * var;
+    /* Every rank's training shard plus validation block is the whole set, each sample once. */
+    double tr[3], va[3];
+    nn_trainer_evaluate(t, &t->train, tr);
+    nn_trainer_evaluate(t, &t->val, va);
+    double n = tr[2] + va[2];
+    double var = t->y_std * t->y_std, mse = (tr[0] + va[0]) / n * var;
     nn_say(t->comm, t->cfg.quiet,
            "built-in example y = 2x: final MSE %.4g on all %.0f samples = %.2e of the target "
            "variance (%.4g)\n",
-           mse, acc[1], mse / var, var);
+           mse, n, mse / var, var);
 }
 
 int main(int argc, char **argv)

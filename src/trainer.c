@@ -7,6 +7,7 @@
  *   one allreduce of [grads | loss sum] -> optimizer step with grad_scale = 1 / global batch.
  */
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -451,6 +452,13 @@ int nn_trainer_setup(nn_trainer *t, const nn_comm *comm, const nn_config *cfg,
     t->m = calloc(n, sizeof(float));
     t->v = calloc(n, sizeof(float));
     t->perm = malloc((t->train.n ? t->train.n : 1) * sizeof(uint32_t));
+    if (t->train.n > UINT32_MAX || max_local > (size_t)INT_MAX / (size_t)t->lo.max_width) {
+        snprintf(err, ERRLEN, "%zu samples per rank and %zu per local batch are beyond this "
+                 "build's limits (2^32 and 2^31 floats per layer); use more ranks or a "
+                 "smaller --batch",
+                 t->train.n, max_local);
+        return agree(comm, 1, err);
+    }
     fail = !t->params || !t->grads || !t->m || !t->v || !t->perm ||
            nn_rows_alloc(&t->batch, max_local, t->train.d, t->train.labels != NULL,
                          t->train.k) != 0 ||
@@ -579,11 +587,11 @@ static double train_step(nn_trainer *t, long step, nn_timers *tm)
     return (double)t->grads[n] / (double)global;
 }
 
-void nn_trainer_validate(nn_trainer *t, double *loss, double *correct, double *count)
+void nn_trainer_evaluate(nn_trainer *t, const nn_rows *v, double acc[3])
 {
-    double acc[3] = {0, 0, (double)t->val.n};
     long ok = 0;
-    const nn_rows *v = &t->val;
+    acc[0] = 0.0;
+    acc[2] = (double)v->n;
     for (size_t i = 0; i < v->n; i += (size_t)t->work.max_batch) {
         size_t b = v->n - i < (size_t)t->work.max_batch ? v->n - i : (size_t)t->work.max_batch;
         nn_batch_y y = {v->labels ? v->labels + i : NULL, v->targets ? v->targets + i * v->k : NULL};
@@ -592,9 +600,6 @@ void nn_trainer_validate(nn_trainer *t, double *loss, double *correct, double *c
     }
     acc[1] = (double)ok;
     nn_comm_sum_f64(t->comm, acc, 3); /* exact: sums and counts in double */
-    *loss = acc[0];
-    *correct = acc[1];
-    *count = acc[2];
 }
 
 /* Progress on a terminal only; never on a log file. */
@@ -647,8 +652,9 @@ int nn_trainer_epoch(nn_trainer *t, long epoch, nn_epoch_stats *st)
         return -1;
     }
     double tv = nn_now();
-    double vl, vc, vn;
-    nn_trainer_validate(t, &vl, &vc, &vn);
+    double v[3];
+    nn_trainer_evaluate(t, &t->val, v);
+    double vl = v[0], vc = v[1], vn = v[2];
     st->t.compute += nn_now() - tv;
     st->train_loss = loss_sum / (double)t->n_train;
     st->reg_loss = (t->l1 > 0 || t->l2 > 0) ? nn_reg_loss(&t->lo, t->params, t->l1, t->l2) : 0.0;
