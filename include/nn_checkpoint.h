@@ -1,4 +1,9 @@
-/* nn_checkpoint.h: HDF5 checkpoints (layout in docs/checkpoint.md). */
+/* nn_checkpoint.h: HDF5 checkpoints and the checkpoint directory (docs/checkpoint.md).
+ *
+ * A checkpoint holds everything that decides the rest of a run: parameters, optimizer state,
+ * the position in the run (epoch, step inside the epoch, loss so far), the settings that shape
+ * the trajectory, and a checksum over all of it. Files are written atomically, so a reader sees
+ * either the previous checkpoint or the complete new one, never a mix. */
 #ifndef NN_CHECKPOINT_H
 #define NN_CHECKPOINT_H
 
@@ -11,22 +16,72 @@
 #define NN_CKPT_FORMAT_VERSION 1
 
 typedef struct {
-    long epoch;          /* epochs completed */
-    long step;           /* optimizer steps taken */
+    /* where the run stands */
+    long epoch;             /* epochs completed */
+    long epoch_step;        /* steps completed inside epoch + 1 (0 at an epoch boundary) */
+    long step;              /* optimizer steps taken in all */
+    double epoch_loss_sum;  /* data-loss sum over the samples of the unfinished epoch */
+    /* the settings that shape the trajectory */
     uint64_t seed;
+    long batch;             /* global batch, resolved (never 0) */
+    long epochs;            /* epochs the run was asked for */
+    double val_fraction;
+    int no_shuffle;
+    float l1, l2;
+    /* provenance */
     int world_size;
-    const char *config;  /* the command line that produced it */
+    char data[1024];        /* the data file */
+    char config[4096];      /* the command line */
 } nn_ckpt_meta;
 
-/* Writes a checkpoint atomically: into "<path>.tmp" in the same directory, flushed and
- * fsync'ed, then renamed over path. m and v may be NULL (sgd: m holds the momentum buffer). */
+/* What a checkpoint holds besides the tensors. */
+typedef struct {
+    nn_layout lo;
+    nn_opt_hparams hp;
+    nn_ckpt_meta meta;
+    char program_version[32];
+    char created[32];
+    uint64_t checksum;      /* state_checksum, verified on load */
+} nn_ckpt_info;
+
+/* Which optimizer buffers a checkpoint of this kind carries: adam/adamw m and v, sgd with
+ * momentum its momentum buffer (in m), plain gd none. */
+int nn_ckpt_has_m(const nn_opt_hparams *hp);
+int nn_ckpt_has_v(const nn_opt_hparams *hp);
+
+/* FNV-1a 64 over the tensors and the position: the state_checksum attribute. */
+uint64_t nn_ckpt_checksum(const nn_layout *lo, const float *params, const float *m,
+                          const float *v, const nn_ckpt_meta *meta);
+
+/* Writes a checkpoint atomically: "<path>.tmp" in the same directory, flushed and fsync'ed,
+ * renamed over path, directory fsync'ed. On failure the tmp file is removed and any earlier
+ * file is untouched. m and v as nn_ckpt_has_m/v say (NULL otherwise). */
 int nn_ckpt_write(const char *path, const nn_layout *lo, const float *params,
-                  const nn_opt_hparams *hp, const float *m, const float *v, long opt_step,
+                  const nn_opt_hparams *hp, const float *m, const float *v,
                   const nn_ckpt_meta *meta, char *err, size_t errlen);
 
-/* Reads the model of a checkpoint: layout (from /model's attributes) and parameters
- * (allocated here; the caller frees). */
+/* Reads and verifies a whole checkpoint: format version, layout, every tensor (Fletcher32),
+ * and the state checksum. Allocates params and, when present, m and v (else NULL); the
+ * caller frees them. Any pointer argument may be NULL to discard that buffer. */
+int nn_ckpt_load(const char *path, nn_ckpt_info *info, float **params, float **m, float **v,
+                 char *err, size_t errlen);
+
+/* Reads the model only (layout and parameters, allocated here), after the same checks. */
 int nn_ckpt_read_model(const char *path, nn_layout *lo, float **params, char *err,
                        size_t errlen);
+
+/* ---- the checkpoint directory ---- */
+
+/* "<dir>/ckpt-e<epoch>-s<step>.h5": names sort in the order they were written. */
+void nn_ckpt_path(char *buf, size_t len, const char *dir, long epoch, long step);
+/* After a successful write: points <dir>/latest at it (atomically) and deletes all but the
+ * newest `keep` checkpoints. Returns 0, or -1 with err (the checkpoint itself is fine). */
+int nn_ckpt_commit(const char *dir, const char *path, long keep, char *err, size_t errlen);
+/* The checkpoints in dir, newest first (the one `latest` names leads). *list is allocated;
+ * free with nn_ckpt_list_free. Returns the count, or -1 if dir cannot be read. */
+int nn_ckpt_list(const char *dir, char ***list);
+void nn_ckpt_list_free(char **list, int n);
+/* Removes temporary files a killed writer left in dir. */
+void nn_ckpt_clean_tmp(const char *dir);
 
 #endif

@@ -34,4 +34,13 @@ int nn_comm_agree(const nn_comm *c, int failed);
 /* Text about the MPI library ("Open MPI v4.1.4 ..."), for banners. */
 void nn_comm_library(char *buf, size_t len);
 
+/* Exit status of a process whose collective timed out (the watchdog below). */
+#define NN_EXIT_COMM_TIMEOUT 3
+/* Starts a watchdog thread: a collective of this module that has not completed after
+ * `seconds` prints which operation and step, and ends the process with NN_EXIT_COMM_TIMEOUT.
+ * seconds <= 0 leaves it off. Returns 0, or -1 if the thread cannot start. */
+int nn_comm_watchdog(nn_comm *c, double seconds);
+/* Tells the watchdog which training step the next collectives belong to. */
+void nn_comm_set_step(const nn_comm *c, long step);
+
 #endif

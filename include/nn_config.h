@@ -21,6 +21,12 @@ typedef struct {
     /* output */
     const char *checkpoint_dir;
     long checkpoint_every;
+    long checkpoint_every_steps;
+    double checkpoint_interval;
+    long keep;
+    const char *resume;     /* FILE or "auto" */
+    double comm_timeout;
+    const char *verify;
     const char *metrics;
     const char *step_log;
     int quiet;

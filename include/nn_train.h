@@ -5,6 +5,7 @@
 
 #include <stdio.h>
 
+#include "nn_checkpoint.h"
 #include "nn_comm.h"
 #include "nn_config.h"
 #include "nn_data.h"
@@ -12,7 +13,11 @@
 #include "nn_optim.h"
 #include "nn_shard.h"
 
-/* Seconds spent per phase; reduced to the max over ranks for reports. */
+/* Exit status of a run stopped by a signal after writing a checkpoint: "resume me".
+ * 75 is EX_TEMPFAIL of <sysexits.h>, a temporary failure. */
+#define NN_EXIT_CHECKPOINTED 75
+
+/* Seconds rank 0 spent per phase of an epoch. */
 typedef struct {
     double compute, allreduce, io;
 } nn_timers;
@@ -37,8 +42,9 @@ typedef struct {
     nn_layout lo;
     nn_opt_hparams hp;
     float l1, l2;
-    /* One allocation each; same layout. grads has one extra float at the end that carries
-     * the local loss sum through the same allreduce. */
+    /* One allocation each; same layout. grads has NN_GRAD_TAIL extra floats at the end that
+     * ride the same allreduce: the local loss sum, "a signal arrived here", and rank 0's
+     * "the checkpoint interval has passed". */
     float *params, *grads, *m, *v;
     nn_work work;
     nn_rows train;            /* this rank's shard, in position order */
@@ -50,18 +56,45 @@ typedef struct {
     nn_rows batch;            /* gather buffer for one local batch */
     long step;                /* optimizer steps taken */
     FILE *metrics, *step_log;
+    /* where to start (a resumed run starts inside its checkpoint's epoch) */
+    long start_epoch, start_step;
+    double start_loss_sum;
+    /* checkpoint requests agreed on at step boundaries */
+    int stop;                 /* a signal: checkpoint, then exit NN_EXIT_CHECKPOINTED */
+    int ckpt_pending;         /* a step or time request that fell on an epoch's last step */
+    double last_ckpt_time;
+    /* resuming: the checkpoint's description (all ranks) and state (rank 0, until restored) */
+    nn_ckpt_info *resume;
+    float *resume_state[3];
+    char resume_path[4096];
+    char resume_layers[256];
 } nn_trainer;
+
+enum { NN_GRAD_TAIL = 3 };
 
 /* Reads and checks the data, builds the model, initialises parameters on rank 0 and
  * broadcasts them (then checks every rank holds the same), and opens the outputs.
  * Returns 0, or -1 after the error was printed once; then call nn_trainer_free. */
 int nn_trainer_setup(nn_trainer *t, const nn_comm *comm, const nn_config *cfg,
                      const char *cmdline);
-/* One epoch of training plus validation; fills st. Returns 0, or -1 (already reported). */
+/* One epoch of training plus validation; fills st. Returns 0 when the epoch is done, 1 when a
+ * signal stopped it and a checkpoint was written inside it, -1 on failure (reported). */
 int nn_trainer_epoch(nn_trainer *t, long epoch, nn_epoch_stats *st);
-/* Writes a checkpoint (rank 0; the others wait) and adds its time to st's io and seconds.
- * A failed write is reported, not fatal. */
-void nn_trainer_checkpoint(nn_trainer *t, long epoch, nn_epoch_stats *st);
+/* Writes a checkpoint at this position (rank 0; the others wait): `epoch` epochs completed,
+ * epoch_step steps into the next, loss_sum its data loss so far. Adds the time to st's io and
+ * seconds (st may be NULL). A failed write is reported, not fatal. */
+void nn_trainer_checkpoint(nn_trainer *t, long epoch, long epoch_step, double loss_sum,
+                           nn_epoch_stats *st);
+/* Resuming (src/resume.c): prepare finds and reads the checkpoint and applies the resume
+ * rules to t->cfg, before the data is read; restore puts the state in place after. */
+int nn_resume_prepare(nn_trainer *t, char *err, size_t errlen);
+int nn_resume_restore(nn_trainer *t, char *err, size_t errlen);
+/* Drops the rows of a CSV log whose first field is beyond `last` (work lost after the
+ * checkpoint a run resumes from). */
+int nn_trim_csv(const char *path, long last);
+/* Signals (src/signals.c): SIGTERM, SIGINT and SIGUSR1 only set a flag, read here. */
+void nn_signals_install(void);
+int nn_signal_pending(void);
 /* Sums over every rank's rows v: acc = {loss sum, correct predictions, samples}. */
 void nn_trainer_evaluate(nn_trainer *t, const nn_rows *v, double acc[3]);
 void nn_trainer_free(nn_trainer *t);

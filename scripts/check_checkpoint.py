@@ -30,11 +30,13 @@ ACTIVATIONS = ("relu", "tanh", "sigmoid", "linear")
 OPTIMIZERS = ("sgd", "gd", "adam", "adamw")
 ROOT_ATTRS = {  # name -> numpy dtype kind/size as written by src/checkpoint.c
     "format_version": "i8", "program": "S", "program_version": "S", "epoch": "i8",
-    "step": "i8", "seed": "u8", "world_size": "i8", "created": "S", "config": "S",
+    "epoch_step": "i8", "step": "i8", "epoch_loss_sum": "f8", "seed": "u8", "batch": "i8",
+    "epochs": "i8", "val_fraction": "f8", "no_shuffle": "i8", "world_size": "i8",
+    "created": "S", "data": "S", "config": "S", "state_checksum": "u8",
 }
 MODEL_ATTRS = {"layers": "i4", "activation": "S", "output": "S", "loss": "S"}
 OPT_ATTRS = {"name": "S", "step": "i8", "lr": "f8", "momentum": "f8", "beta1": "f8",
-             "beta2": "f8", "eps": "f8", "weight_decay": "f8"}
+             "beta2": "f8", "eps": "f8", "weight_decay": "f8", "l1": "f8", "l2": "f8"}
 LOSS_RTOL = 1e-4
 ACC_ATOL = 1e-6
 
@@ -111,14 +113,48 @@ def check_tensors(group, where, sizes, ref=None):
     return out
 
 
+def flat(group, sizes):
+    """A group mirroring /model as nn-train's flat buffer: kernel then bias, layer by layer."""
+    parts = []
+    for i in range(len(sizes) - 1):
+        parts.append(np.asarray(group[f"dense_{i}/kernel"], dtype="<f4").ravel())
+        parts.append(np.asarray(group[f"dense_{i}/bias"], dtype="<f4").ravel())
+    return np.concatenate(parts)
+
+
+def fnv1a64(h, data):
+    for b in data:
+        h = ((h ^ b) * 1099511628211) & 0xFFFFFFFFFFFFFFFF
+    return h
+
+
+def check_state_checksum(f, root, sizes, state):
+    """Recomputes state_checksum independently: FNV-1a 64 over the parameters, then the
+    optimizer buffers (m then v, or the momentum buffer), all as little-endian float32, then
+    epoch, epoch_step, step, seed as little-endian int64 and epoch_loss_sum as float64."""
+    buffers = [flat(f["model"], sizes)] + [flat(f["optimizer"][g], sizes) for g in state]
+    nbytes = sum(b.nbytes for b in buffers)
+    if nbytes > 4 << 20:  # pure Python FNV runs at a few MB/s; larger states are left to C
+        return
+    h = 1469598103934665603
+    for b in buffers:
+        h = fnv1a64(h, b.tobytes())
+    pos = np.array([root["epoch"], root["epoch_step"], root["step"], root["seed"]],
+                   dtype=np.uint64)
+    h = fnv1a64(h, pos.astype("<u8").tobytes())
+    h = fnv1a64(h, np.array([root["epoch_loss_sum"]], dtype="<f8").tobytes())
+    need(h == root["state_checksum"], f"/: state_checksum {root['state_checksum']:016x} but "
+                                      f"the contents hash to {h:016x}")
+
+
 def check_layout(f):
     root = attrs_of(f, "/", ROOT_ATTRS)
     need(root["format_version"] == FORMAT_VERSION,
          f"/: format_version is {root['format_version']}, expected {FORMAT_VERSION}")
     need(root["program"] == "nn-train", f"/: program is {root['program']!r}, expected 'nn-train'")
-    need(root["epoch"] >= 1 and root["step"] >= 1 and root["world_size"] >= 1,
+    need(root["epoch"] >= 0 and root["step"] >= 1 and root["world_size"] >= 1,
          f"/: epoch {root['epoch']}, step {root['step']}, world_size {root['world_size']}: "
-         "expected each >= 1")
+         "expected epoch >= 0, step and world_size >= 1")
     need(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", root["created"]) is not None,
          f"/: created {root['created']!r} is not an ISO 8601 UTC time (YYYY-MM-DDTHH:MM:SSZ)")
     need(set(f.keys()) == {"model", "optimizer"},
@@ -156,6 +192,7 @@ def check_layout(f):
                                 f"expects groups {state or 'none'}, found {have or 'none'}")
     for g in state:
         check_tensors(f["optimizer"][g], f"/optimizer/{g}", sizes)
+    check_state_checksum(f, root, sizes, state)
 
     base = os.path.basename(f.filename)
     m = re.fullmatch(r"ckpt-e(\d+)-s(\d+)\.h5", base)

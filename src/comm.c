@@ -1,15 +1,86 @@
-/* comm.c: every MPI call of nn-train lives here (see nn_comm.h). */
+/* comm.c: every MPI call of nn-train lives here (see nn_comm.h), and the communication
+ * watchdog that turns a collective which never completes into a clear message and an exit. */
 #include <limits.h>
 #include <mpi.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "nn_comm.h"
 
 struct nn_comm_impl {
     MPI_Comm comm; /* a duplicate of MPI_COMM_WORLD: our traffic never mixes with a library's */
+    /* watchdog: what the main thread is waiting on, and since when (0: not in a collective) */
+    _Atomic double since;
+    _Atomic(const char *) op;
+    _Atomic long step;
+    _Atomic int stop;
+    double timeout;
+    int rank;
+    pthread_t thread;
+    int running;
 };
+
+static double mono_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* Marks the start and end of a collective for the watchdog (two relaxed stores). */
+static inline void enter(const nn_comm *c, const char *op)
+{
+    atomic_store_explicit(&c->impl->op, op, memory_order_relaxed);
+    atomic_store_explicit(&c->impl->since, mono_now(), memory_order_release);
+}
+static inline void leave(const nn_comm *c)
+{
+    atomic_store_explicit(&c->impl->since, 0.0, memory_order_release);
+}
+
+/* The watchdog thread makes no MPI call: it reports and ends this process, and mpirun (or
+ * Slurm) then ends the rest of the job. */
+static void *watchdog(void *arg)
+{
+    nn_comm_impl *w = arg;
+    while (!atomic_load(&w->stop)) {
+        struct timespec nap = {0, 200 * 1000 * 1000};
+        nanosleep(&nap, NULL);
+        double since = atomic_load_explicit(&w->since, memory_order_acquire);
+        if (since > 0.0 && mono_now() - since > w->timeout) {
+            fprintf(stderr,
+                    "nn-train: error [rank %d]: %s at step %ld has not completed after %.0f s "
+                    "(--comm-timeout); another rank is probably dead or stuck. Aborting so the "
+                    "scheduler can requeue the job.\n",
+                    w->rank, atomic_load(&w->op), atomic_load(&w->step), w->timeout);
+            fflush(stderr);
+            _exit(NN_EXIT_COMM_TIMEOUT);
+        }
+    }
+    return NULL;
+}
+
+int nn_comm_watchdog(nn_comm *c, double seconds)
+{
+    if (seconds <= 0.0 || c->impl->running)
+        return 0;
+    c->impl->timeout = seconds;
+    c->impl->rank = c->rank;
+    if (pthread_create(&c->impl->thread, NULL, watchdog, c->impl) != 0)
+        return -1;
+    c->impl->running = 1;
+    return 0;
+}
+
+void nn_comm_set_step(const nn_comm *c, long step)
+{
+    atomic_store_explicit(&c->impl->step, step, memory_order_relaxed);
+}
 
 /* MPI counts are int. Open MPI's allreduce also slows down sharply above ~32 MiB, so big
  * buffers go in chunks of at most 16 MiB. */
@@ -18,11 +89,17 @@ struct nn_comm_impl {
 int nn_comm_init(nn_comm *c, int *argc, char ***argv)
 {
     memset(c, 0, sizeof *c);
-    if (MPI_Init(argc, argv) != MPI_SUCCESS)
+    /* FUNNELED: only the main thread calls MPI; the watchdog thread never does. */
+    int provided;
+    if (MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS)
         return -1;
-    c->impl = malloc(sizeof *c->impl);
+    c->impl = calloc(1, sizeof *c->impl);
     if (!c->impl)
         MPI_Abort(MPI_COMM_WORLD, 1);
+    atomic_init(&c->impl->since, 0.0);
+    atomic_init(&c->impl->op, "");
+    atomic_init(&c->impl->step, 0);
+    atomic_init(&c->impl->stop, 0);
     MPI_Comm_dup(MPI_COMM_WORLD, &c->impl->comm);
     /* Errors in collectives are fatal for the whole job rather than a hang on some ranks. */
     MPI_Comm_set_errhandler(c->impl->comm, MPI_ERRORS_ARE_FATAL);
@@ -34,6 +111,10 @@ int nn_comm_init(nn_comm *c, int *argc, char ***argv)
 void nn_comm_finalize(nn_comm *c)
 {
     if (c->impl) {
+        if (c->impl->running) {
+            atomic_store(&c->impl->stop, 1);
+            pthread_join(c->impl->thread, NULL);
+        }
         MPI_Comm_free(&c->impl->comm);
         free(c->impl);
         c->impl = NULL;
@@ -50,10 +131,12 @@ static void allreduce(const nn_comm *c, void *buf, size_t n, size_t elem, MPI_Da
                       MPI_Op op)
 {
     size_t chunk = NN_CHUNK_BYTES / elem;
+    enter(c, "allreduce");
     for (size_t i = 0; i < n; i += chunk) {
         size_t m = n - i < chunk ? n - i : chunk;
         MPI_Allreduce(MPI_IN_PLACE, (char *)buf + i * elem, (int)m, t, op, c->impl->comm);
     }
+    leave(c);
 }
 
 void nn_comm_sum_f32(const nn_comm *c, float *b, size_t n)
@@ -79,18 +162,27 @@ void nn_comm_min_f64(const nn_comm *c, double *b, size_t n)
 
 void nn_comm_bcast(const nn_comm *c, void *buf, size_t bytes, int root)
 {
+    enter(c, "broadcast");
     for (size_t i = 0; i < bytes; i += NN_CHUNK_BYTES) {
         size_t m = bytes - i < NN_CHUNK_BYTES ? bytes - i : NN_CHUNK_BYTES;
         MPI_Bcast((char *)buf + i, (int)m, MPI_BYTE, root, c->impl->comm);
     }
+    leave(c);
 }
 
-void nn_comm_barrier(const nn_comm *c) { MPI_Barrier(c->impl->comm); }
+void nn_comm_barrier(const nn_comm *c)
+{
+    enter(c, "barrier");
+    MPI_Barrier(c->impl->comm);
+    leave(c);
+}
 
 int nn_comm_agree(const nn_comm *c, int failed)
 {
     int mine = failed ? c->rank : INT_MAX, first;
+    enter(c, "agreement");
     MPI_Allreduce(&mine, &first, 1, MPI_INT, MPI_MIN, c->impl->comm);
+    leave(c);
     return first == INT_MAX ? -1 : first;
 }
 

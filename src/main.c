@@ -1,10 +1,13 @@
 /* main.c: nn-train's entry point. Prolog (MPI, flags, setup), the epoch loop, epilog.
- * Exit status: 0 success, 1 a runtime failure (bad data, divergence), 2 a usage error. */
+ * Exit status: 0 success, 1 a runtime failure (bad data, divergence, damaged checkpoint),
+ * 2 a usage error, 3 a collective that timed out (--comm-timeout), 75 stopped by a signal
+ * after writing a checkpoint ("resume me"). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "nn_checkpoint.h"
 #include "nn_comm.h"
 #include "nn_config.h"
 #include "nn_train.h"
@@ -56,6 +59,40 @@ static void example_summary(nn_trainer *t)
            mse, n, mse / var, var);
 }
 
+/* --verify: load the checkpoint with every check a resume makes, and say what it holds. */
+static int verify(const char *path)
+{
+    nn_ckpt_info info;
+    char err[1024];
+    float *p = NULL, *m = NULL, *v = NULL;
+    if (nn_ckpt_load(path, &info, &p, &m, &v, err, sizeof err) != 0) {
+        fprintf(stderr, "nn-train: error: %s\n", err);
+        return -1;
+    }
+    const nn_ckpt_meta *k = &info.meta;
+    char layers[256] = "";
+    for (int i = 0; i <= info.lo.n_layers; i++)
+        snprintf(layers + strlen(layers), sizeof layers - strlen(layers), "%s%d", i ? "-" : "",
+                 info.lo.sizes[i]);
+    printf("%s: OK (format %d, Fletcher32 and state checksum %016llx verified)\n", path,
+           NN_CKPT_FORMAT_VERSION, (unsigned long long)info.checksum);
+    printf("  model      %s %s, %s (%zu parameters)\n", layers, nn_act_name(info.lo.act),
+           info.lo.loss == NN_LOSS_XENT ? "softmax + cross-entropy" : "linear + MSE",
+           info.lo.n_params);
+    printf("  optimizer  %s lr %g, step %ld%s\n", nn_opt_name(info.hp.kind), info.hp.lr, k->step,
+           m ? (v ? ", moments m and v" : ", momentum buffer") : "");
+    printf("  position   epoch %ld done, %ld steps into epoch %ld, of %ld epochs\n", k->epoch,
+           k->epoch_step, k->epoch + 1, k->epochs);
+    printf("  run        seed %llu, global batch %ld, %d rank%s, data %s\n",
+           (unsigned long long)k->seed, k->batch, k->world_size, k->world_size > 1 ? "s" : "",
+           k->data);
+    printf("  written    %s by nn-train %s: %s\n", info.created, info.program_version, k->config);
+    free(p);
+    free(m);
+    free(v);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     nn_comm comm;
@@ -80,6 +117,13 @@ int main(int argc, char **argv)
         return bad ? 2 : 0;
     }
 
+    if (cfg.verify) {
+        int ok = comm.rank != 0 || verify(cfg.verify) == 0;
+        int failed = nn_comm_agree(&comm, !ok) >= 0;
+        nn_comm_finalize(&comm);
+        return failed ? 1 : 0;
+    }
+
     char cmdline[4096];
     join_args(argc, argv, cmdline, sizeof cmdline);
     nn_trainer t;
@@ -88,16 +132,31 @@ int main(int argc, char **argv)
         rc = 1;
         goto out;
     }
+    if (t.start_epoch > t.cfg.epochs)
+        nn_say(&comm, t.cfg.quiet, "resume: the checkpoint has finished all %ld epochs; nothing "
+               "to do\n", t.cfg.epochs);
     int ckpt = t.cfg.checkpoint_dir != NULL;
-    for (long e = 1; e <= t.cfg.epochs; e++) {
+    for (long e = t.start_epoch; e <= t.cfg.epochs; e++) {
         nn_epoch_stats st;
-        if (nn_trainer_epoch(&t, e, &st) != 0) {
+        int r = nn_trainer_epoch(&t, e, &st);
+        if (r < 0) {
             rc = 1;
             break;
         }
-        if (ckpt && (e % t.cfg.checkpoint_every == 0 || e == t.cfg.epochs))
-            nn_trainer_checkpoint(&t, e, &st);
-        print_epoch(&comm, &t, &st);
+        if (r == 0) {
+            if (ckpt && (e % t.cfg.checkpoint_every == 0 || e == t.cfg.epochs || t.ckpt_pending ||
+                         t.stop))
+                nn_trainer_checkpoint(&t, e, 0, 0.0, &st);
+            t.ckpt_pending = 0;
+            print_epoch(&comm, &t, &st);
+        }
+        if (t.stop) {
+            nn_say(&comm, t.cfg.quiet, "stopped by a signal after step %ld; checkpoint written to "
+                   "%s; resume with --resume auto (exit status %d)\n", t.step,
+                   t.cfg.checkpoint_dir, NN_EXIT_CHECKPOINTED);
+            rc = NN_EXIT_CHECKPOINTED;
+            break;
+        }
     }
     if (rc == 0 && t.example)
         example_summary(&t);

@@ -17,7 +17,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "nn_checkpoint.h"
 #include "nn_rng.h"
 #include "nn_train.h"
 
@@ -356,25 +355,37 @@ static int open_outputs(nn_trainer *t, char *err, size_t errlen)
             fail = 1;
         }
     }
-    if (!fail && cfg->metrics) {
-        t->metrics = fopen(cfg->metrics, "w");
-        if (!t->metrics) {
-            snprintf(err, errlen, "--metrics %s: cannot write: %s", cfg->metrics,
-                     strerror(errno));
+    if (!fail && cfg->checkpoint_dir)
+        nn_ckpt_clean_tmp(cfg->checkpoint_dir); /* left by a writer that was killed */
+    /* A resumed run continues its logs: rows after the checkpoint (work that is being redone)
+     * are dropped, the rest kept. A fresh run starts them anew. */
+    const nn_ckpt_meta *ck = t->resume ? &t->resume->meta : NULL;
+    struct {
+        const char *path, *header;
+        FILE **f;
+        long keep_upto;
+    } logs[2] = {
+        {cfg->metrics, "epoch,train_loss,reg_loss,val_loss,val_accuracy,samples_per_sec,"
+                       "seconds,compute_s,allreduce_s,io_s\n", &t->metrics, ck ? ck->epoch : 0},
+        {cfg->step_log, "step,epoch,loss\n", &t->step_log, ck ? ck->step : 0},
+    };
+    for (int i = 0; i < 2 && !fail; i++) {
+        if (!logs[i].path)
+            continue;
+        const char *flag = i == 0 ? "--metrics" : "--step-log";
+        struct stat st;
+        int append = ck && stat(logs[i].path, &st) == 0 && st.st_size > 0;
+        if (append && nn_trim_csv(logs[i].path, logs[i].keep_upto) != 0) {
+            snprintf(err, errlen, "%s %s: cannot rewrite it: %s", flag, logs[i].path, strerror(errno));
             fail = 1;
-        } else {
-            fprintf(t->metrics, "epoch,train_loss,reg_loss,val_loss,val_accuracy,"
-                                "samples_per_sec,seconds,compute_s,allreduce_s,io_s\n");
+            break;
         }
-    }
-    if (!fail && cfg->step_log) {
-        t->step_log = fopen(cfg->step_log, "w");
-        if (!t->step_log) {
-            snprintf(err, errlen, "--step-log %s: cannot write: %s", cfg->step_log,
-                     strerror(errno));
+        *logs[i].f = fopen(logs[i].path, append ? "a" : "w");
+        if (!*logs[i].f) {
+            snprintf(err, errlen, "%s %s: cannot write: %s", flag, logs[i].path, strerror(errno));
             fail = 1;
-        } else {
-            fprintf(t->step_log, "step,epoch,loss\n");
+        } else if (!append) {
+            fputs(logs[i].header, *logs[i].f);
         }
     }
     return fail ? -1 : 0;
@@ -423,12 +434,20 @@ int nn_trainer_setup(nn_trainer *t, const nn_comm *comm, const nn_config *cfg,
     t->cfg = *cfg;
     t->cmdline = cmdline;
     t->example = cfg->data == NULL;
+    t->start_epoch = 1;
     if (t->example) { /* the built-in example's own defaults, unless given */
         if (!nn_config_given(cfg, "epochs"))
             t->cfg.epochs = 100;
         if (!nn_config_given(cfg, "batch"))
             t->cfg.batch = 32;
-    } else if (!nn_config_given(cfg, "layers")) {
+    }
+    int need_dir = cfg->checkpoint_every_steps > 0 || cfg->checkpoint_interval > 0;
+    if (agree(comm, need_dir && !cfg->checkpoint_dir,
+              "--checkpoint-every-steps and --checkpoint-interval need --checkpoint-dir"))
+        return -1;
+    if (nn_resume_prepare(t, err, ERRLEN) != 0) /* may take settings from the checkpoint */
+        return -1;
+    if (!t->example && !nn_config_given(cfg, "layers") && !t->resume) {
         snprintf(err, ERRLEN, "--data %s: --layers is required (e.g. --layers 784,256,128,10)",
                  cfg->data);
         return agree(comm, 1, err);
@@ -437,6 +456,9 @@ int nn_trainer_setup(nn_trainer *t, const nn_comm *comm, const nn_config *cfg,
         return -1;
     if (cfg->threads > 0)
         nn_blas_threads((int)cfg->threads);
+    if (agree(comm, nn_comm_watchdog((nn_comm *)comm, cfg->comm_timeout) != 0,
+              "cannot start the --comm-timeout watchdog thread"))
+        return -1;
 
     double t0 = nn_now();
     if (load_data(t, err, ERRLEN) != 0)
@@ -448,7 +470,7 @@ int nn_trainer_setup(nn_trainer *t, const nn_comm *comm, const nn_config *cfg,
     size_t max_batch = max_local > 256 ? max_local : 256; /* validation goes in chunks of this */
     int fail = 0;
     t->params = malloc(n * sizeof(float));
-    t->grads = malloc((n + 1) * sizeof(float));
+    t->grads = malloc((n + NN_GRAD_TAIL) * sizeof(float));
     t->m = calloc(n, sizeof(float));
     t->v = calloc(n, sizeof(float));
     t->perm = malloc((t->train.n ? t->train.n : 1) * sizeof(uint32_t));
@@ -467,10 +489,14 @@ int nn_trainer_setup(nn_trainer *t, const nn_comm *comm, const nn_config *cfg,
         snprintf(err, ERRLEN, "out of memory for a model of %zu parameters", n);
     if (agree(comm, fail, err))
         return -1;
-    if (agree(comm, init_params(t, err, ERRLEN) != 0, err))
+    if (t->resume ? nn_resume_restore(t, err, ERRLEN) != 0
+                  : agree(comm, init_params(t, err, ERRLEN) != 0, err))
         return -1;
     if (agree(comm, open_outputs(t, err, ERRLEN) != 0, err))
         return -1;
+    if (cfg->checkpoint_dir) /* pre-emption needs somewhere to save; without it, signals kill */
+        nn_signals_install();
+    t->last_ckpt_time = nn_now();
 
     if (!cfg->quiet && comm->rank == 0) {
         char lib[128], layers[256] = "";
@@ -487,8 +513,8 @@ int nn_trainer_setup(nn_trainer *t, const nn_comm *comm, const nn_config *cfg,
                t->lo.loss == NN_LOSS_XENT ? "softmax + cross-entropy" : "linear + MSE", n);
         printf("train  %s lr %g, global batch %zu (%zu max per rank), %ld steps/epoch, "
                "%ld epochs, %s, loaded in %.2f s\n",
-               nn_opt_name(t->hp.kind), cfg->lr, t->sched.batch, max_local, t->sched.steps,
-               t->cfg.epochs, cfg->no_shuffle ? "file order" : "shuffled", nn_now() - t0);
+               nn_opt_name(t->hp.kind), t->cfg.lr, t->sched.batch, max_local, t->sched.steps,
+               t->cfg.epochs, t->cfg.no_shuffle ? "file order" : "shuffled", nn_now() - t0);
         fflush(stdout);
     }
     return 0;
@@ -509,6 +535,9 @@ void nn_trainer_free(nn_trainer *t)
     nn_rows_free(&t->val);
     nn_rows_free(&t->batch);
     nn_work_free(&t->work);
+    free(t->resume);
+    for (int k = 0; k < 3; k++)
+        free(t->resume_state[k]);
     memset(t, 0, sizeof *t);
 }
 
@@ -567,7 +596,14 @@ static double train_step(nn_trainer *t, long step, nn_timers *tm)
 {
     const size_t n = t->lo.n_params;
     double t0 = nn_now();
-    memset(t->grads, 0, (n + 1) * sizeof(float));
+    memset(t->grads, 0, (n + NN_GRAD_TAIL) * sizeof(float));
+    nn_comm_set_step(t->comm, t->step + 1);
+    /* Requests ride the gradient allreduce: any rank's signal, rank 0's clock. */
+    t->grads[n + 1] = nn_signal_pending() ? 1.0f : 0.0f;
+    t->grads[n + 2] = (t->comm->rank == 0 && t->cfg.checkpoint_interval > 0 &&
+                       t0 - t->last_ckpt_time >= t->cfg.checkpoint_interval)
+                          ? 1.0f
+                          : 0.0f;
     const float *x;
     nn_batch_y y;
     size_t cnt = local_batch(t, step, &x, &y);
@@ -577,7 +613,7 @@ static double train_step(nn_trainer *t, long step, nn_timers *tm)
         nn_backward(&t->lo, t->params, t->grads, &t->work, (int)cnt);
     }
     double t1 = nn_now();
-    nn_comm_sum_f32(t->comm, t->grads, n + 1); /* the one allreduce: gradients and loss */
+    nn_comm_sum_f32(t->comm, t->grads, n + NN_GRAD_TAIL); /* the one allreduce */
     double t2 = nn_now();
     size_t global = nn_sched_global(&t->sched, step);
     optimizer_step(t, 1.0f / (float)global);
@@ -630,17 +666,41 @@ int nn_trainer_epoch(nn_trainer *t, long epoch, nn_epoch_stats *st)
             t->perm[i] = (uint32_t)i;
         nn_shuffle_u32(t->perm, t->train.n, &r);
     }
-    double loss_sum = 0.0;
+    /* A resumed run re-enters its checkpoint's epoch at the step where it stopped. */
+    long first = epoch == t->start_epoch ? t->start_step : 0;
+    double loss_sum = epoch == t->start_epoch ? t->start_loss_sum : 0.0;
+    size_t n = t->lo.n_params;
     int diverged = 0;
-    for (long s = 0; s < t->sched.steps; s++) {
+    double samples = 0.0;
+    for (long s = first; s < t->sched.steps; s++) {
         double loss = train_step(t, s, &st->t);
-        loss_sum += loss * (double)nn_sched_global(&t->sched, s);
+        double global = (double)nn_sched_global(&t->sched, s);
+        loss_sum += loss * global;
+        samples += global;
         if (t->step_log)
             fprintf(t->step_log, "%ld,%ld,%.9g\n", t->step, epoch, loss);
         progress(t, epoch, s, loss, &last);
         if (!isfinite(loss)) { /* every rank sees the same allreduced loss: they stop together */
             diverged = 1;
             break;
+        }
+        /* Checkpoint requests, the same on every rank after the allreduce. One that falls on
+         * the epoch's last step waits for the epoch's end, after validation. */
+        int stop = t->grads[n + 1] > 0.0f;
+        int want = stop || t->grads[n + 2] > 0.0f ||
+                   (t->cfg.checkpoint_every_steps > 0 &&
+                    t->step % t->cfg.checkpoint_every_steps == 0);
+        if (want && s + 1 < t->sched.steps) {
+            if (t->step_log)
+                fflush(t->step_log);
+            nn_trainer_checkpoint(t, epoch - 1, s + 1, loss_sum, st);
+            if (stop) {
+                t->stop = 1;
+                return 1;
+            }
+        } else if (want) {
+            t->ckpt_pending = 1;
+            t->stop |= stop;
         }
     }
     double t_train = nn_now() - t0;
@@ -660,29 +720,9 @@ int nn_trainer_epoch(nn_trainer *t, long epoch, nn_epoch_stats *st)
     st->reg_loss = (t->l1 > 0 || t->l2 > 0) ? nn_reg_loss(&t->lo, t->params, t->l1, t->l2) : 0.0;
     st->val_loss = vn > 0 ? vl / vn : NAN;
     st->val_accuracy = (vn > 0 && t->classify) ? vc / vn : NAN;
-    st->samples_per_sec = (double)t->n_train / t_train;
+    st->samples_per_sec = samples / t_train;
     if (t->step_log)
         fflush(t->step_log);
     st->seconds = nn_now() - t0;
     return 0;
-}
-
-void nn_trainer_checkpoint(nn_trainer *t, long epoch, nn_epoch_stats *st)
-{
-    double t0 = nn_now();
-    int ok = 1;
-    if (t->comm->rank == 0) {
-        char path[4096], err[ERRLEN];
-        snprintf(path, sizeof path, "%s/ckpt-e%06ld-s%09ld.h5", t->cfg.checkpoint_dir, epoch,
-                 t->step);
-        nn_ckpt_meta meta = {epoch, t->step, (uint64_t)t->cfg.seed, t->comm->size, t->cmdline};
-        int has_m = t->hp.kind != NN_OPT_GD && (t->hp.kind != NN_OPT_SGD || t->hp.momentum != 0);
-        ok = nn_ckpt_write(path, &t->lo, t->params, &t->hp, has_m ? t->m : NULL, t->v, t->step,
-                           &meta, err, sizeof err) == 0;
-        if (!ok)
-            nn_error(t->comm, "%s (training goes on)", err);
-    }
-    nn_comm_bcast(t->comm, &ok, sizeof ok, 0); /* the other ranks wait for the write */
-    st->t.io += nn_now() - t0;
-    st->seconds += nn_now() - t0;
 }

@@ -1,0 +1,321 @@
+/* resume.c: the trainer's side of checkpoints. Writing one (rank 0, the others wait),
+ * finding and loading one to resume from (rank 0 reads, everyone receives), and the rules for
+ * what a resumed run may change.
+ *
+ * Resume rules. Settings that define the model or its data (--layers, --activation, --loss,
+ * --optimizer, --seed, --val-fraction) are taken from the checkpoint when not given, and are an
+ * error when given with another value. Settings a user may legitimately change on a long run
+ * (--lr, --epochs, the optimizer's hyper-parameters, --l1, --l2, --no-shuffle) are taken from
+ * the checkpoint when not given, and logged when changed. --batch may change only at an epoch
+ * boundary. A different number of ranks is allowed: every rank holds the whole state. */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "nn_checkpoint.h"
+#include "nn_train.h"
+
+static int agree_err(const nn_comm *c, int failed, const char *msg)
+{
+    int who = nn_comm_agree(c, failed);
+    if (who < 0)
+        return 0;
+    if (who == c->rank)
+        nn_error(c, "%s", msg);
+    return -1;
+}
+
+/* Rank 0: the checkpoint to resume from. 1 found (info and state filled), 0 none (auto on an
+ * empty directory), -1 error. */
+static int find_checkpoint(nn_trainer *t, char *path, size_t plen, char *err, size_t errlen)
+{
+    const nn_config *cfg = &t->cfg;
+    nn_ckpt_info *info = t->resume;
+    if (strcmp(cfg->resume, "auto") != 0) {
+        snprintf(path, plen, "%s", cfg->resume);
+        return nn_ckpt_load(path, info, &t->resume_state[0], &t->resume_state[1],
+                            &t->resume_state[2], err, errlen) == 0
+                   ? 1
+                   : -1;
+    }
+    char **list;
+    int n = nn_ckpt_list(cfg->checkpoint_dir, &list);
+    int found = 0;
+    for (int i = 0; i < n && !found; i++) {
+        char why[512];
+        if (!list[i])
+            continue;
+        if (nn_ckpt_load(list[i], info, &t->resume_state[0], &t->resume_state[1],
+                         &t->resume_state[2], why, sizeof why) == 0) {
+            snprintf(path, plen, "%s", list[i]);
+            found = 1;
+        } else {
+            fprintf(stderr, "nn-train: warning: %s; falling back to the previous checkpoint\n",
+                    why);
+        }
+    }
+    if (n > 0)
+        nn_ckpt_list_free(list, n);
+    (void)err;
+    (void)errlen;
+    return found;
+}
+
+/* Applies the resume rules to t->cfg. Pure in (cfg, info): every rank decides alike. */
+static int adopt(nn_trainer *t, const nn_ckpt_info *ck, char *err, size_t errlen)
+{
+    nn_config *cfg = &t->cfg;
+    const nn_ckpt_meta *m = &ck->meta;
+    char buf[256] = "";
+    const int log = t->comm->rank == 0 && !cfg->quiet;
+
+    /* model: --layers and --activation */
+    for (int i = 0; i <= ck->lo.n_layers; i++)
+        snprintf(t->resume_layers + strlen(t->resume_layers),
+                 sizeof t->resume_layers - strlen(t->resume_layers), "%s%d", i ? "," : "",
+                 ck->lo.sizes[i]);
+    if (!nn_config_given(cfg, "layers"))
+        cfg->layers = t->resume_layers;
+    else if (strcmp(cfg->layers, t->resume_layers) != 0) {
+        snprintf(err, errlen, "--layers %s does not match the checkpoint's model %s; expected "
+                 "the same layers to resume (or start a new run without --resume)",
+                 cfg->layers, t->resume_layers);
+        return -1;
+    }
+    if (!nn_config_given(cfg, "activation"))
+        cfg->activation = nn_act_name(ck->lo.act);
+    else if (strcmp(cfg->activation, nn_act_name(ck->lo.act)) != 0) {
+        snprintf(err, errlen, "--activation %s does not match the checkpoint's %s", cfg->activation,
+                 nn_act_name(ck->lo.act));
+        return -1;
+    }
+    if (!nn_config_given(cfg, "loss"))
+        cfg->loss = nn_loss_name(ck->lo.loss);
+    else if (strcmp(cfg->loss, "auto") != 0 && strcmp(cfg->loss, nn_loss_name(ck->lo.loss)) != 0) {
+        snprintf(err, errlen, "--loss %s does not match the checkpoint's %s", cfg->loss,
+                 nn_loss_name(ck->lo.loss));
+        return -1;
+    }
+    if (!nn_config_given(cfg, "optimizer"))
+        cfg->optimizer = nn_opt_name(ck->hp.kind);
+    else if (strcmp(cfg->optimizer, nn_opt_name(ck->hp.kind)) != 0) {
+        snprintf(err, errlen, "--optimizer %s cannot resume a checkpoint of %s (its state "
+                 "differs)", cfg->optimizer, nn_opt_name(ck->hp.kind));
+        return -1;
+    }
+    /* data-defining settings */
+    if (!nn_config_given(cfg, "seed"))
+        cfg->seed = (long)m->seed;
+    else if ((uint64_t)cfg->seed != m->seed) {
+        snprintf(err, errlen, "--seed %ld differs from the checkpoint's %llu; the seed decides "
+                 "the validation split and the data order, so it cannot change on resume",
+                 cfg->seed, (unsigned long long)m->seed);
+        return -1;
+    }
+    if (!nn_config_given(cfg, "val-fraction"))
+        cfg->val_fraction = m->val_fraction;
+    else if (cfg->val_fraction != m->val_fraction) {
+        snprintf(err, errlen, "--val-fraction %g differs from the checkpoint's %g; it cannot "
+                 "change on resume (training data would leak into validation)",
+                 cfg->val_fraction, m->val_fraction);
+        return -1;
+    }
+    /* the global batch: the same, or changed at an epoch boundary */
+    if (!nn_config_given(cfg, "batch") || cfg->optimizer[0] == 'g') {
+        cfg->batch = m->batch;
+    } else if (cfg->batch != m->batch) {
+        if (m->epoch_step != 0) {
+            snprintf(err, errlen, "--batch %ld differs from the checkpoint's %ld, which stopped "
+                     "inside an epoch; the batch can change only at an epoch boundary",
+                     cfg->batch, m->batch);
+            return -1;
+        }
+        if (log)
+            printf("resume: global batch changed from %ld to %ld\n", m->batch, cfg->batch);
+    }
+    /* settings that may change, logged */
+    struct {
+        const char *flag;
+        double *cfgv;
+        double ckv;
+    } soft[] = {
+        {"lr", &cfg->lr, ck->hp.lr},
+        {"momentum", &cfg->momentum, ck->hp.momentum},
+        {"beta1", &cfg->beta1, ck->hp.beta1},
+        {"beta2", &cfg->beta2, ck->hp.beta2},
+        {"eps", &cfg->eps, ck->hp.eps},
+        {"weight-decay", &cfg->weight_decay, ck->hp.weight_decay},
+        {"l1", &cfg->l1, m->l1},
+        {"l2", &cfg->l2, m->l2},
+    };
+    for (size_t i = 0; i < sizeof soft / sizeof *soft; i++) {
+        /* the checkpoint stores the float32 value used; compare at that precision */
+        if (!nn_config_given(cfg, soft[i].flag))
+            *soft[i].cfgv = soft[i].ckv;
+        else if ((float)*soft[i].cfgv != (float)soft[i].ckv && log)
+            printf("resume: --%s changed from %g to %g\n", soft[i].flag, soft[i].ckv,
+                   *soft[i].cfgv);
+    }
+    if (!nn_config_given(cfg, "epochs"))
+        cfg->epochs = m->epochs;
+    else if (cfg->epochs != m->epochs && log)
+        printf("resume: --epochs changed from %ld to %ld\n", m->epochs, cfg->epochs);
+    if (!nn_config_given(cfg, "no-shuffle"))
+        cfg->no_shuffle = m->no_shuffle;
+    else if (cfg->no_shuffle != m->no_shuffle && log)
+        printf("resume: --no-shuffle turned on (the checkpoint's run shuffled)\n");
+    if (t->example != (strcmp(m->data, "(built-in example)") == 0) ||
+        (!t->example && strcmp(cfg->data, m->data) != 0)) {
+        if (log)
+            printf("resume: data %s differs from the checkpoint's %s\n",
+                   t->example ? "(built-in example)" : cfg->data, m->data);
+    }
+    (void)buf;
+    return 0;
+}
+
+int nn_resume_prepare(nn_trainer *t, char *err, size_t errlen)
+{
+    const nn_comm *c = t->comm;
+    const nn_config *cfg = &t->cfg;
+    if (!cfg->resume)
+        return 0;
+    int fail = 0;
+    if (strcmp(cfg->resume, "auto") == 0 && !cfg->checkpoint_dir) {
+        snprintf(err, errlen, "--resume auto needs --checkpoint-dir (where to look)");
+        fail = 1;
+    }
+    t->resume = calloc(1, sizeof *t->resume);
+    fail |= !t->resume;
+    if (agree_err(c, fail, err))
+        return -1;
+    int found = 0;
+    if (c->rank == 0)
+        found = find_checkpoint(t, t->resume_path, sizeof t->resume_path, err, errlen);
+    if (agree_err(c, found < 0, err))
+        return -1;
+    nn_comm_bcast(c, &found, sizeof found, 0);
+    if (!found) {
+        nn_say(c, cfg->quiet, "resume: no checkpoint in %s; starting fresh\n", cfg->checkpoint_dir);
+        free(t->resume);
+        t->resume = NULL;
+        return 0;
+    }
+    nn_comm_bcast(c, t->resume, sizeof *t->resume, 0); /* plain data: layout, settings, position */
+    nn_comm_bcast(c, t->resume_path, sizeof t->resume_path, 0);
+    return agree_err(c, adopt(t, t->resume, err, errlen) != 0, err);
+}
+
+int nn_resume_restore(nn_trainer *t, char *err, size_t errlen)
+{
+    const nn_comm *c = t->comm;
+    const nn_ckpt_info *ck = t->resume;
+    const nn_ckpt_meta *m = &ck->meta;
+    int fail = 0;
+    if (t->lo.loss != ck->lo.loss) {
+        snprintf(err, errlen, "the data asks for %s but the checkpoint's model was trained with "
+                 "%s", nn_loss_name(t->lo.loss), nn_loss_name(ck->lo.loss));
+        fail = 1;
+    } else if (m->epoch_step > 0 && m->epoch_step >= t->sched.steps) {
+        snprintf(err, errlen, "the checkpoint stopped at step %ld of an epoch, but this data has "
+                 "%ld steps per epoch; expected the same data set", m->epoch_step,
+                 t->sched.steps);
+        fail = 1;
+    }
+    if (agree_err(c, fail, err))
+        return -1;
+    size_t bytes = t->lo.n_params * sizeof(float);
+    if (c->rank == 0) {
+        memcpy(t->params, t->resume_state[0], bytes);
+        if (t->resume_state[1])
+            memcpy(t->m, t->resume_state[1], bytes);
+        if (t->resume_state[2])
+            memcpy(t->v, t->resume_state[2], bytes);
+    }
+    /* Only rank 0 read the file; the others receive the whole state. */
+    nn_comm_bcast(c, t->params, bytes, 0);
+    nn_comm_bcast(c, t->m, bytes, 0);
+    nn_comm_bcast(c, t->v, bytes, 0);
+    t->step = m->step;
+    t->start_epoch = m->epoch + 1;
+    t->start_step = m->epoch_step;
+    t->start_loss_sum = m->epoch_loss_sum;
+    if (c->rank == 0 && !t->cfg.quiet) {
+        printf("resume: %s: epoch %ld, step %ld (%ld into epoch %ld), written by %d rank%s\n",
+               t->resume_path, m->epoch, m->step, m->epoch_step, m->epoch + 1, m->world_size,
+               m->world_size > 1 ? "s" : "");
+        if (m->world_size != c->size)
+            printf("resume: now on %d ranks instead of %d: the global batch stays %zu; each rank "
+                   "shuffles its own shard, so the order of the remaining samples differs%s\n",
+                   c->size, m->world_size, t->sched.batch,
+                   t->cfg.no_shuffle ? " (not with --no-shuffle: same order)" : "");
+    }
+    for (int k = 0; k < 3; k++) {
+        free(t->resume_state[k]);
+        t->resume_state[k] = NULL;
+    }
+    return 0;
+}
+
+/* Keeps the header and the rows whose first field is <= last, so a resumed run's CSV has no
+ * rows from the work lost after the checkpoint. Rewritten through a temporary file. */
+int nn_trim_csv(const char *path, long last)
+{
+    FILE *in = fopen(path, "r");
+    if (!in)
+        return errno == ENOENT ? 0 : -1;
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *out = fopen(tmp, "w");
+    if (!out) {
+        fclose(in);
+        return -1;
+    }
+    char line[4096];
+    int first = 1;
+    while (fgets(line, sizeof line, in)) {
+        if (first || strtol(line, NULL, 10) <= last)
+            fputs(line, out);
+        first = 0;
+    }
+    fclose(in);
+    int rc = fclose(out) == 0 && rename(tmp, path) == 0 ? 0 : -1;
+    if (rc)
+        unlink(tmp);
+    return rc;
+}
+
+void nn_trainer_checkpoint(nn_trainer *t, long epoch, long epoch_step, double loss_sum,
+                           nn_epoch_stats *st)
+{
+    double t0 = nn_now();
+    int ok = 1;
+    if (t->comm->rank == 0) {
+        char path[4096], err[1024];
+        nn_ckpt_path(path, sizeof path, t->cfg.checkpoint_dir, epoch, t->step);
+        nn_ckpt_meta meta = {
+            .epoch = epoch, .epoch_step = epoch_step, .step = t->step,
+            .epoch_loss_sum = loss_sum, .seed = (uint64_t)t->cfg.seed,
+            .batch = (long)t->sched.batch, .epochs = t->cfg.epochs,
+            .val_fraction = t->cfg.val_fraction, .no_shuffle = t->cfg.no_shuffle,
+            .l1 = t->l1, .l2 = t->l2, .world_size = t->comm->size,
+        };
+        snprintf(meta.data, sizeof meta.data, "%s", t->example ? "(built-in example)" : t->cfg.data);
+        snprintf(meta.config, sizeof meta.config, "%s", t->cmdline ? t->cmdline : "");
+        ok = nn_ckpt_write(path, &t->lo, t->params, &t->hp, t->m, t->v, &meta, err,
+                           sizeof err) == 0;
+        if (!ok)
+            nn_error(t->comm, "%s (training goes on)", err);
+        else if (nn_ckpt_commit(t->cfg.checkpoint_dir, path, t->cfg.keep, err, sizeof err) != 0)
+            nn_error(t->comm, "%s (the checkpoint itself is complete)", err);
+    }
+    nn_comm_bcast(t->comm, &ok, sizeof ok, 0); /* the other ranks wait for the write */
+    t->last_ckpt_time = nn_now();
+    if (st) {
+        st->t.io += t->last_ckpt_time - t0;
+        st->seconds += t->last_ckpt_time - t0;
+    }
+}
