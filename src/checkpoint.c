@@ -99,6 +99,30 @@ static int fsync_path(const char *path, int flags)
     return rc;
 }
 
+/* Writes a whole file and fsyncs it; 0, or the errno of the first failure. */
+static int write_file(const char *path, const void *buf, size_t n)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0)
+        return errno;
+    const char *p = buf;
+    int e = 0;
+    while (n > 0 && !e) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno != EINTR)
+            e = errno;
+        else if (w > 0) {
+            p += w;
+            n -= (size_t)w;
+        }
+    }
+    if (!e && fsync(fd) != 0)
+        e = errno;
+    if (close(fd) != 0 && !e)
+        e = errno;
+    return e;
+}
+
 int nn_ckpt_has_m(const nn_opt_hparams *hp)
 {
     return hp->kind == NN_OPT_ADAM || hp->kind == NN_OPT_ADAMW ||
@@ -143,9 +167,15 @@ int nn_ckpt_write(const char *path, const nn_layout *lo, const float *params,
         snprintf(err, errlen, "%s: checkpoint path too long", path);
         return -1;
     }
-    hid_t f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    /* The file is built in memory (HDF5's core driver, no backing store) and written with
+     * plain write + fsync: every I/O error is then ours to see and handle, and HDF5 never
+     * holds a half-closed file after a full disk. */
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+    H5Pset_fapl_core(fapl, 1 << 20, 0);
+    hid_t f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+    H5Pclose(fapl);
     if (f < 0) {
-        snprintf(err, errlen, "%s: cannot create checkpoint file: %s", tmp, strerror(errno));
+        snprintf(err, errlen, "%s: cannot build the checkpoint in memory", tmp);
         return -1;
     }
     m = nn_ckpt_has_m(hp) ? m : NULL;
@@ -208,18 +238,27 @@ int nn_ckpt_write(const char *path, const nn_layout *lo, const float *params,
     } else {
         rc = -1;
     }
-    if (H5Fflush(f, H5F_SCOPE_GLOBAL) < 0)
+    ssize_t size = rc == 0 && H5Fflush(f, H5F_SCOPE_GLOBAL) >= 0 ? H5Fget_file_image(f, NULL, 0)
+                                                                 : -1;
+    void *image = size > 0 ? malloc((size_t)size) : NULL;
+    if (!image || H5Fget_file_image(f, image, (size_t)size) != size)
         rc = -1;
-    if (H5Fclose(f) < 0)
-        rc = -1;
+    H5Fclose(f); /* in memory: nothing to fail on */
     if (rc != 0) {
-        snprintf(err, errlen, "%s: writing the checkpoint failed (disk full?); the previous "
-                              "checkpoint is untouched", tmp);
+        free(image);
+        snprintf(err, errlen, "%s: building the checkpoint failed (out of memory?)", path);
+        return -1;
+    }
+    rc = write_file(tmp, image, (size_t)size);
+    free(image);
+    if (rc != 0) {
+        snprintf(err, errlen, "%s: writing the checkpoint failed: %s; the previous checkpoint is "
+                 "untouched", tmp, strerror(rc));
         unlink(tmp);
         return -1;
     }
-    if (fsync_path(tmp, O_RDONLY) != 0 || rename(tmp, path) != 0) {
-        snprintf(err, errlen, "%s: cannot sync or rename the checkpoint: %s", path,
+    if (rename(tmp, path) != 0) {
+        snprintf(err, errlen, "%s: cannot rename the checkpoint into place: %s", path,
                  strerror(errno));
         unlink(tmp);
         return -1;
