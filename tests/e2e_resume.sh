@@ -221,20 +221,21 @@ case_crash() {
         rm -rf k && mkdir k
         "$train" "${A[@]}" --checkpoint-dir k >/dev/null 2>&1 &
         bg=$!
-        # spread the kill times over 0.25 .. 1.2 s (several writes in)
-        sleep "$(awk -v i="$i" -v n="$points" 'BEGIN { printf "%.3f", 0.25 + 0.95 * i / n }')"
+        # wait for the first complete checkpoint (start-up speed varies, e.g. under ASan),
+        # then kill after a delay spread over 0 .. 0.6 s: several writes later
+        for _ in $(seq 1 400); do [ -f k/latest ] && break; sleep 0.025; done
+        sleep "$(awk -v i="$i" -v n="$points" 'BEGIN { printf "%.3f", 0.6 * i / n }')"
         kill -9 "$bg" 2>/dev/null || true
         wait "$bg" 2>/dev/null || true
         bg=""
         ls k | grep -q '\.tmp$' && mid=$((mid + 1))
         n=$(find k -name "ckpt-*.h5" | wc -l)
-        [ "$n" -ge 1 ] || continue # killed before the first checkpoint completed
+        [ "$n" -ge 1 ] || fail "kill $i: no complete checkpoint at all"
         checksum "$(newest k)" >/dev/null
         ok=$((ok + 1))
         [ -f k/latest ] && { [ -f "k/$(cat k/latest)" ] || fail "latest names a missing file"; }
     done
-    [ "$ok" -ge $((points / 2)) ] || fail "only $ok of $points kills left a checkpoint to check"
-    [ "$mid" -ge 3 ] || fail "only $mid kills landed inside a write; the test is not testing"
+    [ "$mid" -ge $(((points + 19) / 20)) ] || fail "only $mid kills landed inside a write; the test is not testing"
     say "$points SIGKILLs, $mid of them during a write: the newest checkpoint verified every time ($ok checked)"
 }
 
@@ -247,9 +248,10 @@ case_flip() {
     ck=$(newest c)
     want=$(checksum "$ck")
     size=$(stat -c %s "$ck")
+    flips=${NN_FLIP_POINTS:-150}
     caught=0 harmless=0
-    for i in $(seq 0 149); do
-        off=$((i * size / 150 + i % 7))
+    for i in $(seq 0 $((flips - 1))); do
+        off=$((i * size / flips + i % 7))
         cp "$ck" x.h5
         /usr/bin/python3 -c "
 import sys
@@ -264,8 +266,8 @@ f = open('x.h5', 'r+b'); f.seek($off); b = f.read(1); f.seek($off); f.write(byte
             harmless=$((harmless + 1))
         fi
     done
-    [ "$caught" -ge 100 ] || fail "only $caught of 150 flips detected"
-    say "150 byte flips: $caught rejected with the file named, $harmless harmless (same state)"
+    [ "$caught" -ge $((flips * 2 / 3)) ] || fail "only $caught of $flips flips detected"
+    say "$flips byte flips: $caught rejected with the file named, $harmless harmless (same state)"
 }
 
 case_rank_death() {
