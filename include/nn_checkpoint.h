@@ -32,6 +32,8 @@ typedef struct {
     int world_size;
     char data[1024];        /* the data file */
     char config[4096];      /* the command line */
+    char settings[2048];    /* the resolved settings, canonical "name=value;..." */
+    uint64_t config_hash;   /* FNV-1a 64 of settings (filled by nn_ckpt_write) */
 } nn_ckpt_meta;
 
 /* What a checkpoint holds besides the tensors. */

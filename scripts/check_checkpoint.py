@@ -32,7 +32,8 @@ ROOT_ATTRS = {  # name -> numpy dtype kind/size as written by src/checkpoint.c
     "format_version": "i8", "program": "S", "program_version": "S", "epoch": "i8",
     "epoch_step": "i8", "step": "i8", "epoch_loss_sum": "f8", "seed": "u8", "batch": "i8",
     "epochs": "i8", "val_fraction": "f8", "no_shuffle": "i8", "world_size": "i8",
-    "created": "S", "data": "S", "config": "S", "state_checksum": "u8",
+    "created": "S", "data": "S", "config": "S", "settings": "S", "config_hash": "u8",
+    "state_checksum": "u8",
 }
 MODEL_ATTRS = {"layers": "i4", "activation": "S", "output": "S", "loss": "S"}
 OPT_ATTRS = {"name": "S", "step": "i8", "lr": "f8", "momentum": "f8", "beta1": "f8",

@@ -185,6 +185,7 @@ int nn_ckpt_write(const char *path, const nn_layout *lo, const float *params,
     struct tm tmv;
     strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&now, &tmv));
     uint64_t sum = nn_ckpt_checksum(lo, params, m, v, meta);
+    uint64_t config_hash = fnv1a(1469598103934665603ULL, meta->settings, strlen(meta->settings));
     int rc = 0;
     rc |= attr_i64(f, "format_version", NN_CKPT_FORMAT_VERSION);
     rc |= attr_str(f, "program", "nn-train");
@@ -202,6 +203,8 @@ int nn_ckpt_write(const char *path, const nn_layout *lo, const float *params,
     rc |= attr_i64(f, "world_size", meta->world_size);
     rc |= attr_str(f, "data", meta->data);
     rc |= attr_str(f, "config", meta->config);
+    rc |= attr_str(f, "settings", meta->settings);
+    rc |= attr_write(f, "config_hash", H5T_NATIVE_UINT64, 0, &config_hash);
     rc |= attr_write(f, "state_checksum", H5T_NATIVE_UINT64, 0, &sum);
 
     rc |= tensors_write(f, "model", lo, params);
@@ -364,6 +367,8 @@ static int read_info(hid_t f, const char *path, nn_ckpt_info *info, char *err, s
               attr_i64_read(f, "no_shuffle", &ns) || attr_i64_read(f, "world_size", &ws) ||
               attr_read_str(f, "data", m->data, sizeof m->data) ||
               attr_read_str(f, "config", m->config, sizeof m->config) ||
+              attr_read_str(f, "settings", m->settings, sizeof m->settings) ||
+              attr_read(f, "config_hash", H5T_NATIVE_UINT64, &m->config_hash) ||
               attr_read_str(f, "program_version", info->program_version, sizeof info->program_version) ||
               attr_read_str(f, "created", info->created, sizeof info->created) ||
               attr_read(f, "state_checksum", H5T_NATIVE_UINT64, &info->checksum);

@@ -86,6 +86,7 @@ static int verify(const char *path)
     printf("  run        seed %llu, global batch %ld, %d rank%s, data %s\n",
            (unsigned long long)k->seed, k->batch, k->world_size, k->world_size > 1 ? "s" : "",
            k->data);
+    printf("  settings   %s (hash %016llx)\n", k->settings, (unsigned long long)k->config_hash);
     printf("  written    %s by nn-train %s: %s\n", info.created, info.program_version, k->config);
     free(p);
     free(m);

@@ -304,6 +304,15 @@ void nn_trainer_checkpoint(nn_trainer *t, long epoch, long epoch_step, double lo
             .l1 = t->l1, .l2 = t->l2, .world_size = t->comm->size,
         };
         snprintf(meta.data, sizeof meta.data, "%s", t->example ? "(built-in example)" : t->cfg.data);
+        const nn_opt_hparams *hp = &t->hp;
+        snprintf(meta.settings, sizeof meta.settings,
+                 "layers=%s;activation=%s;loss=%s;optimizer=%s;lr=%.9g;momentum=%.9g;"
+                 "beta1=%.9g;beta2=%.9g;eps=%.9g;weight_decay=%.9g;l1=%.9g;l2=%.9g;batch=%zu;"
+                 "epochs=%ld;seed=%ld;val_fraction=%.9g;no_shuffle=%d;data=%s",
+                 t->cfg.layers, nn_act_name(t->lo.act), nn_loss_name(t->lo.loss),
+                 nn_opt_name(hp->kind), hp->lr, hp->momentum, hp->beta1, hp->beta2, hp->eps,
+                 hp->weight_decay, t->l1, t->l2, t->sched.batch, t->cfg.epochs, t->cfg.seed,
+                 t->cfg.val_fraction, t->cfg.no_shuffle, meta.data);
         snprintf(meta.config, sizeof meta.config, "%s", t->cmdline ? t->cmdline : "");
         ok = nn_ckpt_write(path, &t->lo, t->params, &t->hp, t->m, t->v, &meta, err,
                            sizeof err) == 0;
