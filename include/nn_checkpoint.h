@@ -12,6 +12,7 @@
 
 #include "nn_model.h"
 #include "nn_optim.h"
+#include "nn_preprocess.h"
 
 #define NN_CKPT_FORMAT_VERSION 1
 
@@ -28,6 +29,14 @@ typedef struct {
     double val_fraction;
     int no_shuffle;
     float l1, l2;
+    char normalize[32];     /* zscore | minmax | none; the statistics are in /preprocess */
+    double dropout;
+    char lr_schedule[32];
+    double warmup_epochs, lr_gamma, lr_min;
+    long lr_step_epochs, patience;
+    /* early stopping's state */
+    double best_val_loss;   /* INFINITY before the first validation */
+    long best_epoch, bad_epochs;
     /* provenance */
     int world_size;
     char data[1024];        /* the data file */
@@ -51,16 +60,20 @@ typedef struct {
 int nn_ckpt_has_m(const nn_opt_hparams *hp);
 int nn_ckpt_has_v(const nn_opt_hparams *hp);
 
+/* FNV-1a 64 of a settings string: the config_hash attribute. */
+uint64_t nn_ckpt_config_hash(const char *settings);
 /* FNV-1a 64 over the tensors and the position: the state_checksum attribute. */
 uint64_t nn_ckpt_checksum(const nn_layout *lo, const float *params, const float *m,
                           const float *v, const nn_ckpt_meta *meta);
 
 /* Writes a checkpoint atomically: "<path>.tmp" in the same directory, flushed and fsync'ed,
  * renamed over path, directory fsync'ed. On failure the tmp file is removed and any earlier
- * file is untouched. m and v as nn_ckpt_has_m/v say (NULL otherwise). */
+ * file is untouched. m and v as nn_ckpt_has_m/v say (NULL otherwise). pre (may be NULL or
+ * "none") becomes the /preprocess group that nn-predict applies. */
 int nn_ckpt_write(const char *path, const nn_layout *lo, const float *params,
                   const nn_opt_hparams *hp, const float *m, const float *v,
-                  const nn_ckpt_meta *meta, char *err, size_t errlen);
+                  const nn_ckpt_meta *meta, const nn_preprocess *pre, char *err,
+                  size_t errlen);
 
 /* Reads and verifies a whole checkpoint: format version, layout, every tensor (Fletcher32),
  * and the state checksum. Allocates params and, when present, m and v (else NULL); the

@@ -31,6 +31,15 @@ void nn_comm_barrier(const nn_comm *c);
  * rank, or -1 if none failed. All ranks get the same answer, so they can stop together. */
 int nn_comm_agree(const nn_comm *c, int failed);
 
+/* Where the ranks run. Collective. names is filled on rank 0 only. */
+typedef struct {
+    int hosts;          /* distinct hosts (shared-memory domains) */
+    int local_ranks;    /* ranks on this rank's host */
+    int max_per_host;
+    char names[512];    /* "node1 (2), node2 (2)", the first 8 hosts */
+} nn_topology;
+void nn_comm_topology(const nn_comm *c, nn_topology *t);
+
 /* Text about the MPI library ("Open MPI v4.1.4 ..."), for banners. */
 void nn_comm_library(char *buf, size_t len);
 
@@ -42,5 +51,13 @@ void nn_comm_library(char *buf, size_t len);
 int nn_comm_watchdog(nn_comm *c, double seconds);
 /* Tells the watchdog which training step the next collectives belong to. */
 void nn_comm_set_step(const nn_comm *c, long step);
+
+/* Gathers n floats from every rank (n may differ between ranks, and be 0) into recv on root,
+ * in rank order; recv has room for cap floats (other ranks may pass NULL). Sizes are size_t
+ * end to end: the data travel point to point in chunks of at most 16 MiB, so no MPI int count
+ * overflows. Collective; returns 0 on every rank, or -1 on every rank, with nothing sent,
+ * when the total exceeds cap. */
+int nn_comm_gatherv_f32(const nn_comm *c, const float *send, size_t n, float *recv, size_t cap,
+                        int root);
 
 #endif

@@ -16,6 +16,11 @@ typedef struct {
     const char *optimizer;  /* sgd | gd | adam | adamw */
     double lr, momentum, beta1, beta2, eps, weight_decay, l1, l2;
     long batch, epochs, seed;
+    const char *normalize;    /* zscore | minmax | none */
+    double dropout;
+    const char *lr_schedule;  /* constant | step | cosine */
+    double warmup_epochs, lr_gamma, lr_min;
+    long lr_step_epochs, patience;
     double val_fraction;
     int no_shuffle;
     /* output */

@@ -43,4 +43,7 @@ int nn_h5_read_rows(const char *path, const char *split, const nn_split_info *in
 int nn_h5_write_split(const char *path, int truncate, const char *split, const nn_rows *r,
                       char *err, size_t errlen);
 
+/* "1.10.8": the HDF5 library in use, for banners. */
+void nn_h5_version(char *buf, size_t len);
+
 #endif

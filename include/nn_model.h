@@ -17,6 +17,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "nn_rng.h"
+
 #define NN_MAX_LAYERS 32 /* dense layers; sizes[] has NN_MAX_LAYERS + 1 entries */
 
 typedef enum { NN_ACT_RELU = 0, NN_ACT_TANH, NN_ACT_SIGMOID, NN_ACT_LINEAR } nn_act;
@@ -56,9 +58,15 @@ typedef struct {
     float *act[NN_MAX_LAYERS + 1]; /* act[0] aliases the input; act[i] (B, sizes[i]); act[L] = logits */
     float *delta_a, *delta_b;      /* (B, max_width) ping-pong buffers for dL/dZ */
     float *block;                  /* the one allocation behind act[1..L] and the deltas */
+    /* dropout: mask[i] (B, sizes[i]) for hidden layers i = 1..L-1, each 0 or 1/(1-p) */
+    float *mask[NN_MAX_LAYERS + 1];
+    float *mask_block;
+    float drop_p;                  /* the rate the last nn_forward_train used (0: none) */
 } nn_work;
 
 int nn_work_init(nn_work *w, const nn_layout *lo, int max_batch);
+/* Allocates the dropout masks (once, at set-up); 0 or -1. */
+int nn_work_enable_dropout(nn_work *w, const nn_layout *lo);
 void nn_work_free(nn_work *w);
 
 /* Targets for one batch: class labels (B) for XENT with hard labels, or float targets (B, K).
@@ -70,6 +78,12 @@ typedef struct {
 
 /* Forward pass. x (B, D). Leaves the logits/outputs in w->act[L]. */
 void nn_forward(const nn_layout *lo, const float *params, nn_work *w, const float *x, int B);
+
+/* Forward pass for training with inverted dropout at rate p on every hidden activation:
+ * each value is kept with probability 1 - p and then scaled by 1/(1 - p), so nothing changes
+ * at inference. The masks come from r and stay in w for nn_backward. p = 0 is nn_forward. */
+void nn_forward_train(const nn_layout *lo, const float *params, nn_work *w, const float *x,
+                      int B, float p, nn_rng *r);
 
 /* Loss of the outputs in w->act[L], summed over the B samples (not averaged), and
  * dL/dZ_L into w->delta_a. For MSE the per-sample loss is the mean over the K outputs
@@ -99,6 +113,12 @@ void nn_dense_backward(float *dx, float *dw, float *db, const float *dz, const f
                        const float *w, int B, int in, int out);
 /* dz = da * act'(a) in place, where a is the activation output. */
 void nn_act_backward(float *d, const float *a, size_t n, nn_act act);
+/* Draws a keep mask (0 or 1/(1-p)) for n values and applies it to a in place. */
+void nn_dropout_forward(float *a, float *mask, size_t n, float p, nn_rng *r);
+/* The backward of dropout then activation: d *= mask, then d *= act'(a) where a is the
+ * activation before dropout, recovered from the dropped value a_drop = a * mask. */
+void nn_dropout_act_backward(float *d, const float *a_drop, const float *mask, size_t n,
+                             nn_act act, float p);
 
 /* C (M, N) = alpha * op(A) op(B) + beta * C through cblas_sgemm, row-major. */
 void nn_sgemm(int transA, int transB, int M, int N, int K, float alpha, const float *A,

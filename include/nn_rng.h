@@ -22,7 +22,14 @@ uint64_t nn_rng_below(nn_rng *r, uint64_t n);
 void nn_shuffle_u32(uint32_t *a, size_t n, nn_rng *r);
 
 /* Stream tags: one per purpose so that no two uses share a sequence. */
-enum { NN_STREAM_INIT = 1, NN_STREAM_SPLIT = 2, NN_STREAM_SHUFFLE = 3, NN_STREAM_EXAMPLE = 4 };
+enum {
+    NN_STREAM_INIT = 1,
+    NN_STREAM_SPLIT = 2,
+    NN_STREAM_SHUFFLE = 3,
+    NN_STREAM_EXAMPLE = 4,
+    NN_STREAM_DROPOUT = 5, /* per (step, rank): no state to carry, resume stays exact */
+    NN_STREAM_IMPORT = 16, /* nn-data's test split */
+};
 
 /* Mixes up to three small integers into one stream id. */
 static inline uint64_t nn_stream_id(uint64_t tag, uint64_t a, uint64_t b)

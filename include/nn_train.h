@@ -11,6 +11,8 @@
 #include "nn_data.h"
 #include "nn_model.h"
 #include "nn_optim.h"
+#include "nn_preprocess.h"
+#include "nn_schedule.h"
 #include "nn_shard.h"
 
 /* Exit status of a run stopped by a signal after writing a checkpoint: "resume me".
@@ -63,8 +65,15 @@ typedef struct {
     int stop;                 /* a signal: checkpoint, then exit NN_EXIT_CHECKPOINTED */
     int ckpt_pending;         /* a step or time request that fell on an epoch's last step */
     double last_ckpt_time;
+    /* input scaling (--normalize, or the example's own), applied to the rows once at load */
+    nn_preprocess pre;
+    nn_lr_schedule lr;        /* the learning rate of each step */
+    float dropout;
+    nn_early_stop early;      /* --patience */
     /* resuming: the checkpoint's description (all ranks) and state (rank 0, until restored) */
     nn_ckpt_info *resume;
+    nn_preprocess resume_pre; /* the checkpoint's scaling (all ranks) */
+    char resume_normalize[32], resume_lr_schedule[32]; /* strings the config points at */
     float *resume_state[3];
     char resume_path[4096];
     char resume_layers[256];
@@ -85,6 +94,12 @@ int nn_trainer_epoch(nn_trainer *t, long epoch, nn_epoch_stats *st);
  * seconds (st may be NULL). A failed write is reported, not fatal. */
 void nn_trainer_checkpoint(nn_trainer *t, long epoch, long epoch_step, double loss_sum,
                            nn_epoch_stats *st);
+/* The resolved settings that shape the run, "name=value;...": stored in checkpoints and
+ * hashed (config_hash) for the banner. */
+void nn_trainer_settings(const nn_trainer *t, char *buf, size_t len);
+/* Writes <checkpoint-dir>/best.h5 (rank 0; the others wait): a checkpoint of the best
+ * validation loss so far, for --patience. */
+void nn_trainer_save_best(nn_trainer *t, long epoch, nn_epoch_stats *st);
 /* Resuming (src/resume.c): prepare finds and reads the checkpoint and applies the resume
  * rules to t->cfg, before the data is read; restore puts the state in place after. */
 int nn_resume_prepare(nn_trainer *t, char *err, size_t errlen);

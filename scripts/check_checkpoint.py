@@ -33,7 +33,9 @@ ROOT_ATTRS = {  # name -> numpy dtype kind/size as written by src/checkpoint.c
     "epoch_step": "i8", "step": "i8", "epoch_loss_sum": "f8", "seed": "u8", "batch": "i8",
     "epochs": "i8", "val_fraction": "f8", "no_shuffle": "i8", "world_size": "i8",
     "created": "S", "data": "S", "config": "S", "settings": "S", "config_hash": "u8",
-    "state_checksum": "u8",
+    "normalize": "S", "dropout": "f8", "lr_schedule": "S", "warmup_epochs": "f8",
+    "lr_step_epochs": "i8", "lr_gamma": "f8", "lr_min": "f8", "patience": "i8",
+    "best_val_loss": "f8", "best_epoch": "i8", "bad_epochs": "i8", "state_checksum": "u8",
 }
 MODEL_ATTRS = {"layers": "i4", "activation": "S", "output": "S", "loss": "S"}
 OPT_ATTRS = {"name": "S", "step": "i8", "lr": "f8", "momentum": "f8", "beta1": "f8",
@@ -158,8 +160,9 @@ def check_layout(f):
          "expected epoch >= 0, step and world_size >= 1")
     need(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", root["created"]) is not None,
          f"/: created {root['created']!r} is not an ISO 8601 UTC time (YYYY-MM-DDTHH:MM:SSZ)")
-    need(set(f.keys()) == {"model", "optimizer"},
-         f"/: expected groups model and optimizer, found {sorted(f.keys())}")
+    groups = {"model", "optimizer"} | ({"preprocess"} if root["normalize"] != "none" else set())
+    need(set(f.keys()) == groups, f"/: expected groups {sorted(groups)} (normalize "
+                                  f"{root['normalize']}), found {sorted(f.keys())}")
 
     model = attrs_of(f["model"], "/model", MODEL_ATTRS)
     sizes = model["layers"]
@@ -376,6 +379,15 @@ def main(argv):
             root, model, opt, params = check_layout(f)
         sizes = model["layers"]
         x, labels, targets, split = load_val(data, root, sizes[0])
+        with h5py.File(ckpt, "r") as f:
+            if "preprocess" in f:  # the input scaling nn-train applied: (x - shift) / scale
+                p = f["preprocess"]
+                shift = np.asarray(p["x_shift"], dtype=np.float32)
+                scale = np.asarray(p["x_scale"], dtype=np.float32)
+                need(shift.shape == (sizes[0],) and scale.shape == (sizes[0],) and
+                     np.all(np.isfinite(scale)) and np.all(scale != 0),
+                     "/preprocess: x_shift and x_scale must be finite [D] with no zero scale")
+                x = ((x.astype(np.float32) - shift) / scale).astype(np.float64)
         z = forward(params, model["activation"], x)
         loss, acc = loss_and_accuracy(z, labels, targets, model["loss"])
         epoch, m_loss, m_acc = last_metrics(metrics)

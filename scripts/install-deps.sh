@@ -4,8 +4,8 @@
 #   scripts/install-deps.sh [--tests]     (--tests adds hdf5-tools and python3-h5py)
 set -euo pipefail
 pkgs=(gcc make cmake pkg-config libopenmpi-dev openmpi-bin libopenblas-dev libhdf5-dev
-      libcmocka-dev)
-[ "${1:-}" = --tests ] && pkgs+=(hdf5-tools python3-h5py python3-numpy)
+      libcmocka-dev zlib1g-dev)
+[ "${1:-}" = --tests ] && pkgs+=(hdf5-tools python3-h5py python3-numpy slurm-wlm munge iproute2)
 
 missing=()
 for p in "${pkgs[@]}"; do

@@ -142,6 +142,11 @@ static uint64_t fnv1a(uint64_t h, const void *p, size_t n)
     return h;
 }
 
+uint64_t nn_ckpt_config_hash(const char *settings)
+{
+    return fnv1a(1469598103934665603ULL, settings, strlen(settings));
+}
+
 uint64_t nn_ckpt_checksum(const nn_layout *lo, const float *params, const float *m,
                           const float *v, const nn_ckpt_meta *meta)
 {
@@ -159,7 +164,8 @@ uint64_t nn_ckpt_checksum(const nn_layout *lo, const float *params, const float 
 
 int nn_ckpt_write(const char *path, const nn_layout *lo, const float *params,
                   const nn_opt_hparams *hp, const float *m, const float *v,
-                  const nn_ckpt_meta *meta, char *err, size_t errlen)
+                  const nn_ckpt_meta *meta, const nn_preprocess *pre, char *err,
+                  size_t errlen)
 {
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
     char tmp[4096];
@@ -185,7 +191,7 @@ int nn_ckpt_write(const char *path, const nn_layout *lo, const float *params,
     struct tm tmv;
     strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&now, &tmv));
     uint64_t sum = nn_ckpt_checksum(lo, params, m, v, meta);
-    uint64_t config_hash = fnv1a(1469598103934665603ULL, meta->settings, strlen(meta->settings));
+    uint64_t config_hash = nn_ckpt_config_hash(meta->settings);
     int rc = 0;
     rc |= attr_i64(f, "format_version", NN_CKPT_FORMAT_VERSION);
     rc |= attr_str(f, "program", "nn-train");
@@ -204,6 +210,30 @@ int nn_ckpt_write(const char *path, const nn_layout *lo, const float *params,
     rc |= attr_str(f, "data", meta->data);
     rc |= attr_str(f, "config", meta->config);
     rc |= attr_str(f, "settings", meta->settings);
+    rc |= attr_str(f, "normalize", meta->normalize);
+    rc |= attr_f64(f, "dropout", meta->dropout);
+    rc |= attr_str(f, "lr_schedule", meta->lr_schedule);
+    rc |= attr_f64(f, "warmup_epochs", meta->warmup_epochs);
+    rc |= attr_i64(f, "lr_step_epochs", meta->lr_step_epochs);
+    rc |= attr_f64(f, "lr_gamma", meta->lr_gamma);
+    rc |= attr_f64(f, "lr_min", meta->lr_min);
+    rc |= attr_i64(f, "patience", meta->patience);
+    rc |= attr_f64(f, "best_val_loss", meta->best_val_loss);
+    rc |= attr_i64(f, "best_epoch", meta->best_epoch);
+    rc |= attr_i64(f, "bad_epochs", meta->bad_epochs);
+    if (pre && pre->d > 0) { /* the scaling nn-predict applies (nn_preprocess.h) */
+        hid_t pg = H5Gcreate2(f, "preprocess", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+        rc |= pg < 0 ? -1 : attr_str(pg, "method", pre->method);
+        if (pg >= 0) {
+            rc |= tensor_write(pg, "x_shift", 1, (hsize_t)pre->d, 1, pre->x_shift);
+            rc |= tensor_write(pg, "x_scale", 1, (hsize_t)pre->d, 1, pre->x_scale);
+            if (pre->k > 0) {
+                rc |= tensor_write(pg, "y_shift", 1, (hsize_t)pre->k, 1, pre->y_shift);
+                rc |= tensor_write(pg, "y_scale", 1, (hsize_t)pre->k, 1, pre->y_scale);
+            }
+            H5Gclose(pg);
+        }
+    }
     rc |= attr_write(f, "config_hash", H5T_NATIVE_UINT64, 0, &config_hash);
     rc |= attr_write(f, "state_checksum", H5T_NATIVE_UINT64, 0, &sum);
 
@@ -368,6 +398,17 @@ static int read_info(hid_t f, const char *path, nn_ckpt_info *info, char *err, s
               attr_read_str(f, "data", m->data, sizeof m->data) ||
               attr_read_str(f, "config", m->config, sizeof m->config) ||
               attr_read_str(f, "settings", m->settings, sizeof m->settings) ||
+              attr_read_str(f, "normalize", m->normalize, sizeof m->normalize) ||
+              attr_read(f, "dropout", H5T_NATIVE_DOUBLE, &m->dropout) ||
+              attr_read_str(f, "lr_schedule", m->lr_schedule, sizeof m->lr_schedule) ||
+              attr_read(f, "warmup_epochs", H5T_NATIVE_DOUBLE, &m->warmup_epochs) ||
+              attr_i64_read(f, "lr_step_epochs", &m->lr_step_epochs) ||
+              attr_read(f, "lr_gamma", H5T_NATIVE_DOUBLE, &m->lr_gamma) ||
+              attr_read(f, "lr_min", H5T_NATIVE_DOUBLE, &m->lr_min) ||
+              attr_i64_read(f, "patience", &m->patience) ||
+              attr_read(f, "best_val_loss", H5T_NATIVE_DOUBLE, &m->best_val_loss) ||
+              attr_i64_read(f, "best_epoch", &m->best_epoch) ||
+              attr_i64_read(f, "bad_epochs", &m->bad_epochs) ||
               attr_read(f, "config_hash", H5T_NATIVE_UINT64, &m->config_hash) ||
               attr_read_str(f, "program_version", info->program_version, sizeof info->program_version) ||
               attr_read_str(f, "created", info->created, sizeof info->created) ||

@@ -186,6 +186,54 @@ int nn_comm_agree(const nn_comm *c, int failed)
     return first == INT_MAX ? -1 : first;
 }
 
+void nn_comm_topology(const nn_comm *c, nn_topology *t)
+{
+    memset(t, 0, sizeof *t);
+    MPI_Comm node;
+    enter(c, "topology");
+    MPI_Comm_split_type(c->impl->comm, MPI_COMM_TYPE_SHARED, c->rank, MPI_INFO_NULL, &node);
+    int local_rank, counts[2];
+    MPI_Comm_rank(node, &local_rank);
+    MPI_Comm_size(node, &t->local_ranks);
+    MPI_Comm_free(&node);
+    counts[0] = local_rank == 0; /* one leader per host */
+    MPI_Allreduce(counts, &t->hosts, 1, MPI_INT, MPI_SUM, c->impl->comm);
+    MPI_Allreduce(&t->local_ranks, &t->max_per_host, 1, MPI_INT, MPI_MAX, c->impl->comm);
+    /* Host names, for rank 0's banner: "a (2), b (2)", the first 8. */
+    char name[MPI_MAX_PROCESSOR_NAME] = "", *all = NULL;
+    int len = 0;
+    MPI_Get_processor_name(name, &len);
+    enum { W = 64 };
+    char mine[W] = "";
+    snprintf(mine, sizeof mine, "%.*s", W - 1, name); /* long names are cut, not overrun */
+    if (c->rank == 0)
+        all = calloc((size_t)c->size, W);
+    MPI_Gather(mine, W, MPI_CHAR, all, W, MPI_CHAR, 0, c->impl->comm);
+    leave(c);
+    if (!all)
+        return;
+    int shown = 0;
+    for (int r = 0; r < c->size; r++) {
+        const char *h = all + (size_t)r * W;
+        int seen = 0, n = 0;
+        for (int q = 0; q < c->size; q++)
+            if (strncmp(all + (size_t)q * W, h, W) == 0) {
+                seen |= q < r;
+                n++;
+            }
+        if (seen)
+            continue;
+        if (shown < 8)
+            snprintf(t->names + strlen(t->names), sizeof t->names - strlen(t->names), "%s%.*s (%d)",
+                     shown ? ", " : "", W, h, n);
+        shown++;
+    }
+    if (shown > 8)
+        snprintf(t->names + strlen(t->names), sizeof t->names - strlen(t->names), ", +%d more",
+                 shown - 8);
+    free(all);
+}
+
 void nn_comm_library(char *buf, size_t len)
 {
     char v[MPI_MAX_LIBRARY_VERSION_STRING];
@@ -193,4 +241,52 @@ void nn_comm_library(char *buf, size_t len)
     MPI_Get_library_version(v, &n);
     v[strcspn(v, ",\n")] = '\0'; /* the first clause: "Open MPI v4.1.4" */
     snprintf(buf, len, "%s", v);
+}
+
+/* ---- nn-predict: gathering the predictions on one rank ---- */
+
+/* Point to point, in rank order, in chunks of at most NN_CHUNK_BYTES: every int count stays
+ * small and offsets stay size_t, whatever the total. The root posts its receives rank by rank,
+ * so a rank's sends wait until its turn. */
+int nn_comm_gatherv_f32(const nn_comm *c, const float *send, size_t n, float *recv, size_t cap,
+                        int root)
+{
+    uint64_t total = n;
+    enter(c, "gather");
+    MPI_Allreduce(MPI_IN_PLACE, &total, 1, MPI_UINT64_T, MPI_SUM, c->impl->comm);
+    int ok = c->rank == root ? (recv != NULL || total == 0) && total <= cap : 1;
+    MPI_Bcast(&ok, 1, MPI_INT, root, c->impl->comm);
+    if (!ok) {
+        leave(c);
+        return -1;
+    }
+    const size_t chunk = NN_CHUNK_BYTES / sizeof(float);
+    if (c->rank != root) {
+        uint64_t mine = n;
+        MPI_Send(&mine, 1, MPI_UINT64_T, root, 1, c->impl->comm);
+        for (size_t i = 0; i < n; i += chunk) {
+            size_t m = n - i < chunk ? n - i : chunk;
+            MPI_Send(send + i, (int)m, MPI_FLOAT, root, 2, c->impl->comm);
+        }
+        leave(c);
+        return 0;
+    }
+    size_t off = 0;
+    for (int r = 0; r < c->size; r++) {
+        uint64_t cnt = n;
+        if (r == root) {
+            if (n > 0)
+                memcpy(recv + off, send, n * sizeof(float));
+        } else {
+            MPI_Recv(&cnt, 1, MPI_UINT64_T, r, 1, c->impl->comm, MPI_STATUS_IGNORE);
+            for (size_t i = 0; i < cnt; i += chunk) {
+                size_t m = cnt - i < chunk ? (size_t)cnt - i : chunk;
+                MPI_Recv(recv + off + i, (int)m, MPI_FLOAT, r, 2, c->impl->comm,
+                         MPI_STATUS_IGNORE);
+            }
+        }
+        off += (size_t)cnt;
+    }
+    leave(c);
+    return 0;
 }

@@ -88,6 +88,40 @@ void nn_act_backward(float *d, const float *a, size_t n, nn_act act)
     }
 }
 
+void nn_dropout_forward(float *a, float *mask, size_t n, float p, nn_rng *r)
+{
+    const float scale = 1.0f / (1.0f - p);
+    const uint64_t cut = (uint64_t)((double)p * 4294967296.0); /* drop when u32 < cut */
+    for (size_t i = 0; i < n; i += 2) {
+        uint64_t bits = nn_rng_next(r); /* two 32-bit draws per call */
+        for (size_t k = 0; k < 2 && i + k < n; k++) {
+            uint64_t u = k ? bits >> 32 : bits & 0xffffffffu;
+            mask[i + k] = u < cut ? 0.0f : scale;
+            a[i + k] *= mask[i + k];
+        }
+    }
+}
+
+void nn_dropout_act_backward(float *d, const float *a_drop, const float *mask, size_t n,
+                             nn_act act, float p)
+{
+    const float keep = 1.0f - p;
+    for (size_t i = 0; i < n; i++) {
+        if (mask[i] == 0.0f) {
+            d[i] = 0.0f;
+            continue;
+        }
+        float a = a_drop[i] * keep, g = d[i] * mask[i];
+        switch (act) {
+        case NN_ACT_RELU: g = a > 0.0f ? g : 0.0f; break;
+        case NN_ACT_TANH: g *= 1.0f - a * a; break;
+        case NN_ACT_SIGMOID: g *= a * (1.0f - a); break;
+        case NN_ACT_LINEAR: break;
+        }
+        d[i] = g;
+    }
+}
+
 static int argmax(const float *v, int k)
 {
     int best = 0;

@@ -37,9 +37,9 @@ static void print_epoch(const nn_comm *c, const nn_trainer *t, const nn_epoch_st
            s->epoch, t->cfg.epochs, s->train_loss, reg, val, s->samples_per_sec, s->seconds,
            s->t.compute, s->t.allreduce, s->t.io);
     if (t->metrics) {
-        fprintf(t->metrics, "%ld,%.9g,%.9g,%.9g,%.9g,%.6g,%.6g,%.6g,%.6g,%.6g\n", s->epoch,
+        fprintf(t->metrics, "%ld,%.9g,%.9g,%.9g,%.9g,%.6g,%.6g,%.6g,%.6g,%.6g,%.9g\n", s->epoch,
                 s->train_loss, s->reg_loss, s->val_loss, s->val_accuracy, s->samples_per_sec,
-                s->seconds, s->t.compute, s->t.allreduce, s->t.io);
+                s->seconds, s->t.compute, s->t.allreduce, s->t.io, t->hp.lr);
         fflush(t->metrics);
     }
 }
@@ -118,6 +118,18 @@ int main(int argc, char **argv)
         return bad ? 2 : 0;
     }
 
+    /* The srun trap: srun without --mpi=pmix starts N copies that each see one rank, and
+     * would train N separate models. Slurm's step task count gives it away. */
+    const char *step_tasks = getenv("SLURM_STEP_NUM_TASKS");
+    if (step_tasks && atoi(step_tasks) > 1 && comm.size == 1 && !cfg.verify) {
+        const char *procid = getenv("SLURM_PROCID");
+        if (!procid || atoi(procid) == 0)
+            fprintf(stderr, "nn-train: error: Slurm started %s tasks but MPI reports a single "
+                    "rank: srun needs --mpi=pmix (Debian's Open MPI has no PMI2), or launch "
+                    "with mpirun inside the allocation\n", step_tasks);
+        nn_comm_finalize(&comm);
+        return 2;
+    }
     if (cfg.verify) {
         int ok = comm.rank != 0 || verify(cfg.verify) == 0;
         int failed = nn_comm_agree(&comm, !ok) >= 0;
@@ -133,9 +145,14 @@ int main(int argc, char **argv)
         rc = 1;
         goto out;
     }
-    if (t.start_epoch > t.cfg.epochs)
+    if (t.cfg.patience > 0 && t.early.bad_epochs >= t.cfg.patience) {
+        nn_say(&comm, t.cfg.quiet, "resume: the run stopped early at epoch %ld (patience %ld); "
+               "nothing to do\n", t.start_epoch - 1, t.cfg.patience);
+        t.start_epoch = t.cfg.epochs + 1;
+    } else if (t.start_epoch > t.cfg.epochs) {
         nn_say(&comm, t.cfg.quiet, "resume: the checkpoint has finished all %ld epochs; nothing "
                "to do\n", t.cfg.epochs);
+    }
     int ckpt = t.cfg.checkpoint_dir != NULL;
     for (long e = t.start_epoch; e <= t.cfg.epochs; e++) {
         nn_epoch_stats st;
@@ -144,12 +161,25 @@ int main(int argc, char **argv)
             rc = 1;
             break;
         }
+        int early = 0;
         if (r == 0) {
+            /* early stopping on the validation loss; the best model is kept as best.h5 */
+            if (t.n_val > 0 && nn_early_stop_update(&t.early, e, st.val_loss, t.cfg.patience,
+                                                    &early) &&
+                ckpt && t.cfg.patience > 0)
+                nn_trainer_save_best(&t, e, &st);
             if (ckpt && (e % t.cfg.checkpoint_every == 0 || e == t.cfg.epochs || t.ckpt_pending ||
-                         t.stop))
+                         t.stop || early))
                 nn_trainer_checkpoint(&t, e, 0, 0.0, &st);
             t.ckpt_pending = 0;
             print_epoch(&comm, &t, &st);
+        }
+        if (early) {
+            nn_say(&comm, t.cfg.quiet, "early stopping: no better validation loss for %ld epochs; "
+                   "the best was %.6g at epoch %ld%s%s\n", t.cfg.patience, t.early.best,
+                   t.early.best_epoch, ckpt ? ", kept in " : "",
+                   ckpt ? t.cfg.checkpoint_dir : "");
+            break;
         }
         if (t.stop) {
             nn_say(&comm, t.cfg.quiet, "stopped by a signal after step %ld; checkpoint written to "

@@ -140,21 +140,47 @@ int nn_work_init(nn_work *w, const nn_layout *lo, int max_batch)
     return 0;
 }
 
+int nn_work_enable_dropout(nn_work *w, const nn_layout *lo)
+{
+    size_t total = 0;
+    for (int i = 1; i < lo->n_layers; i++)
+        total += (size_t)w->max_batch * lo->sizes[i];
+    w->mask_block = malloc((total ? total : 1) * sizeof(float));
+    if (!w->mask_block)
+        return -1;
+    float *p = w->mask_block;
+    for (int i = 1; i < lo->n_layers; i++) {
+        w->mask[i] = p;
+        p += (size_t)w->max_batch * lo->sizes[i];
+    }
+    return 0;
+}
+
 void nn_work_free(nn_work *w)
 {
     if (!w)
         return;
+    free(w->mask_block);
     free(w->block);
     memset(w, 0, sizeof *w);
 }
 
 void nn_forward(const nn_layout *lo, const float *params, nn_work *w, const float *x, int B)
 {
+    nn_forward_train(lo, params, w, x, B, 0.0f, NULL);
+}
+
+void nn_forward_train(const nn_layout *lo, const float *params, nn_work *w, const float *x,
+                      int B, float p, nn_rng *r)
+{
+    w->drop_p = p;
     w->act[0] = (float *)x; /* read only: the input is never written */
     for (int i = 0; i < lo->n_layers; i++) {
         nn_act a = i + 1 < lo->n_layers ? lo->act : NN_ACT_LINEAR;
         nn_dense_forward(w->act[i + 1], w->act[i], params + lo->w_off[i], params + lo->b_off[i],
                          B, lo->sizes[i], lo->sizes[i + 1], a);
+        if (p > 0.0f && i + 1 < lo->n_layers)
+            nn_dropout_forward(w->act[i + 1], w->mask[i + 1], (size_t)B * lo->sizes[i + 1], p, r);
     }
 }
 
@@ -166,7 +192,11 @@ void nn_backward(const nn_layout *lo, const float *params, float *grads, nn_work
         nn_dense_backward(i > 0 ? dx : NULL, grads + lo->w_off[i], grads + lo->b_off[i], dz,
                           w->act[i], params + lo->w_off[i], B, in, out);
         if (i > 0) {
-            nn_act_backward(dx, w->act[i], (size_t)B * in, lo->act);
+            if (w->drop_p > 0.0f)
+                nn_dropout_act_backward(dx, w->act[i], w->mask[i], (size_t)B * in, lo->act,
+                                        w->drop_p);
+            else
+                nn_act_backward(dx, w->act[i], (size_t)B * in, lo->act);
             float *t = dz;
             dz = dx;
             dx = t;

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "nn_checkpoint.h"
+#include "nn_preprocess.h"
 #include "nn_train.h"
 
 static int agree_err(const nn_comm *c, int failed, const char *msg)
@@ -69,8 +70,9 @@ static int adopt(nn_trainer *t, const nn_ckpt_info *ck, char *err, size_t errlen
 {
     nn_config *cfg = &t->cfg;
     const nn_ckpt_meta *m = &ck->meta;
-    char buf[256] = "";
     const int log = t->comm->rank == 0 && !cfg->quiet;
+    snprintf(t->resume_normalize, sizeof t->resume_normalize, "%s", m->normalize);
+    snprintf(t->resume_lr_schedule, sizeof t->resume_lr_schedule, "%s", m->lr_schedule);
 
     /* model: --layers and --activation */
     for (int i = 0; i <= ck->lo.n_layers; i++)
@@ -159,6 +161,41 @@ static int adopt(nn_trainer *t, const nn_ckpt_info *ck, char *err, size_t errlen
             printf("resume: --%s changed from %g to %g\n", soft[i].flag, soft[i].ckv,
                    *soft[i].cfgv);
     }
+    if (!nn_config_given(cfg, "normalize"))
+        cfg->normalize = t->resume_normalize;
+    else if (strcmp(cfg->normalize, m->normalize) != 0 &&
+             !(t->example && strcmp(cfg->normalize, "zscore") == 0)) {
+        snprintf(err, errlen, "--normalize %s differs from the checkpoint's %s; the model was "
+                 "trained on inputs scaled that way", cfg->normalize, m->normalize);
+        return -1;
+    }
+    if (!nn_config_given(cfg, "lr-schedule"))
+        cfg->lr_schedule = t->resume_lr_schedule;
+    else if (strcmp(cfg->lr_schedule, m->lr_schedule) != 0 && log)
+        printf("resume: --lr-schedule changed from %s to %s\n", m->lr_schedule, cfg->lr_schedule);
+    struct {
+        const char *flag;
+        double *cfgv;
+        double ckv;
+    } more[] = {
+        {"dropout", &cfg->dropout, m->dropout},
+        {"warmup-epochs", &cfg->warmup_epochs, m->warmup_epochs},
+        {"lr-gamma", &cfg->lr_gamma, m->lr_gamma},
+        {"lr-min", &cfg->lr_min, m->lr_min},
+    };
+    for (size_t i = 0; i < sizeof more / sizeof *more; i++) {
+        if (!nn_config_given(cfg, more[i].flag))
+            *more[i].cfgv = more[i].ckv;
+        else if (*more[i].cfgv != more[i].ckv && log)
+            printf("resume: --%s changed from %g to %g\n", more[i].flag, more[i].ckv,
+                   *more[i].cfgv);
+    }
+    if (!nn_config_given(cfg, "lr-step-epochs"))
+        cfg->lr_step_epochs = m->lr_step_epochs;
+    if (!nn_config_given(cfg, "patience"))
+        cfg->patience = m->patience;
+    else if (cfg->patience != m->patience && log)
+        printf("resume: --patience changed from %ld to %ld\n", m->patience, cfg->patience);
     if (!nn_config_given(cfg, "epochs"))
         cfg->epochs = m->epochs;
     else if (cfg->epochs != m->epochs && log)
@@ -173,7 +210,6 @@ static int adopt(nn_trainer *t, const nn_ckpt_info *ck, char *err, size_t errlen
             printf("resume: data %s differs from the checkpoint's %s\n",
                    t->example ? "(built-in example)" : cfg->data, m->data);
     }
-    (void)buf;
     return 0;
 }
 
@@ -206,6 +242,33 @@ int nn_resume_prepare(nn_trainer *t, char *err, size_t errlen)
     }
     nn_comm_bcast(c, t->resume, sizeof *t->resume, 0); /* plain data: layout, settings, position */
     nn_comm_bcast(c, t->resume_path, sizeof t->resume_path, 0);
+    /* The normalisation statistics travel with the checkpoint, never recomputed. */
+    fail = 0;
+    if (c->rank == 0)
+        fail = nn_preprocess_read(t->resume_path, &t->resume_pre, err, errlen) != 0;
+    if (agree_err(c, fail, err))
+        return -1;
+    int dk[2] = {t->resume_pre.d, t->resume_pre.k};
+    char method[32];
+    memcpy(method, t->resume_pre.method, sizeof method);
+    nn_comm_bcast(c, dk, sizeof dk, 0);
+    nn_comm_bcast(c, method, sizeof method, 0);
+    if (c->rank != 0 && dk[0] > 0)
+        fail = nn_preprocess_alloc(&t->resume_pre, method, dk[0], dk[1]) != 0;
+    if (agree_err(c, fail, "out of memory for the checkpoint's normalisation"))
+        return -1;
+    if (dk[0] > 0) {
+        nn_comm_bcast(c, t->resume_pre.x_shift, (size_t)dk[0] * sizeof(float), 0);
+        nn_comm_bcast(c, t->resume_pre.x_scale, (size_t)dk[0] * sizeof(float), 0);
+        if (dk[1] > 0) {
+            nn_comm_bcast(c, t->resume_pre.y_shift, (size_t)dk[1] * sizeof(float), 0);
+            nn_comm_bcast(c, t->resume_pre.y_scale, (size_t)dk[1] * sizeof(float), 0);
+        }
+    }
+    const nn_ckpt_meta *m = &t->resume->meta;
+    t->early.best = m->best_val_loss;
+    t->early.best_epoch = m->best_epoch;
+    t->early.bad_epochs = m->bad_epochs;
     return agree_err(c, adopt(t, t->resume, err, errlen) != 0, err);
 }
 
@@ -288,6 +351,48 @@ int nn_trim_csv(const char *path, long last)
     return rc;
 }
 
+/* The checkpoint's description of this run at this position. */
+static void fill_meta(const nn_trainer *t, nn_ckpt_meta *meta, long epoch, long epoch_step,
+                      double loss_sum)
+{
+    memset(meta, 0, sizeof *meta);
+    *meta = (nn_ckpt_meta){
+        .epoch = epoch, .epoch_step = epoch_step, .step = t->step,
+        .epoch_loss_sum = loss_sum, .seed = (uint64_t)t->cfg.seed,
+        .batch = (long)t->sched.batch, .epochs = t->cfg.epochs,
+        .val_fraction = t->cfg.val_fraction, .no_shuffle = t->cfg.no_shuffle,
+        .l1 = t->l1, .l2 = t->l2, .world_size = t->comm->size,
+        .dropout = t->cfg.dropout, .warmup_epochs = t->cfg.warmup_epochs,
+        .lr_step_epochs = t->cfg.lr_step_epochs, .lr_gamma = t->cfg.lr_gamma,
+        .lr_min = t->cfg.lr_min, .patience = t->cfg.patience,
+        .best_val_loss = t->early.best, .best_epoch = t->early.best_epoch,
+        .bad_epochs = t->early.bad_epochs,
+    };
+    snprintf(meta->normalize, sizeof meta->normalize, "%s", t->pre.method);
+    snprintf(meta->lr_schedule, sizeof meta->lr_schedule, "%s", t->cfg.lr_schedule);
+    snprintf(meta->data, sizeof meta->data, "%s", t->example ? "(built-in example)" : t->cfg.data);
+    snprintf(meta->config, sizeof meta->config, "%s", t->cmdline ? t->cmdline : "");
+    nn_trainer_settings(t, meta->settings, sizeof meta->settings);
+}
+
+/* Rank 0 writes path; returns 1 on success. The optimizer's learning rate is stored as the
+ * schedule's base: the rate of any step is recomputed from it. */
+static int write_at(nn_trainer *t, const char *path, long epoch, long epoch_step,
+                    double loss_sum)
+{
+    char err[1024];
+    nn_ckpt_meta meta;
+    fill_meta(t, &meta, epoch, epoch_step, loss_sum);
+    nn_opt_hparams hp = t->hp;
+    hp.lr = (float)t->lr.base;
+    if (nn_ckpt_write(path, &t->lo, t->params, &hp, t->m, t->v, &meta, &t->pre, err,
+                      sizeof err) != 0) {
+        nn_error(t->comm, "%s (training goes on)", err);
+        return 0;
+    }
+    return 1;
+}
+
 void nn_trainer_checkpoint(nn_trainer *t, long epoch, long epoch_step, double loss_sum,
                            nn_epoch_stats *st)
 {
@@ -296,29 +401,8 @@ void nn_trainer_checkpoint(nn_trainer *t, long epoch, long epoch_step, double lo
     if (t->comm->rank == 0) {
         char path[4096], err[1024];
         nn_ckpt_path(path, sizeof path, t->cfg.checkpoint_dir, epoch, t->step);
-        nn_ckpt_meta meta = {
-            .epoch = epoch, .epoch_step = epoch_step, .step = t->step,
-            .epoch_loss_sum = loss_sum, .seed = (uint64_t)t->cfg.seed,
-            .batch = (long)t->sched.batch, .epochs = t->cfg.epochs,
-            .val_fraction = t->cfg.val_fraction, .no_shuffle = t->cfg.no_shuffle,
-            .l1 = t->l1, .l2 = t->l2, .world_size = t->comm->size,
-        };
-        snprintf(meta.data, sizeof meta.data, "%s", t->example ? "(built-in example)" : t->cfg.data);
-        const nn_opt_hparams *hp = &t->hp;
-        snprintf(meta.settings, sizeof meta.settings,
-                 "layers=%s;activation=%s;loss=%s;optimizer=%s;lr=%.9g;momentum=%.9g;"
-                 "beta1=%.9g;beta2=%.9g;eps=%.9g;weight_decay=%.9g;l1=%.9g;l2=%.9g;batch=%zu;"
-                 "epochs=%ld;seed=%ld;val_fraction=%.9g;no_shuffle=%d;data=%s",
-                 t->cfg.layers, nn_act_name(t->lo.act), nn_loss_name(t->lo.loss),
-                 nn_opt_name(hp->kind), hp->lr, hp->momentum, hp->beta1, hp->beta2, hp->eps,
-                 hp->weight_decay, t->l1, t->l2, t->sched.batch, t->cfg.epochs, t->cfg.seed,
-                 t->cfg.val_fraction, t->cfg.no_shuffle, meta.data);
-        snprintf(meta.config, sizeof meta.config, "%s", t->cmdline ? t->cmdline : "");
-        ok = nn_ckpt_write(path, &t->lo, t->params, &t->hp, t->m, t->v, &meta, err,
-                           sizeof err) == 0;
-        if (!ok)
-            nn_error(t->comm, "%s (training goes on)", err);
-        else if (nn_ckpt_commit(t->cfg.checkpoint_dir, path, t->cfg.keep, err, sizeof err) != 0)
+        ok = write_at(t, path, epoch, epoch_step, loss_sum);
+        if (ok && nn_ckpt_commit(t->cfg.checkpoint_dir, path, t->cfg.keep, err, sizeof err) != 0)
             nn_error(t->comm, "%s (the checkpoint itself is complete)", err);
     }
     nn_comm_bcast(t->comm, &ok, sizeof ok, 0); /* the other ranks wait for the write */
@@ -327,4 +411,18 @@ void nn_trainer_checkpoint(nn_trainer *t, long epoch, long epoch_step, double lo
         st->t.io += t->last_ckpt_time - t0;
         st->seconds += t->last_ckpt_time - t0;
     }
+}
+
+void nn_trainer_save_best(nn_trainer *t, long epoch, nn_epoch_stats *st)
+{
+    double t0 = nn_now();
+    int ok = 1;
+    if (t->comm->rank == 0) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/best.h5", t->cfg.checkpoint_dir);
+        ok = write_at(t, path, epoch, 0, 0.0);
+    }
+    nn_comm_bcast(t->comm, &ok, sizeof ok, 0);
+    st->t.io += nn_now() - t0;
+    st->seconds += nn_now() - t0;
 }

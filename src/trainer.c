@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "nn_preprocess.h"
 #include "nn_rng.h"
 #include "nn_train.h"
 
@@ -89,6 +90,68 @@ static int example_rows(nn_trainer *t, nn_rows *all)
         all->x[i] = (float)(((double)i - xm) / sqrt(xv));
         all->targets[i] = (float)((2.0 * i - ym) / t->y_std);
     }
+    /* The checkpoint records this scaling, so nn-predict answers in the units of y. */
+    if (nn_preprocess_alloc(&t->pre, "zscore", 1, 1) != 0)
+        return -1;
+    t->pre.x_shift[0] = (float)xm;
+    t->pre.x_scale[0] = (float)sqrt(xv);
+    t->pre.y_shift[0] = (float)ym;
+    t->pre.y_scale[0] = (float)t->y_std;
+    return 0;
+}
+
+/* --normalize: per-feature statistics over the whole training set (every rank's shard, not
+ * the validation rows), in double, combined with allreduce. zscore takes two passes, the mean
+ * and then the squared deviations from it, which avoids the cancellation of
+ * sum(x^2) - n*mean^2. A constant feature gets scale 1, so it becomes 0 and stays finite. */
+static int normalize_stats(nn_trainer *t, char *err, size_t errlen)
+{
+    const nn_rows *r = &t->train;
+    const int d = r->d;
+    const char *method = t->cfg.normalize;
+    double *acc = calloc(2 * (size_t)d, sizeof(double));
+    if (!acc || nn_preprocess_alloc(&t->pre, method, d, 0) != 0) {
+        free(acc);
+        snprintf(err, errlen, "out of memory for normalisation statistics");
+        return -1;
+    }
+    if (strcmp(method, "zscore") == 0) {
+        for (size_t i = 0; i < r->n; i++)
+            for (int j = 0; j < d; j++)
+                acc[j] += r->x[i * d + j];
+        nn_comm_sum_f64(t->comm, acc, (size_t)d);
+        for (int j = 0; j < d; j++)
+            acc[j] /= (double)t->n_train;
+        for (size_t i = 0; i < r->n; i++)
+            for (int j = 0; j < d; j++) {
+                double e = r->x[i * d + j] - acc[j];
+                acc[d + j] += e * e;
+            }
+        nn_comm_sum_f64(t->comm, acc + d, (size_t)d);
+        for (int j = 0; j < d; j++) {
+            double sd = sqrt(acc[d + j] / (double)t->n_train);
+            t->pre.x_shift[j] = (float)acc[j];
+            t->pre.x_scale[j] = sd > 1e-12 * (1.0 + fabs(acc[j])) ? (float)sd : 1.0f;
+        }
+    } else { /* minmax: to [0, 1] */
+        for (int j = 0; j < d; j++) {
+            acc[j] = INFINITY;
+            acc[d + j] = INFINITY; /* holds -max, so one MIN reduction does both */
+        }
+        for (size_t i = 0; i < r->n; i++)
+            for (int j = 0; j < d; j++) {
+                double v = r->x[i * d + j];
+                acc[j] = v < acc[j] ? v : acc[j];
+                acc[d + j] = -v < acc[d + j] ? -v : acc[d + j];
+            }
+        nn_comm_min_f64(t->comm, acc, 2 * (size_t)d);
+        for (int j = 0; j < d; j++) {
+            double range = -acc[d + j] - acc[j];
+            t->pre.x_shift[j] = (float)acc[j];
+            t->pre.x_scale[j] = range > 1e-12 * (1.0 + fabs(acc[j])) ? (float)range : 1.0f;
+        }
+    }
+    free(acc);
     return 0;
 }
 
@@ -284,6 +347,26 @@ static int load_data(nn_trainer *t, char *err, size_t errlen)
     free(train_rows);
     free(val_rows);
     nn_rows_free(&all);
+    if (agree(c, fail, err))
+        return -1;
+    /* Scaling: the checkpoint's statistics on resume (recomputing could differ in the last
+     * bit on another rank count), else the training set's; the example is scaled already. */
+    if (t->resume_pre.d > 0) {
+        nn_preprocess_free(&t->pre);
+        t->pre = t->resume_pre;
+        nn_preprocess_init(&t->resume_pre);
+    } else if (!t->example && strcmp(t->cfg.normalize, "none") != 0) {
+        fail = normalize_stats(t, err, errlen) != 0;
+    }
+    if (!fail && t->pre.d > 0 && t->pre.d != t->train.d) {
+        snprintf(err, errlen, "the checkpoint's normalisation has %d features, the data %d",
+                 t->pre.d, t->train.d);
+        fail = 1;
+    }
+    if (!fail && !t->example) {
+        nn_preprocess_apply_x(&t->pre, t->train.x, t->train.n, t->train.d);
+        nn_preprocess_apply_x(&t->pre, t->val.x, t->val.n, t->val.d);
+    }
     return agree(c, fail, err);
 
 fail_rows:
@@ -366,7 +449,7 @@ static int open_outputs(nn_trainer *t, char *err, size_t errlen)
         long keep_upto;
     } logs[2] = {
         {cfg->metrics, "epoch,train_loss,reg_loss,val_loss,val_accuracy,samples_per_sec,"
-                       "seconds,compute_s,allreduce_s,io_s\n", &t->metrics, ck ? ck->epoch : 0},
+                       "seconds,compute_s,allreduce_s,io_s,lr\n", &t->metrics, ck ? ck->epoch : 0},
         {cfg->step_log, "step,epoch,loss\n", &t->step_log, ck ? ck->step : 0},
     };
     for (int i = 0; i < 2 && !fail; i++) {
@@ -425,6 +508,70 @@ static int resolve_optimizer(nn_trainer *t, char *err, size_t errlen)
     return 0;
 }
 
+void nn_trainer_settings(const nn_trainer *t, char *buf, size_t len)
+{
+    const nn_opt_hparams *hp = &t->hp;
+    snprintf(buf, len,
+             "layers=%s;activation=%s;loss=%s;optimizer=%s;lr=%.9g;momentum=%.9g;beta1=%.9g;"
+             "beta2=%.9g;eps=%.9g;weight_decay=%.9g;l1=%.9g;l2=%.9g;batch=%zu;epochs=%ld;"
+             "seed=%ld;val_fraction=%.9g;no_shuffle=%d;normalize=%s;dropout=%.9g;"
+             "lr_schedule=%s;warmup_epochs=%.9g;lr_step_epochs=%ld;lr_gamma=%.9g;lr_min=%.9g;"
+             "patience=%ld;data=%s",
+             t->cfg.layers, nn_act_name(t->lo.act), nn_loss_name(t->lo.loss),
+             nn_opt_name(hp->kind), t->lr.base, hp->momentum, hp->beta1, hp->beta2, hp->eps,
+             hp->weight_decay, t->l1, t->l2, t->sched.batch, t->cfg.epochs, t->cfg.seed,
+             t->cfg.val_fraction, t->cfg.no_shuffle, t->pre.method, t->cfg.dropout,
+             t->cfg.lr_schedule, t->cfg.warmup_epochs, t->cfg.lr_step_epochs, t->cfg.lr_gamma,
+             t->cfg.lr_min, t->cfg.patience, t->example ? "(built-in example)" : t->cfg.data);
+}
+
+/* Rank 0's banner: where the job runs, with what, and how it will train. Every rank takes
+ * part in the topology query. */
+static void banner(nn_trainer *t, size_t max_local, double load_seconds)
+{
+    const nn_comm *comm = t->comm;
+    const nn_config *cfg = &t->cfg;
+    nn_topology topo;
+    nn_comm_topology(comm, &topo);
+    if (comm->rank != 0)
+        return;
+    int threads = nn_blas_threads(0);
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    if ((long)topo.max_per_host * threads > cores)
+        fprintf(stderr, "nn-train: warning: %d ranks x %d OpenBLAS thread%s on a host with %ld "
+                "cores: oversubscribed, which slows every rank; %s\n",
+                topo.max_per_host, threads, threads > 1 ? "s" : "", cores,
+                topo.max_per_host > cores ? "run at most one rank per core"
+                                          : "set OPENBLAS_NUM_THREADS (or --threads) to cores "
+                                            "/ ranks per host");
+    if (cfg->quiet)
+        return;
+    char lib[128], h5[32], layers[256] = "", settings[2048];
+    nn_comm_library(lib, sizeof lib);
+    nn_h5_version(h5, sizeof h5);
+    nn_trainer_settings(t, settings, sizeof settings);
+    for (int i = 0; i <= t->lo.n_layers; i++)
+        snprintf(layers + strlen(layers), sizeof layers - strlen(layers), "%s%d", i ? "-" : "",
+                 t->lo.sizes[i]);
+    printf("nn-train %s: %d rank%s on %d host%s: %s\n", NN_VERSION, comm->size,
+           comm->size > 1 ? "s" : "", topo.hosts, topo.hosts > 1 ? "s" : "", topo.names);
+    printf("system %d OpenBLAS thread%s/rank, up to %d ranks/host on %ld cores; %s, HDF5 %s; "
+           "settings hash %016llx\n",
+           threads, threads > 1 ? "s" : "", topo.max_per_host, cores, lib, h5,
+           (unsigned long long)nn_ckpt_config_hash(settings));
+    printf("data   %s: %zu train / %zu val samples, %d features, %s\n",
+           t->example ? "built-in y = 2x" : cfg->data, t->n_train, t->n_val, t->lo.sizes[0],
+           t->classify ? "class labels" : "float targets");
+    printf("model  %s %s, output %s (%zu parameters)\n", layers, nn_act_name(t->lo.act),
+           t->lo.loss == NN_LOSS_XENT ? "softmax + cross-entropy" : "linear + MSE",
+           t->lo.n_params);
+    printf("train  %s lr %g, global batch %zu (%zu max per rank), %ld steps/epoch, %ld epochs, "
+           "%s, loaded in %.2f s\n",
+           nn_opt_name(t->hp.kind), t->cfg.lr, t->sched.batch, max_local, t->sched.steps,
+           t->cfg.epochs, t->cfg.no_shuffle ? "file order" : "shuffled", load_seconds);
+    fflush(stdout);
+}
+
 int nn_trainer_setup(nn_trainer *t, const nn_comm *comm, const nn_config *cfg,
                      const char *cmdline)
 {
@@ -435,6 +582,9 @@ int nn_trainer_setup(nn_trainer *t, const nn_comm *comm, const nn_config *cfg,
     t->cmdline = cmdline;
     t->example = cfg->data == NULL;
     t->start_epoch = 1;
+    nn_preprocess_init(&t->pre);
+    nn_preprocess_init(&t->resume_pre);
+    nn_early_stop_init(&t->early);
     if (t->example) { /* the built-in example's own defaults, unless given */
         if (!nn_config_given(cfg, "epochs"))
             t->cfg.epochs = 100;
@@ -481,10 +631,17 @@ int nn_trainer_setup(nn_trainer *t, const nn_comm *comm, const nn_config *cfg,
                  t->train.n, max_local);
         return agree(comm, 1, err);
     }
+    t->dropout = (float)t->cfg.dropout;
+    t->lr = (nn_lr_schedule){
+        .kind = (nn_lr_kind)nn_lr_kind_from_name(t->cfg.lr_schedule), .base = t->cfg.lr,
+        .min = t->cfg.lr_min, .gamma = t->cfg.lr_gamma, .step_epochs = t->cfg.lr_step_epochs,
+        .warmup_epochs = t->cfg.warmup_epochs, .steps_per_epoch = t->sched.steps,
+        .epochs = t->cfg.epochs};
     fail = !t->params || !t->grads || !t->m || !t->v || !t->perm ||
            nn_rows_alloc(&t->batch, max_local, t->train.d, t->train.labels != NULL,
                          t->train.k) != 0 ||
-           nn_work_init(&t->work, &t->lo, (int)max_batch) != 0;
+           nn_work_init(&t->work, &t->lo, (int)max_batch) != 0 ||
+           (t->dropout > 0.0f && nn_work_enable_dropout(&t->work, &t->lo) != 0);
     if (fail)
         snprintf(err, ERRLEN, "out of memory for a model of %zu parameters", n);
     if (agree(comm, fail, err))
@@ -498,25 +655,7 @@ int nn_trainer_setup(nn_trainer *t, const nn_comm *comm, const nn_config *cfg,
         nn_signals_install();
     t->last_ckpt_time = nn_now();
 
-    if (!cfg->quiet && comm->rank == 0) {
-        char lib[128], layers[256] = "";
-        nn_comm_library(lib, sizeof lib);
-        for (int i = 0; i <= t->lo.n_layers; i++)
-            snprintf(layers + strlen(layers), sizeof layers - strlen(layers), "%s%d",
-                     i ? "-" : "", t->lo.sizes[i]);
-        printf("nn-train %s: %d rank%s (%s), OpenBLAS threads/rank %d\n", NN_VERSION, comm->size,
-               comm->size > 1 ? "s" : "", lib, nn_blas_threads(0));
-        printf("data   %s: %zu train / %zu val samples, %d features, %s\n",
-               t->example ? "built-in y = 2x" : cfg->data, t->n_train, t->n_val,
-               t->lo.sizes[0], t->classify ? "class labels" : "float targets");
-        printf("model  %s %s, output %s (%zu parameters)\n", layers, nn_act_name(t->lo.act),
-               t->lo.loss == NN_LOSS_XENT ? "softmax + cross-entropy" : "linear + MSE", n);
-        printf("train  %s lr %g, global batch %zu (%zu max per rank), %ld steps/epoch, "
-               "%ld epochs, %s, loaded in %.2f s\n",
-               nn_opt_name(t->hp.kind), t->cfg.lr, t->sched.batch, max_local, t->sched.steps,
-               t->cfg.epochs, t->cfg.no_shuffle ? "file order" : "shuffled", nn_now() - t0);
-        fflush(stdout);
-    }
+    banner(t, max_local, nn_now() - t0);
     return 0;
 }
 
@@ -535,6 +674,8 @@ void nn_trainer_free(nn_trainer *t)
     nn_rows_free(&t->val);
     nn_rows_free(&t->batch);
     nn_work_free(&t->work);
+    nn_preprocess_free(&t->pre);
+    nn_preprocess_free(&t->resume_pre);
     free(t->resume);
     for (int k = 0; k < 3; k++)
         free(t->resume_state[k]);
@@ -608,7 +749,15 @@ static double train_step(nn_trainer *t, long step, nn_timers *tm)
     nn_batch_y y;
     size_t cnt = local_batch(t, step, &x, &y);
     if (cnt > 0) { /* the last, partial batch can leave a rank without samples */
-        nn_forward(&t->lo, t->params, &t->work, x, (int)cnt);
+        if (t->dropout > 0.0f) {
+            /* The masks of step s on rank r come from (seed, s, r) alone. */
+            nn_rng r;
+            nn_rng_seed(&r, (uint64_t)t->cfg.seed,
+                        nn_stream_id(NN_STREAM_DROPOUT, (uint64_t)t->step, (uint64_t)t->comm->rank));
+            nn_forward_train(&t->lo, t->params, &t->work, x, (int)cnt, t->dropout, &r);
+        } else {
+            nn_forward(&t->lo, t->params, &t->work, x, (int)cnt);
+        }
         t->grads[n] = (float)nn_loss_and_grad(&t->lo, &t->work, y, (int)cnt, NULL);
         nn_backward(&t->lo, t->params, t->grads, &t->work, (int)cnt);
     }
@@ -616,6 +765,7 @@ static double train_step(nn_trainer *t, long step, nn_timers *tm)
     nn_comm_sum_f32(t->comm, t->grads, n + NN_GRAD_TAIL); /* the one allreduce */
     double t2 = nn_now();
     size_t global = nn_sched_global(&t->sched, step);
+    t->hp.lr = (float)nn_lr_at(&t->lr, t->step); /* before the step counter advances */
     optimizer_step(t, 1.0f / (float)global);
     double t3 = nn_now();
     tm->compute += (t1 - t0) + (t3 - t2);

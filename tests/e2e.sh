@@ -205,9 +205,114 @@ case_cli() {
     head -1 m.csv | grep -q '^epoch,train_loss,reg_loss,val_loss,val_accuracy,samples_per_sec,seconds' ||
         fail "metrics header: $(head -1 m.csv)"
     [ "$(wc -l <m.csv)" = 3 ] || fail "metrics: expected a header and 2 rows"
+    # the srun-without-PMIx trap: Slurm says 3 tasks, MPI sees one rank -> refuse, status 2;
+    # only task 0 speaks
+    rc=0; SLURM_STEP_NUM_TASKS=3 SLURM_PROCID=0 "$train" --epochs 1 >o.txt 2>e.txt || rc=$?
+    [ "$rc" = 2 ] && grep -q "Slurm started 3 tasks but MPI reports a single rank: srun needs --mpi=pmix" e.txt ||
+        fail "srun trap (task 0): status $rc, $(cat e.txt)"
+    rc=0; SLURM_STEP_NUM_TASKS=3 SLURM_PROCID=2 "$train" --epochs 1 >o.txt 2>e.txt || rc=$?
+    [ "$rc" = 2 ] && [ ! -s e.txt ] || fail "srun trap (task 2): status $rc, $(cat e.txt)"
+    # the banner: ranks, hosts, threads, library versions, settings hash; an oversubscription
+    # warning when ranks x threads exceed the cores
+    run_np 4 --data c.h5 --layers 4,8,2 --epochs 1 >o.txt 2>e.txt
+    grep -q "^nn-train .*: 4 ranks on 1 host: .* (4)$" o.txt || fail "banner: $(head -2 o.txt)"
+    grep -q "^system 1 OpenBLAS thread/rank, up to 4 ranks/host on [0-9]* cores; Open MPI .*, HDF5 1\.[0-9.]*; settings hash [0-9a-f]\{16\}$" o.txt ||
+        fail "banner: $(head -2 o.txt)"
+    if [ "$(nproc)" -lt 4 ]; then
+        grep -q "warning: 4 ranks x 1 OpenBLAS thread on a host with $(nproc) cores" e.txt ||
+            fail "no oversubscription warning: $(cat e.txt)"
+    fi
     # gd = full batch: one step per epoch
     run_np 2 --data c.h5 --layers 4,8,2 --optimizer gd --lr 0.1 --epochs 3 --quiet --step-log s.csv
     [ "$(wc -l <s.csv)" = 4 ] || fail "gd: expected 3 steps, got $(($(wc -l <s.csv) - 1))"
+}
+
+case_aids() {
+    # --normalize: statistics over the whole training set, equal at 1 and 4 ranks, equal to
+    # numpy's, stored in the checkpoint; a constant feature gets scale 1.
+    "$make_data" blobs c.h5 2000 6 3 7 500 2.0
+    /usr/bin/python3 - <<'EOF2' || fail "cannot add a constant column"
+import h5py, numpy as np
+with h5py.File("c.h5", "r") as f, h5py.File("k.h5", "w") as g:
+    for split in ("train", "val"):
+        x = f[split + "/x"][...]
+        x = np.hstack([x * 50 + 1000, np.full((len(x), 1), 7.0, np.float32)]).astype(np.float32)
+        g[split + "/x"] = x
+        g[split + "/y"] = f[split + "/y"][...]
+EOF2
+    for np in plain 4; do
+        run_np $np --data k.h5 --layers 7,16,3 --epochs 1 --quiet --checkpoint-dir n$np --metrics m$np.csv
+    done
+    for np in plain 4; do
+        /usr/bin/python3 - "n$np/$(cat n$np/latest)" <<'EOF2' || fail "normalisation statistics (np $np)"
+import sys, h5py, numpy as np
+with h5py.File(sys.argv[1], "r") as c, h5py.File("k.h5", "r") as d:
+    shift, scale = c["preprocess/x_shift"][...], c["preprocess/x_scale"][...]
+    x = d["train/x"][...].astype(np.float64)
+    assert c["preprocess"].attrs["method"] == b"zscore"
+    mean, sd = x.mean(axis=0), x.std(axis=0)
+    assert np.allclose(shift, mean, rtol=1e-6, atol=1e-6), (shift, mean)
+    assert np.allclose(scale[:-1], sd[:-1], rtol=1e-5), (scale, sd)
+    assert scale[-1] == 1.0, scale   # the constant feature
+print("zscore statistics match numpy; constant feature scale 1")
+EOF2
+    done
+    cmp <(h5dump -d /preprocess/x_shift -d /preprocess/x_scale "n4/$(cat n4/latest)" | grep -v HDF5) \
+        <(h5dump -d /preprocess/x_shift -d /preprocess/x_scale "nplain/$(cat nplain/latest)" | grep -v HDF5) ||
+        fail "normalisation statistics differ between 1 and 4 ranks"
+    /usr/bin/python3 "$here/../scripts/check_checkpoint.py" "n4/$(cat n4/latest)" k.h5 m4.csv
+    # minmax: shift = min, scale = max - min
+    run_np 2 --data k.h5 --layers 7,16,3 --epochs 1 --quiet --normalize minmax --checkpoint-dir mm
+    /usr/bin/python3 - "mm/$(cat mm/latest)" <<'EOF2' || fail "minmax statistics"
+import sys, h5py, numpy as np
+with h5py.File(sys.argv[1], "r") as c, h5py.File("k.h5", "r") as d:
+    x = d["train/x"][...]
+    lo, hi = x.min(axis=0), x.max(axis=0)
+    assert np.array_equal(c["preprocess/x_shift"][...], lo)
+    sc = c["preprocess/x_scale"][...]
+    assert np.allclose(sc[:-1], (hi - lo)[:-1]) and sc[-1] == 1.0
+EOF2
+    # --dropout with exact resume: the masks come from (seed, step, rank), nothing to store
+    A=(--data c.h5 --layers 6,64,64,3 --dropout 0.3 --epochs 2 --batch 64 --quiet --keep 100)
+    run_np 2 "${A[@]}" --checkpoint-dir d1 --checkpoint-every-steps 10
+    "$train" --verify "d1/$(cat d1/latest)" | sed -n 's/.*checksum \([0-9a-f]*\) verified.*/\1/p' >want.txt
+    mkdir d2 && cp d1/ckpt-e000000-s000000030.h5 d2/ # inside epoch 1 (32 steps)
+    run_np 2 "${A[@]}" --checkpoint-dir d2 --resume auto
+    "$train" --verify "d2/$(cat d2/latest)" | sed -n 's/.*checksum \([0-9a-f]*\) verified.*/\1/p' >got.txt
+    cmp want.txt got.txt || fail "dropout: resumed state $(cat got.txt), uninterrupted $(cat want.txt)"
+    echo "dropout 0.3: resumed from step 30 to the same final state $(cat got.txt)"
+
+    # --lr-schedule cosine with warm-up: the metrics' lr column (the rate of each epoch's last
+    # step) follows the formula; 2000 training rows, batch 64 -> 32 steps per epoch
+    run_np 2 --data c.h5 --layers 6,16,3 --epochs 4 --batch 64 --lr 0.01 --lr-schedule cosine \
+        --warmup-epochs 1 --lr-min 0.001 --quiet --metrics lr.csv
+    awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "lr") c = i }
+             NR > 1 { lr[NR - 1] = $c } END {
+                 s = 32; total = 4 * s - s; pi = atan2(0, -1)
+                 for (e = 1; e <= 4; e++) {
+                     step = e * s - 1   # the last step of epoch e, 0-based
+                     if (step < s) want = 0.01 * (step + 1) / s
+                     else want = 0.001 + 0.009 * 0.5 * (1 + cos(pi * (step - s) / total))
+                     d = lr[e] - want; if (d < 0) d = -d
+                     if (d > 1e-6 * want) { printf "epoch %d lr %s, expected %g\n", e, lr[e], want; exit 1 }
+                 } }' lr.csv || fail "lr column does not follow the cosine schedule: $(cat lr.csv)"
+
+    # --patience: overfitting a small noisy set; stops early, best.h5 holds the best epoch
+    "$make_data" blobs o.h5 200 20 3 3 400 4.0
+    out=$(run_np 2 --data o.h5 --layers 20,256,256,3 --epochs 60 --batch 16 --lr 0.003 \
+          --patience 3 --checkpoint-dir es --metrics es.csv)
+    echo "$out" | grep -q "early stopping: no better validation loss for 3 epochs" ||
+        fail "no early stop: $(echo "$out" | tail -3)"
+    last=$(tail -1 es.csv | cut -d, -f1)
+    [ "$last" -lt 60 ] || fail "ran all 60 epochs"
+    best=$(awk -F, 'NR > 1 && (min == "" || $4 < min) { min = $4; e = $1 } END { print e }' es.csv)
+    [ "$last" = $((best + 3)) ] || fail "stopped at $last, best epoch $best, patience 3"
+    "$train" --verify es/best.h5 | grep -q "position   epoch $best done" ||
+        fail "best.h5 is not epoch $best: $("$train" --verify es/best.h5)"
+    echo "early stopping: best epoch $best, stopped after epoch $last; best.h5 verified"
+    # resuming a run that stopped early has nothing to do
+    run_np 2 --data o.h5 --checkpoint-dir es --resume auto | grep -q "stopped early" ||
+        fail "resume after early stop"
 }
 
 "case_$case_name"

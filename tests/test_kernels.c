@@ -26,7 +26,15 @@ typedef struct {
     int32_t *lab;
     int B;
     float l1, l2;
+    float drop; /* dropout rate; the mask is the same at every evaluation (fixed seed) */
 } fd_case;
+
+static void forward(fd_case *c)
+{
+    nn_rng r;
+    nn_rng_seed(&r, 77, 5); /* the same mask every time: the objective is a fixed function */
+    nn_forward_train(&c->lo, c->p, &c->w, c->x, c->B, c->drop, &r);
+}
 
 static nn_batch_y batch_y(const fd_case *c)
 {
@@ -36,7 +44,7 @@ static nn_batch_y batch_y(const fd_case *c)
 /* Mean data loss plus penalty, in double. */
 static double objective(fd_case *c)
 {
-    nn_forward(&c->lo, c->p, &c->w, c->x, c->B);
+    forward(c);
     double l = nn_loss_only(&c->lo, c->w.act[c->lo.n_layers], batch_y(c), c->B, NULL) / c->B;
     return l + nn_reg_loss(&c->lo, c->p, c->l1, c->l2);
 }
@@ -48,6 +56,7 @@ static void setup(fd_case *c, const int *sizes, int L, nn_act act, nn_loss loss,
     memset(c, 0, sizeof *c);
     assert_int_equal(nn_layout_init(&c->lo, sizes, L, act, loss, err, sizeof err), 0);
     assert_int_equal(nn_work_init(&c->w, &c->lo, B), 0);
+    assert_int_equal(nn_work_enable_dropout(&c->w, &c->lo), 0);
     c->B = B;
     c->p = malloc(c->lo.n_params * sizeof(float));
     c->g = malloc(c->lo.n_params * sizeof(float));
@@ -95,7 +104,7 @@ static void teardown(fd_case *c)
 static void analytic(fd_case *c)
 {
     memset(c->g, 0, c->lo.n_params * sizeof(float));
-    nn_forward(&c->lo, c->p, &c->w, c->x, c->B);
+    forward(c);
     nn_loss_and_grad(&c->lo, &c->w, batch_y(c), c->B, NULL);
     nn_backward(&c->lo, c->p, c->g, &c->w, c->B);
     for (size_t i = 0; i < c->lo.n_params; i++)
@@ -126,15 +135,30 @@ static void check_fd(fd_case *c, const char *what)
         fail_msg("%s: gradient is (nearly) zero everywhere (max |g| = %g)", what, max_abs);
 }
 
-static void run_case(const char *name, nn_act act, nn_loss loss, int labels, float l1, float l2)
+static void run_drop(const char *name, nn_act act, nn_loss loss, int labels, float l1, float l2,
+                     float drop)
 {
     static const int sizes[] = {4, 6, 5, 3};
     fd_case c;
     setup(&c, sizes, 3, act, loss, labels, 7, 1234);
     c.l1 = l1;
     c.l2 = l2;
+    c.drop = drop;
     check_fd(&c, name);
+    if (drop > 0.0f) { /* the mask really dropped something, and kept the rest scaled */
+        int zeros = 0, scaled = 0;
+        for (int i = 0; i < c.B * 6; i++) {
+            zeros += c.w.mask[1][i] == 0.0f;
+            scaled += fabsf(c.w.mask[1][i] - 1.0f / (1.0f - drop)) < 1e-6f;
+        }
+        assert_true(zeros > 0 && scaled > 0 && zeros + scaled == c.B * 6);
+    }
     teardown(&c);
+}
+
+static void run_case(const char *name, nn_act act, nn_loss loss, int labels, float l1, float l2)
+{
+    run_drop(name, act, loss, labels, l1, l2, 0.0f);
 }
 
 static void test_fd_relu_xent(void **s) { (void)s; run_case("relu/xent", NN_ACT_RELU, NN_LOSS_XENT, 1, 0, 0); }
@@ -149,6 +173,9 @@ static void test_fd_linear_mse(void **s) { (void)s; run_case("linear/mse", NN_AC
 static void test_fd_mse_onehot(void **s) { (void)s; run_case("tanh/mse one-hot labels", NN_ACT_TANH, NN_LOSS_MSE, 1, 0, 0); }
 static void test_fd_l1(void **s) { (void)s; run_case("tanh/xent + l1", NN_ACT_TANH, NN_LOSS_XENT, 1, 0.05f, 0); }
 static void test_fd_l2(void **s) { (void)s; run_case("sigmoid/mse + l2", NN_ACT_SIGMOID, NN_LOSS_MSE, 0, 0, 0.3f); }
+static void test_fd_dropout_relu(void **s) { (void)s; run_drop("relu/xent + dropout 0.3", NN_ACT_RELU, NN_LOSS_XENT, 1, 0, 0, 0.3f); }
+static void test_fd_dropout_tanh(void **s) { (void)s; run_drop("tanh/mse + dropout 0.5", NN_ACT_TANH, NN_LOSS_MSE, 0, 0, 0, 0.5f); }
+static void test_fd_dropout_sigmoid(void **s) { (void)s; run_drop("sigmoid/xent + dropout 0.2", NN_ACT_SIGMOID, NN_LOSS_XENT, 1, 0, 0.1f, 0.2f); }
 static void test_fd_l1_l2(void **s) { (void)s; run_case("relu/xent + l1 + l2", NN_ACT_RELU, NN_LOSS_XENT, 1, 0.02f, 0.2f); }
 
 /* A single-layer model small enough to do by hand. */
@@ -270,6 +297,8 @@ int main(void)
         cmocka_unit_test(test_fd_linear_mse),   cmocka_unit_test(test_fd_mse_onehot),
         cmocka_unit_test(test_fd_l1),           cmocka_unit_test(test_fd_l2),
         cmocka_unit_test(test_fd_l1_l2),        cmocka_unit_test(test_loss_by_hand),
+        cmocka_unit_test(test_fd_dropout_relu), cmocka_unit_test(test_fd_dropout_tanh),
+        cmocka_unit_test(test_fd_dropout_sigmoid),
         cmocka_unit_test(test_sgemm_transposes), cmocka_unit_test(test_parse_layers),
         cmocka_unit_test(test_init_scale),
     };

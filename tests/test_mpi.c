@@ -60,12 +60,13 @@ int main(int argc, char **argv)
     for (size_t b = 0; b < sizeof batches / sizeof *batches; b++) {
         if (strcmp(batches[b], "1") == 0 && comm.size > 1)
             continue; /* a global batch below the rank count is rejected (tested elsewhere) */
+        /* --normalize none: x keeps the row number the checks below read */
         char *args[] = {"nn-train", "--data", (char *)path, "--layers", "2,5,2", "--batch",
-                        (char *)batches[b], "--seed", "11", "--quiet", NULL};
+                        (char *)batches[b], "--seed", "11", "--quiet", "--normalize", "none", NULL};
         nn_config cfg;
         char err[256];
         nn_trainer t;
-        CHECK(nn_config_parse(&cfg, 10, args, err, sizeof err) == 0, "parse: %s", err);
+        CHECK(nn_config_parse(&cfg, 12, args, err, sizeof err) == 0, "parse: %s", err);
         if (nn_trainer_setup(&t, &comm, &cfg, "test") != 0) {
             failures++;
             break; /* setup is collective: every rank is here */

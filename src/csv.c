@@ -1,0 +1,350 @@
+/* csv.c: the streaming CSV reader of nn_csv.h. The file is read through a 64 KiB buffer; a
+ * record's fields are packed, NUL-terminated, into one growable byte buffer, and pointers to
+ * them are made once the record is complete (the buffer may move while it grows). */
+#include <errno.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nn_csv.h"
+
+#define IN_SIZE 65536
+
+struct nn_csv {
+    FILE *f;
+    const char *name;
+    char delim;
+    unsigned char in[IN_SIZE]; /* read buffer: in[pos..len) not yet consumed */
+    size_t pos, len;
+    int eof;          /* fread hit end of file or an error */
+    long line;        /* current line, 1-based */
+    long rec_line;    /* line where the last record began */
+    char *buf;        /* the record's fields, each NUL-terminated */
+    size_t blen, bcap;
+    size_t *off;      /* start of each field in buf */
+    const char **fp;  /* the same as pointers, handed to the caller */
+    size_t nf, fcap;
+    size_t width;     /* fields in the first record (0: none read yet) */
+    long width_line;  /* its line */
+    int started;      /* a byte-order mark may only come first */
+};
+
+nn_csv *nn_csv_open(FILE *f, const char *name, char delim)
+{
+    nn_csv *c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    c->f = f;
+    c->name = name;
+    c->delim = delim;
+    c->line = 1;
+    return c;
+}
+
+void nn_csv_close(nn_csv *c)
+{
+    if (!c)
+        return;
+    free(c->buf);
+    free(c->off);
+    free(c->fp);
+    free(c);
+}
+
+long nn_csv_line(const nn_csv *c) { return c->rec_line; }
+
+int nn_csv_rewind(nn_csv *c)
+{
+    if (fseek(c->f, 0, SEEK_SET) != 0)
+        return -1;
+    clearerr(c->f);
+    c->pos = c->len = 0;
+    c->eof = 0;
+    c->line = 1;
+    c->rec_line = 0;
+    c->width = 0;
+    c->started = 0;
+    return 0;
+}
+
+static int refill(nn_csv *c)
+{
+    if (c->eof)
+        return 0;
+    c->pos = 0;
+    c->len = fread(c->in, 1, IN_SIZE, c->f);
+    if (c->len == 0)
+        c->eof = 1;
+    return c->len > 0;
+}
+
+/* The next byte, or EOF. */
+static inline int get(nn_csv *c)
+{
+    if (c->pos == c->len && !refill(c))
+        return EOF;
+    return c->in[c->pos++];
+}
+
+static inline int peek(nn_csv *c)
+{
+    if (c->pos == c->len && !refill(c))
+        return EOF;
+    return c->in[c->pos];
+}
+
+static int put(nn_csv *c, char ch)
+{
+    if (c->blen == c->bcap) {
+        if (c->bcap >= NN_CSV_MAX_RECORD)
+            return -1;
+        size_t cap = c->bcap ? 2 * c->bcap : 4096;
+        char *b = realloc(c->buf, cap);
+        if (!b)
+            return -1;
+        c->buf = b;
+        c->bcap = cap;
+    }
+    c->buf[c->blen++] = ch;
+    return 0;
+}
+
+static int start_field(nn_csv *c)
+{
+    if (c->nf == c->fcap) {
+        size_t cap = c->fcap ? 2 * c->fcap : 64;
+        size_t *o = realloc(c->off, cap * sizeof *o);
+        if (!o)
+            return -1;
+        c->off = o;
+        const char **p = realloc(c->fp, cap * sizeof *p);
+        if (!p)
+            return -1;
+        c->fp = p;
+        c->fcap = cap;
+    }
+    c->off[c->nf++] = c->blen;
+    return 0;
+}
+
+/* A byte for a message: printable as itself, else as a hex escape. */
+static const char *show(int ch, char tmp[8])
+{
+    if (ch >= 0x20 && ch < 0x7f)
+        snprintf(tmp, 8, "'%c'", ch);
+    else
+        snprintf(tmp, 8, "0x%02x", ch & 0xff);
+    return tmp;
+}
+
+int nn_csv_next(nn_csv *c, const char *const **fields, size_t *nfields, char *err,
+                size_t errlen)
+{
+    int ch;
+    if (!c->started) {
+        c->started = 1;
+        static const unsigned char bom[3] = {0xef, 0xbb, 0xbf};
+        if (peek(c) == bom[0] && c->len - c->pos >= 3 && memcmp(c->in + c->pos, bom, 3) == 0)
+            c->pos += 3;
+    }
+    /* Skip blank lines (LF or CRLF; a CR at the start of a line is dropped). */
+    for (;;) {
+        c->rec_line = c->line;
+        ch = peek(c);
+        if (ch == '\n') {
+            c->pos++;
+            c->line++;
+        } else if (ch == '\r') {
+            c->pos++;
+        } else {
+            break;
+        }
+    }
+    if (ch == EOF) {
+        if (ferror(c->f)) {
+            snprintf(err, errlen, "%s:%ld: read error: %s", c->name, c->line, strerror(errno));
+            return NN_CSV_ERROR;
+        }
+        return NN_CSV_EOF;
+    }
+    c->blen = 0;
+    c->nf = 0;
+    char tmp[8];
+    for (;;) { /* one field per iteration */
+        if (start_field(c) != 0)
+            goto too_long;
+        ch = get(c);
+        if (ch == '"') {
+            long qline = c->line;
+            for (;;) {
+                ch = get(c);
+                if (ch == EOF) {
+                    snprintf(err, errlen,
+                             "%s:%ld: field %zu: the quote opened on line %ld never closes; "
+                             "expected a closing \"",
+                             c->name, c->rec_line, c->nf - 1, qline);
+                    return NN_CSV_ERROR;
+                }
+                if (ch == '"') {
+                    if (peek(c) != '"')
+                        break;
+                    c->pos++;
+                } else if (ch == '\n') {
+                    c->line++;
+                }
+                if (put(c, (char)ch) != 0)
+                    goto too_long;
+            }
+            ch = get(c);
+            if (ch == '\r' && (peek(c) == '\n' || peek(c) == EOF))
+                ch = get(c);
+            if (ch != c->delim && ch != '\n' && ch != EOF) {
+                snprintf(err, errlen,
+                         "%s:%ld: field %zu: unexpected %s after the closing quote; expected "
+                         "the delimiter or the end of the line (write a quote inside a quoted "
+                         "field as \"\")",
+                         c->name, c->line, c->nf - 1, show(ch, tmp));
+                return NN_CSV_ERROR;
+            }
+        } else {
+            while (ch != c->delim && ch != '\n' && ch != EOF) {
+                if (ch == '\r' && (peek(c) == '\n' || peek(c) == EOF)) {
+                    ch = get(c);
+                    break;
+                }
+                if (put(c, (char)ch) != 0)
+                    goto too_long;
+                ch = get(c);
+            }
+        }
+        if (put(c, '\0') != 0)
+            goto too_long;
+        if (ch == '\n')
+            c->line++;
+        if (ch != c->delim)
+            break;
+    }
+    if (ferror(c->f)) {
+        snprintf(err, errlen, "%s:%ld: read error: %s", c->name, c->line, strerror(errno));
+        return NN_CSV_ERROR;
+    }
+    if (c->width == 0) {
+        c->width = c->nf;
+        c->width_line = c->rec_line;
+    } else if (c->nf != c->width) {
+        snprintf(err, errlen, "%s:%ld: %zu field(s); expected %zu as on line %ld (a ragged row)",
+                 c->name, c->rec_line, c->nf, c->width, c->width_line);
+        return NN_CSV_ERROR;
+    }
+    for (size_t i = 0; i < c->nf; i++)
+        c->fp[i] = c->buf + c->off[i];
+    *fields = c->fp;
+    *nfields = c->nf;
+    return NN_CSV_RECORD;
+too_long:
+    if (c->bcap >= NN_CSV_MAX_RECORD)
+        snprintf(err, errlen, "%s:%ld: a record longer than %zu MiB; expected a text CSV file",
+                 c->name, c->rec_line, NN_CSV_MAX_RECORD >> 20);
+    else
+        snprintf(err, errlen, "%s:%ld: out of memory reading this record", c->name,
+                 c->rec_line);
+    return NN_CSV_ERROR;
+}
+
+static int blank(char ch) { return ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n'; }
+
+/* Clinger's fast path: a decimal with at most 19 digits whose integer mantissa m is below
+ * 2^53 and whose power of ten |e| <= 22 is exactly m * 10^e or m / 10^-e in one correctly
+ * rounded operation (both operands are exact doubles), i.e. what strtod returns. Anything
+ * else (more digits, hex, nan, inf, big exponents) goes to strtod. Numeric CSV fields are
+ * almost all of this kind, and strtod's general algorithm was most of the import time. */
+static int fast_decimal(const char *s, double *v, const char **end)
+{
+    static const double p10[23] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                   1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                                   1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+    const char *p = s;
+    int neg = 0;
+    if (*p == '-' || *p == '+')
+        neg = *p++ == '-';
+    uint64_t m = 0;
+    int nd = 0, e = 0, any = 0;
+    while (*p >= '0' && *p <= '9') {
+        if (m == 0 && *p == '0') { /* leading zeros carry no digits */
+            p++;
+            any = 1;
+            continue;
+        }
+        if (++nd > 19)
+            return 0;
+        m = m * 10 + (uint64_t)(*p++ - '0');
+        any = 1;
+    }
+    if (*p == '.') {
+        p++;
+        while (*p >= '0' && *p <= '9') {
+            any = 1;
+            if (m == 0 && *p == '0') {
+                p++;
+                e--;
+                continue;
+            }
+            if (++nd > 19)
+                return 0;
+            m = m * 10 + (uint64_t)(*p++ - '0');
+            e--;
+        }
+    }
+    if (!any)
+        return 0;
+    if (*p == 'e' || *p == 'E') {
+        const char *q = p + 1;
+        int eneg = 0, x = 0, nx = 0;
+        if (*q == '-' || *q == '+')
+            eneg = *q++ == '-';
+        while (*q >= '0' && *q <= '9' && nx < 4) {
+            x = x * 10 + (*q++ - '0');
+            nx++;
+        }
+        if (nx == 0 || (*q >= '0' && *q <= '9'))
+            return 0;
+        e += eneg ? -x : x;
+        p = q;
+    }
+    if (m > ((uint64_t)1 << 53) || e < -22 || e > 22)
+        return 0;
+    double r = (double)m;
+    r = e < 0 ? r / p10[-e] : r * p10[e];
+    *v = neg ? -r : r;
+    *end = p;
+    return 1;
+}
+
+nn_num_kind nn_csv_number(const char *s, double *v)
+{
+    while (blank(*s))
+        s++;
+    if (*s == '\0')
+        return NN_NUM_EMPTY;
+    const char *end;
+    double x;
+    int fast = fast_decimal(s, &x, &end);
+    if (fast) {
+        while (blank(*end))
+            end++;
+        fast = *end == '\0';
+    }
+    if (!fast) { /* not a plain decimal (or followed by more text): strtod decides */
+        char *e;
+        x = strtod(s, &e);
+        if (e == s)
+            return NN_NUM_BAD;
+        while (blank(*e))
+            e++;
+        if (*e != '\0')
+            return NN_NUM_BAD;
+    }
+    *v = x;
+    return isfinite(x) ? NN_NUM_OK : NN_NUM_NONFINITE; /* overflow gives +-HUGE_VAL = inf */
+}
