@@ -31,9 +31,9 @@ void nn_comm_barrier(const nn_comm *c);
  * rank, or -1 if none failed. All ranks get the same answer, so they can stop together. */
 int nn_comm_agree(const nn_comm *c, int failed);
 
-/* Where the ranks run. Collective. names is filled on rank 0 only. */
+/* Where the ranks run, by host name. Collective. */
 typedef struct {
-    int hosts;          /* distinct hosts (shared-memory domains) */
+    int hosts;          /* distinct host names */
     int local_ranks;    /* ranks on this rank's host */
     int max_per_host;
     char names[512];    /* "node1 (2), node2 (2)", the first 8 hosts */

@@ -124,6 +124,9 @@ void nn_dropout_act_backward(float *d, const float *a_drop, const float *mask, s
 void nn_sgemm(int transA, int transB, int M, int N, int K, float alpha, const float *A,
               const float *B, float beta, float *C);
 
+/* Flushes subnormal floats to zero in this thread (x86 FTZ/DAZ); a no-op elsewhere. */
+void nn_flush_denormals(void);
+
 /* Sets OpenBLAS's thread count (n > 0) and returns the count in effect. */
 int nn_blas_threads(int n);
 

@@ -58,6 +58,7 @@ rm -rf "$out/ckpt" "$out/metrics.csv" "$out/test-preds.csv" "$out/summary.md"
 # Adam with a cosine decay of the learning rate to 0 over the 20 epochs, and dropout 0.2 on
 # the hidden layers; inputs are z-scored by nn-train (--normalize zscore, the default).
 # Without the schedule and dropout the final model overfits: 88.6-89.0% (docs/fashion-mnist.md).
+# shellcheck disable=SC2054 # the commas are in --layers
 train=(mpirun -np 2 --oversubscribe "$bin/nn-train" --data "$out/fmnist.h5"
        --layers 784,256,128,10 --activation relu --optimizer adam --lr 1e-3
        --lr-schedule cosine --dropout 0.2 --batch 128 --epochs 20 --seed 42

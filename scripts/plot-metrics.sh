@@ -16,7 +16,7 @@ if [ $# -lt 2 ] || [ $# -gt 3 ] || [ "${1:-}" = -h ] || [ "${1:-}" = --help ]; t
     exit 2
 fi
 csv=$1 out=$2 title=${3:-$(basename "$1")}
-[ -f "$csv" ] && [ -r "$csv" ] || die "$csv: no such readable file"
+if [ ! -f "$csv" ] || [ ! -r "$csv" ]; then die "$csv: no such readable file"; fi
 command -v gnuplot >/dev/null ||
     die "gnuplot is not installed (Debian: apt-get install gnuplot-nox)"
 outdir=$(dirname "$out")

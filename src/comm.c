@@ -186,47 +186,43 @@ int nn_comm_agree(const nn_comm *c, int failed)
     return first == INT_MAX ? -1 : first;
 }
 
+enum { NAME_W = 64 }; /* bytes per host name in the topology exchange */
+
+static int cmp_names(const void *a, const void *b) { return strncmp(a, b, NAME_W); }
+
+/* Host names exchanged with one allgather and counted on every rank. (Not
+ * MPI_Comm_split_type: Open MPI hangs in it when two hosts share a hostname, e.g. network
+ * namespaces; here duplicates only mislabel the banner.) */
 void nn_comm_topology(const nn_comm *c, nn_topology *t)
 {
     memset(t, 0, sizeof *t);
-    MPI_Comm node;
-    enter(c, "topology");
-    MPI_Comm_split_type(c->impl->comm, MPI_COMM_TYPE_SHARED, c->rank, MPI_INFO_NULL, &node);
-    int local_rank, counts[2];
-    MPI_Comm_rank(node, &local_rank);
-    MPI_Comm_size(node, &t->local_ranks);
-    MPI_Comm_free(&node);
-    counts[0] = local_rank == 0; /* one leader per host */
-    MPI_Allreduce(counts, &t->hosts, 1, MPI_INT, MPI_SUM, c->impl->comm);
-    MPI_Allreduce(&t->local_ranks, &t->max_per_host, 1, MPI_INT, MPI_MAX, c->impl->comm);
-    /* Host names, for rank 0's banner: "a (2), b (2)", the first 8. */
-    char name[MPI_MAX_PROCESSOR_NAME] = "", *all = NULL;
+    char name[MPI_MAX_PROCESSOR_NAME] = "", mine[NAME_W] = "";
     int len = 0;
     MPI_Get_processor_name(name, &len);
-    enum { W = 64 };
-    char mine[W] = "";
-    snprintf(mine, sizeof mine, "%.*s", W - 1, name); /* long names are cut, not overrun */
-    if (c->rank == 0)
-        all = calloc((size_t)c->size, W);
-    MPI_Gather(mine, W, MPI_CHAR, all, W, MPI_CHAR, 0, c->impl->comm);
-    leave(c);
+    snprintf(mine, sizeof mine, "%.*s", NAME_W - 1, name); /* long names are cut */
+    char *all = calloc((size_t)c->size, NAME_W);
     if (!all)
-        return;
+        MPI_Abort(c->impl->comm, 1);
+    enter(c, "topology");
+    MPI_Allgather(mine, NAME_W, MPI_CHAR, all, NAME_W, MPI_CHAR, c->impl->comm);
+    leave(c);
+    qsort(all, (size_t)c->size, NAME_W, cmp_names);
     int shown = 0;
-    for (int r = 0; r < c->size; r++) {
-        const char *h = all + (size_t)r * W;
-        int seen = 0, n = 0;
-        for (int q = 0; q < c->size; q++)
-            if (strncmp(all + (size_t)q * W, h, W) == 0) {
-                seen |= q < r;
-                n++;
-            }
-        if (seen)
-            continue;
+    for (int i = 0; i < c->size;) {
+        const char *h = all + (size_t)i * NAME_W;
+        int j = i + 1;
+        while (j < c->size && cmp_names(all + (size_t)j * NAME_W, h) == 0)
+            j++;
+        int n = j - i;
+        t->hosts++;
+        t->max_per_host = n > t->max_per_host ? n : t->max_per_host;
+        if (cmp_names(h, mine) == 0)
+            t->local_ranks = n;
         if (shown < 8)
             snprintf(t->names + strlen(t->names), sizeof t->names - strlen(t->names), "%s%.*s (%d)",
-                     shown ? ", " : "", W, h, n);
+                     shown ? ", " : "", NAME_W, h, n);
         shown++;
+        i = j;
     }
     if (shown > 8)
         snprintf(t->names + strlen(t->names), sizeof t->names - strlen(t->names), ", +%d more",

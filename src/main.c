@@ -101,6 +101,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "nn-train: error: MPI_Init failed\n");
         return 1;
     }
+    nn_flush_denormals();
     nn_config cfg;
     char err[512] = "";
     int bad = nn_config_parse(&cfg, argc, argv, err, sizeof err) != 0;

@@ -45,7 +45,7 @@ plot_fails() {
     "$plot" "$1" bad.png >plot.log 2>&1 || rc=$?
     [ "$rc" != 0 ] || fail "plot-metrics.sh $1: exit 0; expected a failure"
     grep -q "$2" plot.log || { cat plot.log >&2; fail "plot-metrics.sh $1: expected '$2' in the message"; }
-    [ ! -e bad.png ] && [ ! -e bad.png.tmp ] || fail "plot-metrics.sh $1 left bad.png behind"
+    if [ -e bad.png ] || [ -e bad.png.tmp ]; then fail "plot-metrics.sh $1 left bad.png behind"; fi
     echo "ok: $1 fails: $(head -1 plot.log)"
 }
 
@@ -62,7 +62,7 @@ plot_ok rev.csv rev.png "validation accuracy"
 a=$(sed -n 's/.*\(validation accuracy: .*\)/\1/p' plot.log)
 "$plot" cls.csv cls2.png >plot.log 2>&1
 b=$(sed -n 's/.*\(validation accuracy: .*\)/\1/p' plot.log)
-[ -n "$a" ] && [ "$a" = "$b" ] || fail "reordered columns: '$a'; expected '$b'"
+if [ -z "$a" ] || [ "$a" != "$b" ]; then fail "reordered columns: '$a'; expected '$b'"; fi
 
 # An lr column that changes (a schedule) is drawn on the loss panel's second axis.
 awk -F, 'NR == 1 { print $0 ",lr"; next } { print $0 "," 0.001 / NR }' cls.csv >lr.csv
