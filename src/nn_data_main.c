@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "nn_args.h"
 #include "nn_csv.h"
 #include "nn_data.h"
 #include "nn_h5info.h"
@@ -49,8 +50,6 @@ static void error(const char *fmt, ...)
 /* ---------------------------------------------------------------------------------------- */
 /* Options: one table per subcommand (name, short name, type, default, help).                */
 
-typedef enum { T_STR, T_LONG, T_DOUBLE, T_FLAG } opt_type;
-
 typedef struct {
     /* import-idx */
     const char *images, *labels, *test_images, *test_labels;
@@ -66,33 +65,22 @@ typedef struct {
     const char *input; /* the positional FILE */
 } dopts;
 
-typedef struct {
-    const char *name;    /* without the leading "--" */
-    char short_name;     /* e.g. 'o' for -o, or 0 */
-    opt_type type;
-    size_t offset;       /* into dopts */
-    const char *def;     /* default as text (NULL: none) */
-    const char *metavar;
-    double min, max;     /* numeric range, inclusive */
-    const char *choices; /* "a|b|c" */
-    int required;
-    const char *help;
-} opt;
+typedef nn_arg opt;
 
 #define OFF(f) offsetof(dopts, f)
 #define OUTPUT_OPT                                                                             \
-    {"output", 'o', T_STR, OFF(output), NULL, "FILE", 0, 0, NULL, 1,                           \
+    {"output", 'o', NN_ARG_STR, OFF(output), NULL, "FILE", 0, 0, NULL, 1,                           \
      "HDF5 file to write; written as FILE.tmp and renamed when complete"}
-#define HELP_OPT {"help", 'h', T_FLAG, OFF(help), NULL, NULL, 0, 0, NULL, 0, "show this help"}
+#define HELP_OPT {"help", 'h', NN_ARG_FLAG, OFF(help), NULL, NULL, 0, 0, NULL, 0, "show this help"}
 
 static const opt idx_opts[] = {
-    {"images", 0, T_STR, OFF(images), NULL, "FILE", 0, 0, NULL, 1,
+    {"images", 0, NN_ARG_STR, OFF(images), NULL, "FILE", 0, 0, NULL, 1,
      "training images: IDX unsigned bytes [N, rows, cols] (magic 0x00000803), gzipped or not"},
-    {"labels", 0, T_STR, OFF(labels), NULL, "FILE", 0, 0, NULL, 1,
+    {"labels", 0, NN_ARG_STR, OFF(labels), NULL, "FILE", 0, 0, NULL, 1,
      "training labels: IDX unsigned bytes [N] (magic 0x00000801), gzipped or not"},
-    {"test-images", 0, T_STR, OFF(test_images), NULL, "FILE", 0, 0, NULL, 0,
+    {"test-images", 0, NN_ARG_STR, OFF(test_images), NULL, "FILE", 0, 0, NULL, 0,
      "test images, written to /test (needs --test-labels)"},
-    {"test-labels", 0, T_STR, OFF(test_labels), NULL, "FILE", 0, 0, NULL, 0,
+    {"test-labels", 0, NN_ARG_STR, OFF(test_labels), NULL, "FILE", 0, 0, NULL, 0,
      "test labels (needs --test-images)"},
     OUTPUT_OPT,
     HELP_OPT,
@@ -100,26 +88,26 @@ static const opt idx_opts[] = {
 
 static const opt csv_opts[] = {
     OUTPUT_OPT,
-    {"label", 0, T_STR, OFF(label), NULL, "COLUMN", 0, 0, NULL, 1,
+    {"label", 0, NN_ARG_STR, OFF(label), NULL, "COLUMN", 0, 0, NULL, 1,
      "label column: a header name, or a 0-based index (negative counts from the end)"},
-    {"task", 0, T_STR, OFF(task), "auto", "NAME", 0, 0, "auto|classify|regress", 0,
+    {"task", 0, NN_ARG_STR, OFF(task), "auto", "NAME", 0, 0, "auto|classify|regress", 0,
      "auto: classify if a label is not a number or every label is an integer, else regress"},
-    {"test-fraction", 0, T_DOUBLE, OFF(test_fraction), "0", "F", 0, 0.99, NULL, 0,
+    {"test-fraction", 0, NN_ARG_DOUBLE, OFF(test_fraction), "0", "F", 0, 0.99, NULL, 0,
      "share of the kept rows written to /test: floor(F*rows), a seeded uniform random subset"},
-    {"seed", 0, T_LONG, OFF(seed), "42", "N", 0, 9.2e18, NULL, 0, "seed of the /test subset"},
-    {"bad-rows", 0, T_STR, OFF(bad_rows), "drop", "WHAT", 0, 0, "drop|fail", 0,
+    {"seed", 0, NN_ARG_LONG, OFF(seed), "42", "N", 0, 9.2e18, NULL, 0, "seed of the /test subset"},
+    {"bad-rows", 0, NN_ARG_STR, OFF(bad_rows), "drop", "WHAT", 0, 0, "drop|fail", 0,
      "rows with a missing (empty) or non-finite value: drop and count them, or stop"},
-    {"header", 0, T_STR, OFF(header), "auto", "WHEN", 0, 0, "auto|yes|no", 0,
+    {"header", 0, NN_ARG_STR, OFF(header), "auto", "WHEN", 0, 0, "auto|yes|no", 0,
      "auto: the first row is a header if a field other than the label is not a number"},
-    {"delimiter", 0, T_STR, OFF(delimiter), ",", "CHAR", 0, 0, NULL, 0,
+    {"delimiter", 0, NN_ARG_STR, OFF(delimiter), ",", "CHAR", 0, 0, NULL, 0,
      "field separator: one character, or 'tab'"},
     HELP_OPT,
 };
 
 static const opt info_opts[] = {
-    {"features", 0, T_LONG, OFF(features), "8", "N", 0, 1e9, NULL, 0,
+    {"features", 0, NN_ARG_LONG, OFF(features), "8", "N", 0, 1e9, NULL, 0,
      "features listed one per line (the first N); a summary line covers all of them"},
-    {"classes", 0, T_LONG, OFF(classes), "20", "N", 0, 1e9, NULL, 0,
+    {"classes", 0, NN_ARG_LONG, OFF(classes), "20", "N", 0, 1e9, NULL, 0,
      "classes listed with their counts (the first N); a summary line covers all of them"},
     HELP_OPT,
 };
@@ -154,82 +142,12 @@ static const command commands[] = {
      info_opts, N_OF(info_opts), 1, cmd_info},
 };
 
-static int in_choices(const char *v, const char *choices)
-{
-    size_t n = strlen(v);
-    for (const char *p = choices; *p;) {
-        const char *bar = strchr(p, '|');
-        size_t len = bar ? (size_t)(bar - p) : strlen(p);
-        if (len == n && strncmp(p, v, n) == 0)
-            return 1;
-        p += len + (bar != NULL);
-    }
-    return 0;
-}
-
-static int set_value(dopts *d, const opt *o, const char *v)
-{
-    char *dst = (char *)d + o->offset;
-    char *end;
-    errno = 0;
-    switch (o->type) {
-    case T_STR:
-        if (o->choices && !in_choices(v, o->choices)) {
-            error("--%s '%s': expected one of %s", o->name, v, o->choices);
-            return -1;
-        }
-        if (*v == '\0') {
-            error("--%s: expected a non-empty %s", o->name, o->metavar);
-            return -1;
-        }
-        *(const char **)dst = v;
-        return 0;
-    case T_LONG: {
-        long long x = strtoll(v, &end, 10);
-        if (end == v || *end || errno || x < o->min || (double)x > o->max) {
-            error("--%s '%s': expected an integer in [%.0f, %.0f]", o->name, v, o->min, o->max);
-            return -1;
-        }
-        *(long *)dst = (long)x;
-        return 0;
-    }
-    case T_DOUBLE: {
-        double x = strtod(v, &end);
-        if (end == v || *end || errno || !isfinite(x) || x < o->min || x > o->max) {
-            error("--%s '%s': expected a number in [%g, %g]", o->name, v, o->min, o->max);
-            return -1;
-        }
-        *(double *)dst = x;
-        return 0;
-    }
-    case T_FLAG:
-        *(int *)dst = 1;
-        return 0;
-    }
-    return -1;
-}
-
 static void print_opts(FILE *out, const command *c)
 {
-    for (size_t i = 0; i < c->nopts; i++) {
-        const opt *o = &c->opts[i];
-        char left[64];
-        snprintf(left, sizeof left, "%s%c%s--%s%s%s", o->short_name ? "-" : "",
-                 o->short_name ? o->short_name : ' ', o->short_name ? ", " : "  ", o->name,
-                 o->metavar ? " " : "", o->metavar ? o->metavar : "");
-        fprintf(out, "  %-26s %s", o->short_name ? left : left + 1, o->help);
-        if (o->choices)
-            fprintf(out, " (%s)", o->choices);
-        if (o->required)
-            fprintf(out, " [required]");
-        else if (o->def)
-            fprintf(out, " [%s]", o->def);
-        else if (o->type == T_FLAG)
-            fprintf(out, " [off]");
-        else
-            fprintf(out, " [none]");
-        fputc('\n', out);
-    }
+    char prog[64];
+    snprintf(prog, sizeof prog, "nn-data %s", c->name);
+    nn_argspec spec = {c->opts, c->nopts, prog, NULL};
+    nn_args_usage(&spec, out);
 }
 
 static void usage_all(FILE *out)
@@ -249,70 +167,15 @@ static void usage_all(FILE *out)
 static int parse(const command *c, int argc, char **argv, dopts *d)
 {
     memset(d, 0, sizeof *d);
-    for (size_t i = 0; i < c->nopts; i++)
-        if (c->opts[i].def && set_value(d, &c->opts[i], c->opts[i].def) != 0)
-            return -1;
-    unsigned char given[32] = {0};
-    for (int a = 2; a < argc; a++) {
-        const char *arg = argv[a];
-        const opt *o = NULL;
-        const char *eq = NULL;
-        if (strncmp(arg, "--", 2) == 0 && arg[2]) {
-            const char *name = arg + 2;
-            eq = strchr(name, '=');
-            size_t len = eq ? (size_t)(eq - name) : strlen(name);
-            for (size_t i = 0; i < c->nopts; i++)
-                if (strlen(c->opts[i].name) == len && strncmp(c->opts[i].name, name, len) == 0)
-                    o = &c->opts[i];
-            if (!o) {
-                error("unknown flag '%.*s' for %s (see nn-data %s --help)", (int)len + 2, arg,
-                      c->name, c->name);
-                return -1;
-            }
-        } else if (arg[0] == '-' && arg[1] && !arg[2] && !(arg[1] >= '0' && arg[1] <= '9')) {
-            for (size_t i = 0; i < c->nopts; i++)
-                if (c->opts[i].short_name == arg[1])
-                    o = &c->opts[i];
-            if (!o) {
-                error("unknown flag '%s' for %s (see nn-data %s --help)", arg, c->name,
-                      c->name);
-                return -1;
-            }
-        } else {
-            if (!c->positional || d->input) {
-                error("unexpected argument '%s' (see nn-data %s --help)", arg, c->name);
-                return -1;
-            }
-            d->input = arg;
-            continue;
-        }
-        const char *val = NULL;
-        if (o->type == T_FLAG) {
-            if (eq) {
-                error("--%s takes no value", o->name);
-                return -1;
-            }
-        } else if (eq) {
-            val = eq + 1;
-        } else if (a + 1 < argc && strncmp(argv[a + 1], "--", 2) != 0) {
-            val = argv[++a]; /* a following "--flag" means this one's value was forgotten */
-        } else {
-            error("--%s: missing value (expected %s)", o->name, o->metavar);
-            return -1;
-        }
-        if (set_value(d, o, val) != 0)
-            return -1;
-        given[o - c->opts] = 1;
+    char prog[64], err[512];
+    unsigned char given[32];
+    snprintf(prog, sizeof prog, "nn-data %s", c->name);
+    nn_argspec spec = {c->opts, c->nopts, prog, c->positional ? &d->input : NULL};
+    if (c->nopts > sizeof given || nn_args_parse(&spec, d, given, argc, argv, 2, err, sizeof err) != 0) {
+        error("%s", err);
+        return -1;
     }
-    if (d->help)
-        return 0;
-    for (size_t i = 0; i < c->nopts; i++)
-        if (c->opts[i].required && !given[i]) {
-            error("%s needs --%s %s (see nn-data %s --help)", c->name, c->opts[i].name,
-                  c->opts[i].metavar, c->name);
-            return -1;
-        }
-    if (c->positional && !d->input) {
+    if (!d->help && c->positional && !d->input) {
         error("%s needs a FILE argument (usage: %s)", c->name, c->usage);
         return -1;
     }

@@ -292,7 +292,7 @@ case_errors() {
         import-csv good.csv --label species --seed x -o o.h5
     expect_fail 2 "--delimiter 'ab': expected one character" o.h5 \
         import-csv good.csv --label species --delimiter ab -o o.h5
-    expect_fail 2 "unknown flag '--bogus' for import-csv" o.h5 \
+    expect_fail 2 "unknown flag '--bogus' (see nn-data import-csv --help)" o.h5 \
         import-csv good.csv --label species --bogus -o o.h5
     expect_fail 2 "unexpected argument 'extra.csv'" o.h5 \
         import-csv good.csv extra.csv --label species -o o.h5

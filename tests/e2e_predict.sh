@@ -252,7 +252,7 @@ case_bad_input() {
         expect_error $np "/train/x row 5 column 2 is not finite" --model "$ck4" --data nan.h5 "${o[@]}"
         expect_error $np "5 entries but the model has 6 inputs" --model pre5.h5 --data c.h5 "${o[@]}"
         expect_error $np "x_scale\[0\] is 0" --model pre0.h5 --data c.h5 "${o[@]}"
-        expect_error $np "--model FILE is required" --data c.h5 "${o[@]}"
+        expect_error $np "nn-predict needs --model FILE" --data c.h5 "${o[@]}"
         expect_error $np "unknown flag '--bogus'" --model "$ck" --data c.h5 --bogus "${o[@]}"
         expect_error $np "--batch '0'" --model "$ck" --data c.h5 --batch 0 "${o[@]}"
     done

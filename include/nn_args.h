@@ -1,0 +1,43 @@
+/* nn_args.h: table-driven command lines. A table names every flag with its type, default,
+ * range and help; one parser fills a struct from it and one printer makes --help from it, so
+ * the two never drift. nn-train, nn-predict and each nn-data command have a table. */
+#ifndef NN_ARGS_H
+#define NN_ARGS_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+typedef enum { NN_ARG_STR, NN_ARG_LONG, NN_ARG_DOUBLE, NN_ARG_FLAG } nn_arg_type;
+
+typedef struct {
+    const char *name;    /* without the leading "--" */
+    char short_name;     /* 'o' for -o, or 0 */
+    nn_arg_type type;    /* the field is const char *, long, double or int */
+    size_t offset;       /* of the field in the struct being filled */
+    const char *def;     /* default as text, NULL for none */
+    const char *metavar; /* "FILE", "N", ...; NULL for flags */
+    double min, max;     /* numeric range, inclusive */
+    const char *choices; /* "a|b|c" for strings with a fixed set of values */
+    int required;        /* must be given, unless --help or --version is */
+    const char *help;
+} nn_arg;
+
+typedef struct {
+    const nn_arg *args;
+    size_t n;
+    const char *prog;          /* for messages: "nn-train", "nn-data import-csv" */
+    const char **positional;   /* where one positional argument goes; NULL: none allowed */
+} nn_argspec;
+
+/* Sets every default, then reads argv[first..argc): "--name value", "--name=value", "-x
+ * value" and flags. given[i] (n entries) is set for each flag given. A value that starts
+ * with "--" is taken as a forgotten value. Returns 0, or -1 with one line in err naming the
+ * flag, the value and what was expected. */
+int nn_args_parse(const nn_argspec *s, void *base, unsigned char *given, int argc, char **argv,
+                  int first, char *err, size_t errlen);
+/* 1 if --name was given. */
+int nn_args_given(const nn_argspec *s, const unsigned char *given, const char *name);
+/* One line per flag: "  --name META   help (choices) [default]". */
+void nn_args_usage(const nn_argspec *s, FILE *out);
+
+#endif
