@@ -30,6 +30,9 @@ void nn_comm_barrier(const nn_comm *c);
 /* Collective error decision: every rank passes whether it failed; returns the lowest failing
  * rank, or -1 if none failed. All ranks get the same answer, so they can stop together. */
 int nn_comm_agree(const nn_comm *c, int failed);
+/* nn_comm_agree, then the lowest failing rank prints "PROG: error: msg" (with its rank when
+ * not 0), so a failure every rank sees is printed once. Returns 0 if none failed, else -1. */
+int nn_comm_fail(const nn_comm *c, const char *prog, int failed, const char *msg);
 
 /* Where the ranks run, by host name. Collective. */
 typedef struct {

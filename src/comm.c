@@ -230,6 +230,21 @@ void nn_comm_topology(const nn_comm *c, nn_topology *t)
     free(all);
 }
 
+int nn_comm_fail(const nn_comm *c, const char *prog, int failed, const char *msg)
+{
+    int who = nn_comm_agree(c, failed);
+    if (who < 0)
+        return 0;
+    if (who == c->rank) {
+        if (c->rank > 0) /* rank 0 speaks for the job; others say who they are */
+            fprintf(stderr, "%s: error [rank %d]: %s\n", prog, c->rank, msg);
+        else
+            fprintf(stderr, "%s: error: %s\n", prog, msg);
+        fflush(stderr);
+    }
+    return -1;
+}
+
 void nn_comm_library(char *buf, size_t len)
 {
     char v[MPI_MAX_LIBRARY_VERSION_STRING];

@@ -74,21 +74,10 @@ static void say(const predictor *p, const char *fmt, ...)
     fflush(stdout);
 }
 
-/* Collective failure: the lowest failing rank prints its message (prefixed with its rank when
- * it is not rank 0); every rank returns -1. */
+/* Collective failure: every rank returns -1, the message is printed once. */
 static int agree(const nn_comm *c, int failed, const char *msg)
 {
-    int who = nn_comm_agree(c, failed);
-    if (who < 0)
-        return 0;
-    if (who == c->rank) {
-        if (c->rank > 0)
-            fprintf(stderr, "nn-predict: error [rank %d]: %s\n", c->rank, msg);
-        else
-            fprintf(stderr, "nn-predict: error: %s\n", msg);
-        fflush(stderr);
-    }
-    return -1;
+    return nn_comm_fail(c, "nn-predict", failed, msg);
 }
 
 /* ---------------------------------------------------------------- prolog */

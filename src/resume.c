@@ -21,12 +21,7 @@
 
 static int agree_err(const nn_comm *c, int failed, const char *msg)
 {
-    int who = nn_comm_agree(c, failed);
-    if (who < 0)
-        return 0;
-    if (who == c->rank)
-        nn_error(c, "%s", msg);
-    return -1;
+    return nn_comm_fail(c, "nn-train", failed, msg);
 }
 
 /* Rank 0: the checkpoint to resume from. 1 found (info and state filled), 0 none (auto on an

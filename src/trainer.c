@@ -55,16 +55,10 @@ void nn_error(const nn_comm *c, const char *fmt, ...)
     fflush(stderr);
 }
 
-/* Collective failure: the lowest failing rank prints its message; all return -1. A failure
- * every rank sees alike (bad flag, missing file) is therefore printed exactly once. */
+/* Collective failure: every rank returns -1, the message is printed once. */
 static int agree(const nn_comm *c, int failed, const char *msg)
 {
-    int who = nn_comm_agree(c, failed);
-    if (who < 0)
-        return 0;
-    if (who == c->rank)
-        nn_error(c, "%s", msg);
-    return -1;
+    return nn_comm_fail(c, "nn-train", failed, msg);
 }
 
 /* ---------------------------------------------------------------- data sources */
