@@ -34,6 +34,11 @@ checksum() {
     sed -n 's/.*state checksum \([0-9a-f]*\) verified.*/\1/p' v.txt
 }
 newest() { ls "$1"/ckpt-*.h5 | sort | tail -1; }
+# wait_for_checkpoint DIR: until the first checkpoint in DIR is complete (at most 60 s)
+wait_for_checkpoint() {
+    for _ in $(seq 1 2400); do [ -f "$1/latest" ] && return 0; sleep 0.025; done
+    fail "no checkpoint appeared in $1"
+}
 
 # 4000 samples, batch 64: 57 steps per epoch after the 10% holdout (partial last batch).
 ARGS=(--layers 10,32,4 --epochs 3 --batch 64 --quiet --keep 1000)
@@ -73,7 +78,7 @@ case_signal() {
     # script), twice in quick succession: the second arrives while the first is being saved.
     mpirun -np 2 "$train" "${A[@]}" --checkpoint-dir u --metrics u.csv >u.out 2>&1 &
     bg=$! # mpirun itself: it forwards SIGUSR1 to the ranks
-    sleep 1.2
+    wait_for_checkpoint u # after epoch 1, whatever the machine's speed
     kill -USR1 "$bg"; sleep 0.05; kill -USR1 "$bg" 2>/dev/null || true
     set +e; wait "$bg"; rc=$?; set -e; bg=""
     [ "$rc" = 75 ] || { cat u.out >&2; fail "mpirun after SIGUSR1: exit status $rc, expected 75"; }
@@ -89,7 +94,7 @@ case_signal() {
     want1=$(checksum "$(newest r1)")
     "$train" "${A[@]}" --checkpoint-dir t >t.out 2>&1 &
     bg=$!
-    sleep 1.5
+    wait_for_checkpoint t
     kill -TERM "$bg"
     set +e; wait "$bg"; rc=$?; set -e; bg=""
     [ "$rc" = 75 ] || { cat t.out >&2; fail "plain process after SIGTERM: exit status $rc, expected 75"; }
@@ -296,7 +301,7 @@ case_rank_death() {
     mpirun -np 2 "$train" --data big.h5 --layers 64,128,128,8 --epochs 20 --batch 64 --quiet \
         --checkpoint-dir c --checkpoint-every-steps 100 >o.txt 2>&1 &
     bg=$!
-    sleep 1.5
+    wait_for_checkpoint c
     victim=$(pgrep -f "$train --data big.h5" | tail -1)
     [ -n "$victim" ] || fail "no rank process found"
     t0=$(date +%s.%N)
