@@ -43,6 +43,10 @@ int nn_h5_read_rows(const char *path, const char *split, const nn_split_info *in
 int nn_h5_write_split(const char *path, int truncate, const char *split, const nn_rows *r,
                       char *err, size_t errlen);
 
+/* Opens an HDF5 file read-only for the I/O modules (the int64_t is an hid_t), or -1 with one
+ * line in err: missing, unreadable, not HDF5, or damaged. */
+int64_t nn_h5_open_ro(const char *path, char *err, size_t errlen);
+
 /* "1.10.8": the HDF5 library in use, for banners. */
 void nn_h5_version(char *buf, size_t len);
 

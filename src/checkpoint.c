@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "nn_checkpoint.h"
+#include "nn_fileio.h"
 
 static int attr_write(hid_t obj, const char *name, hid_t type, hsize_t n, const void *v)
 {
@@ -88,40 +89,7 @@ static int tensors_write(hid_t parent, const char *name, const nn_layout *lo, co
     return rc;
 }
 
-/* fsync a path (file or directory); 0 or -1. */
-static int fsync_path(const char *path, int flags)
-{
-    int fd = open(path, flags);
-    if (fd < 0)
-        return -1;
-    int rc = fsync(fd);
-    close(fd);
-    return rc;
-}
 
-/* Writes a whole file and fsyncs it; 0, or the errno of the first failure. */
-static int write_file(const char *path, const void *buf, size_t n)
-{
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (fd < 0)
-        return errno;
-    const char *p = buf;
-    int e = 0;
-    while (n > 0 && !e) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno != EINTR)
-            e = errno;
-        else if (w > 0) {
-            p += w;
-            n -= (size_t)w;
-        }
-    }
-    if (!e && fsync(fd) != 0)
-        e = errno;
-    if (close(fd) != 0 && !e)
-        e = errno;
-    return e;
-}
 
 int nn_ckpt_has_m(const nn_opt_hparams *hp)
 {
@@ -282,7 +250,7 @@ int nn_ckpt_write(const char *path, const nn_layout *lo, const float *params,
         snprintf(err, errlen, "%s: building the checkpoint failed (out of memory?)", path);
         return -1;
     }
-    rc = write_file(tmp, image, (size_t)size);
+    rc = nn_write_file(tmp, image, (size_t)size);
     free(image);
     if (rc != 0) {
         snprintf(err, errlen, "%s: writing the checkpoint failed: %s; the previous checkpoint is "
@@ -290,15 +258,12 @@ int nn_ckpt_write(const char *path, const nn_layout *lo, const float *params,
         unlink(tmp);
         return -1;
     }
-    if (rename(tmp, path) != 0) {
+    if ((rc = nn_rename_durable(tmp, path)) != 0) {
         snprintf(err, errlen, "%s: cannot rename the checkpoint into place: %s", path,
-                 strerror(errno));
+                 strerror(rc));
         unlink(tmp);
         return -1;
     }
-    char dir[4096];
-    snprintf(dir, sizeof dir, "%s", path);
-    fsync_path(dirname(dir), O_RDONLY | O_DIRECTORY); /* makes the rename durable */
     return 0;
 }
 
@@ -621,7 +586,7 @@ int nn_ckpt_commit(const char *dir, const char *path, long keep, char *err, size
         unlink(tmp);
         return -1;
     }
-    fsync_path(dir, O_RDONLY | O_DIRECTORY);
+    nn_fsync_dir(dir);
     /* Prune by name order (= write order), never the file just written. */
     char **list;
     int n = nn_ckpt_list(dir, &list);

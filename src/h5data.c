@@ -40,7 +40,8 @@ int nn_rows_alloc(nn_rows *r, size_t n, int d, int y_is_label, int k)
 }
 
 /* Opens a file for reading with a useful message when it is missing or not HDF5. */
-static hid_t open_ro(const char *path, char *err, size_t errlen)
+_Static_assert(sizeof(hid_t) == sizeof(int64_t), "nn_h5_open_ro returns an hid_t as int64_t");
+int64_t nn_h5_open_ro(const char *path, char *err, size_t errlen)
 {
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL); /* we report errors ourselves, in one line */
     if (access(path, R_OK) != 0) {
@@ -101,7 +102,7 @@ int nn_h5_probe(const char *path, const char *split, nn_split_info *info, char *
     snprintf(xname, sizeof xname, "/%s/x", split);
     snprintf(yname, sizeof yname, "/%s/y", split);
     memset(info, 0, sizeof *info);
-    hid_t f = open_ro(path, err, errlen);
+    hid_t f = nn_h5_open_ro(path, err, errlen);
     if (f < 0)
         return -1;
     int rc = -1;
@@ -265,7 +266,7 @@ int nn_h5_read_rows(const char *path, const char *split, const nn_split_info *in
     }
     if (nrows == 0)
         return 0;
-    hid_t f = open_ro(path, err, errlen);
+    hid_t f = nn_h5_open_ro(path, err, errlen);
     if (f < 0) {
         nn_rows_free(out);
         return -1;

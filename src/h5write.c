@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "nn_fileio.h"
 #include "nn_h5write.h"
 
 #define MAX_SPLITS 4
@@ -271,16 +272,6 @@ static void free_w(nn_h5w *w)
     free(w);
 }
 
-/* fsync a path (file or directory); 0 or -1. */
-static int fsync_path(const char *path, int flags)
-{
-    int fd = open(path, flags);
-    if (fd < 0)
-        return -1;
-    int rc = fsync(fd);
-    close(fd);
-    return rc;
-}
 
 int nn_h5w_commit(nn_h5w *w, char *err, size_t errlen)
 {
@@ -297,19 +288,14 @@ int nn_h5w_commit(nn_h5w *w, char *err, size_t errlen)
         rc = -1;
     }
     w->f = -1;
-    if (rc == 0 && (fsync_path(w->tmp, O_RDONLY) != 0 || rename(w->tmp, w->path) != 0)) {
+    int e = 0;
+    if (rc == 0 && ((e = nn_fsync_file(w->tmp)) != 0 || (e = nn_rename_durable(w->tmp, w->path)) != 0)) {
         snprintf(err, errlen, "%s: cannot sync or rename %s into place: %s", w->path, w->tmp,
-                 strerror(errno));
+                 strerror(e));
         rc = -1;
     }
-    if (rc != 0) {
+    if (rc != 0)
         unlink(w->tmp);
-    } else {
-        char *dir = strdup(w->path);
-        if (dir)
-            fsync_path(dirname(dir), O_RDONLY | O_DIRECTORY); /* makes the rename durable */
-        free(dir);
-    }
     free_w(w);
     return rc;
 }

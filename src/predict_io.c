@@ -14,6 +14,8 @@
 #include <unistd.h>
 
 #include "nn_checkpoint.h"
+#include "nn_data.h"
+#include "nn_fileio.h"
 #include "nn_predict.h"
 
 /* ---------------------------------------------------------------- checkpoint */
@@ -72,24 +74,6 @@ int nn_predict_check_ckpt(const char *path, char *err, size_t errlen)
 
 /* ---------------------------------------------------------------- data */
 
-/* Opens a data file read-only with a message naming what is wrong (as src/h5data.c does). */
-static hid_t open_ro(const char *path, char *err, size_t errlen)
-{
-    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-    if (access(path, R_OK) != 0) {
-        snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
-        return -1;
-    }
-    if (H5Fis_hdf5(path) <= 0) {
-        snprintf(err, errlen, "%s: not an HDF5 file (expected the layout of docs/data-format.md)",
-                 path);
-        return -1;
-    }
-    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
-    if (f < 0)
-        snprintf(err, errlen, "%s: HDF5 cannot open it (truncated or damaged?)", path);
-    return f;
-}
 
 int nn_predict_probe(const char *path, const char *split, nn_split_info *info, int *has_y,
                      char *err, size_t errlen)
@@ -100,7 +84,7 @@ int nn_predict_probe(const char *path, const char *split, nn_split_info *info, i
     snprintf(yname, sizeof yname, "/%s/y", split);
     memset(info, 0, sizeof *info);
     *has_y = 0;
-    hid_t f = open_ro(path, err, errlen);
+    hid_t f = nn_h5_open_ro(path, err, errlen);
     if (f < 0)
         return -1;
     if (H5Lexists(f, gname, H5P_DEFAULT) <= 0) {
@@ -151,7 +135,7 @@ static int read_x_block(const char *path, const char *split, size_t lo, size_t n
 {
     char xname[64];
     snprintf(xname, sizeof xname, "/%s/x", split);
-    hid_t f = open_ro(path, err, errlen);
+    hid_t f = nn_h5_open_ro(path, err, errlen);
     if (f < 0)
         return -1;
     int rc = -1;
@@ -242,15 +226,6 @@ int nn_predict_check_output(const char *path, char *err, size_t errlen)
     return 0;
 }
 
-static int fsync_path(const char *path, int flags)
-{
-    int fd = open(path, flags);
-    if (fd < 0)
-        return -1;
-    int rc = fsync(fd);
-    close(fd);
-    return rc;
-}
 
 static int write_csv(const char *tmp, const float *rec, size_t n, const nn_predict_meta *m)
 {
@@ -358,7 +333,7 @@ static int write_h5(const char *tmp, const float *rec, size_t n, const nn_predic
             rc = -1;
         if (H5Fclose(f) < 0)
             rc = -1;
-        if (rc == 0 && fsync_path(tmp, O_RDONLY) != 0)
+        if (rc == 0 && nn_fsync_file(tmp) != 0)
             rc = -1;
     }
     free(p);
@@ -369,7 +344,7 @@ static int write_h5(const char *tmp, const float *rec, size_t n, const nn_predic
 int nn_predict_write(const char *path, nn_out_kind kind, const float *rec, size_t n,
                      const nn_predict_meta *meta, char *err, size_t errlen)
 {
-    char tmp[4096], dir[4096];
+    char tmp[4096];
     if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp) {
         snprintf(err, errlen, "--output %s: path too long", path);
         return -1;
@@ -382,13 +357,11 @@ int nn_predict_write(const char *path, nn_out_kind kind, const float *rec, size_
         unlink(tmp);
         return -1;
     }
-    if (rename(tmp, path) != 0) {
+    if ((rc = nn_rename_durable(tmp, path)) != 0) {
         snprintf(err, errlen, "--output %s: cannot rename %s into place: %s", path, tmp,
-                 strerror(errno));
+                 strerror(rc));
         unlink(tmp);
         return -1;
     }
-    dir_of(path, dir, sizeof dir);
-    fsync_path(dir, O_RDONLY | O_DIRECTORY); /* makes the rename durable; failure is harmless */
     return 0;
 }

@@ -1,0 +1,19 @@
+/* nn_fileio.h: the durable-file steps every writer of nn-train shares (checkpoints, nn-data
+ * outputs, nn-predict outputs): fsync a file, and move a finished temporary file into place
+ * so a reader sees either the old file or the complete new one. */
+#ifndef NN_FILEIO_H
+#define NN_FILEIO_H
+
+#include <stddef.h>
+
+/* fsync an existing file; 0, or the errno of the failure. */
+int nn_fsync_file(const char *path);
+/* Writes buf to path (created or truncated) and fsyncs it; 0, or the errno of the failure. */
+int nn_write_file(const char *path, const void *buf, size_t n);
+/* Renames tmp over path, then fsyncs path's directory so the rename survives a crash (a failed
+ * directory fsync is ignored: the file itself is complete). 0, or the errno of the rename. */
+int nn_rename_durable(const char *tmp, const char *path);
+/* fsyncs a directory; failures are ignored (used after unlinking or renaming in it). */
+void nn_fsync_dir(const char *dir);
+
+#endif
