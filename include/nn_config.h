@@ -31,6 +31,7 @@ typedef struct {
     long keep;
     const char *resume;     /* FILE or "auto" */
     double comm_timeout;
+    const char *allreduce;  /* auto | mpi */
     const char *verify;
     const char *metrics;
     const char *step_log;

@@ -7,7 +7,7 @@
  *     W is stored exactly as the checkpoint's /model/dense_<i>/kernel [in, out].
  *   - All parameters live in one flat float buffer; layer i's kernel starts at w_off[i]
  *     and its bias at b_off[i]. Gradients and optimizer moments use the same layout.
- *   - Backward accumulates into the gradient buffer (+=); zeroing is an explicit call.
+ *   - Backward WRITES every gradient (=, not +=), so a step needs no zeroing pass.
  *   - Gradients are of the SUM of per-sample losses over the batch; the caller divides by the
  *     global sample count (after the allreduce), so every rank's share adds up exactly.
  */
@@ -94,7 +94,8 @@ double nn_loss_and_grad(const nn_layout *lo, nn_work *w, nn_batch_y y, int B, lo
 /* Same loss without the gradient (validation, prediction). */
 double nn_loss_only(const nn_layout *lo, const float *out, nn_batch_y y, int B, long *correct);
 
-/* Backward pass, using w->delta_a as dL/dZ_L (from nn_loss_and_grad). Accumulates into grads. */
+/* Backward pass, using w->delta_a as dL/dZ_L (from nn_loss_and_grad). Overwrites all of
+ * grads (n_params floats); B must be at least 1. */
 void nn_backward(const nn_layout *lo, const float *params, float *grads, nn_work *w, int B);
 
 /* Regularisation over the kernels only (biases are not penalised):
@@ -108,7 +109,8 @@ void nn_reg_grad(const nn_layout *lo, const float *params, float *grads, float l
 /* Z (B, out) = X (B, in) W (in, out) + b, then activation in place. */
 void nn_dense_forward(float *z, const float *x, const float *w, const float *b, int B, int in,
                       int out, nn_act act);
-/* Given dZ (B, out): dW += X^T dZ, db += colsum dZ; if dx != NULL, dx (B, in) = dZ W^T. */
+/* Given dZ (B, out), B >= 1: dW = X^T dZ, db = colsum dZ (both overwritten); if dx != NULL,
+ * dx (B, in) = dZ W^T. */
 void nn_dense_backward(float *dx, float *dw, float *db, const float *dz, const float *x,
                        const float *w, int B, int in, int out);
 /* dz = da * act'(a) in place, where a is the activation output. */

@@ -48,4 +48,14 @@ void nn_sgd_update(float *p, const float *g, float *buf, size_t n, float grad_sc
 void nn_adam_update(float *p, const float *g, float *m, float *v, size_t n, float grad_scale,
                     const nn_opt_hparams *hp, nn_opt_decay d, long t);
 
+/* The same update in pieces: the bias corrections 1/(1-b1^t), 1/(1-b2^t) of step t, computed
+ * once, and the pass over n floats with them (p, g, m, v must not overlap). */
+typedef struct {
+    float c1, c2;
+} nn_adam_corr;
+nn_adam_corr nn_adam_corrections(const nn_opt_hparams *hp, long t);
+void nn_adam_apply(float *restrict p, const float *restrict g, float *restrict m,
+                   float *restrict v, size_t n, float grad_scale, const nn_opt_hparams *hp,
+                   nn_opt_decay d, nn_adam_corr corr);
+
 #endif

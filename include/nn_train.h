@@ -19,9 +19,10 @@
  * 75 is EX_TEMPFAIL of <sysexits.h>, a temporary failure. */
 #define NN_EXIT_CHECKPOINTED 75
 
-/* Seconds rank 0 spent per phase of an epoch. */
+/* Seconds rank 0 spent per phase of an epoch. compute is everything but the gradient sum
+ * and checkpoints (optimizer included); optimizer is the part of compute in the update. */
 typedef struct {
-    double compute, allreduce, io;
+    double compute, allreduce, io, optimizer;
 } nn_timers;
 
 typedef struct {
@@ -44,10 +45,14 @@ typedef struct {
     nn_layout lo;
     nn_opt_hparams hp;
     float l1, l2;
-    /* One allocation each; same layout. grads has NN_GRAD_TAIL extra floats at the end that
-     * ride the same allreduce: the local loss sum, "a signal arrived here", and rank 0's
-     * "the checkpoint interval has passed". */
+    /* The state (params, moments) and this rank's gradients, all owned by rep and in the same
+     * flat layout; under --allreduce auto the ranks of a node share one copy of the state and
+     * each updates its slice. grads has NN_GRAD_TAIL extra floats at the end that ride the
+     * same sum: the local loss sum, "a signal arrived here", and rank 0's "the checkpoint
+     * interval has passed". gsum_out is the last step's sum over all ranks. */
+    nn_replica *rep;
     float *params, *grads, *m, *v;
+    const float *gsum_out;
     nn_work work;
     nn_rows train;            /* this rank's shard, in position order */
     nn_rows val;              /* this rank's block of the validation set */

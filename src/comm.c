@@ -190,22 +190,30 @@ enum { NAME_W = 64 }; /* bytes per host name in the topology exchange */
 
 static int cmp_names(const void *a, const void *b) { return strncmp(a, b, NAME_W); }
 
-/* Host names exchanged with one allgather and counted on every rank. (Not
+/* Every rank's host name, NAME_W bytes each in rank order, from one allgather (not
  * MPI_Comm_split_type: Open MPI hangs in it when two hosts share a hostname, e.g. network
- * namespaces; here duplicates only mislabel the banner.) */
-void nn_comm_topology(const nn_comm *c, nn_topology *t)
+ * namespaces). The caller frees the array; mine receives this rank's name. */
+static char *host_names(const nn_comm *c, char mine[NAME_W])
 {
-    memset(t, 0, sizeof *t);
-    char name[MPI_MAX_PROCESSOR_NAME] = "", mine[NAME_W] = "";
+    char name[MPI_MAX_PROCESSOR_NAME] = "";
     int len = 0;
     MPI_Get_processor_name(name, &len);
-    snprintf(mine, sizeof mine, "%.*s", NAME_W - 1, name); /* long names are cut */
+    snprintf(mine, NAME_W, "%.*s", NAME_W - 1, name); /* long names are cut */
     char *all = calloc((size_t)c->size, NAME_W);
     if (!all)
         MPI_Abort(c->impl->comm, 1);
     enter(c, "topology");
     MPI_Allgather(mine, NAME_W, MPI_CHAR, all, NAME_W, MPI_CHAR, c->impl->comm);
     leave(c);
+    return all;
+}
+
+/* Host names counted on every rank; duplicates only mislabel the banner. */
+void nn_comm_topology(const nn_comm *c, nn_topology *t)
+{
+    memset(t, 0, sizeof *t);
+    char mine[NAME_W];
+    char *all = host_names(c, mine);
     qsort(all, (size_t)c->size, NAME_W, cmp_names);
     int shown = 0;
     for (int i = 0; i < c->size;) {
@@ -300,4 +308,299 @@ int nn_comm_gatherv_f32(const nn_comm *c, const float *send, size_t n, float *re
     }
     leave(c);
     return 0;
+}
+
+/* ---- the replica: model state and the gradient sum of every step ---- */
+
+/* Floats per cache line: slices start on a line of their own, so two ranks never write the
+ * same line. */
+#define LINE_FLOATS 16
+/* The slice is summed and applied in blocks of 16 KiB, which stay in L1 between the two. */
+#define SUM_BLOCK 4096
+
+struct nn_replica {
+    const nn_comm *c;
+    size_t n_state, n_grad;
+    enum { R_SINGLE, R_MPI, R_SHM } kind;
+    float *state[NN_REPLICA_STATES]; /* n_state floats each (node-shared under R_SHM) */
+    float *grads;                    /* this rank's n_grad floats */
+    float *sum;                      /* the sum of all ranks' grads, n_grad floats */
+    float *block;                    /* R_SINGLE/R_MPI: the one allocation behind it all */
+    /* R_SHM: this node's ranks share one segment of gradient buffers, one result and one
+     * state; rank r of the node owns the slice [lo, hi) of the result and of the state. */
+    MPI_Comm node, cross, leaders; /* cross: same node rank on every node; leaders: node rank 0 */
+    MPI_Win win_grads, win_sum, win_state;
+    int node_rank, node_size, nodes, locked;
+    float **peer; /* peer[q]: node rank q's gradient buffer */
+    size_t lo, hi;
+    char what[160];
+};
+
+/* The slice [lo, hi) of n floats that node rank r of p owns: cut on cache lines. */
+static void slice(size_t n, int r, int p, size_t *lo, size_t *hi)
+{
+    size_t lines = (n + LINE_FLOATS - 1) / LINE_FLOATS;
+    *lo = lines * (size_t)r / (size_t)p * LINE_FLOATS;
+    *hi = lines * (size_t)(r + 1) / (size_t)p * LINE_FLOATS;
+    *lo = *lo < n ? *lo : n;
+    *hi = *hi < n ? *hi : n;
+}
+
+static size_t padded(size_t n) { return (n + LINE_FLOATS - 1) / LINE_FLOATS * LINE_FLOATS; }
+
+/* Which ranks count as one node: the same host name, or, for tests on one host,
+ * NN_TEST_RANKS_PER_NODE=k groups ranks k by k. Returns the node's lowest rank. */
+static int node_color(const nn_comm *c)
+{
+    const char *fake = getenv("NN_TEST_RANKS_PER_NODE");
+    if (fake && atoi(fake) > 0)
+        return c->rank / atoi(fake) * atoi(fake);
+    char mine[NAME_W];
+    char *all = host_names(c, mine);
+    int color = c->rank;
+    for (int q = 0; q < c->rank; q++)
+        if (cmp_names(all + (size_t)q * NAME_W, mine) == 0) {
+            color = q;
+            break;
+        }
+    free(all);
+    return color;
+}
+
+static int all_ok(const nn_comm *c, int ok)
+{
+    MPI_Allreduce(MPI_IN_PLACE, &ok, 1, MPI_INT, MPI_MIN, c->impl->comm);
+    return ok;
+}
+
+/* A node-wide barrier that also orders the shared-memory accesses around it. */
+static void node_sync(nn_replica *r)
+{
+    MPI_Win_sync(r->win_grads);
+    MPI_Win_sync(r->win_sum);
+    MPI_Win_sync(r->win_state);
+    MPI_Barrier(r->node);
+    MPI_Win_sync(r->win_grads);
+    MPI_Win_sync(r->win_sum);
+    MPI_Win_sync(r->win_state);
+}
+
+/* The shared-memory set-up; 0 on success. Every rank of the job returns the same. */
+static int shm_setup(nn_replica *r)
+{
+    const nn_comm *c = r->c;
+    MPI_Comm_split(c->impl->comm, node_color(c), c->rank, &r->node);
+    MPI_Comm_rank(r->node, &r->node_rank);
+    MPI_Comm_size(r->node, &r->node_size);
+    /* One rank per node gains nothing; nodes of different sizes cannot pair their slices. */
+    int sizes[2] = {r->node_size, -r->node_size};
+    MPI_Allreduce(MPI_IN_PLACE, sizes, 2, MPI_INT, MPI_MIN, c->impl->comm);
+    if (sizes[0] < 2 || sizes[0] != -sizes[1])
+        return -1;
+    int leader = r->node_rank == 0;
+    MPI_Allreduce(&leader, &r->nodes, 1, MPI_INT, MPI_SUM, c->impl->comm);
+    /* Ranks that cannot share memory (Open MPI decides by its own notion of a node) fail
+     * here; every rank then agrees to fall back to MPI_Allreduce. */
+    MPI_Comm_set_errhandler(r->node, MPI_ERRORS_RETURN);
+    slice(r->n_grad, r->node_rank, r->node_size, &r->lo, &r->hi);
+    const MPI_Aint f = sizeof(float);
+    float *mine_sum = NULL, *state = NULL;
+    int ok = MPI_Win_allocate_shared((MPI_Aint)padded(r->n_grad) * f, (int)f, MPI_INFO_NULL,
+                                     r->node, &r->grads, &r->win_grads) == MPI_SUCCESS;
+    /* Each rank contributes its slice of the result, so the segment is contiguous in rank
+     * order; node rank 0 holds the whole state. */
+    ok = ok && MPI_Win_allocate_shared((MPI_Aint)(r->hi - r->lo) * f, (int)f, MPI_INFO_NULL,
+                                       r->node, &mine_sum, &r->win_sum) == MPI_SUCCESS;
+    MPI_Aint st = r->node_rank == 0 ? (MPI_Aint)(NN_REPLICA_STATES * padded(r->n_state)) * f : 0;
+    ok = ok && MPI_Win_allocate_shared(st, (int)f, MPI_INFO_NULL, r->node, &state,
+                                       &r->win_state) == MPI_SUCCESS;
+    r->peer = ok ? calloc((size_t)r->node_size, sizeof *r->peer) : NULL;
+    if (r->peer) {
+        MPI_Aint sz;
+        int du;
+        for (int q = 0; q < r->node_size; q++)
+            MPI_Win_shared_query(r->win_grads, q, &sz, &du, &r->peer[q]);
+        /* MPI_PROC_NULL: the segment of the lowest rank with a non-empty slice, at 0. */
+        MPI_Win_shared_query(r->win_sum, MPI_PROC_NULL, &sz, &du, &r->sum);
+        MPI_Win_shared_query(r->win_state, 0, &sz, &du, &state);
+        ok = r->sum && state && (r->hi == r->lo || r->sum + r->lo == mine_sum);
+    } else {
+        ok = 0;
+    }
+    if (!all_ok(c, ok))
+        return -1;
+    for (int k = 0; k < NN_REPLICA_STATES; k++)
+        r->state[k] = state + (size_t)k * padded(r->n_state);
+    MPI_Win_lock_all(MPI_MODE_NOCHECK, r->win_grads);
+    MPI_Win_lock_all(MPI_MODE_NOCHECK, r->win_sum);
+    MPI_Win_lock_all(MPI_MODE_NOCHECK, r->win_state);
+    r->locked = 1;
+    /* Each rank zeroes (and so first-touches, on its own NUMA node) the state it updates. */
+    size_t a = r->lo < r->n_state ? r->lo : r->n_state, b = r->hi < r->n_state ? r->hi : r->n_state;
+    for (int k = 0; k < NN_REPLICA_STATES; k++)
+        memset(r->state[k] + a, 0, (b - a) * sizeof(float));
+    node_sync(r);
+    r->cross = r->leaders = MPI_COMM_NULL;
+    if (r->nodes > 1) {
+        MPI_Comm_split(c->impl->comm, r->node_rank, c->rank, &r->cross);
+        MPI_Comm_split(c->impl->comm, leader ? 0 : MPI_UNDEFINED, c->rank, &r->leaders);
+    }
+    if (r->nodes > 1)
+        snprintf(r->what, sizeof r->what,
+                 "shared memory within each node (%d ranks, one copy of the model state per "
+                 "node), MPI_Allreduce of the slices between %d nodes",
+                 r->node_size, r->nodes);
+    else
+        snprintf(r->what, sizeof r->what,
+                 "shared memory (%d ranks on one node, one copy of the model state)",
+                 r->node_size);
+    return 0;
+}
+
+static void shm_release(nn_replica *r)
+{
+    MPI_Win *wins[3] = {&r->win_grads, &r->win_sum, &r->win_state};
+    for (int i = 0; i < 3; i++)
+        if (*wins[i] != MPI_WIN_NULL) {
+            if (r->locked)
+                MPI_Win_unlock_all(*wins[i]);
+            MPI_Win_free(wins[i]);
+        }
+    MPI_Comm *comms[3] = {&r->leaders, &r->cross, &r->node};
+    for (int i = 0; i < 3; i++)
+        if (*comms[i] != MPI_COMM_NULL)
+            MPI_Comm_free(comms[i]);
+    free(r->peer);
+    r->peer = NULL;
+    r->locked = 0;
+}
+
+nn_replica *nn_replica_create(const nn_comm *c, size_t n_state, size_t n_grad,
+                              nn_allreduce_mode mode)
+{
+    nn_replica *r = calloc(1, sizeof *r);
+    if (!all_ok(c, r != NULL)) {
+        free(r);
+        return NULL;
+    }
+    r->c = c;
+    r->n_state = n_state;
+    r->n_grad = n_grad;
+    r->node = r->cross = r->leaders = MPI_COMM_NULL;
+    r->win_grads = r->win_sum = r->win_state = MPI_WIN_NULL;
+    if (c->size > 1 && mode == NN_ALLREDUCE_AUTO) {
+        if (shm_setup(r) == 0) {
+            r->kind = R_SHM;
+            return r;
+        }
+        shm_release(r);
+    }
+    /* Private memory: the state, and one buffer that is summed in place. */
+    r->kind = c->size > 1 ? R_MPI : R_SINGLE;
+    r->block = calloc(NN_REPLICA_STATES * padded(n_state) + padded(n_grad), sizeof(float));
+    if (!all_ok(c, r->block != NULL)) {
+        free(r->block);
+        free(r);
+        return NULL;
+    }
+    for (int k = 0; k < NN_REPLICA_STATES; k++)
+        r->state[k] = r->block + (size_t)k * padded(n_state);
+    r->grads = r->sum = r->block + NN_REPLICA_STATES * padded(n_state);
+    r->lo = 0;
+    r->hi = n_grad;
+    snprintf(r->what, sizeof r->what, "%s",
+             r->kind == R_MPI ? "MPI_Allreduce (a full copy of the model state per rank)"
+                              : "nothing to sum (one rank)");
+    return r;
+}
+
+float *nn_replica_state(const nn_replica *r, int k) { return r->state[k]; }
+float *nn_replica_grads(const nn_replica *r) { return r->grads; }
+const char *nn_replica_describe(const nn_replica *r) { return r->what; }
+
+/* Calls update on [a, b) in pieces of at most `block` floats, timing the calls. */
+static void apply(nn_replica_update_fn update, void *ctx, const float *sum, size_t a, size_t b,
+                  size_t block, double *t_update)
+{
+    double t0 = mono_now();
+    for (size_t i = a; i < b; i += block)
+        update(ctx, sum, i, b - i < block ? b : i + block);
+    *t_update += mono_now() - t0;
+}
+
+/* R_SHM: once every rank's buffer is complete (and every rank is done with the previous
+ * step), each rank adds its slice of all the node's buffers, in node-rank order, into the
+ * shared result, block by block, and updates each block of state while the block is still
+ * in L1 (one node) or after the slice was summed between nodes. The final barrier publishes
+ * the state and the whole sum. */
+const float *nn_replica_step(nn_replica *r, nn_replica_update_fn update, void *ctx,
+                             double *t_update)
+{
+    *t_update = 0.0;
+    if (r->kind != R_SHM) {
+        if (r->kind == R_MPI)
+            nn_comm_sum_f32(r->c, r->grads, r->n_grad);
+        apply(update, ctx, r->sum, 0, r->n_grad, r->n_grad, t_update);
+        return r->sum;
+    }
+    enter(r->c, "allreduce");
+    node_sync(r);
+    const int p = r->node_size, fused = r->cross == MPI_COMM_NULL;
+    for (size_t b = r->lo; b < r->hi; b += SUM_BLOCK) {
+        size_t m = r->hi - b < SUM_BLOCK ? r->hi - b : SUM_BLOCK;
+        float *restrict out = r->sum + b;
+        const float *restrict x = r->peer[0] + b, *restrict y = r->peer[1] + b;
+        for (size_t i = 0; i < m; i++)
+            out[i] = x[i] + y[i];
+        for (int q = 2; q < p; q++) {
+            const float *restrict z = r->peer[q] + b;
+            for (size_t i = 0; i < m; i++)
+                out[i] += z[i];
+        }
+        if (fused)
+            apply(update, ctx, r->sum, b, b + m, m, t_update);
+    }
+    if (!fused) {
+        const size_t chunk = NN_CHUNK_BYTES / sizeof(float);
+        for (size_t i = r->lo; i < r->hi; i += chunk) {
+            size_t m = r->hi - i < chunk ? r->hi - i : chunk;
+            MPI_Allreduce(MPI_IN_PLACE, r->sum + i, (int)m, MPI_FLOAT, MPI_SUM, r->cross);
+        }
+        apply(update, ctx, r->sum, r->lo, r->hi, SUM_BLOCK, t_update);
+    }
+    node_sync(r);
+    leave(r->c);
+    return r->sum;
+}
+
+void nn_replica_bcast(nn_replica *r, int k)
+{
+    size_t bytes = r->n_state * sizeof(float);
+    if (r->kind != R_SHM) {
+        nn_comm_bcast(r->c, r->state[k], bytes, 0);
+        return;
+    }
+    /* One copy per node: rank 0 sends it to the other nodes' leaders, who write it into their
+     * node's segment; the barrier makes it visible to every rank of the node. */
+    if (r->leaders != MPI_COMM_NULL) {
+        enter(r->c, "broadcast");
+        for (size_t i = 0; i < bytes; i += NN_CHUNK_BYTES) {
+            size_t m = bytes - i < NN_CHUNK_BYTES ? bytes - i : NN_CHUNK_BYTES;
+            MPI_Bcast((char *)r->state[k] + i, (int)m, MPI_BYTE, 0, r->leaders);
+        }
+        leave(r->c);
+    }
+    enter(r->c, "broadcast");
+    node_sync(r);
+    leave(r->c);
+}
+
+void nn_replica_free(nn_replica *r)
+{
+    if (!r)
+        return;
+    if (r->kind == R_SHM)
+        shm_release(r);
+    free(r->block);
+    free(r);
 }

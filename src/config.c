@@ -66,6 +66,8 @@ static const nn_arg options[] = {
      "resume from a checkpoint; auto: the newest good one in --checkpoint-dir, or start fresh"},
     {"comm-timeout", 0, NN_ARG_DOUBLE, OFF(comm_timeout), "0", "SECONDS", 0, 1e9, NULL, 0,
      "abort when a collective has not completed after this long (0: wait forever)"},
+    {"allreduce", 0, NN_ARG_STR, OFF(allreduce), "auto", "MODE", 0, 0, "auto|mpi", 0,
+     "gradient sum: auto = shared memory within a node, MPI between nodes; mpi = MPI_Allreduce"},
     {"verify", 0, NN_ARG_STR, OFF(verify), NULL, "FILE", 0, 0, NULL, 0,
      "check a checkpoint's integrity, print what it holds, and exit"},
     {"metrics", 0, NN_ARG_STR, OFF(metrics), NULL, "FILE", 0, 0, NULL, 0, "per-epoch metrics as CSV"},

@@ -68,8 +68,10 @@ void nn_dense_forward(float *z, const float *x, const float *w, const float *b, 
 void nn_dense_backward(float *dx, float *dw, float *db, const float *dz, const float *x,
                        const float *w, int B, int in, int out)
 {
-    nn_sgemm(1, 0, in, out, B, 1.0f, x, dz, 1.0f, dw); /* (in, out) += (B, in)^T (B, out) */
-    for (int i = 0; i < B; i++) {
+    /* Written, not accumulated: the step needs no zeroing pass over the gradient buffer. */
+    nn_sgemm(1, 0, in, out, B, 1.0f, x, dz, 0.0f, dw); /* (in, out) = (B, in)^T (B, out) */
+    memcpy(db, dz, (size_t)out * sizeof(float));
+    for (int i = 1; i < B; i++) {
         const float *dzi = dz + (size_t)i * out;
         for (int j = 0; j < out; j++)
             db[j] += dzi[j];

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "nn_checkpoint.h"
 #include "nn_comm.h"
@@ -37,9 +38,10 @@ static void print_epoch(const nn_comm *c, const nn_trainer *t, const nn_epoch_st
            s->epoch, t->cfg.epochs, s->train_loss, reg, val, s->samples_per_sec, s->seconds,
            s->t.compute, s->t.allreduce, s->t.io);
     if (t->metrics) {
-        fprintf(t->metrics, "%ld,%.9g,%.9g,%.9g,%.9g,%.6g,%.6g,%.6g,%.6g,%.6g,%.9g\n", s->epoch,
-                s->train_loss, s->reg_loss, s->val_loss, s->val_accuracy, s->samples_per_sec,
-                s->seconds, s->t.compute, s->t.allreduce, s->t.io, t->hp.lr);
+        fprintf(t->metrics, "%ld,%.9g,%.9g,%.9g,%.9g,%.6g,%.6g,%.6g,%.6g,%.6g,%.9g,%.6g\n",
+                s->epoch, s->train_loss, s->reg_loss, s->val_loss, s->val_accuracy,
+                s->samples_per_sec, s->seconds, s->t.compute, s->t.allreduce, s->t.io, t->hp.lr,
+                s->t.optimizer);
         fflush(t->metrics);
     }
 }
@@ -57,6 +59,19 @@ static void example_summary(nn_trainer *t)
            "built-in example y = 2x: final MSE %.4g on all %.0f samples = %.2e of the target "
            "variance (%.4g)\n",
            mse, n, mse / var, var);
+}
+
+/* The high-water mark of resident memory over the ranks (collective): what a scheduler's
+ * per-task memory limit has to allow. Shared memory (the node's copy of the model state)
+ * counts in every rank that touched it. */
+static void report_memory(const nn_trainer *t)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    double mib[2] = {(double)ru.ru_maxrss / 1024.0, -(double)ru.ru_maxrss / 1024.0}; /* KiB */
+    nn_comm_max_f64(t->comm, mib, 2);
+    nn_say(t->comm, t->cfg.quiet, "peak resident memory per rank: %.1f MiB max, %.1f MiB min\n",
+           mib[0], -mib[1]);
 }
 
 /* --verify: load the checkpoint with every check a resume makes, and say what it holds. */
@@ -192,6 +207,8 @@ int main(int argc, char **argv)
     }
     if (rc == 0 && t.example)
         example_summary(&t);
+    if (rc == 0)
+        report_memory(&t);
 out:
     nn_trainer_free(&t);
     nn_comm_finalize(&comm);

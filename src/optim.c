@@ -33,13 +33,26 @@ void nn_sgd_update(float *p, const float *g, float *buf, size_t n, float grad_sc
     }
 }
 
+nn_adam_corr nn_adam_corrections(const nn_opt_hparams *hp, long t)
+{
+    /* In double: b^t for large t must not lose the small difference from 1. */
+    nn_adam_corr c = {(float)(1.0 / (1.0 - pow(hp->beta1, (double)t))),
+                      (float)(1.0 / (1.0 - pow(hp->beta2, (double)t)))};
+    return c;
+}
+
 void nn_adam_update(float *p, const float *g, float *m, float *v, size_t n, float grad_scale,
                     const nn_opt_hparams *hp, nn_opt_decay d, long t)
 {
+    nn_adam_apply(p, g, m, v, n, grad_scale, hp, d, nn_adam_corrections(hp, t));
+}
+
+void nn_adam_apply(float *restrict p, const float *restrict g, float *restrict m,
+                   float *restrict v, size_t n, float grad_scale, const nn_opt_hparams *hp,
+                   nn_opt_decay d, nn_adam_corr corr)
+{
     const float b1 = hp->beta1, b2 = hp->beta2, eps = hp->eps, lr = hp->lr;
-    /* Bias corrections in double: b^t for large t must not lose the small difference from 1. */
-    const float c1 = (float)(1.0 / (1.0 - pow(b1, (double)t)));
-    const float c2 = (float)(1.0 / (1.0 - pow(b2, (double)t)));
+    const float c1 = corr.c1, c2 = corr.c2;
     const float decay = 1.0f - lr * d.weight_decay; /* AdamW, decoupled from the gradient */
     for (size_t i = 0; i < n; i++) {
         float gi = g[i] * grad_scale + nn_reg_term(p[i], d.l1, d.l2);

@@ -294,9 +294,8 @@ int nn_resume_restore(nn_trainer *t, char *err, size_t errlen)
             memcpy(t->v, t->resume_state[2], bytes);
     }
     /* Only rank 0 read the file; the others receive the whole state. */
-    nn_comm_bcast(c, t->params, bytes, 0);
-    nn_comm_bcast(c, t->m, bytes, 0);
-    nn_comm_bcast(c, t->v, bytes, 0);
+    for (int k = 0; k < NN_REPLICA_STATES; k++)
+        nn_replica_bcast(t->rep, k);
     t->step = m->step;
     t->start_epoch = m->epoch + 1;
     t->start_step = m->epoch_step;

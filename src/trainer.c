@@ -3,8 +3,10 @@
  * all ranks return the same status and no rank is left waiting in a collective.
  *
  * The step reads as a recipe:
- *   zero grads -> gather local batch -> forward -> loss -> backward ->
- *   one allreduce of [grads | loss sum] -> optimizer step with grad_scale = 1 / global batch.
+ *   gather local batch -> forward -> loss -> backward (writes every gradient) ->
+ *   one sum over ranks of [grads | loss sum | flags] (nn_replica: shared memory within a
+ *   node) -> optimizer step on this rank's slice of the state, with grad_scale = 1 / global
+ *   batch -> publish (every rank sees the whole updated state).
  */
 #include <errno.h>
 #include <limits.h>
@@ -387,7 +389,7 @@ static int init_params(nn_trainer *t, char *err, size_t errlen)
 {
     if (t->comm->rank == 0)
         nn_params_init(&t->lo, t->params, (uint64_t)t->cfg.seed);
-    nn_comm_bcast(t->comm, t->params, t->lo.n_params * sizeof(float), 0);
+    nn_replica_bcast(t->rep, 0);
     uint64_t h = fnv1a(t->params, t->lo.n_params * sizeof(float));
     double lohi[2] = {(double)(h & 0xffffffffu), (double)(h >> 32)}, mn[2], mx[2];
     memcpy(mn, lohi, sizeof mn);
@@ -443,7 +445,7 @@ static int open_outputs(nn_trainer *t, char *err, size_t errlen)
         long keep_upto;
     } logs[2] = {
         {cfg->metrics, "epoch,train_loss,reg_loss,val_loss,val_accuracy,samples_per_sec,"
-                       "seconds,compute_s,allreduce_s,io_s,lr\n", &t->metrics, ck ? ck->epoch : 0},
+                       "seconds,compute_s,allreduce_s,io_s,lr,optimizer_s\n", &t->metrics, ck ? ck->epoch : 0},
         {cfg->step_log, "step,epoch,loss\n", &t->step_log, ck ? ck->step : 0},
     };
     for (int i = 0; i < 2 && !fail; i++) {
@@ -553,6 +555,7 @@ static void banner(nn_trainer *t, size_t max_local, double load_seconds)
            "settings hash %016llx\n",
            threads, threads > 1 ? "s" : "", topo.max_per_host, cores, lib, h5,
            (unsigned long long)nn_ckpt_config_hash(settings));
+    printf("reduce gradients by %s\n", nn_replica_describe(t->rep));
     printf("data   %s: %zu train / %zu val samples, %d features, %s\n",
            t->example ? "built-in y = 2x" : cfg->data, t->n_train, t->n_val, t->lo.sizes[0],
            t->classify ? "class labels" : "float targets");
@@ -613,10 +616,18 @@ int nn_trainer_setup(nn_trainer *t, const nn_comm *comm, const nn_config *cfg,
     size_t max_local = nn_sched_max_local(&t->sched);
     size_t max_batch = max_local > 256 ? max_local : 256; /* validation goes in chunks of this */
     int fail = 0;
-    t->params = malloc(n * sizeof(float));
-    t->grads = malloc((n + NN_GRAD_TAIL) * sizeof(float));
-    t->m = calloc(n, sizeof(float));
-    t->v = calloc(n, sizeof(float));
+    /* Parameters, moments and this rank's gradients; under --allreduce auto the ranks of a
+     * node share one copy of the state (nn_replica). */
+    t->rep = nn_replica_create(comm, n, n + NN_GRAD_TAIL,
+                               strcmp(t->cfg.allreduce, "mpi") == 0 ? NN_ALLREDUCE_MPI
+                                                                    : NN_ALLREDUCE_AUTO);
+    if (t->rep) {
+        t->params = nn_replica_state(t->rep, 0);
+        t->m = nn_replica_state(t->rep, 1);
+        t->v = nn_replica_state(t->rep, 2);
+        t->grads = nn_replica_grads(t->rep);
+        t->gsum_out = t->grads;
+    }
     t->perm = malloc((t->train.n ? t->train.n : 1) * sizeof(uint32_t));
     if (t->train.n > UINT32_MAX || max_local > (size_t)INT_MAX / (size_t)t->lo.max_width) {
         snprintf(err, ERRLEN, "%zu samples per rank and %zu per local batch are beyond this "
@@ -631,7 +642,7 @@ int nn_trainer_setup(nn_trainer *t, const nn_comm *comm, const nn_config *cfg,
         .min = t->cfg.lr_min, .gamma = t->cfg.lr_gamma, .step_epochs = t->cfg.lr_step_epochs,
         .warmup_epochs = t->cfg.warmup_epochs, .steps_per_epoch = t->sched.steps,
         .epochs = t->cfg.epochs};
-    fail = !t->params || !t->grads || !t->m || !t->v || !t->perm ||
+    fail = !t->rep || !t->perm ||
            nn_rows_alloc(&t->batch, max_local, t->train.d, t->train.labels != NULL,
                          t->train.k) != 0 ||
            nn_work_init(&t->work, &t->lo, (int)max_batch) != 0 ||
@@ -659,10 +670,7 @@ void nn_trainer_free(nn_trainer *t)
         fclose(t->metrics);
     if (t->step_log)
         fclose(t->step_log);
-    free(t->params);
-    free(t->grads);
-    free(t->m);
-    free(t->v);
+    nn_replica_free(t->rep);
     free(t->perm);
     nn_rows_free(&t->train);
     nn_rows_free(&t->val);
@@ -706,23 +714,41 @@ static size_t local_batch(nn_trainer *t, long step, const float **x, nn_batch_y 
     return cnt;
 }
 
-static void optimizer_step(nn_trainer *t, float grad_scale)
+/* What the optimizer needs for one step, computed once. */
+typedef struct {
+    nn_trainer *t;
+    float grad_scale;
+    nn_adam_corr corr;
+} opt_step;
+
+/* The update of the floats [a, b) of one tensor, clipped to the range [lo, hi). */
+static void update_range(const opt_step *o, const float *grads, size_t a, size_t b, size_t lo,
+                         size_t hi, nn_opt_decay d)
 {
-    const nn_layout *lo = &t->lo;
-    long step = ++t->step;
-    for (int i = 0; i < lo->n_layers; i++) {
-        size_t w = lo->w_off[i], b = lo->b_off[i];
-        size_t nw = b - w, nb = (size_t)lo->sizes[i + 1];
-        nn_opt_decay dk = {t->l1, t->l2, t->hp.weight_decay}, db = {0, 0, 0};
-        if (t->hp.kind == NN_OPT_ADAM || t->hp.kind == NN_OPT_ADAMW) {
-            nn_adam_update(t->params + w, t->grads + w, t->m + w, t->v + w, nw, grad_scale, &t->hp,
-                           dk, step);
-            nn_adam_update(t->params + b, t->grads + b, t->m + b, t->v + b, nb, grad_scale, &t->hp,
-                           db, step);
-        } else {
-            nn_sgd_update(t->params + w, t->grads + w, t->m + w, nw, grad_scale, &t->hp, dk);
-            nn_sgd_update(t->params + b, t->grads + b, t->m + b, nb, grad_scale, &t->hp, db);
-        }
+    nn_trainer *t = o->t;
+    a = a > lo ? a : lo;
+    b = b < hi ? b : hi;
+    if (a >= b)
+        return;
+    if (t->hp.kind == NN_OPT_ADAM || t->hp.kind == NN_OPT_ADAMW)
+        nn_adam_apply(t->params + a, grads + a, t->m + a, t->v + a, b - a, o->grad_scale, &t->hp,
+                      d, o->corr);
+    else
+        nn_sgd_update(t->params + a, grads + a, t->m + a, b - a, o->grad_scale, &t->hp, d);
+}
+
+/* The optimizer on the state positions [lo, hi) (nn_replica_update_fn): every tensor that
+ * meets the range, kernels with their penalties and decay, biases without. */
+static void optimizer_range(void *ctx, const float *grads, size_t lo, size_t hi)
+{
+    const opt_step *o = ctx;
+    const nn_trainer *t = o->t;
+    const nn_layout *l = &t->lo;
+    nn_opt_decay dk = {t->l1, t->l2, t->hp.weight_decay}, db = {0, 0, 0};
+    for (int i = 0; i < l->n_layers; i++) {
+        size_t w = l->w_off[i], b = l->b_off[i];
+        update_range(o, grads, w, b, lo, hi, dk);
+        update_range(o, grads, b, b + (size_t)l->sizes[i + 1], lo, hi, db);
     }
 }
 
@@ -731,7 +757,6 @@ static double train_step(nn_trainer *t, long step, nn_timers *tm)
 {
     const size_t n = t->lo.n_params;
     double t0 = nn_now();
-    memset(t->grads, 0, (n + NN_GRAD_TAIL) * sizeof(float));
     nn_comm_set_step(t->comm, t->step + 1);
     /* Requests ride the gradient allreduce: any rank's signal, rank 0's clock. */
     t->grads[n + 1] = nn_signal_pending() ? 1.0f : 0.0f;
@@ -753,18 +778,23 @@ static double train_step(nn_trainer *t, long step, nn_timers *tm)
             nn_forward(&t->lo, t->params, &t->work, x, (int)cnt);
         }
         t->grads[n] = (float)nn_loss_and_grad(&t->lo, &t->work, y, (int)cnt, NULL);
-        nn_backward(&t->lo, t->params, t->grads, &t->work, (int)cnt);
+        nn_backward(&t->lo, t->params, t->grads, &t->work, (int)cnt); /* writes all n */
+    } else {
+        memset(t->grads, 0, (n + 1) * sizeof(float));
     }
     double t1 = nn_now();
-    nn_comm_sum_f32(t->comm, t->grads, n + NN_GRAD_TAIL); /* the one allreduce */
-    double t2 = nn_now();
     size_t global = nn_sched_global(&t->sched, step);
     t->hp.lr = (float)nn_lr_at(&t->lr, t->step); /* before the step counter advances */
-    optimizer_step(t, 1.0f / (float)global);
-    double t3 = nn_now();
-    tm->compute += (t1 - t0) + (t3 - t2);
-    tm->allreduce += t2 - t1;
-    return (double)t->grads[n] / (double)global;
+    t->step++;
+    opt_step o = {t, 1.0f / (float)global, nn_adam_corrections(&t->hp, t->step)};
+    double t_opt;
+    /* The one sum over ranks, with the optimizer applied to this rank's share of it. */
+    const float *sum = t->gsum_out = nn_replica_step(t->rep, optimizer_range, &o, &t_opt);
+    double t2 = nn_now();
+    tm->compute += (t1 - t0) + t_opt;
+    tm->optimizer += t_opt;
+    tm->allreduce += (t2 - t1) - t_opt;
+    return (double)sum[n] / (double)global;
 }
 
 void nn_trainer_evaluate(nn_trainer *t, const nn_rows *v, double acc[3])
@@ -830,8 +860,8 @@ int nn_trainer_epoch(nn_trainer *t, long epoch, nn_epoch_stats *st)
         }
         /* Checkpoint requests, the same on every rank after the allreduce. One that falls on
          * the epoch's last step waits for the epoch's end, after validation. */
-        int stop = t->grads[n + 1] > 0.0f;
-        int want = stop || t->grads[n + 2] > 0.0f ||
+        int stop = t->gsum_out[n + 1] > 0.0f;
+        int want = stop || t->gsum_out[n + 2] > 0.0f ||
                    (t->cfg.checkpoint_every_steps > 0 &&
                     t->step % t->cfg.checkpoint_every_steps == 0);
         if (want && s + 1 < t->sched.steps) {

@@ -74,6 +74,41 @@ case_np_invariance() {
     done
 }
 
+case_allreduce_paths() {
+    # The gradient sum's paths (nn_replica, docs/performance.md) train the same model:
+    # shared memory on one node, shared memory within two pseudo-nodes plus MPI between them
+    # (NN_TEST_RANKS_PER_NODE=2), the fallback when nodes differ in size (2 + 1), and plain
+    # MPI_Allreduce (--allreduce mpi). Each must follow np 1's losses to float rounding; at
+    # 2 ranks a sum of two terms does not depend on the order, so shared memory and MPI must
+    # give bit-identical losses and checkpoints.
+    "$make_data" blobs c.h5 2000 8 3 5 0 3.0
+    common=(--data c.h5 --layers 8,32,16,3 --batch 100 --epochs 4 --lr 0.01 --no-shuffle)
+    run_np 1 "${common[@]}" --quiet --step-log s1.csv
+    for run in "2 auto 0 shared memory" "2 mpi 0 MPI_Allreduce" "4 auto 0 shared memory" \
+               "4 auto 2 shared memory within each node" "3 auto 2 MPI_Allreduce" \
+               "4 mpi 0 MPI_Allreduce"; do
+        read -r np mode per want <<<"$run"
+        tag=$np-$mode-$per
+        NN_TEST_RANKS_PER_NODE=$per run_np "$np" "${common[@]}" --allreduce "$mode" \
+            --checkpoint-dir "ck$tag" --step-log "s$tag.csv" >"out$tag.txt"
+        got=$(sed -n 's/^reduce gradients by //p' "out$tag.txt")
+        [[ "$got" == "$want"* ]] || fail "np $np --allreduce $mode ($per per node): the banner says '$got'; expected '$want...'"
+        read -r diff steps <<<"$(max_rel_diff s1.csv "s$tag.csv")"
+        [ "$steps" -ge 20 ] || fail "$tag: only $steps steps compared"
+        awk -v d="$diff" 'BEGIN { exit !(d <= 1e-5) }' ||
+            fail "np $np --allreduce $mode ($per per node): differs from np 1 by $diff relative; expected <= 1e-5"
+        echo "np $np --allreduce $mode (${per/0/all} ranks per node): $got; max relative loss difference from np 1 $diff over $steps steps"
+    done
+    cmp -s s2-auto-0.csv s2-mpi-0.csv ||
+        fail "np 2: shared memory and MPI_Allreduce gave different losses; expected identical"
+    sum_of() { "$train" --verify "$1/$(cat "$1/latest")" 2>/dev/null | sed -n 's/.*state checksum \([0-9a-f]*\).*/\1/p'; }
+    a=$(sum_of ck2-auto-0)
+    b=$(sum_of ck2-mpi-0)
+    [ -n "$a" ] && [ "$a" = "$b" ] ||
+        fail "np 2: final checkpoints differ (state checksum '$a' with shared memory, '$b' with MPI)"
+    echo "np 2: identical losses and final state (checksum $a) with shared memory and MPI_Allreduce"
+}
+
 case_learn() {
     # A small synthetic classification task (4 Gaussian clusters in 10-D) learnt to high
     # accuracy with shuffling at 2 and 4 ranks, and a regression task to a small MSE.

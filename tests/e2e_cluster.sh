@@ -339,8 +339,12 @@ EOF
     say "two hosts over TCP: $(elapsed "$t0") s, $(((tx1 - tx0) / 1024)) kB sent by host B;" \
         "$(head -1 mh.out)"
     grep -q "4 ranks on 2 hosts" mh.out || fail "the banner does not show 2 hosts: $(head -2 mh.out)"
-    timeout 120 mpirun -np 4 "$train" "${A[@]}" --step-log sh.csv --checkpoint-dir sh --quiet \
-        >sh.out 2>&1 || { cat sh.out >&2; fail "the one-host run failed"; }
+    grep -q "shared memory within each node (2 ranks.*between 2 nodes" mh.out ||
+        fail "the two-host run did not sum in shared memory within each host and MPI between: $(grep '^reduce' mh.out)"
+    # The one-host run groups its ranks two by two as well (NN_TEST_RANKS_PER_NODE), so both
+    # add the gradients in the same order: (r0 + r1) + (r2 + r3).
+    NN_TEST_RANKS_PER_NODE=2 timeout 120 mpirun -np 4 "$train" "${A[@]}" --step-log sh.csv \
+        --checkpoint-dir sh --quiet >sh.out 2>&1 || { cat sh.out >&2; fail "the one-host run failed"; }
     # per-step losses within 1e-6 relative (the documented promise), and in fact identical
     awk -F, 'NR == FNR { l[$1] = $3; next }
              FNR > 1 { n++; d = $3 - l[$1]; if (d < 0) d = -d

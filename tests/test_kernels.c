@@ -103,7 +103,9 @@ static void teardown(fd_case *c)
  * then scaled by 1/B, plus the penalty's gradient. */
 static void analytic(fd_case *c)
 {
-    memset(c->g, 0, c->lo.n_params * sizeof(float));
+    /* Garbage in the buffer: backward must overwrite every gradient, not add to it. */
+    for (size_t i = 0; i < c->lo.n_params; i++)
+        c->g[i] = NAN;
     forward(c);
     nn_loss_and_grad(&c->lo, &c->w, batch_y(c), c->B, NULL);
     nn_backward(&c->lo, c->p, c->g, &c->w, c->B);

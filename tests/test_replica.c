@@ -1,0 +1,151 @@
+/* test_replica.c: the replica (nn_replica: model state plus the per-step gradient sum) under
+ * real mpirun, at several rank counts, both modes, and sizes that do and do not fill whole
+ * cache lines or give every rank a slice. ctest also runs it with NN_TEST_RANKS_PER_NODE=2
+ * at 4 ranks: two pseudo-nodes of two ranks, so the between-node path runs too.
+ *
+ * Each round, rank r fills position i of its gradient buffer with a small integer of
+ * (i, r, round), so sums are exact in float. The update callback must see the exact sum on
+ * each range it is given, and writes it into state 0 (as the optimizer would); the ranges of
+ * all ranks must cover every position exactly once; after the step every rank must read the
+ * exact sum at every position of the result and of state 0. Several
+ * rounds in a row check that no rank reads a buffer before its owner filled it nor
+ * overwrites a result still being read. A broadcast of state 1 from rank 0 must reach every
+ * rank. With the argument "shm", the shared-memory path must have been taken.
+ * Exit status 1 on any mismatch. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nn_comm.h"
+
+static float value(size_t i, int r, int round)
+{
+    return (float)((i * 7 + (size_t)r * 3 + (size_t)round) % 101);
+}
+
+static float expected(size_t i, int size, int round)
+{
+    float want = 0.0f;
+    for (int r = 0; r < size; r++)
+        want += value(i, r, round);
+    return want;
+}
+
+static int check(const nn_comm *c, const char *what, const float *got, size_t a, size_t b,
+                 size_t n, int round)
+{
+    for (size_t i = a; i < b; i++)
+        if (got[i] != expected(i, c->size, round)) {
+            fprintf(stderr, "rank %d: n %zu round %d: %s[%zu] = %g, expected %g\n", c->rank, n,
+                    round, what, i, (double)got[i], (double)expected(i, c->size, round));
+            return 1;
+        }
+    return 0;
+}
+
+typedef struct {
+    const nn_comm *c;
+    float *state;
+    size_t n_state, n;
+    int round, bad;
+    unsigned char *seen; /* how many times each position was given to update */
+} upd;
+
+static void update(void *ctx, const float *sum, size_t a, size_t b)
+{
+    upd *u = ctx;
+    u->bad |= check(u->c, "range of the sum", sum, a, b, u->n, u->round);
+    for (size_t i = a; i < b; i++) {
+        u->seen[i]++;
+        if (i < u->n_state)
+            u->state[i] = sum[i];
+    }
+}
+
+static int one_size(const nn_comm *c, size_t n, nn_allreduce_mode mode, int want_shm)
+{
+    size_t n_state = n > 3 ? n - 3 : n; /* like the trainer: a tail that is summed, not state */
+    nn_replica *r = nn_replica_create(c, n_state, n, mode);
+    if (!r) {
+        fprintf(stderr, "rank %d: create failed for n = %zu\n", c->rank, n);
+        return 1;
+    }
+    const char *what = nn_replica_describe(r);
+    int bad = 0;
+    if (want_shm && mode == NN_ALLREDUCE_AUTO && c->size > 1 &&
+        strncmp(what, "shared memory", 13) != 0) {
+        fprintf(stderr, "rank %d: expected the shared-memory path, got '%s'\n", c->rank, what);
+        bad = 1;
+    }
+    if (c->rank == 0 && n == 5)
+        printf("test_replica: %d ranks, mode %s: %s\n", c->size,
+               mode == NN_ALLREDUCE_MPI ? "mpi" : "auto", what);
+    for (int k = 0; k < NN_REPLICA_STATES; k++)
+        for (size_t i = 0; i < n_state && !bad; i++)
+            if (nn_replica_state(r, k)[i] != 0.0f) {
+                fprintf(stderr, "rank %d: state %d does not start zeroed\n", c->rank, k);
+                bad = 1;
+            }
+    unsigned char *seen = malloc(n);
+    int64_t *count = malloc(n * sizeof *count);
+    for (int round = 0; round < 5 && !bad; round++) {
+        float *g = nn_replica_grads(r);
+        for (size_t i = 0; i < n; i++)
+            g[i] = value(i, c->rank, round);
+        memset(seen, 0, n);
+        upd u = {c, nn_replica_state(r, 0), n_state, n, round, 0, seen};
+        double t_update = -1.0;
+        const float *sum = nn_replica_step(r, update, &u, &t_update);
+        bad |= u.bad || t_update < 0.0;
+        bad |= check(c, "sum", sum, 0, n, n, round);
+        bad |= check(c, "state", u.state, 0, n_state, n, round);
+        /* Every position updated exactly once over all ranks: once per rank with its own
+         * copy (the MPI path), once per node with a shared one. */
+        for (size_t i = 0; i < n; i++)
+            count[i] = seen[i];
+        nn_comm_sum_i64(c, count, n);
+        int64_t copies = strncmp(what, "shared memory", 13) == 0 ? 0 : c->size;
+        if (copies == 0) { /* one per node: count the nodes as ranks / ranks per node */
+            const char *k = getenv("NN_TEST_RANKS_PER_NODE");
+            copies = k && atoi(k) > 0 ? (c->size + atoi(k) - 1) / atoi(k) : 1;
+        }
+        for (size_t i = 0; i < n && !bad; i++)
+            if (count[i] != copies) {
+                fprintf(stderr, "rank %d: n %zu: position %zu was updated %lld times, expected "
+                        "%lld\n", c->rank, n, i, (long long)count[i], (long long)copies);
+                bad = 1;
+            }
+    }
+    free(seen);
+    free(count);
+    float *s1 = nn_replica_state(r, 1);
+    if (c->rank == 0)
+        for (size_t i = 0; i < n_state; i++)
+            s1[i] = (float)(i % 977) + 0.5f;
+    nn_replica_bcast(r, 1);
+    for (size_t i = 0; i < n_state && !bad; i++)
+        if (s1[i] != (float)(i % 977) + 0.5f) {
+            fprintf(stderr, "rank %d: n %zu: broadcast state[%zu] = %g\n", c->rank, n, i,
+                    (double)s1[i]);
+            bad = 1;
+        }
+    nn_replica_free(r);
+    return bad;
+}
+
+int main(int argc, char **argv)
+{
+    nn_comm c;
+    if (nn_comm_init(&c, &argc, &argv) != 0)
+        return 1;
+    int want_shm = argc > 1 && strcmp(argv[1], "shm") == 0;
+    const size_t sizes[] = {5, 16, 17, 1000, 65537, (size_t)3 << 20};
+    int bad = 0;
+    for (int mode = 0; mode < 2 && !bad; mode++)
+        for (size_t k = 0; k < sizeof sizes / sizeof *sizes && !bad; k++)
+            bad = nn_comm_agree(&c, one_size(&c, sizes[k], (nn_allreduce_mode)mode, want_shm)) >= 0;
+    if (c.rank == 0)
+        printf("test_replica: %s\n", bad ? "FAIL" : "OK");
+    nn_comm_finalize(&c);
+    return bad;
+}
