@@ -87,14 +87,16 @@ nn_replica *nn_replica_create(const nn_comm *c, size_t n_state, size_t n_grad,
                               nn_allreduce_mode mode);
 float *nn_replica_state(const nn_replica *r, int k); /* k < NN_REPLICA_STATES */
 float *nn_replica_grads(const nn_replica *r);         /* this rank's buffer */
-/* update(ctx, sum, a, b) must update the state on [a, b) (of the n_grad positions; those
- * past n_state are the caller's extras) from sum[a, b), and touch nothing else. */
-typedef void (*nn_replica_update_fn)(void *ctx, const float *sum, size_t a, size_t b);
+/* update(ctx, g, a, b) must update the state on positions [a, b) of the n_grad (those from
+ * n_state on are the caller's extras), where g[0 .. b-a) is the sum of those positions, and
+ * touch nothing else. */
+typedef void (*nn_replica_update_fn)(void *ctx, const float *g, size_t a, size_t b);
 /* Collective: sums every rank's gradient buffer and calls update on consecutive ranges that
  * together cover this rank's slice (all n_grad when it has its own copy), each range while
  * it is fresh in cache; *t_update gets the seconds spent in update. On return every rank's
- * updates are done and visible, and the whole sum (n_grad floats) is readable until the next
- * step. Returns the sum. */
+ * updates are done and visible. Returns the sum (n_grad floats) of which the extras, from
+ * n_state on, are readable by every rank until the next step (the positions before may not
+ * have been stored). */
 const float *nn_replica_step(nn_replica *r, nn_replica_update_fn update, void *ctx,
                              double *t_update);
 /* Collective: state k as rank 0 holds it, to every rank (rank 0 writes it beforehand). */

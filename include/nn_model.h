@@ -126,6 +126,11 @@ void nn_dropout_act_backward(float *d, const float *a_drop, const float *mask, s
 void nn_sgemm(int transA, int transB, int M, int N, int K, float alpha, const float *A,
               const float *B, float beta, float *C);
 
+/* Timing of the products, for the step split of --metrics (off by default: two clock reads
+ * per product). nn_sgemm_seconds is the running total of seconds in cblas_sgemm. */
+void nn_sgemm_timing(int on);
+double nn_sgemm_seconds(void);
+
 /* Flushes subnormal floats to zero in this thread (x86 FTZ/DAZ); a no-op elsewhere. */
 void nn_flush_denormals(void);
 

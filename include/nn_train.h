@@ -20,9 +20,10 @@
 #define NN_EXIT_CHECKPOINTED 75
 
 /* Seconds rank 0 spent per phase of an epoch. compute is everything but the gradient sum
- * and checkpoints (optimizer included); optimizer is the part of compute in the update. */
+ * and checkpoints (optimizer included); optimizer is the part of compute in the update, and
+ * matmul the part in matrix products during training steps (measured with --metrics only). */
 typedef struct {
-    double compute, allreduce, io, optimizer;
+    double compute, allreduce, io, optimizer, matmul;
 } nn_timers;
 
 typedef struct {

@@ -1,77 +1,85 @@
 #!/bin/bash
-# bench.sh: the training step of nn-train against PyTorch and against its own sgemm ceiling,
-# in one run on one machine (docs/performance.md).
+# bench.sh: nn-train's training step against PyTorch, against its own sgemm ceiling, and
+# where its time and memory go; then the cost model that projects it past this machine
+# (docs/performance.md). One run, one machine, figures printed as markdown tables.
 #
 #   scripts/bench.sh [--quick] [BUILD_DIR]        (BUILD_DIR defaults to build/)
 #
-# For each model (1-64-64-1 batch 32, 784-256-128-10 batch 128, 784-1024-1024-1024-10 batch
-# 256) it measures samples/s of:
-#   - nn-train at -np 1 and -np 2, one OpenBLAS thread per rank, Adam, on a synthetic file in
-#     a temporary directory (--val-fraction 0, 3 epochs, default shuffle). The figure is the
-#     mean samples_per_sec of epochs 2-3 from --metrics (the training loop only: no loading,
-#     no validation); epoch 1 is warm-up.
-#   - PyTorch (scripts/bench_torch.py under /usr/bin/python3, or $TORCH_PYTHON): one process
-#     at its best 2-core setting (torch 1 thread + OpenBLAS 2, or torch 2 + OpenBLAS 1), and
-#     DDP (gloo, 2 processes x 1 thread). Skipped, with a note, if torch does not import.
-#   - the sgemm ceiling (tests/sgemm_ceiling): only the matrix products of one step, on 2
-#     OpenBLAS threads at the full batch, best of many repetitions.
-# and nn-train's np 2 step split (rank 0): matrix products, element-wise work + optimizer,
-# waiting in the allreduce. nn-train reports compute_s and allreduce_s per epoch; the matrix
-# share is ESTIMATED as steps x the median time of the same products in isolation
-# (sgemm_ceiling at the rank's batch, 1 thread); element-wise + optimizer = compute - that.
-# --quick runs shorter epochs (about 1 s instead of 3 s); its figures are noisier.
+# 1. samples/s for 1-64-64-1 batch 32, 784-256-128-10 batch 128, 784-1024-1024-1024-10
+#    batch 256 of:
+#    - nn-train at -np 1 and -np 2, one OpenBLAS thread per rank, Adam, on a synthetic file in
+#      a temporary directory (--val-fraction 0, 4 epochs of about 3 s at np 2). The figure is
+#      the mean samples_per_sec of epochs 2-4 from --metrics (the training loop only: no loading, no
+#      validation); epoch 1 is warm-up.
+#    - PyTorch (scripts/bench_torch.py under /usr/bin/python3, or $TORCH_PYTHON): one process
+#      at its best 2-core setting (torch 1 thread + OpenBLAS 2, or torch 2 + OpenBLAS 1), and
+#      DDP (gloo, 2 processes x 1 thread). Skipped, with a note, if torch does not import.
+#    - the sgemm ceiling (tests/sgemm_ceiling): only the matrix products of one step at the
+#      full batch, on 2 OpenBLAS threads and on 1; their ratio is the most np2/np1 can be.
+# 2. nn-train's step split (rank 0, from --metrics): matrix products (matmul_s, the time in
+#    cblas_sgemm), the optimizer (optimizer_s), the gradient sum including waiting for the
+#    other ranks (allreduce_s), and the element-wise rest (compute_s - matmul_s -
+#    optimizer_s: activations, loss, bias sums, zeroing, batch copies).
+# 3. Peak resident memory per rank of 784-1024-1024-1024-10 on Fashion-MNIST-sized data
+#    (60000 x 784) at -np 1, 2 and 4, with the data each rank holds.
+# 4. The gradient sum alone (tests/comm_bench) at 2 and 4 ranks, shared memory and MPI, a
+#    fit of latency + bytes / bandwidth, and the cost model's projection to 8, 64 and 256
+#    ranks.
+# Every figure of part 1 is the median of 3 rounds (the ceiling: the best round), each round
+# measuring every column once in turn, so that slow spells of a shared or virtual machine
+# fall on all columns alike; about 10 minutes on 2 cores. --quick runs one round of shorter
+# epochs (about 1 s instead of 3 s): about 2 minutes, noisier.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 secs=3
+reps=3
 if [ "${1:-}" = --quick ]; then
     secs=1
+    reps=1
     shift
 fi
 build=${1:-$root/build}
 torch_py=${TORCH_PYTHON:-/usr/bin/python3}
 
 if [ ! -x "$build/nn-train" ] || [ ! -x "$build/tests/make_data" ] ||
-    [ ! -x "$build/tests/sgemm_ceiling" ]; then
+    [ ! -x "$build/tests/sgemm_ceiling" ] || [ ! -x "$build/tests/comm_bench" ]; then
     echo "bench: building in $build" >&2
     "$root/scripts/build.sh" "$build" >&2
 fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 [ "$(id -u)" = 0 ] && export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-export OPENBLAS_NUM_THREADS=1 OMPI_MCA_pml=ob1
+export OPENBLAS_NUM_THREADS=1 OMPI_MCA_pml=ob1 OMPI_MCA_rmaps_base_oversubscribe=1
 
 have_torch=0
 if [ -x "$torch_py" ] && "$torch_py" -c 'import torch' 2>/dev/null; then
     have_torch=1
 fi
 
-# key=value from a sgemm_ceiling line
-kv() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<"$2"; }
+# key=value from a line of sgemm_ceiling or comm_bench
+kv() { sed -n "s/.* $1=\([^ ]*\).*/\1/p; s/^$1=\([^ ]*\).*/\1/p" <<<"$2" | head -1; }
 # a number from a JSON line of bench_torch.py
 js() { sed -n "s/.*\"$1\": *\([-0-9.e+]*\).*/\1/p" <<<"$2"; }
 calc() { awk "BEGIN { printf \"$1\", $2 }"; }
+# the median of the numbers given (empty ones ignored)
+med() { printf '%s\n' "$@" | awk 'NF' | sort -g | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)] }'; }
+params_of() { awk -F, '{ n = 0; for (i = 1; i < NF; i++) n += $i * $(i + 1) + $(i + 1); print n }' <<<"$1"; }
 
 rows=()
 splits=()
+model_lines=() # per model, for the cost model: layers batch n_params fb_s_per_sample opt_s_per_param
 for spec in "1,64,64,1 32 regress" "784,256,128,10 128 blobs" "784,1024,1024,1024,10 256 blobs"; do
     read -r layers batch kind <<<"$spec"
     echo "bench: $layers batch $batch" >&2
     d=${layers%%,*}
     k=${layers##*,}
-    half=$((batch / 2))
+    np_params=$(params_of "$layers")
 
-    # The sgemm ceiling, and the per-step product time the split is estimated from.
-    c2=$("$build/tests/sgemm_ceiling" "$layers" "$batch" 2)
+    # A data set of about $secs s of steps per epoch at np 2: guess nn-train at 1.5 times the
+    # 1-thread ceiling; at least 20 batches, at most 60000 rows.
     c1=$("$build/tests/sgemm_ceiling" "$layers" "$batch" 1)
-    ch=$("$build/tests/sgemm_ceiling" "$layers" "$half" 1)
-    ceil2=$(kv samples_per_sec "$c2")
-    mm1=$(kv median_step_s "$c1")
-    mm2=$(kv median_step_s "$ch")
-
-    # A data set of about $secs s of steps per epoch: guess nn-train at 40% of the 1-thread
-    # ceiling; at least 20 batches, at most 60000 rows.
     n=$(awk -v c="$(kv samples_per_sec "$c1")" -v s="$secs" -v b="$batch" 'BEGIN {
-        n = int(c * 0.4 * s / b) * b; if (n < 20 * b) n = 20 * b;
+        n = int(c * 1.5 * s / b) * b; if (n < 20 * b) n = 20 * b;
         if (n > 60000 && b > 32) n = 60000; print n }')
     if [ "$kind" = regress ]; then
         "$build/tests/make_data" regress "$work/d.h5" "$n" "$d" "$k" 3
@@ -80,61 +88,209 @@ for spec in "1,64,64,1 32 regress" "784,256,128,10 128 blobs" "784,1024,1024,102
     fi
     steps=$(((n + batch - 1) / batch))
 
-    declare -A sps=() comp=() ar=()
-    for np in 1 2; do
-        rm -f "$work/m.csv"
-        mpirun -np "$np" "$build/nn-train" --data "$work/d.h5" --layers "$layers" \
-            --batch "$batch" --epochs 3 --val-fraction 0 --quiet --metrics "$work/m.csv"
-        # columns: 6 samples_per_sec, 8 compute_s, 9 allreduce_s; epochs 2 and 3
-        read -r sps[$np] comp[$np] ar[$np] < <(awk -F, 'NR > 2 { s += $6; c += $8; a += $9; m++ }
-            END { printf "%.1f %.6f %.6f\n", s / m, c / m, a / m }' "$work/m.csv")
+    # $reps rounds, each measuring everything once, in turn, so slow spells of a shared
+    # machine spread over all columns; the table shows medians.
+    s1=() s2=() ts=() td=() tcfgs=() c2b=() c2m=() c1b=() split1=() split2=()
+    for ((r = 1; r <= reps; r++)); do
+        echo "bench:   round $r of $reps" >&2
+        # the sgemm ceilings on 2 threads and on 1
+        c2=$("$build/tests/sgemm_ceiling" "$layers" "$batch" 2)
+        c1=$("$build/tests/sgemm_ceiling" "$layers" "$batch" 1)
+        c2b+=("$(kv samples_per_sec "$c2")")
+        c2m+=("$(kv median_samples_per_sec "$c2")")
+        c1b+=("$(kv samples_per_sec "$c1")")
+        for np in 1 2; do
+            rm -f "$work/m.csv"
+            mpirun -np "$np" "$build/nn-train" --data "$work/d.h5" --layers "$layers" \
+                --batch "$batch" --epochs 4 --val-fraction 0 --quiet --metrics "$work/m.csv"
+            # columns: 6 samples_per_sec, 8 compute_s, 9 allreduce_s, 12 optimizer_s,
+            # 13 matmul_s; epochs 2-4
+            line=$(awk -F, 'NR > 2 { s += $6; c += $8; a += $9; o += $12; x += $13; m++ }
+                END { printf "%.1f %.6f %.6f %.6f %.6f\n", s / m, c / m, a / m, o / m, x / m }' \
+                "$work/m.csv")
+            if [ "$np" = 1 ]; then s1+=("${line%% *}"); split1+=("$line")
+            else s2+=("${line%% *}"); split2+=("$line"); fi
+        done
+        if [ "$have_torch" = 1 ]; then
+            out=$(timeout 300 "$torch_py" "$root/scripts/bench_torch.py" single --layers "$layers" \
+                --batch "$batch" --seconds "$secs" | grep '"best": true' || true)
+            ts+=("$(js samples_per_sec "$out")")
+            tcfgs+=("$(js torch_threads "$out"):$(js openblas_threads "$out")")
+            out=$(timeout 300 "$torch_py" "$root/scripts/bench_torch.py" ddp --layers "$layers" \
+                --batch "$batch" --seconds "$secs" | grep '"best": true' || true)
+            td+=("$(js samples_per_sec "$out")")
+        fi
     done
+    declare -A sps=()
+    sps[1]=$(med "${s1[@]}")
+    sps[2]=$(med "${s2[@]}")
+    ceil2=$(printf '%s\n' "${c2b[@]}" | sort -g | tail -1) # the best round's best
+    ceil2m=$(med "${c2m[@]}")
+    ceil1=$(printf '%s\n' "${c1b[@]}" | sort -g | tail -1)
+    # the split: means over the rounds of the per-epoch means
+    declare -A comp=() ar=() opt=() mm=()
+    read -r comp[1] ar[1] opt[1] mm[1] < <(printf '%s\n' "${split1[@]}" | awk '{ c += $2;
+        a += $3; o += $4; x += $5 } END { printf "%.6f %.6f %.6f %.6f\n", c / NR, a / NR, o / NR, x / NR }')
+    read -r comp[2] ar[2] opt[2] mm[2] < <(printf '%s\n' "${split2[@]}" | awk '{ c += $2;
+        a += $3; o += $4; x += $5 } END { printf "%.6f %.6f %.6f %.6f\n", c / NR, a / NR, o / NR, x / NR }')
+    # cost-model inputs from np 1: forward+backward+element-wise seconds per sample, and
+    # optimizer seconds per parameter
+    model_lines+=("$(awk -v L="$layers" -v B="$batch" -v P="$np_params" -v st="$steps" \
+        -v n="$n" -v c="${comp[1]}" -v o="${opt[1]}" \
+        'BEGIN { printf "%s %d %d %.6e %.6e", L, B, P, (c - o) / n, o / st / P }')")
 
     tsingle=- tddp=- tcfg=-
-    if [ "$have_torch" = 1 ]; then
-        out=$(timeout 300 "$torch_py" "$root/scripts/bench_torch.py" single --layers "$layers" \
-            --batch "$batch" --seconds "$secs" | grep '"best": true' || true)
-        tsingle=$(js samples_per_sec "$out")
-        tcfg="$(js torch_threads "$out"):$(js openblas_threads "$out")"
-        out=$(timeout 300 "$torch_py" "$root/scripts/bench_torch.py" ddp --layers "$layers" \
-            --batch "$batch" --seconds "$secs" | grep '"best": true' || true)
-        tddp=$(js samples_per_sec "$out")
-        [ -n "$tsingle" ] || tsingle=-
-        [ -n "$tddp" ] || tddp=-
+    if [ "$have_torch" = 1 ] && [ -n "$(med "${ts[@]}")" ]; then
+        tsingle=$(med "${ts[@]}")
+        tcfg=$(printf '%s\n' "${tcfgs[@]}" | sort | uniq -c | sort -rn | awk 'NR == 1 { print $2 }')
+    fi
+    if [ "$have_torch" = 1 ] && [ -n "$(med "${td[@]}")" ]; then
+        tddp=$(med "${td[@]}")
     fi
     ratio() { if [ "$2" = - ]; then echo -; else calc "%.2f" "$1 / $2"; fi; }
-    rows+=("$(printf '%s|%s|%.0f|%.0f|%s|%s|%s|%s|%.0f|%s|%s' "$layers" "$batch" \
+    rows+=("$(printf '%s|%s|%.0f|%.0f|%s|%s|%s|%s|%.0f|%s (%s)|%s|%s' "$layers" "$batch" \
         "${sps[1]}" "${sps[2]}" \
         "$([ "$tsingle" = - ] && echo - || calc %.0f "$tsingle") ($tcfg)" \
         "$([ "$tddp" = - ] && echo - || calc %.0f "$tddp")" \
         "$(ratio "${sps[2]}" "$tsingle")" "$(ratio "${sps[2]}" "$tddp")" \
-        "$ceil2" "$(ratio "${sps[2]}" "$ceil2")" "$(ratio "${sps[2]}" "${sps[1]}")")")
+        "$ceil2" "$(ratio "${sps[2]}" "$ceil2")" "$(ratio "${sps[2]}" "$ceil2m")" \
+        "$(ratio "${sps[2]}" "${sps[1]}")" \
+        "$(ratio "$ceil2" "$ceil1")")")
     for np in 1 2; do
-        mm=$([ "$np" = 1 ] && echo "$mm1" || echo "$mm2")
-        splits+=("$(awk -v L="$layers" -v np="$np" -v st="$steps" -v mm="$mm" \
-            -v c="${comp[$np]}" -v a="${ar[$np]}" 'BEGIN {
-            t = c + a; m = st * mm; e = c - m;
-            printf "%s|%d|%.4f|%.4f|%.0f%%|%.0f%%|%.0f%%|%.1f", L, np, t / st * 1e3, mm * 1e3,
-                100 * m / t, 100 * e / t, 100 * a / t, a / st * 1e6 }')")
+        splits+=("$(awk -v L="$layers" -v np="$np" -v st="$steps" -v x="${mm[$np]}" \
+            -v c="${comp[$np]}" -v a="${ar[$np]}" -v o="${opt[$np]}" 'BEGIN {
+            t = c + a; e = c - x - o;
+            printf "%s|%d|%.4f|%.4f|%.0f%%|%.0f%%|%.0f%%|%.0f%%|%.1f", L, np, t / st * 1e3,
+                x / st * 1e3, 100 * x / t, 100 * e / t, 100 * o / t, 100 * a / t, a / st * 1e6 }')")
     done
-    unset sps comp ar
+    unset sps comp ar opt mm
+done
+
+# 3. Memory: the large model on Fashion-MNIST-sized data. --val-fraction 0.9 keeps the run
+# short (6000 training samples) while every rank still holds 1/N of all 60000 rows.
+echo "bench: peak memory, 784-1024-1024-1024-10 on 60000 x 784" >&2
+"$build/tests/make_data" blobs "$work/f.h5" 60000 784 10 3 0 8.0
+mem=()
+for np in 1 2 4; do
+    out=$(mpirun -np "$np" "$build/nn-train" --data "$work/f.h5" \
+        --layers 784,1024,1024,1024,10 --batch 256 --epochs 1 --val-fraction 0.9 2>/dev/null)
+    peak=$(sed -n 's/^peak resident memory per rank: \([0-9.]*\) MiB max, \([0-9.]*\) MiB min/\1 \2/p' <<<"$out")
+    path=$(sed -n 's/^reduce gradients by \(.*\)/\1/p' <<<"$out")
+    read -r pmax pmin <<<"$peak"
+    mem+=("$(awk -v np="$np" -v mx="$pmax" -v mn="$pmin" -v P="$(params_of 784,1024,1024,1024,10)" \
+        -v path="$path" 'BEGIN {
+        mib = 1048576; data = 60000 / np * (784 + 1) * 4 / mib; state = 3 * P * 4 / mib;
+        grads = P * 4 / mib; shared = path ~ /^shared/;
+        printf "%d|%.1f|%.1f|%.1f|%.1f%s|%.1f", np, mx, mn, data, shared ? state / np : state,
+            shared ? " (1/" np " of the node copy)" : "", grads }')")
+done
+
+# 4. The gradient sum alone, for the cost model.
+echo "bench: gradient sum alone at 2 and 4 ranks" >&2
+sizes=""
+for m in "${model_lines[@]}"; do
+    read -r _ _ P _ _ <<<"$m"
+    sizes+=" $((P + 3))"
+done
+comm=()
+for np in 2 4; do
+    for mode in auto mpi; do
+        while read -r line; do
+            comm+=("$line")
+        done < <(mpirun -np "$np" "$build/tests/comm_bench" "$mode" $sizes)
+    done
 done
 
 echo
 echo "samples/s, $(nproc) cores, $(date -u '+%Y-%m-%d %H:%M UTC'); nn-train: 1 OpenBLAS thread per rank"
 [ "$have_torch" = 1 ] || echo "NOTE: torch does not import under $torch_py: PyTorch columns skipped"
-printf '| %s |\n' "model | batch | nn np1 | nn np2 | torch single (t:ob) | torch DDP | np2/torch single | np2/torch DDP | sgemm ceiling (2 thr) | np2/ceiling | np2/np1"
-echo "|---|---|---|---|---|---|---|---|---|---|---|"
+echo "ceiling = the best of the sgemm-only repetitions; np2/ceiling (in brackets: against their median)"
+printf '| %s |\n' "model | batch | nn np1 | nn np2 | torch single (t:ob) | torch DDP | np2/torch single | np2/torch DDP | sgemm ceiling (2 thr) | np2/ceiling | np2/np1 | ceiling 2 thr/1 thr"
+echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
 for r in "${rows[@]}"; do
     printf '| %s |\n' "${r//|/ | }"
 done
 echo
-echo "nn-train step split (rank 0; mean of epochs 2-3). matmul is ESTIMATED: steps x the median"
-echo "time of the same sgemm calls alone at the rank's batch on 1 thread (tests/sgemm_ceiling);"
-echo "elementwise+optimizer = compute_s - matmul (so it also holds batch copies and zeroing);"
-echo "allreduce = allreduce_s, the wait in the one allreduce per step (includes rank imbalance)."
-printf '| %s |\n' "model | np | step ms | sgemm ms/step | % matmul | % elementwise+optimizer | % allreduce wait | allreduce us/step"
-echo "|---|---|---|---|---|---|---|---|"
+echo "nn-train step split (rank 0, from --metrics; mean of epochs 2-4 over the rounds): matmul ="
+echo "matmul_s (time in cblas_sgemm); optimizer = optimizer_s; gradient sum = allreduce_s, the sum"
+echo "over ranks with its barriers and the wait for the slower rank; elementwise = compute_s -"
+echo "matmul_s - optimizer_s (activations, loss, bias sums, zeroing dW, batch copies)."
+printf '| %s |\n' "model | np | step ms | matmul ms/step | % matmul | % elementwise | % optimizer | % gradient sum + wait | gradient sum us/step"
+echo "|---|---|---|---|---|---|---|---|---|"
 for r in "${splits[@]}"; do
     printf '| %s |\n' "${r//|/ | }"
+done
+echo
+echo "peak resident memory per rank, 784-1024-1024-1024-10, 60000 x 784 float data, batch 256 (MiB)."
+echo "data = the rank's rows (train + validation); state = parameters + Adam m and v; shared"
+echo "memory counts in every rank that touched it (each rank reads all the parameters)."
+printf '| %s |\n' "np | peak RSS max | peak RSS min | data per rank | state per rank | own gradients"
+echo "|---|---|---|---|---|---|"
+for r in "${mem[@]}"; do
+    printf '| %s |\n' "${r//|/ | }"
+done
+echo
+# The cost model. Per rank and step, with global batch B over N ranks:
+#   T(N) = fb * B/N + u * P + S(N, 4P bytes)
+# fb: forward + backward + element-wise seconds per sample and u: optimizer seconds per
+# parameter, both from np 1; S: the gradient sum over MPI (the path between hosts),
+#   S(N, bytes) = f * (a * log2(N) + 2 (N-1)/N * bytes / bw)
+# (a tree of latencies and a ring of bytes), fitted to the MPI_Allreduce runs at 2 and 4 ranks
+# by least squares on the relative error. f = max(1, N / cores) is the oversubscription of
+# this machine's cores (the sum is CPU work: at 4 ranks on 2 cores each rank has half a
+# core); the projection assumes a core per rank (f = 1). The optimizer term is kept whole,
+# as on the MPI path, where every rank updates everything; shared memory within hosts
+# divides it by the ranks per host.
+cores=$(nproc)
+printf '%s\n' "${comm[@]}" | grep 'mode=mpi' | awk -v cores="$cores" '{
+    for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+    N = v["ranks"]; f = N > cores ? N / cores : 1; y = v["median_s"] / f; w = 1 / (y * y);
+    x1 = log(N) / log(2); x2 = 2 * (N - 1) / N * v["bytes"];
+    s11 += w * x1 * x1; s12 += w * x1 * x2; s22 += w * x2 * x2; s1y += w * x1 * y; s2y += w * x2 * y }
+    END { det = s11 * s22 - s12 * s12; a = (s1y * s22 - s2y * s12) / det;
+          g = (s11 * s2y - s12 * s1y) / det; print a, g }' >"$work/fit"
+read -r fa fg <"$work/fit"
+
+echo "gradient sum alone (tests/comm_bench; median of repetitions; the model sizes + 3 floats)."
+echo "model = the cost model's fit to the MPI_Allreduce rows: $(calc '%.1f' "$fa * 1e6") us x log2(N) latency"
+echo "+ 2 (N-1)/N x bytes at $(calc '%.2f' "1 / $fg / 1e9") GB/s, times N / $cores cores where ranks outnumber cores."
+printf '| %s |\n' "ranks | path | floats | MB | time us | GB/s | model us"
+echo "|---|---|---|---|---|---|---|"
+for l in "${comm[@]}"; do
+    awk -v r="$(kv ranks "$l")" -v m="$(kv mode "$l")" -v f="$(kv floats "$l")" \
+        -v b="$(kv bytes "$l")" -v t="$(kv median_s "$l")" -v a="$fa" -v g="$fg" \
+        -v cores="$cores" 'BEGIN {
+        path = m == "mpi" ? "MPI_Allreduce" : "shared memory"; f = r > cores ? r / cores : 1;
+        model = m == "mpi" ? sprintf("%.1f", 1e6 * f * (a * log(r) / log(2) + 2 * (r - 1) / r * b * g)) : "-";
+        printf "| %d | %s | %d | %.3f | %.1f | %.2f | %s |\n", r, path, f, b / 1e6, t * 1e6,
+            b / t / 1e9, model }'
+done
+
+echo
+echo "projection from the cost model: strong scaling keeps the benchmark's global batch (n/a"
+echo "once there are more ranks than samples), weak scaling keeps each rank's np 2 share of it."
+echo "efficiency = samples/s / (N x np 1's). overlap = the largest N at which the sum would still"
+echo "fit inside the backward pass (2/3 of fb x B/N), i.e. how far overlapping it with backward"
+echo "could hide it; nn-train does not overlap it."
+printf '| %s |\n' "model | N | strong: samples/s | strong: efficiency | strong: sum share | weak: samples/s | weak: efficiency | weak: sum share | overlap hides the sum up to N"
+echo "|---|---|---|---|---|---|---|---|---|"
+for m in "${model_lines[@]}"; do
+    read -r L B P fb u <<<"$m"
+    awk -v L="$L" -v B="$B" -v P="$P" -v fb="$fb" -v u="$u" -v a="$fa" -v g="$fg" 'BEGIN {
+        t1 = fb * B + u * P; hide = 1;
+        for (N = 2; N <= 256; N *= 2) {
+            S = a * log(N) / log(2) + 2 * (N - 1) / N * 4 * P * g;
+            if (S <= 2 / 3 * fb * B / N) hide = N }
+        for (k = 1; k <= 3; k++) {
+            N = k == 1 ? 8 : k == 2 ? 64 : 256;
+            S = a * log(N) / log(2) + 2 * (N - 1) / N * 4 * P * g;
+            if (N <= B) {
+                ts = fb * B / N + u * P + S;
+                strong = sprintf("%.0f | %.0f%% | %.0f%%", B / ts, 100 * t1 / (N * ts), 100 * S / ts)
+            } else
+                strong = "n/a | n/a | n/a";
+            tw = fb * B / 2 + u * P + S;
+            printf "| %s | %d | %s | %.0f | %.0f%% | %.0f%% | %s |\n", L, N, strong, N * B / 2 / tw,
+                100 * (B / 2) / tw / (N * B / t1) * N, 100 * S / tw,
+                (hide > 1 ? hide : "never (< 2)") } }'
 done

@@ -333,6 +333,7 @@ struct nn_replica {
     int node_rank, node_size, nodes, locked;
     float **peer; /* peer[q]: node rank q's gradient buffer */
     size_t lo, hi;
+    float *scratch; /* SUM_BLOCK floats: a block of the sum that only its owner reads */
     char what[160];
 };
 
@@ -415,7 +416,8 @@ static int shm_setup(nn_replica *r)
     ok = ok && MPI_Win_allocate_shared(st, (int)f, MPI_INFO_NULL, r->node, &state,
                                        &r->win_state) == MPI_SUCCESS;
     r->peer = ok ? calloc((size_t)r->node_size, sizeof *r->peer) : NULL;
-    if (r->peer) {
+    r->scratch = ok ? aligned_alloc(64, SUM_BLOCK * sizeof(float)) : NULL;
+    if (r->peer && r->scratch) {
         MPI_Aint sz;
         int du;
         for (int q = 0; q < r->node_size; q++)
@@ -471,7 +473,9 @@ static void shm_release(nn_replica *r)
         if (*comms[i] != MPI_COMM_NULL)
             MPI_Comm_free(comms[i]);
     free(r->peer);
+    free(r->scratch);
     r->peer = NULL;
+    r->scratch = NULL;
     r->locked = 0;
 }
 
@@ -518,21 +522,23 @@ float *nn_replica_state(const nn_replica *r, int k) { return r->state[k]; }
 float *nn_replica_grads(const nn_replica *r) { return r->grads; }
 const char *nn_replica_describe(const nn_replica *r) { return r->what; }
 
-/* Calls update on [a, b) in pieces of at most `block` floats, timing the calls. */
-static void apply(nn_replica_update_fn update, void *ctx, const float *sum, size_t a, size_t b,
+/* Calls update on [a, b) in pieces of at most `block` floats, timing the calls; g holds the
+ * sum of [a, b). */
+static void apply(nn_replica_update_fn update, void *ctx, const float *g, size_t a, size_t b,
                   size_t block, double *t_update)
 {
     double t0 = mono_now();
     for (size_t i = a; i < b; i += block)
-        update(ctx, sum, i, b - i < block ? b : i + block);
+        update(ctx, g + (i - a), i, b - i < block ? b : i + block);
     *t_update += mono_now() - t0;
 }
 
 /* R_SHM: once every rank's buffer is complete (and every rank is done with the previous
- * step), each rank adds its slice of all the node's buffers, in node-rank order, into the
- * shared result, block by block, and updates each block of state while the block is still
- * in L1 (one node) or after the slice was summed between nodes. The final barrier publishes
- * the state and the whole sum. */
+ * step), each rank adds its slice of all the node's buffers, in node-rank order, block by
+ * block, and updates each block of state while the block is still in L1 (one node), or
+ * after the slice was summed between nodes. On one node a block of state positions is summed
+ * into a scratch block (only its owner needs it); blocks that hold extras go to the shared
+ * result. The final barrier publishes the state and the extras. */
 const float *nn_replica_step(nn_replica *r, nn_replica_update_fn update, void *ctx,
                              double *t_update)
 {
@@ -548,7 +554,7 @@ const float *nn_replica_step(nn_replica *r, nn_replica_update_fn update, void *c
     const int p = r->node_size, fused = r->cross == MPI_COMM_NULL;
     for (size_t b = r->lo; b < r->hi; b += SUM_BLOCK) {
         size_t m = r->hi - b < SUM_BLOCK ? r->hi - b : SUM_BLOCK;
-        float *restrict out = r->sum + b;
+        float *restrict out = fused && b + m <= r->n_state ? r->scratch : r->sum + b;
         const float *restrict x = r->peer[0] + b, *restrict y = r->peer[1] + b;
         for (size_t i = 0; i < m; i++)
             out[i] = x[i] + y[i];
@@ -558,7 +564,7 @@ const float *nn_replica_step(nn_replica *r, nn_replica_update_fn update, void *c
                 out[i] += z[i];
         }
         if (fused)
-            apply(update, ctx, r->sum, b, b + m, m, t_update);
+            apply(update, ctx, out, b, b + m, m, t_update);
     }
     if (!fused) {
         const size_t chunk = NN_CHUNK_BYTES / sizeof(float);
@@ -566,7 +572,7 @@ const float *nn_replica_step(nn_replica *r, nn_replica_update_fn update, void *c
             size_t m = r->hi - i < chunk ? r->hi - i : chunk;
             MPI_Allreduce(MPI_IN_PLACE, r->sum + i, (int)m, MPI_FLOAT, MPI_SUM, r->cross);
         }
-        apply(update, ctx, r->sum, r->lo, r->hi, SUM_BLOCK, t_update);
+        apply(update, ctx, r->sum + r->lo, r->lo, r->hi, SUM_BLOCK, t_update);
     }
     node_sync(r);
     leave(r->c);

@@ -5,6 +5,12 @@
 #include "nn_model.h"
 #include "nn_optim.h"
 
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define NN_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define NN_CLONES
+#endif
+
 static const char *const opt_names[] = {"sgd", "gd", "adam", "adamw"};
 
 const char *nn_opt_name(nn_opt_kind k) { return opt_names[k]; }
@@ -47,7 +53,11 @@ void nn_adam_update(float *p, const float *g, float *m, float *v, size_t n, floa
     nn_adam_apply(p, g, m, v, n, grad_scale, hp, d, nn_adam_corrections(hp, t));
 }
 
-void nn_adam_apply(float *restrict p, const float *restrict g, float *restrict m,
+/* One pass over the floats; compiled for AVX2 as well as the baseline, and the loader picks
+ * the best the CPU has (GCC target_clones): in cache, the 8-wide sqrt and division halve the
+ * time of the 4-wide SSE2 baseline. The results are the same bits either way: IEEE sqrt and
+ * division are exact, and ISO C mode does not contract a*b+c into an FMA. */
+NN_CLONES void nn_adam_apply(float *restrict p, const float *restrict g, float *restrict m,
                    float *restrict v, size_t n, float grad_scale, const nn_opt_hparams *hp,
                    nn_opt_decay d, nn_adam_corr corr)
 {

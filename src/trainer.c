@@ -445,7 +445,7 @@ static int open_outputs(nn_trainer *t, char *err, size_t errlen)
         long keep_upto;
     } logs[2] = {
         {cfg->metrics, "epoch,train_loss,reg_loss,val_loss,val_accuracy,samples_per_sec,"
-                       "seconds,compute_s,allreduce_s,io_s,lr,optimizer_s\n", &t->metrics, ck ? ck->epoch : 0},
+                       "seconds,compute_s,allreduce_s,io_s,lr,optimizer_s,matmul_s\n", &t->metrics, ck ? ck->epoch : 0},
         {cfg->step_log, "step,epoch,loss\n", &t->step_log, ck ? ck->step : 0},
     };
     for (int i = 0; i < 2 && !fail; i++) {
@@ -656,6 +656,7 @@ int nn_trainer_setup(nn_trainer *t, const nn_comm *comm, const nn_config *cfg,
         return -1;
     if (agree(comm, open_outputs(t, err, ERRLEN) != 0, err))
         return -1;
+    nn_sgemm_timing(cfg->metrics != NULL); /* matmul_s is a --metrics column */
     if (cfg->checkpoint_dir) /* pre-emption needs somewhere to save; without it, signals kill */
         nn_signals_install();
     t->last_ckpt_time = nn_now();
@@ -721,8 +722,9 @@ typedef struct {
     nn_adam_corr corr;
 } opt_step;
 
-/* The update of the floats [a, b) of one tensor, clipped to the range [lo, hi). */
-static void update_range(const opt_step *o, const float *grads, size_t a, size_t b, size_t lo,
+/* The update of the floats [a, b) of one tensor, clipped to the range [lo, hi) whose
+ * gradient sum g starts at lo. */
+static void update_range(const opt_step *o, const float *g, size_t a, size_t b, size_t lo,
                          size_t hi, nn_opt_decay d)
 {
     nn_trainer *t = o->t;
@@ -730,15 +732,17 @@ static void update_range(const opt_step *o, const float *grads, size_t a, size_t
     b = b < hi ? b : hi;
     if (a >= b)
         return;
+    const float *ga = g + (a - lo);
     if (t->hp.kind == NN_OPT_ADAM || t->hp.kind == NN_OPT_ADAMW)
-        nn_adam_apply(t->params + a, grads + a, t->m + a, t->v + a, b - a, o->grad_scale, &t->hp,
-                      d, o->corr);
+        nn_adam_apply(t->params + a, ga, t->m + a, t->v + a, b - a, o->grad_scale, &t->hp, d,
+                      o->corr);
     else
-        nn_sgd_update(t->params + a, grads + a, t->m + a, b - a, o->grad_scale, &t->hp, d);
+        nn_sgd_update(t->params + a, ga, t->m + a, b - a, o->grad_scale, &t->hp, d);
 }
 
-/* The optimizer on the state positions [lo, hi) (nn_replica_update_fn): every tensor that
- * meets the range, kernels with their penalties and decay, biases without. */
+/* The optimizer on the state positions [lo, hi), whose gradient sum is g
+ * (nn_replica_update_fn): every tensor that meets the range, kernels with their penalties
+ * and decay, biases without. */
 static void optimizer_range(void *ctx, const float *grads, size_t lo, size_t hi)
 {
     const opt_step *o = ctx;
@@ -756,7 +760,7 @@ static void optimizer_range(void *ctx, const float *grads, size_t lo, size_t hi)
 static double train_step(nn_trainer *t, long step, nn_timers *tm)
 {
     const size_t n = t->lo.n_params;
-    double t0 = nn_now();
+    double t0 = nn_now(), mm0 = nn_sgemm_seconds();
     nn_comm_set_step(t->comm, t->step + 1);
     /* Requests ride the gradient allreduce: any rank's signal, rank 0's clock. */
     t->grads[n + 1] = nn_signal_pending() ? 1.0f : 0.0f;
@@ -783,6 +787,7 @@ static double train_step(nn_trainer *t, long step, nn_timers *tm)
         memset(t->grads, 0, (n + 1) * sizeof(float));
     }
     double t1 = nn_now();
+    tm->matmul += nn_sgemm_seconds() - mm0;
     size_t global = nn_sched_global(&t->sched, step);
     t->hp.lr = (float)nn_lr_at(&t->lr, t->step); /* before the step counter advances */
     t->step++;

@@ -3,9 +3,9 @@
  * Times exactly the nn_sgemm calls that one step of nn-train makes for a given model and
  * batch, with the same shapes, transposes and beta as src/kernels.c:
  *   forward, every layer i:        Z (B, out) = X (B, in) W (in, out)            beta 0
- *   backward, every layer i:       dW (in, out) = X^T (in, B) dZ (B, out)        beta 0
+ *   backward, every layer i:       dW (in, out) += X^T (in, B) dZ (B, out)       beta 1 (nn-train zeroes dW just before)
  *   backward, layers i > 0 only:   dX (B, in) = dZ (B, out) W^T (out, in)        beta 0
- * Nothing else (bias, activations, loss, allreduce, optimizer) is timed, so the figure is
+ * Nothing else (zeroing, bias, activations, loss, allreduce, optimizer) is timed, so the figure is
  * an upper bound on the samples/s of a step made of these products on THREADS OpenBLAS
  * threads. Prints the best and median time per step over REPS repetitions (after a warm-up),
  * the implied samples/s and the GFLOP/s, as one line of key=value pairs.
@@ -50,7 +50,7 @@ static void one_step(step_bufs *p)
         nn_sgemm(0, 0, B, s[i + 1], s[i], 1.0f, p->act[i], p->w[i], 0.0f, p->act[i + 1]);
     float *dz = p->da, *dx = p->db;
     for (int i = L - 1; i >= 0; i--) { /* backward */
-        nn_sgemm(1, 0, s[i], s[i + 1], B, 1.0f, p->act[i], dz, 0.0f, p->dw[i]);
+        nn_sgemm(1, 0, s[i], s[i + 1], B, 1.0f, p->act[i], dz, 1.0f, p->dw[i]);
         if (i > 0) {
             nn_sgemm(0, 1, B, s[i], s[i + 1], 1.0f, dz, p->w[i], 0.0f, dx);
             float *t = dz;
