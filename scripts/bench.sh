@@ -90,7 +90,7 @@ for spec in "1,64,64,1 32 regress" "784,256,128,10 128 blobs" "784,1024,1024,102
 
     # $reps rounds, each measuring everything once, in turn, so slow spells of a shared
     # machine spread over all columns; the table shows medians.
-    s1=() s2=() ts=() td=() tcfgs=() c2b=() c2m=() c1b=() split1=() split2=()
+    s1=() s2=() ts=() td=() tcfgs=() c2b=() c2m=() c1b=() c1m=() split1=() split2=()
     for ((r = 1; r <= reps; r++)); do
         echo "bench:   round $r of $reps" >&2
         # the sgemm ceilings on 2 threads and on 1
@@ -99,6 +99,7 @@ for spec in "1,64,64,1 32 regress" "784,256,128,10 128 blobs" "784,1024,1024,102
         c2b+=("$(kv samples_per_sec "$c2")")
         c2m+=("$(kv median_samples_per_sec "$c2")")
         c1b+=("$(kv samples_per_sec "$c1")")
+        c1m+=("$(kv median_samples_per_sec "$c1")")
         for np in 1 2; do
             rm -f "$work/m.csv"
             mpirun -np "$np" "$build/nn-train" --data "$work/d.h5" --layers "$layers" \
@@ -127,6 +128,7 @@ for spec in "1,64,64,1 32 regress" "784,256,128,10 128 blobs" "784,1024,1024,102
     ceil2=$(printf '%s\n' "${c2b[@]}" | sort -g | tail -1) # the best round's best
     ceil2m=$(med "${c2m[@]}")
     ceil1=$(printf '%s\n' "${c1b[@]}" | sort -g | tail -1)
+    ceil1m=$(med "${c1m[@]}")
     # the split: means over the rounds of the per-epoch means
     declare -A comp=() ar=() opt=() mm=()
     read -r comp[1] ar[1] opt[1] mm[1] < <(printf '%s\n' "${split1[@]}" | awk '{ c += $2;
@@ -148,14 +150,14 @@ for spec in "1,64,64,1 32 regress" "784,256,128,10 128 blobs" "784,1024,1024,102
         tddp=$(med "${td[@]}")
     fi
     ratio() { if [ "$2" = - ]; then echo -; else calc "%.2f" "$1 / $2"; fi; }
-    rows+=("$(printf '%s|%s|%.0f|%.0f|%s|%s|%s|%s|%.0f|%s (%s)|%s|%s' "$layers" "$batch" \
+    rows+=("$(printf '%s|%s|%.0f|%.0f|%s|%s|%s|%s|%.0f (%.0f)|%s (%s)|%s|%s (%s)' "$layers" "$batch" \
         "${sps[1]}" "${sps[2]}" \
         "$([ "$tsingle" = - ] && echo - || calc %.0f "$tsingle") ($tcfg)" \
         "$([ "$tddp" = - ] && echo - || calc %.0f "$tddp")" \
         "$(ratio "${sps[2]}" "$tsingle")" "$(ratio "${sps[2]}" "$tddp")" \
-        "$ceil2" "$(ratio "${sps[2]}" "$ceil2")" "$(ratio "${sps[2]}" "$ceil2m")" \
+        "$ceil2m" "$ceil2" "$(ratio "${sps[2]}" "$ceil2m")" "$(ratio "${sps[2]}" "$ceil2")" \
         "$(ratio "${sps[2]}" "${sps[1]}")" \
-        "$(ratio "$ceil2" "$ceil1")")")
+        "$(ratio "$ceil2m" "$ceil1m")" "$(ratio "$ceil2" "$ceil1")")")
     for np in 1 2; do
         splits+=("$(awk -v L="$layers" -v np="$np" -v st="$steps" -v x="${mm[$np]}" \
             -v c="${comp[$np]}" -v a="${ar[$np]}" -v o="${opt[$np]}" 'BEGIN {
@@ -204,8 +206,10 @@ done
 echo
 echo "samples/s, $(nproc) cores, $(date -u '+%Y-%m-%d %H:%M UTC'); nn-train: 1 OpenBLAS thread per rank"
 [ "$have_torch" = 1 ] || echo "NOTE: torch does not import under $torch_py: PyTorch columns skipped"
-echo "ceiling = the best of the sgemm-only repetitions; np2/ceiling (in brackets: against their median)"
-printf '| %s |\n' "model | batch | nn np1 | nn np2 | torch single (t:ob) | torch DDP | np2/torch single | np2/torch DDP | sgemm ceiling (2 thr) | np2/ceiling | np2/np1 | ceiling 2 thr/1 thr"
+echo "nn np1, np2 and torch: medians of $reps rounds. sgemm ceiling: the median repetition of the"
+echo "median round (in brackets: the best repetition of the best round), the same for np2/ceiling"
+echo "and for the hardware's own 2-thread/1-thread ratio, the most np2/np1 can be."
+printf '| %s |\n' "model | batch | nn np1 | nn np2 | torch single (t:ob) | torch DDP | np2/torch single | np2/torch DDP | sgemm ceiling 2 thr (best) | np2/ceiling (best) | np2/np1 | ceiling 2 thr/1 thr (best)"
 echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
 for r in "${rows[@]}"; do
     printf '| %s |\n' "${r//|/ | }"
@@ -260,8 +264,8 @@ for l in "${comm[@]}"; do
     awk -v r="$(kv ranks "$l")" -v m="$(kv mode "$l")" -v f="$(kv floats "$l")" \
         -v b="$(kv bytes "$l")" -v t="$(kv median_s "$l")" -v a="$fa" -v g="$fg" \
         -v cores="$cores" 'BEGIN {
-        path = m == "mpi" ? "MPI_Allreduce" : "shared memory"; f = r > cores ? r / cores : 1;
-        model = m == "mpi" ? sprintf("%.1f", 1e6 * f * (a * log(r) / log(2) + 2 * (r - 1) / r * b * g)) : "-";
+        path = m == "mpi" ? "MPI_Allreduce" : "shared memory"; over = r > cores ? r / cores : 1;
+        model = m == "mpi" ? sprintf("%.1f", 1e6 * over * (a * log(r) / log(2) + 2 * (r - 1) / r * b * g)) : "-";
         printf "| %d | %s | %d | %.3f | %.1f | %.2f | %s |\n", r, path, f, b / 1e6, t * 1e6,
             b / t / 1e9, model }'
 done
