@@ -271,20 +271,31 @@ for l in "${comm[@]}"; do
 done
 
 echo
+echo "cost model inputs, from np 1 (median round): fb = forward + backward + element-wise per"
+echo "sample, u = optimizer per parameter; T(N) = fb x B/N + u x P + S(N, 4P bytes)"
+printf '| %s |\n' "model | batch B | parameters P | fb us/sample | u ns/parameter"
+echo "|---|---|---|---|---|"
+for m in "${model_lines[@]}"; do
+    read -r L B P fb u <<<"$m"
+    awk -v L="$L" -v B="$B" -v P="$P" -v fb="$fb" -v u="$u" \
+        'BEGIN { printf "| %s | %d | %d | %.3f | %.3f |\n", L, B, P, fb * 1e6, u * 1e9 }'
+done
+echo
 echo "projection from the cost model: strong scaling keeps the benchmark's global batch (n/a"
 echo "once there are more ranks than samples), weak scaling keeps each rank's np 2 share of it."
-echo "efficiency = samples/s / (N x np 1's). overlap = the largest N at which the sum would still"
-echo "fit inside the backward pass (2/3 of fb x B/N), i.e. how far overlapping it with backward"
-echo "could hide it; nn-train does not overlap it."
-printf '| %s |\n' "model | N | strong: samples/s | strong: efficiency | strong: sum share | weak: samples/s | weak: efficiency | weak: sum share | overlap hides the sum up to N"
+echo "efficiency = samples/s / (N x np 1's). overlap = the largest N (of 2, 4, ..., 256) at which"
+echo "the sum would still fit inside the backward pass (2/3 of fb x the rank's samples), i.e. how"
+echo "far overlapping it with backward could hide it; nn-train does not overlap it."
+printf '| %s |\n' "model | N | strong: samples/s | strong: efficiency | strong: sum share | weak: samples/s | weak: efficiency | weak: sum share | overlap hides the sum up to N (strong / weak)"
 echo "|---|---|---|---|---|---|---|---|---|"
 for m in "${model_lines[@]}"; do
     read -r L B P fb u <<<"$m"
     awk -v L="$L" -v B="$B" -v P="$P" -v fb="$fb" -v u="$u" -v a="$fa" -v g="$fg" 'BEGIN {
-        t1 = fb * B + u * P; hide = 1;
+        t1 = fb * B + u * P; hide = 1; hidew = 1;
         for (N = 2; N <= 256; N *= 2) {
             S = a * log(N) / log(2) + 2 * (N - 1) / N * 4 * P * g;
-            if (S <= 2 / 3 * fb * B / N) hide = N }
+            if (S <= 2 / 3 * fb * B / N && N <= B) hide = N;
+            if (S <= 2 / 3 * fb * B / 2 && hidew == N / 2) hidew = N }
         for (k = 1; k <= 3; k++) {
             N = k == 1 ? 8 : k == 2 ? 64 : 256;
             S = a * log(N) / log(2) + 2 * (N - 1) / N * 4 * P * g;
@@ -294,7 +305,7 @@ for m in "${model_lines[@]}"; do
             } else
                 strong = "n/a | n/a | n/a";
             tw = fb * B / 2 + u * P + S;
-            printf "| %s | %d | %s | %.0f | %.0f%% | %.0f%% | %s |\n", L, N, strong, N * B / 2 / tw,
-                100 * (B / 2) / tw / (N * B / t1) * N, 100 * S / tw,
-                (hide > 1 ? hide : "never (< 2)") } }'
+            printf "| %s | %d | %s | %.0f | %.0f%% | %.0f%% | %s / %s |\n", L, N, strong,
+                N * B / 2 / tw, 100 * (B / 2) / tw / (N * B / t1) * N, 100 * S / tw,
+                (hide > 1 ? hide : "none"), (hidew > 1 ? hidew : "none") } }'
 done
