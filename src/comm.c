@@ -431,6 +431,8 @@ static int shm_setup(nn_replica *r)
     }
     if (!all_ok(c, ok))
         return -1;
+    /* From here on a failed barrier on the node ends the job, like every other collective. */
+    MPI_Comm_set_errhandler(r->node, MPI_ERRORS_ARE_FATAL);
     for (int k = 0; k < NN_REPLICA_STATES; k++)
         r->state[k] = state + (size_t)k * padded(r->n_state);
     MPI_Win_lock_all(MPI_MODE_NOCHECK, r->win_grads);
