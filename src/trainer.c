@@ -444,8 +444,10 @@ static int open_outputs(nn_trainer *t, char *err, size_t errlen)
         FILE **f;
         long keep_upto;
     } logs[2] = {
-        {cfg->metrics, "epoch,train_loss,reg_loss,val_loss,val_accuracy,samples_per_sec,"
-                       "seconds,compute_s,allreduce_s,io_s,lr,optimizer_s,matmul_s\n", &t->metrics, ck ? ck->epoch : 0},
+        {cfg->metrics,
+         "epoch,train_loss,reg_loss,val_loss,val_accuracy,samples_per_sec,seconds,compute_s,"
+         "allreduce_s,io_s,lr,optimizer_s,matmul_s\n",
+         &t->metrics, ck ? ck->epoch : 0},
         {cfg->step_log, "step,epoch,loss\n", &t->step_log, ck ? ck->step : 0},
     };
     for (int i = 0; i < 2 && !fail; i++) {
