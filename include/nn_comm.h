@@ -103,6 +103,9 @@ const float *nn_replica_step(nn_replica *r, nn_replica_update_fn update, void *c
 void nn_replica_bcast(nn_replica *r, int k);
 /* What the gradient sum does here, for banners. */
 const char *nn_replica_describe(const nn_replica *r);
+/* Why the shared-memory path was refused although it was asked for and possible (/dev/shm
+ * too small), or NULL. */
+const char *nn_replica_warning(const nn_replica *r);
 void nn_replica_free(nn_replica *r);
 
 #endif

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -335,6 +336,7 @@ struct nn_replica {
     size_t lo, hi;
     float *scratch; /* SUM_BLOCK floats: a block of the sum that only its owner reads */
     char what[160];
+    char warning[256]; /* why the shared-memory path was not taken, when it matters */
 };
 
 /* The slice [lo, hi) of n floats that node rank r of p owns: cut on cache lines. */
@@ -400,6 +402,26 @@ static int shm_setup(nn_replica *r)
         return -1;
     int leader = r->node_rank == 0;
     MPI_Allreduce(&leader, &r->nodes, 1, MPI_INT, MPI_SUM, c->impl->comm);
+    /* Open MPI backs shared windows with files in /dev/shm (its default backing directory),
+     * whose pages are only taken when first touched: a /dev/shm smaller than the windows
+     * (64 MiB in a default Docker container) would end in SIGBUS in the middle of a run.
+     * Each node's leader checks the room, with 32 MiB left for Open MPI's own segments. */
+    double need = ((double)r->node_size * (double)padded(r->n_grad) + (double)padded(r->n_grad) +
+                   NN_REPLICA_STATES * (double)padded(r->n_state)) * sizeof(float),
+           room = 1e300;
+    struct statvfs sv;
+    if (leader && statvfs("/dev/shm", &sv) == 0)
+        room = (double)sv.f_bavail * (double)sv.f_frsize;
+    MPI_Allreduce(MPI_IN_PLACE, &room, 1, MPI_DOUBLE, MPI_MIN, c->impl->comm);
+    if (room < need + 32.0 * 1048576) {
+        snprintf(r->warning, sizeof r->warning,
+                 "/dev/shm has %.0f MiB free on a node; the shared-memory gradient sum needs "
+                 "%.0f MiB plus Open MPI's own segments: using MPI_Allreduce instead (slower; "
+                 "give the job more /dev/shm, e.g. docker run --shm-size, or pass "
+                 "--allreduce mpi to silence this)",
+                 room / 1048576, need / 1048576);
+        return -1;
+    }
     /* Ranks that cannot share memory (Open MPI decides by its own notion of a node) fail
      * here; every rank then agrees to fall back to MPI_Allreduce. */
     MPI_Comm_set_errhandler(r->node, MPI_ERRORS_RETURN);
@@ -521,6 +543,7 @@ nn_replica *nn_replica_create(const nn_comm *c, size_t n_state, size_t n_grad,
 }
 
 float *nn_replica_state(const nn_replica *r, int k) { return r->state[k]; }
+const char *nn_replica_warning(const nn_replica *r) { return r->warning[0] ? r->warning : NULL; }
 float *nn_replica_grads(const nn_replica *r) { return r->grads; }
 const char *nn_replica_describe(const nn_replica *r) { return r->what; }
 

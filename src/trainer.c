@@ -542,6 +542,8 @@ static void banner(nn_trainer *t, size_t max_local, double load_seconds)
                 topo.max_per_host > cores ? "run at most one rank per core"
                                           : "set OPENBLAS_NUM_THREADS (or --threads) to cores "
                                             "/ ranks per host");
+    if (nn_replica_warning(t->rep))
+        fprintf(stderr, "nn-train: warning: %s\n", nn_replica_warning(t->rep));
     if (cfg->quiet)
         return;
     char lib[128], h5[32], layers[256] = "", settings[2048];
