@@ -6,6 +6,7 @@
 #include <stdio.h>
 
 #include "nn_checkpoint.h"
+#include "nn_clock.h"
 #include "nn_comm.h"
 #include "nn_config.h"
 #include "nn_data.h"
@@ -124,7 +125,5 @@ void nn_trainer_free(nn_trainer *t);
 void nn_say(const nn_comm *c, int quiet, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 void nn_error(const nn_comm *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Wall-clock seconds (monotonic). */
-double nn_now(void);
 
 #endif

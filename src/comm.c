@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "nn_clock.h"
 #include "nn_comm.h"
 
 struct nn_comm_impl {
@@ -26,18 +27,11 @@ struct nn_comm_impl {
     int running;
 };
 
-static double mono_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 /* Marks the start and end of a collective for the watchdog (two relaxed stores). */
 static inline void enter(const nn_comm *c, const char *op)
 {
     atomic_store_explicit(&c->impl->op, op, memory_order_relaxed);
-    atomic_store_explicit(&c->impl->since, mono_now(), memory_order_release);
+    atomic_store_explicit(&c->impl->since, nn_now(), memory_order_release);
 }
 static inline void leave(const nn_comm *c)
 {
@@ -53,7 +47,7 @@ static void *watchdog(void *arg)
         struct timespec nap = {0, 200 * 1000 * 1000};
         nanosleep(&nap, NULL);
         double since = atomic_load_explicit(&w->since, memory_order_acquire);
-        if (since > 0.0 && mono_now() - since > w->timeout) {
+        if (since > 0.0 && nn_now() - since > w->timeout) {
             fprintf(stderr,
                     "nn-train: error [rank %d]: %s at step %ld has not completed after %.0f s "
                     "(--comm-timeout); another rank is probably dead or stuck. Aborting so the "
@@ -128,15 +122,30 @@ void nn_comm_abort(const nn_comm *c, int code)
     MPI_Abort(c->impl ? c->impl->comm : MPI_COMM_WORLD, code);
 }
 
+/* In-place allreduce and broadcast on any communicator, in chunks of NN_CHUNK_BYTES. */
+static void allreduce_on(MPI_Comm comm, void *buf, size_t n, size_t elem, MPI_Datatype t,
+                         MPI_Op op)
+{
+    size_t chunk = NN_CHUNK_BYTES / elem;
+    for (size_t i = 0; i < n; i += chunk) {
+        size_t m = n - i < chunk ? n - i : chunk;
+        MPI_Allreduce(MPI_IN_PLACE, (char *)buf + i * elem, (int)m, t, op, comm);
+    }
+}
+
+static void bcast_on(MPI_Comm comm, void *buf, size_t bytes, int root)
+{
+    for (size_t i = 0; i < bytes; i += NN_CHUNK_BYTES) {
+        size_t m = bytes - i < NN_CHUNK_BYTES ? bytes - i : NN_CHUNK_BYTES;
+        MPI_Bcast((char *)buf + i, (int)m, MPI_BYTE, root, comm);
+    }
+}
+
 static void allreduce(const nn_comm *c, void *buf, size_t n, size_t elem, MPI_Datatype t,
                       MPI_Op op)
 {
-    size_t chunk = NN_CHUNK_BYTES / elem;
     enter(c, "allreduce");
-    for (size_t i = 0; i < n; i += chunk) {
-        size_t m = n - i < chunk ? n - i : chunk;
-        MPI_Allreduce(MPI_IN_PLACE, (char *)buf + i * elem, (int)m, t, op, c->impl->comm);
-    }
+    allreduce_on(c->impl->comm, buf, n, elem, t, op);
     leave(c);
 }
 
@@ -164,10 +173,7 @@ void nn_comm_min_f64(const nn_comm *c, double *b, size_t n)
 void nn_comm_bcast(const nn_comm *c, void *buf, size_t bytes, int root)
 {
     enter(c, "broadcast");
-    for (size_t i = 0; i < bytes; i += NN_CHUNK_BYTES) {
-        size_t m = bytes - i < NN_CHUNK_BYTES ? bytes - i : NN_CHUNK_BYTES;
-        MPI_Bcast((char *)buf + i, (int)m, MPI_BYTE, root, c->impl->comm);
-    }
+    bcast_on(c->impl->comm, buf, bytes, root);
     leave(c);
 }
 
@@ -370,12 +376,6 @@ static int node_color(const nn_comm *c)
     return color;
 }
 
-static int all_ok(const nn_comm *c, int ok)
-{
-    MPI_Allreduce(MPI_IN_PLACE, &ok, 1, MPI_INT, MPI_MIN, c->impl->comm);
-    return ok;
-}
-
 /* A node-wide barrier that also orders the shared-memory accesses around it. */
 static void node_sync(nn_replica *r)
 {
@@ -451,7 +451,7 @@ static int shm_setup(nn_replica *r)
     } else {
         ok = 0;
     }
-    if (!all_ok(c, ok))
+    if (nn_comm_agree(c, !ok) >= 0)
         return -1;
     /* From here on a failed barrier on the node ends the job, like every other collective. */
     MPI_Comm_set_errhandler(r->node, MPI_ERRORS_ARE_FATAL);
@@ -507,7 +507,7 @@ nn_replica *nn_replica_create(const nn_comm *c, size_t n_state, size_t n_grad,
                               nn_allreduce_mode mode)
 {
     nn_replica *r = calloc(1, sizeof *r);
-    if (!all_ok(c, r != NULL)) {
+    if (nn_comm_agree(c, r == NULL) >= 0) {
         free(r);
         return NULL;
     }
@@ -526,7 +526,7 @@ nn_replica *nn_replica_create(const nn_comm *c, size_t n_state, size_t n_grad,
     /* Private memory: the state, and one buffer that is summed in place. */
     r->kind = c->size > 1 ? R_MPI : R_SINGLE;
     r->block = calloc(NN_REPLICA_STATES * padded(n_state) + padded(n_grad), sizeof(float));
-    if (!all_ok(c, r->block != NULL)) {
+    if (nn_comm_agree(c, r->block == NULL) >= 0) {
         free(r->block);
         free(r);
         return NULL;
@@ -552,10 +552,10 @@ const char *nn_replica_describe(const nn_replica *r) { return r->what; }
 static void apply(nn_replica_update_fn update, void *ctx, const float *g, size_t a, size_t b,
                   size_t block, double *t_update)
 {
-    double t0 = mono_now();
+    double t0 = nn_now();
     for (size_t i = a; i < b; i += block)
         update(ctx, g + (i - a), i, b - i < block ? b : i + block);
-    *t_update += mono_now() - t0;
+    *t_update += nn_now() - t0;
 }
 
 /* R_SHM: once every rank's buffer is complete (and every rank is done with the previous
@@ -592,11 +592,7 @@ const float *nn_replica_step(nn_replica *r, nn_replica_update_fn update, void *c
             apply(update, ctx, out, b, b + m, m, t_update);
     }
     if (!fused) {
-        const size_t chunk = NN_CHUNK_BYTES / sizeof(float);
-        for (size_t i = r->lo; i < r->hi; i += chunk) {
-            size_t m = r->hi - i < chunk ? r->hi - i : chunk;
-            MPI_Allreduce(MPI_IN_PLACE, r->sum + i, (int)m, MPI_FLOAT, MPI_SUM, r->cross);
-        }
+        allreduce_on(r->cross, r->sum + r->lo, r->hi - r->lo, sizeof(float), MPI_FLOAT, MPI_SUM);
         apply(update, ctx, r->sum + r->lo, r->lo, r->hi, SUM_BLOCK, t_update);
     }
     node_sync(r);
@@ -615,10 +611,7 @@ void nn_replica_bcast(nn_replica *r, int k)
      * node's segment; the barrier makes it visible to every rank of the node. */
     if (r->leaders != MPI_COMM_NULL) {
         enter(r->c, "broadcast");
-        for (size_t i = 0; i < bytes; i += NN_CHUNK_BYTES) {
-            size_t m = bytes - i < NN_CHUNK_BYTES ? bytes - i : NN_CHUNK_BYTES;
-            MPI_Bcast((char *)r->state[k] + i, (int)m, MPI_BYTE, 0, r->leaders);
-        }
+        bcast_on(r->leaders, r->state[k], bytes, 0);
         leave(r->c);
     }
     enter(r->c, "broadcast");

@@ -7,20 +7,13 @@
 #endif
 #include <math.h>
 #include <string.h>
-#include <time.h>
 
+#include "nn_clock.h"
 #include "nn_model.h"
 
 /* Seconds spent in cblas_sgemm while timing is on (this process's one thread that calls it). */
 static int sgemm_timing;
 static double sgemm_seconds;
-
-static double mono(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 void nn_sgemm_timing(int on) { sgemm_timing = on; }
 double nn_sgemm_seconds(void) { return sgemm_seconds; }
@@ -30,11 +23,11 @@ void nn_sgemm(int transA, int transB, int M, int N, int K, float alpha, const fl
 {
     int lda = transA ? M : K; /* row-major leading dimensions of A and B as stored */
     int ldb = transB ? K : N;
-    double t0 = sgemm_timing ? mono() : 0.0;
+    double t0 = sgemm_timing ? nn_now() : 0.0;
     cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans,
                 transB ? CblasTrans : CblasNoTrans, M, N, K, alpha, A, lda, B, ldb, beta, C, N);
     if (sgemm_timing)
-        sgemm_seconds += mono() - t0;
+        sgemm_seconds += nn_now() - t0;
 }
 
 void nn_flush_denormals(void)

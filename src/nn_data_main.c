@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "nn_args.h"
+#include "nn_clock.h"
 #include "nn_csv.h"
 #include "nn_data.h"
 #include "nn_h5info.h"
@@ -253,13 +254,6 @@ static int write_provenance(nn_h5w *w, int argc, char **argv)
            nn_h5w_attr_str(w, "/", "created", when) | nn_h5w_attr_str(w, "/", "command", cmd);
 }
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 /* ---------------------------------------------------------------------------------------- */
 /* import-idx                                                                                */
 
@@ -334,7 +328,7 @@ static int cmd_import_idx(const dopts *o, int argc, char **argv)
             return EXIT_USAGE;
         }
     char err[1024] = "";
-    double t0 = now_s();
+    double t0 = nn_now();
     nn_idx *f[4] = {NULL, NULL, NULL, NULL};
     nn_h5w *w = NULL;
     int rc = EXIT_DATA;
@@ -407,7 +401,7 @@ static int cmd_import_idx(const dopts *o, int argc, char **argv)
     printf("wrote %s: /train %zu rows", o->output, ntrain);
     if (nf == 4)
         printf(", /test %zu rows", ntest);
-    printf(", %zu features, int32 labels, in %.2f s\n", d, now_s() - t0);
+    printf(", %zu features, int32 labels, in %.2f s\n", d, nn_now() - t0);
     rc = 0;
 done:
     if (rc != 0)
@@ -1013,7 +1007,7 @@ static int cmd_import_csv(const dopts *o, int argc, char **argv)
         error("-o %s is the input file; expected a different output file", o->output);
         return EXIT_USAGE;
     }
-    double t0 = now_s();
+    double t0 = nn_now();
     csv_job j;
     memset(&j, 0, sizeof j);
     j.path = o->input;
@@ -1073,7 +1067,7 @@ static int cmd_import_csv(const dopts *o, int argc, char **argv)
         error("%s", err);
         goto done;
     }
-    print_csv_summary(&j, o, ntrain, ntest, now_s() - t0);
+    print_csv_summary(&j, o, ntrain, ntest, nn_now() - t0);
     rc = 0;
 done:
     abort_output(w);

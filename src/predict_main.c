@@ -18,15 +18,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "nn_checkpoint.h"
+#include "nn_clock.h"
 #include "nn_comm.h"
 #include "nn_data.h"
 #include "nn_model.h"
 #include "nn_predict.h"
 #include "nn_preprocess.h"
 #include "nn_shard.h"
+#include "nn_train.h"
 
 #define ERRLEN 768
 #define READ_FLOATS ((size_t)4 << 20) /* x is read in blocks of about 16 MiB */
@@ -53,26 +54,6 @@ typedef struct {
     double acc[3];       /* loss sum, correct, samples: summed over ranks at the end */
     double t_io, t_compute, t_out; /* seconds; reported as the max over ranks */
 } predictor;
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-/* Rank 0 prints progress and results (unless --quiet). */
-static void say(const predictor *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void say(const predictor *p, const char *fmt, ...)
-{
-    if (p->comm->rank != 0 || p->cfg.quiet)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vprintf(fmt, ap);
-    va_end(ap);
-    fflush(stdout);
-}
 
 /* Collective failure: every rank returns -1, the message is printed once. */
 static int agree(const nn_comm *c, int failed, const char *msg)
@@ -307,7 +288,7 @@ static int predict_block(predictor *p, char *err, size_t errlen)
         size_t a = j0 * B > p->row0 ? j0 * B : p->row0; /* file rows [a, b) of this read */
         size_t b = j1 * B < row1 ? j1 * B : row1;
         nn_rows rows;
-        double t0 = now();
+        double t0 = nn_now();
         if (nn_predict_read_block(p->cfg.data, p->split, &p->info, p->has_y, a, b - a, &rows,
                                   err, errlen) != 0)
             return -1;
@@ -315,7 +296,7 @@ static int predict_block(predictor *p, char *err, size_t errlen)
             nn_rows_free(&rows);
             return -1;
         }
-        double t1 = now();
+        double t1 = nn_now();
         nn_preprocess_apply_x(&p->pre, rows.x, b - a, D);
         for (size_t j = j0; j < j1; j++) {
             size_t pa = j * B > a ? j * B : a, pb = (j + 1) * B < b ? (j + 1) * B : b;
@@ -334,7 +315,7 @@ static int predict_block(predictor *p, char *err, size_t errlen)
         }
         nn_rows_free(&rows);
         p->t_io += t1 - t0;
-        p->t_compute += now() - t1;
+        p->t_compute += nn_now() - t1;
     }
     return 0;
 }
@@ -386,12 +367,12 @@ static void banner(const predictor *p)
         snprintf(y, sizeof y, "class labels");
     else
         snprintf(y, sizeof y, "float targets [%d]", p->info.k);
-    say(p, "nn-predict %s: %d rank%s (%s), OpenBLAS threads/rank %d\n", NN_VERSION,
-        p->comm->size, p->comm->size > 1 ? "s" : "", lib, nn_blas_threads(0));
-    say(p, "model  %s: %s %s, %s output, preprocess %s\n", p->cfg.model, layers,
-        nn_act_name(p->lo.act), p->classify ? "softmax" : "linear", p->pre.method);
-    say(p, "data   %s /%s: %zu samples, %d features, %s\n", p->cfg.data, p->split, p->info.n,
-        p->info.d, y);
+    nn_say(p->comm, p->cfg.quiet, "nn-predict %s: %d rank%s (%s), OpenBLAS threads/rank %d\n",
+           NN_VERSION, p->comm->size, p->comm->size > 1 ? "s" : "", lib, nn_blas_threads(0));
+    nn_say(p->comm, p->cfg.quiet, "model  %s: %s %s, %s output, preprocess %s\n", p->cfg.model,
+           layers, nn_act_name(p->lo.act), p->classify ? "softmax" : "linear", p->pre.method);
+    nn_say(p->comm, p->cfg.quiet, "data   %s /%s: %zu samples, %d features, %s\n", p->cfg.data,
+           p->split, p->info.n, p->info.d, y);
 }
 
 static void report(predictor *p)
@@ -402,20 +383,23 @@ static void report(predictor *p)
     nn_comm_max_f64(p->comm, t, 3);
     const char *loss = nn_loss_name(p->lo.loss);
     if (!p->has_y)
-        say(p, "result /%s: %.0f samples predicted; no /%s/y, so no metrics\n", p->split, a[2],
-            p->split);
+        nn_say(p->comm, p->cfg.quiet,
+               "result /%s: %.0f samples predicted; no /%s/y, so no metrics\n", p->split, a[2],
+               p->split);
     else if (a[2] == 0)
-        say(p, "result /%s: no samples\n", p->split);
+        nn_say(p->comm, p->cfg.quiet, "result /%s: no samples\n", p->split);
     else if (p->info.y_is_label)
-        say(p, "result /%s: %.0f samples  loss %.9g (%s)  accuracy %.9g (%.0f/%.0f)\n", p->split,
-            a[2], a[0] / a[2], loss, a[1] / a[2], a[1], a[2]);
+        nn_say(p->comm, p->cfg.quiet,
+               "result /%s: %.0f samples  loss %.9g (%s)  accuracy %.9g (%.0f/%.0f)\n", p->split,
+               a[2], a[0] / a[2], loss, a[1] / a[2], a[1], a[2]);
     else
-        say(p, "result /%s: %.0f samples  loss %.9g (%s%s)\n", p->split, a[2], a[0] / a[2], loss,
-            p->pre.y_shift ? ", in the targets' original units" : "");
+        nn_say(p->comm, p->cfg.quiet, "result /%s: %.0f samples  loss %.9g (%s%s)\n", p->split,
+               a[2], a[0] / a[2], loss, p->pre.y_shift ? ", in the targets' original units" : "");
     if (p->cfg.output)
-        say(p, "wrote  %s (%zu rows)\n", p->cfg.output, p->info.n);
-    say(p, "time   read %.3fs  compute %.3fs  gather+write %.3fs (max over ranks)\n", t[0], t[1],
-        t[2]);
+        nn_say(p->comm, p->cfg.quiet, "wrote  %s (%zu rows)\n", p->cfg.output, p->info.n);
+    nn_say(p->comm, p->cfg.quiet,
+           "time   read %.3fs  compute %.3fs  gather+write %.3fs (max over ranks)\n", t[0], t[1],
+           t[2]);
 }
 
 static void predictor_free(predictor *p)
@@ -462,10 +446,10 @@ int main(int argc, char **argv)
     int fail = predict_block(&p, err, sizeof err) != 0;
     if (agree(&comm, fail, err))
         goto out;
-    double t0 = now();
+    double t0 = nn_now();
     if (p.cfg.output && write_output(&p) != 0)
         goto out;
-    p.t_out = now() - t0;
+    p.t_out = nn_now() - t0;
     report(&p);
     rc = 0;
 out:

@@ -16,7 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "nn_preprocess.h"
@@ -24,13 +23,6 @@
 #include "nn_train.h"
 
 #define ERRLEN 512
-
-double nn_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 void nn_say(const nn_comm *c, int quiet, const char *fmt, ...)
 {

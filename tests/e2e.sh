@@ -112,7 +112,7 @@ case_allreduce_paths() {
 case_small_shm() {
     # A /dev/shm too small for the shared-memory sum (64 MiB in a default Docker container;
     # here 48 MiB, mounted in a private mount namespace) must fall back to MPI_Allreduce with
-    # one warning and train, instead of dying of SIGBUS when the pages are first touched. A
+    # one warning and train, instead of dying when the window pages are first touched. A
     # model that fits keeps the shared path.
     if [ "$(id -u)" != 0 ] || ! unshare -m true 2>/dev/null; then
         echo "SKIP: needs root and unshare -m for a private /dev/shm"

@@ -17,16 +17,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "nn_clock.h"
 #include "nn_model.h"
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -113,14 +106,14 @@ int main(int argc, char **argv)
     p.db = alloc_fill((size_t)B * maxw, &seed);
 
     /* Warm-up (thread pool start, caches), then size REPS to about 1 s if not given. */
-    double t0 = now();
+    double t0 = nn_now();
     long warm = 0;
     do {
         one_step(&p);
         warm++;
-    } while (now() - t0 < 0.2 && warm < 100000);
+    } while (nn_now() - t0 < 0.2 && warm < 100000);
     if (reps == 0) {
-        double per = (now() - t0) / (double)warm;
+        double per = (nn_now() - t0) / (double)warm;
         reps = (long)(1.0 / per);
         if (reps < 20)
             reps = 20;
@@ -134,10 +127,10 @@ int main(int argc, char **argv)
     if (!per)
         return 1;
     for (long c = 0; c < nchunks; c++) {
-        double a = now();
+        double a = nn_now();
         for (long r = 0; r < chunk; r++)
             one_step(&p);
-        per[c] = (now() - a) / (double)chunk;
+        per[c] = (nn_now() - a) / (double)chunk;
     }
     qsort(per, (size_t)nchunks, sizeof(double), cmp_double);
     double best = per[0], median = per[nchunks / 2];
