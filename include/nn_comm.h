@@ -73,12 +73,16 @@ int nn_comm_gatherv_f32(const nn_comm *c, const float *send, size_t n, float *re
  * node-rank order, and between nodes the slice is summed by an MPI_Allreduce among the ranks
  * with the same node rank; it then updates that slice of the state. A node therefore holds
  * one copy of the state, each rank updates 1/p of it, and every node computes the same.
+ * On a single node there are no fixed slices: the ranks claim blocks of the sum from a shared
+ * counter, top down, each as soon as every rank has published that part of its buffer
+ * (nn_replica_ready), so a rank done early takes work off the late ones.
  * It falls back to NN_ALLREDUCE_MPI (a private copy per rank, one MPI_Allreduce of the
  * whole buffer, every rank updates everything) when a node has one rank, nodes differ in
  * rank count, or the ranks cannot share memory.
  * NN_TEST_RANKS_PER_NODE=k in the environment groups ranks k by k instead of by host (tests).
  *
- * A step: fill nn_replica_grads, then nn_replica_step. */
+ * A step: fill nn_replica_grads (optionally publishing parts as they are final, with
+ * nn_replica_ready), then nn_replica_step. */
 typedef enum { NN_ALLREDUCE_AUTO = 0, NN_ALLREDUCE_MPI } nn_allreduce_mode;
 enum { NN_REPLICA_STATES = 3 };
 typedef struct nn_replica nn_replica;
@@ -87,6 +91,10 @@ nn_replica *nn_replica_create(const nn_comm *c, size_t n_state, size_t n_grad,
                               nn_allreduce_mode mode);
 float *nn_replica_state(const nn_replica *r, int k); /* k < NN_REPLICA_STATES */
 float *nn_replica_grads(const nn_replica *r);         /* this rank's buffer */
+/* This rank's gradient buffer is final from position `from` to the end, for the coming
+ * nn_replica_step: other ranks may start adding it up. Calls within a step must not raise
+ * `from`; nn_replica_step itself publishes the whole buffer. Two atomic stores, no MPI. */
+void nn_replica_ready(nn_replica *r, size_t from);
 /* update(ctx, g, a, b) must update the state on positions [a, b) of the n_grad (those from
  * n_state on are the caller's extras), where g[0 .. b-a) is the sum of those positions, and
  * touch nothing else. */

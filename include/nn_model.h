@@ -97,6 +97,10 @@ double nn_loss_only(const nn_layout *lo, const float *out, nn_batch_y y, int B, 
 /* Backward pass, using w->delta_a as dL/dZ_L (from nn_loss_and_grad). Overwrites all of
  * grads (n_params floats); B must be at least 1. */
 void nn_backward(const nn_layout *lo, const float *params, float *grads, nn_work *w, int B);
+/* nn_backward that calls done(ctx, from) after each layer, last layer first: grads is final
+ * from position `from` to n_params (so a gradient sum can start on it). done may be NULL. */
+void nn_backward_notify(const nn_layout *lo, const float *params, float *grads, nn_work *w,
+                        int B, void (*done)(void *ctx, size_t from), void *ctx);
 
 /* Regularisation over the kernels only (biases are not penalised):
  * R = l1 * sum|w| + l2/2 * sum w^2. nn_reg_loss returns R; nn_reg_grad adds dR/dw into grads

@@ -36,6 +36,7 @@ typedef struct {
     double samples_per_sec;
     double seconds;        /* wall time of the whole epoch */
     nn_timers t;
+    double allreduce_max;  /* t.allreduce of the rank that spent the most in it */
 } nn_epoch_stats;
 
 typedef struct {

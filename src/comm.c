@@ -3,6 +3,7 @@
 #include <limits.h>
 #include <mpi.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -322,8 +323,13 @@ int nn_comm_gatherv_f32(const nn_comm *c, const float *send, size_t n, float *re
 /* Floats per cache line: slices start on a line of their own, so two ranks never write the
  * same line. */
 #define LINE_FLOATS 16
-/* The slice is summed and applied in blocks of 16 KiB, which stay in L1 between the two. */
+/* The sum is added up and applied in blocks of 16 KiB, which stay in L1 between the two. */
 #define SUM_BLOCK 4096
+
+/* One node's coordination words, in shared memory, each on a cache line of its own. */
+typedef struct {
+    _Alignas(64) _Atomic uint64_t v;
+} shm_word;
 
 struct nn_replica {
     const nn_comm *c;
@@ -336,10 +342,15 @@ struct nn_replica {
     /* R_SHM: this node's ranks share one segment of gradient buffers, one result and one
      * state; rank r of the node owns the slice [lo, hi) of the result and of the state. */
     MPI_Comm node, cross, leaders; /* cross: same node rank on every node; leaders: node rank 0 */
-    MPI_Win win_grads, win_sum, win_state;
+    MPI_Win win_grads, win_sum, win_state, win_ctl;
     int node_rank, node_size, nodes, locked;
     float **peer; /* peer[q]: node rank q's gradient buffer */
     size_t lo, hi;
+    /* One node: the blocks of the sum go to whichever rank claims them first (claim counts
+     * claims, across steps), and ready[q] says how far node rank q's buffer is final (see
+     * progress()); gen counts this rank's steps. */
+    shm_word *claim, *ready;
+    uint64_t gen;
     float *scratch; /* SUM_BLOCK floats: a block of the sum that only its owner reads */
     char what[160];
     char warning[256]; /* why the shared-memory path was not taken, when it matters */
@@ -382,10 +393,12 @@ static void node_sync(nn_replica *r)
     MPI_Win_sync(r->win_grads);
     MPI_Win_sync(r->win_sum);
     MPI_Win_sync(r->win_state);
+    MPI_Win_sync(r->win_ctl);
     MPI_Barrier(r->node);
     MPI_Win_sync(r->win_grads);
     MPI_Win_sync(r->win_sum);
     MPI_Win_sync(r->win_state);
+    MPI_Win_sync(r->win_ctl);
 }
 
 /* The shared-memory set-up; 0 on success. Every rank of the job returns the same. */
@@ -437,6 +450,11 @@ static int shm_setup(nn_replica *r)
     MPI_Aint st = r->node_rank == 0 ? (MPI_Aint)(NN_REPLICA_STATES * padded(r->n_state)) * f : 0;
     ok = ok && MPI_Win_allocate_shared(st, (int)f, MPI_INFO_NULL, r->node, &state,
                                        &r->win_state) == MPI_SUCCESS;
+    /* The coordination words: the claim counter, then one progress word per rank. */
+    void *ctl = NULL;
+    MPI_Aint ct = r->node_rank == 0 ? (MPI_Aint)((size_t)(r->node_size + 2) * sizeof(shm_word)) : 0;
+    ok = ok && atomic_is_lock_free(&(_Atomic uint64_t){0}) &&
+         MPI_Win_allocate_shared(ct, 1, MPI_INFO_NULL, r->node, &ctl, &r->win_ctl) == MPI_SUCCESS;
     r->peer = ok ? calloc((size_t)r->node_size, sizeof *r->peer) : NULL;
     r->scratch = ok ? aligned_alloc(64, SUM_BLOCK * sizeof(float)) : NULL;
     if (r->peer && r->scratch) {
@@ -447,7 +465,13 @@ static int shm_setup(nn_replica *r)
         /* MPI_PROC_NULL: the segment of the lowest rank with a non-empty slice, at 0. */
         MPI_Win_shared_query(r->win_sum, MPI_PROC_NULL, &sz, &du, &r->sum);
         MPI_Win_shared_query(r->win_state, 0, &sz, &du, &state);
-        ok = r->sum && state && (r->hi == r->lo || r->sum + r->lo == mine_sum);
+        MPI_Win_shared_query(r->win_ctl, 0, &sz, &du, &ctl);
+        ok = r->sum && state && ctl && (r->hi == r->lo || r->sum + r->lo == mine_sum);
+        if (ok) { /* on a cache line of their own, whatever the segment's alignment */
+            const uintptr_t w = sizeof(shm_word);
+            r->claim = (shm_word *)(((uintptr_t)ctl + w - 1) / w * w);
+            r->ready = r->claim + 1;
+        }
     } else {
         ok = 0;
     }
@@ -460,7 +484,11 @@ static int shm_setup(nn_replica *r)
     MPI_Win_lock_all(MPI_MODE_NOCHECK, r->win_grads);
     MPI_Win_lock_all(MPI_MODE_NOCHECK, r->win_sum);
     MPI_Win_lock_all(MPI_MODE_NOCHECK, r->win_state);
+    MPI_Win_lock_all(MPI_MODE_NOCHECK, r->win_ctl);
     r->locked = 1;
+    if (r->node_rank == 0)
+        for (int q = 0; q <= r->node_size; q++)
+            atomic_init(&r->claim[q].v, 0);
     /* Each rank zeroes (and so first-touches, on its own NUMA node) the state it updates. */
     size_t a = r->lo < r->n_state ? r->lo : r->n_state, b = r->hi < r->n_state ? r->hi : r->n_state;
     for (int k = 0; k < NN_REPLICA_STATES; k++)
@@ -485,8 +513,8 @@ static int shm_setup(nn_replica *r)
 
 static void shm_release(nn_replica *r)
 {
-    MPI_Win *wins[3] = {&r->win_grads, &r->win_sum, &r->win_state};
-    for (int i = 0; i < 3; i++)
+    MPI_Win *wins[4] = {&r->win_grads, &r->win_sum, &r->win_state, &r->win_ctl};
+    for (int i = 0; i < 4; i++)
         if (*wins[i] != MPI_WIN_NULL) {
             if (r->locked)
                 MPI_Win_unlock_all(*wins[i]);
@@ -515,7 +543,7 @@ nn_replica *nn_replica_create(const nn_comm *c, size_t n_state, size_t n_grad,
     r->n_state = n_state;
     r->n_grad = n_grad;
     r->node = r->cross = r->leaders = MPI_COMM_NULL;
-    r->win_grads = r->win_sum = r->win_state = MPI_WIN_NULL;
+    r->win_grads = r->win_sum = r->win_state = r->win_ctl = MPI_WIN_NULL;
     if (c->size > 1 && mode == NN_ALLREDUCE_AUTO) {
         if (shm_setup(r) == 0) {
             r->kind = R_SHM;
@@ -558,12 +586,62 @@ static void apply(nn_replica_update_fn update, void *ctx, const float *g, size_t
     *t_update += nn_now() - t0;
 }
 
-/* R_SHM: once every rank's buffer is complete (and every rank is done with the previous
- * step), each rank adds its slice of all the node's buffers, in node-rank order, block by
- * block, and updates each block of state while the block is still in L1 (one node), or
- * after the slice was summed between nodes. On one node a block of state positions is summed
- * into a scratch block (only its owner needs it); blocks that hold extras go to the shared
- * result. The final barrier publishes the state and the extras. */
+/* Adds up the block [a, a + m) of every buffer of the node into out, in node-rank order, so
+ * the result does not depend on which rank adds it up. */
+static void sum_block(const nn_replica *r, float *restrict out, size_t a, size_t m)
+{
+    const float *restrict x = r->peer[0] + a, *restrict y = r->peer[1] + a;
+    for (size_t i = 0; i < m; i++)
+        out[i] = x[i] + y[i];
+    for (int q = 2; q < r->node_size; q++) {
+        const float *restrict z = r->peer[q] + a;
+        for (size_t i = 0; i < m; i++)
+            out[i] += z[i];
+    }
+}
+
+/* A rank's progress word counts up through the steps: in step g, the value
+ * g (n_grad + 1) + (n_grad - from) says that its buffer is final on [from, n_grad). */
+static uint64_t progress(const nn_replica *r, size_t from)
+{
+    return r->gen * (uint64_t)(r->n_grad + 1) + (uint64_t)(r->n_grad - from);
+}
+
+void nn_replica_ready(nn_replica *r, size_t from)
+{
+    if (r->kind == R_SHM && r->cross == MPI_COMM_NULL)
+        atomic_store_explicit(&r->ready[r->node_rank].v, progress(r, from), memory_order_release);
+}
+
+/* Waits until every rank of the node has published its buffer from a on. Spins briefly,
+ * then yields the core: with more ranks than cores the rank waited for may need it. */
+static void wait_ready(const nn_replica *r, size_t a)
+{
+    const uint64_t want = progress(r, a);
+    for (int q = 0; q < r->node_size; q++)
+        for (unsigned spin = 0;
+             atomic_load_explicit(&r->ready[q].v, memory_order_acquire) < want; spin++) {
+            if (spin >= 64)
+                sched_yield();
+#if defined(__x86_64__) || defined(__i386__)
+            else
+                __builtin_ia32_pause();
+#endif
+        }
+}
+
+/* R_SHM on one node: no barrier first. The blocks of the sum are claimed one at a time from
+ * a shared counter, from the top of the buffer down (backward writes the last layer first),
+ * and a rank adds up a block as soon as every rank has published it (nn_replica_ready), then
+ * updates that block of state while it is in L1. A rank that finishes backward early thus
+ * takes over work from the late ones instead of waiting for them. Each step makes exactly
+ * nb + p claims (nb blocks, then one claim per rank that finds none left), so step g's
+ * claims are the counter's values from g (nb + p) on. Blocks of state positions are summed
+ * into a scratch block (only the rank that claimed it needs it); blocks that hold extras go
+ * to the shared result.
+ * R_SHM on several nodes: once every rank's buffer is complete, each rank adds up its own
+ * slice, the slices are summed between nodes, and each rank updates its slice.
+ * Either way the final barrier publishes the state and the extras. */
 const float *nn_replica_step(nn_replica *r, nn_replica_update_fn update, void *ctx,
                              double *t_update)
 {
@@ -575,26 +653,29 @@ const float *nn_replica_step(nn_replica *r, nn_replica_update_fn update, void *c
         return r->sum;
     }
     enter(r->c, "allreduce");
-    node_sync(r);
-    const int p = r->node_size, fused = r->cross == MPI_COMM_NULL;
-    for (size_t b = r->lo; b < r->hi; b += SUM_BLOCK) {
-        size_t m = r->hi - b < SUM_BLOCK ? r->hi - b : SUM_BLOCK;
-        float *restrict out = fused && b + m <= r->n_state ? r->scratch : r->sum + b;
-        const float *restrict x = r->peer[0] + b, *restrict y = r->peer[1] + b;
-        for (size_t i = 0; i < m; i++)
-            out[i] = x[i] + y[i];
-        for (int q = 2; q < p; q++) {
-            const float *restrict z = r->peer[q] + b;
-            for (size_t i = 0; i < m; i++)
-                out[i] += z[i];
+    if (r->cross == MPI_COMM_NULL) {
+        nn_replica_ready(r, 0);
+        const uint64_t nb = (r->n_grad + SUM_BLOCK - 1) / SUM_BLOCK,
+                       base = r->gen * (nb + (uint64_t)r->node_size);
+        for (;;) {
+            uint64_t j = atomic_fetch_add_explicit(&r->claim->v, 1, memory_order_relaxed) - base;
+            if (j >= nb)
+                break;
+            size_t a = (size_t)(nb - 1 - j) * SUM_BLOCK;
+            size_t m = r->n_grad - a < SUM_BLOCK ? r->n_grad - a : SUM_BLOCK;
+            float *out = a + m <= r->n_state ? r->scratch : r->sum + a;
+            wait_ready(r, a);
+            sum_block(r, out, a, m);
+            apply(update, ctx, out, a, a + m, m, t_update);
         }
-        if (fused)
-            apply(update, ctx, out, b, b + m, m, t_update);
-    }
-    if (!fused) {
+    } else {
+        node_sync(r);
+        for (size_t b = r->lo; b < r->hi; b += SUM_BLOCK)
+            sum_block(r, r->sum + b, b, r->hi - b < SUM_BLOCK ? r->hi - b : SUM_BLOCK);
         allreduce_on(r->cross, r->sum + r->lo, r->hi - r->lo, sizeof(float), MPI_FLOAT, MPI_SUM);
         apply(update, ctx, r->sum + r->lo, r->lo, r->hi, SUM_BLOCK, t_update);
     }
+    r->gen++;
     node_sync(r);
     leave(r->c);
     return r->sum;

@@ -186,11 +186,19 @@ void nn_forward_train(const nn_layout *lo, const float *params, nn_work *w, cons
 
 void nn_backward(const nn_layout *lo, const float *params, float *grads, nn_work *w, int B)
 {
+    nn_backward_notify(lo, params, grads, w, B, NULL, NULL);
+}
+
+void nn_backward_notify(const nn_layout *lo, const float *params, float *grads, nn_work *w,
+                        int B, void (*done)(void *ctx, size_t from), void *ctx)
+{
     float *dz = w->delta_a, *dx = w->delta_b;
     for (int i = lo->n_layers - 1; i >= 0; i--) {
         int in = lo->sizes[i], out = lo->sizes[i + 1];
         nn_dense_backward(i > 0 ? dx : NULL, grads + lo->w_off[i], grads + lo->b_off[i], dz,
                           w->act[i], params + lo->w_off[i], B, in, out);
+        if (done)
+            done(ctx, lo->w_off[i]);
         if (i > 0) {
             if (w->drop_p > 0.0f)
                 nn_dropout_act_backward(dx, w->act[i], w->mask[i], (size_t)B * in, lo->act,

@@ -438,7 +438,7 @@ static int open_outputs(nn_trainer *t, char *err, size_t errlen)
     } logs[2] = {
         {cfg->metrics,
          "epoch,train_loss,reg_loss,val_loss,val_accuracy,samples_per_sec,seconds,compute_s,"
-         "allreduce_s,io_s,lr,optimizer_s,matmul_s\n",
+         "allreduce_s,io_s,lr,optimizer_s,matmul_s,allreduce_max_s\n",
          &t->metrics, ck ? ck->epoch : 0},
         {cfg->step_log, "step,epoch,loss\n", &t->step_log, ck ? ck->step : 0},
     };
@@ -752,6 +752,9 @@ static void optimizer_range(void *ctx, const float *grads, size_t lo, size_t hi)
     }
 }
 
+/* The gradients from `from` on are final: other ranks may start adding them up. */
+static void publish(void *rep, size_t from) { nn_replica_ready(rep, from); }
+
 /* One global step. Returns the mean data loss of the global batch. */
 static double train_step(nn_trainer *t, long step, nn_timers *tm)
 {
@@ -778,7 +781,8 @@ static double train_step(nn_trainer *t, long step, nn_timers *tm)
             nn_forward(&t->lo, t->params, &t->work, x, (int)cnt);
         }
         t->grads[n] = (float)nn_loss_and_grad(&t->lo, &t->work, y, (int)cnt, NULL);
-        nn_backward(&t->lo, t->params, t->grads, &t->work, (int)cnt); /* writes all n */
+        /* writes all n, publishing each layer's gradients as soon as they are final */
+        nn_backward_notify(&t->lo, t->params, t->grads, &t->work, (int)cnt, publish, t->rep);
     } else {
         memset(t->grads, 0, (n + 1) * sizeof(float));
     }
@@ -891,6 +895,8 @@ int nn_trainer_epoch(nn_trainer *t, long epoch, nn_epoch_stats *st)
     nn_trainer_evaluate(t, &t->val, v);
     double vl = v[0], vc = v[1], vn = v[2];
     st->t.compute += nn_now() - tv;
+    st->allreduce_max = st->t.allreduce;
+    nn_comm_max_f64(t->comm, &st->allreduce_max, 1);
     st->train_loss = loss_sum / (double)t->n_train;
     st->reg_loss = (t->l1 > 0 || t->l2 > 0) ? nn_reg_loss(&t->lo, t->params, t->l1, t->l2) : 0.0;
     st->val_loss = vn > 0 ? vl / vn : NAN;

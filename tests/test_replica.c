@@ -9,12 +9,16 @@
  * all ranks must cover every position exactly once; after the step every rank must read the
  * exact sum in all of state 0 and in the extras (the positions past the state). Several
  * rounds in a row check that no rank reads a buffer before its owner filled it nor
- * overwrites a result still being read. A broadcast of state 1 from rank 0 must reach every
+ * overwrites a result still being read. Every other round the buffers are filled top down
+ * in pieces, each published with nn_replica_ready as it is written, and one rank is late:
+ * a rank that added up a piece before every rank had published it would read the previous
+ * round's values. A broadcast of state 1 from rank 0 must reach every
  * rank. With the argument "shm", the shared-memory path must have been taken.
  * Exit status 1 on any mismatch. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "nn_comm.h"
 
@@ -95,8 +99,23 @@ static int one_size(const nn_comm *c, size_t n, nn_allreduce_mode mode, int want
     int64_t *count = malloc(n * sizeof *count);
     for (int round = 0; round < 5 && !bad; round++) {
         float *g = nn_replica_grads(r);
-        for (size_t i = 0; i < n; i++)
-            g[i] = value(i, c->rank, round);
+        if (round % 2 == 0) {
+            for (size_t i = 0; i < n; i++)
+                g[i] = value(i, c->rank, round);
+        } else {
+            /* As backward does: top down in pieces, each published when written, with one
+             * rank late by 2 ms per piece, so the others start on what is published. */
+            for (int piece = 3; piece >= 0; piece--) {
+                size_t a = n * (size_t)piece / 4, b = n * (size_t)(piece + 1) / 4;
+                if (c->rank == round % c->size) {
+                    struct timespec nap = {0, 2000000};
+                    nanosleep(&nap, NULL);
+                }
+                for (size_t i = a; i < b; i++)
+                    g[i] = value(i, c->rank, round);
+                nn_replica_ready(r, a);
+            }
+        }
         memset(seen, 0, n);
         upd u = {c, nn_replica_state(r, 0), n_state, n, round, 0, seen};
         double t_update = -1.0;
@@ -120,6 +139,7 @@ static int one_size(const nn_comm *c, size_t n, nn_allreduce_mode mode, int want
                         "%lld\n", c->rank, n, i, (long long)count[i], (long long)copies);
                 bad = 1;
             }
+        bad = nn_comm_agree(c, bad) >= 0; /* every rank stops at the same round */
     }
     free(seen);
     free(count);
