@@ -105,9 +105,10 @@ for spec in "1,64,64,1 32 regress" "784,256,128,10 128 blobs" "784,1024,1024,102
             mpirun -np "$np" "$build/nn-train" --data "$work/d.h5" --layers "$layers" \
                 --batch "$batch" --epochs 4 --val-fraction 0 --quiet --metrics "$work/m.csv"
             # columns: 6 samples_per_sec, 8 compute_s, 9 allreduce_s, 12 optimizer_s,
-            # 13 matmul_s; epochs 2-4
-            line=$(awk -F, 'NR > 2 { s += $6; c += $8; a += $9; o += $12; x += $13; m++ }
-                END { printf "%.1f %.6f %.6f %.6f %.6f\n", s / m, c / m, a / m, o / m, x / m }' \
+            # 13 matmul_s, 14 allreduce_max_s; epochs 2-4
+            line=$(awk -F, 'NR > 2 { s += $6; c += $8; a += $9; o += $12; x += $13; w += $14; m++ }
+                END { printf "%.1f %.6f %.6f %.6f %.6f %.6f\n", s / m, c / m, a / m, o / m, x / m,
+                    w / m }' \
                 "$work/m.csv")
             if [ "$np" = 1 ]; then s1+=("${line%% *}"); split1+=("$line")
             else s2+=("${line%% *}"); split2+=("$line"); fi
@@ -130,11 +131,13 @@ for spec in "1,64,64,1 32 regress" "784,256,128,10 128 blobs" "784,1024,1024,102
     ceil1=$(printf '%s\n' "${c1b[@]}" | sort -g | tail -1)
     ceil1m=$(med "${c1m[@]}")
     # the split: means over the rounds of the per-epoch means
-    declare -A comp=() ar=() opt=() mm=()
-    read -r comp[1] ar[1] opt[1] mm[1] < <(printf '%s\n' "${split1[@]}" | awk '{ c += $2;
-        a += $3; o += $4; x += $5 } END { printf "%.6f %.6f %.6f %.6f\n", c / NR, a / NR, o / NR, x / NR }')
-    read -r comp[2] ar[2] opt[2] mm[2] < <(printf '%s\n' "${split2[@]}" | awk '{ c += $2;
-        a += $3; o += $4; x += $5 } END { printf "%.6f %.6f %.6f %.6f\n", c / NR, a / NR, o / NR, x / NR }')
+    declare -A comp=() ar=() opt=() mm=() arw=()
+    for np in 1 2; do
+        if [ "$np" = 1 ]; then lines=("${split1[@]}"); else lines=("${split2[@]}"); fi
+        read -r comp[$np] ar[$np] opt[$np] mm[$np] arw[$np] < <(printf '%s\n' "${lines[@]}" |
+            awk '{ c += $2; a += $3; o += $4; x += $5; w += $6 } END {
+                printf "%.6f %.6f %.6f %.6f %.6f\n", c / NR, a / NR, o / NR, x / NR, w / NR }')
+    done
     # cost-model inputs from np 1: forward+backward+element-wise seconds per sample, and
     # optimizer seconds per parameter
     model_lines+=("$(awk -v L="$layers" -v B="$batch" -v P="$np_params" -v st="$steps" \
@@ -160,12 +163,13 @@ for spec in "1,64,64,1 32 regress" "784,256,128,10 128 blobs" "784,1024,1024,102
         "$(ratio "$ceil2m" "$ceil1m")" "$(ratio "$ceil2" "$ceil1")")")
     for np in 1 2; do
         splits+=("$(awk -v L="$layers" -v np="$np" -v st="$steps" -v x="${mm[$np]}" \
-            -v c="${comp[$np]}" -v a="${ar[$np]}" -v o="${opt[$np]}" 'BEGIN {
+            -v c="${comp[$np]}" -v a="${ar[$np]}" -v o="${opt[$np]}" -v w="${arw[$np]}" 'BEGIN {
             t = c + a; e = c - x - o;
-            printf "%s|%d|%.4f|%.4f|%.0f%%|%.0f%%|%.0f%%|%.0f%%|%.1f", L, np, t / st * 1e3,
-                x / st * 1e3, 100 * x / t, 100 * e / t, 100 * o / t, 100 * a / t, a / st * 1e6 }')")
+            printf "%s|%d|%.4f|%.4f|%.0f%%|%.0f%%|%.0f%%|%.0f%%|%.0f%%|%.1f", L, np, t / st * 1e3,
+                x / st * 1e3, 100 * x / t, 100 * e / t, 100 * o / t, 100 * a / t, 100 * w / t,
+                a / st * 1e6 }')")
     done
-    unset sps comp ar opt mm
+    unset sps comp ar opt mm arw
 done
 
 # 3. Memory: the large model on Fashion-MNIST-sized data. --val-fraction 0.9 keeps the run
@@ -217,10 +221,11 @@ done
 echo
 echo "nn-train step split (rank 0, from --metrics; mean of epochs 2-4 over the rounds): matmul ="
 echo "matmul_s (time in cblas_sgemm); optimizer = optimizer_s; gradient sum = allreduce_s, the sum"
-echo "over ranks with its barriers and the wait for the slower rank; elementwise = compute_s -"
-echo "matmul_s - optimizer_s (activations, loss, bias sums, zeroing dW, batch copies)."
-printf '| %s |\n' "model | np | step ms | matmul ms/step | % matmul | % elementwise | % optimizer | % gradient sum + wait | gradient sum us/step"
-echo "|---|---|---|---|---|---|---|---|---|"
+echo "over ranks with its barriers and the wait for the slower rank (worst rank: allreduce_max_s,"
+echo "the rank that spent the most in it); elementwise = compute_s - matmul_s - optimizer_s"
+echo "(activations, loss, bias sums, zeroing dW, batch copies)."
+printf '| %s |\n' "model | np | step ms | matmul ms/step | % matmul | % elementwise | % optimizer | % gradient sum + wait | same, worst rank | gradient sum us/step"
+echo "|---|---|---|---|---|---|---|---|---|---|"
 for r in "${splits[@]}"; do
     printf '| %s |\n' "${r//|/ | }"
 done
@@ -285,7 +290,8 @@ echo "projection from the cost model: strong scaling keeps the benchmark's globa
 echo "once there are more ranks than samples), weak scaling keeps each rank's np 2 share of it."
 echo "efficiency = samples/s / (N x np 1's). overlap = the largest N (of 2, 4, ..., 256) at which"
 echo "the sum would still fit inside the backward pass (2/3 of fb x the rank's samples), i.e. how"
-echo "far overlapping it with backward could hide it; nn-train does not overlap it."
+echo "far overlapping it with backward could hide it; nn-train does not overlap the sum between"
+echo "hosts (within a host, ranks start on the layers every rank has finished)."
 printf '| %s |\n' "model | N | strong: samples/s | strong: efficiency | strong: sum share | weak: samples/s | weak: efficiency | weak: sum share | overlap hides the sum up to N (strong / weak)"
 echo "|---|---|---|---|---|---|---|---|---|"
 for m in "${model_lines[@]}"; do

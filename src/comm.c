@@ -346,11 +346,13 @@ struct nn_replica {
     int node_rank, node_size, nodes, locked;
     float **peer; /* peer[q]: node rank q's gradient buffer */
     size_t lo, hi;
-    /* One node: the blocks of the sum go to whichever rank claims them first (claim counts
-     * claims, across steps), and ready[q] says how far node rank q's buffer is final (see
-     * progress()); gen counts this rank's steps. */
+    /* One node: claim[(g % 2) p + s] counts the blocks of slice s claimed in step g, and
+     * ready[q] says how far node rank q's buffer is final (see progress()); gen counts this
+     * rank's steps. slo/shi: every rank's slice; spent: the slices this rank found done. */
     shm_word *claim, *ready;
     uint64_t gen;
+    size_t *slo, *shi;
+    unsigned char *spent;
     float *scratch; /* SUM_BLOCK floats: a block of the sum that only its owner reads */
     char what[160];
     char warning[256]; /* why the shared-memory path was not taken, when it matters */
@@ -450,14 +452,21 @@ static int shm_setup(nn_replica *r)
     MPI_Aint st = r->node_rank == 0 ? (MPI_Aint)(NN_REPLICA_STATES * padded(r->n_state)) * f : 0;
     ok = ok && MPI_Win_allocate_shared(st, (int)f, MPI_INFO_NULL, r->node, &state,
                                        &r->win_state) == MPI_SUCCESS;
-    /* The coordination words: the claim counter, then one progress word per rank. */
+    /* The coordination words: two claim counters per slice, then one progress word per
+     * rank (and one word of room to align them). */
     void *ctl = NULL;
-    MPI_Aint ct = r->node_rank == 0 ? (MPI_Aint)((size_t)(r->node_size + 2) * sizeof(shm_word)) : 0;
+    const size_t words = 3 * (size_t)r->node_size + 1;
+    MPI_Aint ct = r->node_rank == 0 ? (MPI_Aint)(words * sizeof(shm_word)) : 0;
     ok = ok && atomic_is_lock_free(&(_Atomic uint64_t){0}) &&
          MPI_Win_allocate_shared(ct, 1, MPI_INFO_NULL, r->node, &ctl, &r->win_ctl) == MPI_SUCCESS;
     r->peer = ok ? calloc((size_t)r->node_size, sizeof *r->peer) : NULL;
+    r->slo = ok ? calloc(2 * (size_t)r->node_size, sizeof *r->slo) : NULL;
+    r->spent = ok ? calloc((size_t)r->node_size, 1) : NULL;
     r->scratch = ok ? aligned_alloc(64, SUM_BLOCK * sizeof(float)) : NULL;
-    if (r->peer && r->scratch) {
+    if (r->peer && r->slo && r->spent && r->scratch) {
+        r->shi = r->slo + r->node_size;
+        for (int q = 0; q < r->node_size; q++)
+            slice(r->n_grad, q, r->node_size, &r->slo[q], &r->shi[q]);
         MPI_Aint sz;
         int du;
         for (int q = 0; q < r->node_size; q++)
@@ -470,7 +479,7 @@ static int shm_setup(nn_replica *r)
         if (ok) { /* on a cache line of their own, whatever the segment's alignment */
             const uintptr_t w = sizeof(shm_word);
             r->claim = (shm_word *)(((uintptr_t)ctl + w - 1) / w * w);
-            r->ready = r->claim + 1;
+            r->ready = r->claim + 2 * r->node_size;
         }
     } else {
         ok = 0;
@@ -487,7 +496,7 @@ static int shm_setup(nn_replica *r)
     MPI_Win_lock_all(MPI_MODE_NOCHECK, r->win_ctl);
     r->locked = 1;
     if (r->node_rank == 0)
-        for (int q = 0; q <= r->node_size; q++)
+        for (size_t q = 0; q + 1 < words; q++)
             atomic_init(&r->claim[q].v, 0);
     /* Each rank zeroes (and so first-touches, on its own NUMA node) the state it updates. */
     size_t a = r->lo < r->n_state ? r->lo : r->n_state, b = r->hi < r->n_state ? r->hi : r->n_state;
@@ -526,8 +535,12 @@ static void shm_release(nn_replica *r)
             MPI_Comm_free(comms[i]);
     free(r->peer);
     free(r->scratch);
+    free(r->slo);
+    free(r->spent);
     r->peer = NULL;
     r->scratch = NULL;
+    r->slo = r->shi = NULL;
+    r->spent = NULL;
     r->locked = 0;
 }
 
@@ -613,32 +626,77 @@ void nn_replica_ready(nn_replica *r, size_t from)
         atomic_store_explicit(&r->ready[r->node_rank].v, progress(r, from), memory_order_release);
 }
 
-/* Waits until every rank of the node has published its buffer from a on. Spins briefly,
- * then yields the core: with more ranks than cores the rank waited for may need it. */
-static void wait_ready(const nn_replica *r, size_t a)
+/* Whether every rank of the node has published its buffer from a on. */
+static int is_ready(const nn_replica *r, size_t a)
 {
     const uint64_t want = progress(r, a);
     for (int q = 0; q < r->node_size; q++)
-        for (unsigned spin = 0;
-             atomic_load_explicit(&r->ready[q].v, memory_order_acquire) < want; spin++) {
-            if (spin >= 64)
-                sched_yield();
-#if defined(__x86_64__) || defined(__i386__)
-            else
-                __builtin_ia32_pause();
-#endif
-        }
+        if (atomic_load_explicit(&r->ready[q].v, memory_order_acquire) < want)
+            return 0;
+    return 1;
 }
 
-/* R_SHM on one node: no barrier first. The blocks of the sum are claimed one at a time from
- * a shared counter, from the top of the buffer down (backward writes the last layer first),
- * and a rank adds up a block as soon as every rank has published it (nn_replica_ready), then
- * updates that block of state while it is in L1. A rank that finishes backward early thus
- * takes over work from the late ones instead of waiting for them. Each step makes exactly
- * nb + p claims (nb blocks, then one claim per rank that finds none left), so step g's
- * claims are the counter's values from g (nb + p) on. Blocks of state positions are summed
- * into a scratch block (only the rank that claimed it needs it); blocks that hold extras go
- * to the shared result.
+/* A short pause in a wait: spins briefly, then yields the core, since with more ranks than
+ * cores the rank waited for may need it. */
+static void pause_wait(unsigned *spin)
+{
+    if ((*spin)++ >= 64)
+        sched_yield();
+#if defined(__x86_64__) || defined(__i386__)
+    else
+        __builtin_ia32_pause();
+#endif
+}
+
+/* Block j of slice s, counted from the top of the slice down: [*a, *a + *m). 0 if the slice
+ * has fewer blocks. */
+static int block_of(const nn_replica *r, int s, uint64_t j, size_t *a, size_t *m)
+{
+    size_t lo = r->slo[s], hi = r->shi[s];
+    if (j >= (hi - lo + SUM_BLOCK - 1) / SUM_BLOCK)
+        return 0;
+    size_t top = hi - (size_t)j * SUM_BLOCK;
+    *a = top - lo > SUM_BLOCK ? top - SUM_BLOCK : lo;
+    *m = top - *a;
+    return 1;
+}
+
+/* The slice to claim the next block from: this rank's own slice if its next block is ready,
+ * else the first other slice, from the top of the buffer down, whose next block is ready;
+ * waits while blocks remain but none is ready. -1 when every block is claimed. */
+static int pick_slice(nn_replica *r, shm_word *claims)
+{
+    const int p = r->node_size;
+    for (unsigned spin = 0;; pause_wait(&spin)) {
+        int left = 0;
+        for (int k = 0; k < p; k++) {
+            int s = k == 0 ? r->node_rank : p - k <= r->node_rank ? p - k - 1 : p - k;
+            size_t a, m;
+            if (r->spent[s])
+                continue;
+            if (!block_of(r, s, atomic_load_explicit(&claims[s].v, memory_order_relaxed), &a, &m)) {
+                r->spent[s] = 1;
+                continue;
+            }
+            left = 1;
+            if (is_ready(r, a))
+                return s;
+        }
+        if (!left)
+            return -1;
+    }
+}
+
+/* R_SHM on one node: no barrier first. Each rank owns a slice of the buffer, cut on cache
+ * lines, whose blocks it claims from a shared counter from the top down (backward writes
+ * the last layer first), adds up once every rank has published them (nn_replica_ready), and
+ * updates while they are in L1. A rank whose own next block is not ready yet, or whose slice
+ * is done, claims ready blocks of the other slices: a rank that finishes backward early
+ * takes over work from a late one instead of waiting for it, and in a balanced step every
+ * rank keeps to its own slice (and its cache). The counters of step g are claim[g % 2]; each
+ * rank zeroes its own counter for step g + 1, which nobody touches in step g. Blocks of
+ * state positions are summed into a scratch block (only the rank that claimed it needs it);
+ * blocks that hold extras go to the shared result.
  * R_SHM on several nodes: once every rank's buffer is complete, each rank adds up its own
  * slice, the slices are summed between nodes, and each rank updates its slice.
  * Either way the final barrier publishes the state and the extras. */
@@ -654,17 +712,20 @@ const float *nn_replica_step(nn_replica *r, nn_replica_update_fn update, void *c
     }
     enter(r->c, "allreduce");
     if (r->cross == MPI_COMM_NULL) {
+        const int p = r->node_size;
+        shm_word *claims = r->claim + (r->gen % 2) * (uint64_t)p;
+        atomic_store_explicit(&r->claim[((r->gen + 1) % 2) * (uint64_t)p + (uint64_t)r->node_rank].v,
+                              0, memory_order_relaxed);
+        memset(r->spent, 0, (size_t)p);
         nn_replica_ready(r, 0);
-        const uint64_t nb = (r->n_grad + SUM_BLOCK - 1) / SUM_BLOCK,
-                       base = r->gen * (nb + (uint64_t)r->node_size);
-        for (;;) {
-            uint64_t j = atomic_fetch_add_explicit(&r->claim->v, 1, memory_order_relaxed) - base;
-            if (j >= nb)
-                break;
-            size_t a = (size_t)(nb - 1 - j) * SUM_BLOCK;
-            size_t m = r->n_grad - a < SUM_BLOCK ? r->n_grad - a : SUM_BLOCK;
+        for (int s; (s = pick_slice(r, claims)) >= 0;) {
+            size_t a, m;
+            if (!block_of(r, s, atomic_fetch_add_explicit(&claims[s].v, 1, memory_order_relaxed),
+                          &a, &m))
+                continue; /* another rank took the last one */
             float *out = a + m <= r->n_state ? r->scratch : r->sum + a;
-            wait_ready(r, a);
+            for (unsigned spin = 0; !is_ready(r, a); pause_wait(&spin)) {
+            }
             sum_block(r, out, a, m);
             apply(update, ctx, out, a, a + m, m, t_update);
         }

@@ -64,14 +64,38 @@ static void example_summary(nn_trainer *t)
 /* The high-water mark of resident memory over the ranks (collective): what a scheduler's
  * per-task memory limit has to allow. Shared memory (the node's copy of the model state)
  * counts in every rank that touched it. */
+/* This process's proportional set size in MiB (shared pages divided among the processes
+ * that map them), or -1 where the kernel does not say (Linux < 4.14, not Linux). */
+static double pss_mib(void)
+{
+    FILE *f = fopen("/proc/self/smaps_rollup", "r");
+    char line[256];
+    double kib = -1.0;
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "Pss: %lf kB", &kib) == 1)
+            break;
+    if (f)
+        fclose(f);
+    return kib < 0.0 ? -1.0 : kib / 1024.0;
+}
+
+/* Peak RSS counts a shared page in every rank that touched it; PSS divides it among them,
+ * so the PSS of a host's ranks adds up to what the host really holds. */
 static void report_memory(const nn_trainer *t)
 {
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
-    double mib[2] = {(double)ru.ru_maxrss / 1024.0, -(double)ru.ru_maxrss / 1024.0}; /* KiB */
-    nn_comm_max_f64(t->comm, mib, 2);
+    double pss = pss_mib();
+    double mib[4] = {(double)ru.ru_maxrss / 1024.0, -(double)ru.ru_maxrss / 1024.0, /* KiB */
+                     pss, pss < 0.0 ? 1e300 : -pss};
+    nn_comm_max_f64(t->comm, mib, 4);
     nn_say(t->comm, t->cfg.quiet, "peak resident memory per rank: %.1f MiB max, %.1f MiB min\n",
            mib[0], -mib[1]);
+    if (mib[3] < 1e300) /* every rank could read its PSS */
+        nn_say(t->comm, t->cfg.quiet,
+               "proportional memory per rank at the end (shared pages split among the ranks "
+               "that use them): %.1f MiB max, %.1f MiB min\n",
+               mib[2], -mib[3]);
 }
 
 /* --verify: load the checkpoint with every check a resume makes, and say what it holds. */
