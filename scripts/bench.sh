@@ -181,14 +181,16 @@ for np in 1 2 4; do
     out=$(mpirun -np "$np" "$build/nn-train" --data "$work/f.h5" \
         --layers 784,1024,1024,1024,10 --batch 256 --epochs 1 --val-fraction 0.9 2>/dev/null)
     peak=$(sed -n 's/^peak resident memory per rank: \([0-9.]*\) MiB max, \([0-9.]*\) MiB min/\1 \2/p' <<<"$out")
+    pss=$(sed -n 's/^proportional memory per rank at the end.*: \([0-9.]*\) MiB max, \([0-9.]*\) MiB min/\1 \2/p' <<<"$out")
     path=$(sed -n 's/^reduce gradients by \(.*\)/\1/p' <<<"$out")
     read -r pmax pmin <<<"$peak"
+    read -r smax smin <<<"${pss:-- -}"
     mem+=("$(awk -v np="$np" -v mx="$pmax" -v mn="$pmin" -v P="$(params_of 784,1024,1024,1024,10)" \
-        -v path="$path" 'BEGIN {
+        -v path="$path" -v sx="$smax" -v sn="$smin" 'BEGIN {
         mib = 1048576; data = 60000 / np * (784 + 1) * 4 / mib; state = 3 * P * 4 / mib;
         grads = P * 4 / mib; shared = path ~ /^shared/;
-        printf "%d|%.1f|%.1f|%.1f|%.1f%s|%.1f", np, mx, mn, data, shared ? state / np : state,
-            shared ? " (1/" np " of the node copy)" : "", grads }')")
+        printf "%d|%.1f|%.1f|%s|%s|%.1f|%.1f%s|%.1f", np, mx, mn, sx, sn, data,
+            shared ? state / np : state, shared ? " (1/" np " of the node copy)" : "", grads }')")
 done
 
 # 4. The gradient sum alone, for the cost model.
@@ -231,10 +233,13 @@ for r in "${splits[@]}"; do
 done
 echo
 echo "peak resident memory per rank, 784-1024-1024-1024-10, 60000 x 784 float data, batch 256 (MiB)."
-echo "data = the rank's rows (train + validation); state = parameters + Adam m and v; shared"
-echo "memory counts in every rank that touched it (each rank reads all the parameters)."
-printf '| %s |\n' "np | peak RSS max | peak RSS min | data per rank | state per rank | own gradients"
-echo "|---|---|---|---|---|---|"
+echo "data = the rank's rows (train + validation); state = parameters + Adam m and v. Peak RSS"
+echo "counts shared memory in every rank that touched it (each rank reads all the parameters,"
+echo "and a rank that takes over part of a late rank's sum touches that rank's pages); PSS at"
+echo "the end splits each shared page among the ranks that touched it, so the ranks' PSS add up"
+echo "to what the host holds."
+printf '| %s |\n' "np | peak RSS max | peak RSS min | PSS at end max | PSS at end min | data per rank | state per rank | own gradients"
+echo "|---|---|---|---|---|---|---|---|"
 for r in "${mem[@]}"; do
     printf '| %s |\n' "${r//|/ | }"
 done

@@ -4,7 +4,8 @@
  * soft targets, MSE with float targets and with one-hot labels), and for the L1/L2 penalties,
  * the analytic gradient of (mean data loss + penalty) is compared, parameter by parameter, with
  * (f(p + h) - f(p - h)) / 2h evaluated in the same float kernels. Also checks the loss of a
- * tiny case computed by hand, and the sgemm wrapper's transposes against a naive product. */
+ * tiny case computed by hand, the sgemm wrapper's transposes against a naive product, and
+ * that nn_backward_notify announces each layer only once its gradients are final. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -289,6 +290,50 @@ static void test_init_scale(void **s)
     free(b);
 }
 
+/* nn_backward_notify: done(from) comes once per layer, last layer first, and each time the
+ * gradients from `from` on already hold their final values (a gradient sum may start on
+ * them): a snapshot taken in the callback must equal the buffer after the pass. */
+typedef struct {
+    const fd_case *c;
+    float *snap[NN_MAX_LAYERS];
+    size_t from[NN_MAX_LAYERS];
+    int calls;
+} notify_log;
+
+static void on_done(void *ctx, size_t from)
+{
+    notify_log *l = ctx;
+    size_t n = l->c->lo.n_params;
+    assert_true(l->calls < l->c->lo.n_layers);
+    l->from[l->calls] = from;
+    l->snap[l->calls] = malloc((n - from) * sizeof(float));
+    memcpy(l->snap[l->calls], l->c->g + from, (n - from) * sizeof(float));
+    l->calls++;
+}
+
+static void test_backward_notify(void **s)
+{
+    (void)s;
+    fd_case c;
+    int sizes[] = {5, 7, 6, 3};
+    setup(&c, sizes, 3, NN_ACT_TANH, NN_LOSS_XENT, 1, 4, 11);
+    for (size_t i = 0; i < c.lo.n_params; i++)
+        c.g[i] = NAN;
+    forward(&c);
+    nn_loss_and_grad(&c.lo, &c.w, batch_y(&c), c.B, NULL);
+    notify_log l = {.c = &c};
+    nn_backward_notify(&c.lo, c.p, c.g, &c.w, c.B, on_done, &l);
+    assert_int_equal(l.calls, c.lo.n_layers);
+    for (int k = 0; k < l.calls; k++) {
+        assert_int_equal(l.from[k], c.lo.w_off[c.lo.n_layers - 1 - k]);
+        assert_memory_equal(l.snap[k], c.g + l.from[k],
+                            (c.lo.n_params - l.from[k]) * sizeof(float));
+        free(l.snap[k]);
+    }
+    assert_int_equal(l.from[l.calls - 1], 0);
+    teardown(&c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -302,7 +347,7 @@ int main(void)
         cmocka_unit_test(test_fd_dropout_relu), cmocka_unit_test(test_fd_dropout_tanh),
         cmocka_unit_test(test_fd_dropout_sigmoid),
         cmocka_unit_test(test_sgemm_transposes), cmocka_unit_test(test_parse_layers),
-        cmocka_unit_test(test_init_scale),
+        cmocka_unit_test(test_init_scale),      cmocka_unit_test(test_backward_notify),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
