@@ -73,9 +73,10 @@ int nn_comm_gatherv_f32(const nn_comm *c, const float *send, size_t n, float *re
  * node-rank order, and between nodes the slice is summed by an MPI_Allreduce among the ranks
  * with the same node rank; it then updates that slice of the state. A node therefore holds
  * one copy of the state, each rank updates 1/p of it, and every node computes the same.
- * On a single node there are no fixed slices: the ranks claim blocks of the sum from a shared
- * counter, top down, each as soon as every rank has published that part of its buffer
- * (nn_replica_ready), so a rank done early takes work off the late ones.
+ * On a single node the step starts without a barrier: each rank claims the blocks of its
+ * slice from a shared counter, top down, as soon as every rank has published that part of
+ * its buffer (nn_replica_ready), and when its own next block is not ready it claims ready
+ * blocks of the other slices, so a rank done early takes work off the late ones.
  * It falls back to NN_ALLREDUCE_MPI (a private copy per rank, one MPI_Allreduce of the
  * whole buffer, every rank updates everything) when a node has one rank, nodes differ in
  * rank count, or the ranks cannot share memory.
@@ -93,7 +94,7 @@ float *nn_replica_state(const nn_replica *r, int k); /* k < NN_REPLICA_STATES */
 float *nn_replica_grads(const nn_replica *r);         /* this rank's buffer */
 /* This rank's gradient buffer is final from position `from` to the end, for the coming
  * nn_replica_step: other ranks may start adding it up. Calls within a step must not raise
- * `from`; nn_replica_step itself publishes the whole buffer. Two atomic stores, no MPI. */
+ * `from`; nn_replica_step itself publishes the whole buffer. One atomic store, no MPI. */
 void nn_replica_ready(nn_replica *r, size_t from);
 /* update(ctx, g, a, b) must update the state on positions [a, b) of the n_grad (those from
  * n_state on are the caller's extras), where g[0 .. b-a) is the sum of those positions, and

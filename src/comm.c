@@ -648,16 +648,16 @@ static void pause_wait(unsigned *spin)
 #endif
 }
 
-/* Block j of slice s, counted from the top of the slice down: [*a, *a + *m). 0 if the slice
- * has fewer blocks. */
+/* Block j of slice s, counted from the top of the slice down: [*a, *a + *m). Blocks start
+ * every SUM_BLOCK floats from the slice's start, so on cache lines; the top one may be
+ * shorter. 0 if the slice has fewer blocks. */
 static int block_of(const nn_replica *r, int s, uint64_t j, size_t *a, size_t *m)
 {
-    size_t lo = r->slo[s], hi = r->shi[s];
-    if (j >= (hi - lo + SUM_BLOCK - 1) / SUM_BLOCK)
+    size_t lo = r->slo[s], hi = r->shi[s], nb = (hi - lo + SUM_BLOCK - 1) / SUM_BLOCK;
+    if (j >= nb)
         return 0;
-    size_t top = hi - (size_t)j * SUM_BLOCK;
-    *a = top - lo > SUM_BLOCK ? top - SUM_BLOCK : lo;
-    *m = top - *a;
+    *a = lo + (nb - 1 - (size_t)j) * SUM_BLOCK;
+    *m = hi - *a < SUM_BLOCK ? hi - *a : SUM_BLOCK;
     return 1;
 }
 
@@ -674,7 +674,8 @@ static int pick_slice(nn_replica *r, shm_word *claims)
             size_t a, m;
             if (r->spent[s])
                 continue;
-            if (!block_of(r, s, atomic_load_explicit(&claims[s].v, memory_order_relaxed), &a, &m)) {
+            uint64_t next = atomic_load_explicit(&claims[s].v, memory_order_relaxed);
+            if (!block_of(r, s, next, &a, &m)) {
                 r->spent[s] = 1;
                 continue;
             }
@@ -712,20 +713,20 @@ const float *nn_replica_step(nn_replica *r, nn_replica_update_fn update, void *c
     }
     enter(r->c, "allreduce");
     if (r->cross == MPI_COMM_NULL) {
-        const int p = r->node_size;
-        shm_word *claims = r->claim + (r->gen % 2) * (uint64_t)p;
-        atomic_store_explicit(&r->claim[((r->gen + 1) % 2) * (uint64_t)p + (uint64_t)r->node_rank].v,
-                              0, memory_order_relaxed);
-        memset(r->spent, 0, (size_t)p);
+        const size_t p = (size_t)r->node_size;
+        shm_word *claims = r->claim + (r->gen % 2) * p, *next = r->claim + (r->gen + 1) % 2 * p;
+        atomic_store_explicit(&next[r->node_rank].v, 0, memory_order_relaxed);
+        memset(r->spent, 0, p);
         nn_replica_ready(r, 0);
         for (int s; (s = pick_slice(r, claims)) >= 0;) {
             size_t a, m;
-            if (!block_of(r, s, atomic_fetch_add_explicit(&claims[s].v, 1, memory_order_relaxed),
-                          &a, &m))
+            uint64_t j = atomic_fetch_add_explicit(&claims[s].v, 1, memory_order_relaxed);
+            if (!block_of(r, s, j, &a, &m))
                 continue; /* another rank took the last one */
+            unsigned spin = 0; /* the block claimed may be below the one that was ready */
+            while (!is_ready(r, a))
+                pause_wait(&spin);
             float *out = a + m <= r->n_state ? r->scratch : r->sum + a;
-            for (unsigned spin = 0; !is_ready(r, a); pause_wait(&spin)) {
-            }
             sum_block(r, out, a, m);
             apply(update, ctx, out, a, a + m, m, t_update);
         }

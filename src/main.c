@@ -38,10 +38,11 @@ static void print_epoch(const nn_comm *c, const nn_trainer *t, const nn_epoch_st
            s->epoch, t->cfg.epochs, s->train_loss, reg, val, s->samples_per_sec, s->seconds,
            s->t.compute, s->t.allreduce, s->t.io);
     if (t->metrics) {
-        fprintf(t->metrics, "%ld,%.9g,%.9g,%.9g,%.9g,%.6g,%.6g,%.6g,%.6g,%.6g,%.9g,%.6g,%.6g,%.6g\n",
-                s->epoch, s->train_loss, s->reg_loss, s->val_loss, s->val_accuracy,
-                s->samples_per_sec, s->seconds, s->t.compute, s->t.allreduce, s->t.io, t->hp.lr,
-                s->t.optimizer, s->t.matmul, s->allreduce_max);
+        fprintf(t->metrics,
+                "%ld,%.9g,%.9g,%.9g,%.9g,%.6g,%.6g,%.6g,%.6g,%.6g,%.9g,%.6g,%.6g,%.6g\n", s->epoch,
+                s->train_loss, s->reg_loss, s->val_loss, s->val_accuracy, s->samples_per_sec,
+                s->seconds, s->t.compute, s->t.allreduce, s->t.io, t->hp.lr, s->t.optimizer,
+                s->t.matmul, s->allreduce_max);
         fflush(t->metrics);
     }
 }
