@@ -285,11 +285,9 @@ echo "cost model inputs, from np 1 (median round): fb = forward + backward + ele
 echo "sample, u = optimizer per parameter; T(N) = fb x B/N + u x P + S(N, 4P bytes)"
 printf '| %s |\n' "model | batch B | parameters P | fb us/sample | u ns/parameter"
 echo "|---|---|---|---|---|"
-for m in "${model_lines[@]}"; do
-    read -r L B P fb u <<<"$m"
-    awk -v L="$L" -v B="$B" -v P="$P" -v fb="$fb" -v u="$u" \
-        'BEGIN { printf "| %s | %d | %d | %.3f | %.3f |\n", L, B, P, fb * 1e6, u * 1e9 }'
-done
+# model_lines: layers, batch B, parameters P, fb (s/sample), u (s/parameter), one per model
+printf '%s\n' "${model_lines[@]}" |
+    awk '{ printf "| %s | %d | %d | %.3f | %.3f |\n", $1, $2, $3, $4 * 1e6, $5 * 1e9 }'
 echo
 echo "projection from the cost model: strong scaling keeps the benchmark's global batch (n/a"
 echo "once there are more ranks than samples), weak scaling keeps each rank's np 2 share of it."
@@ -299,9 +297,8 @@ echo "far overlapping it with backward could hide it; nn-train does not overlap 
 echo "hosts (within a host, ranks start on the layers every rank has finished)."
 printf '| %s |\n' "model | N | strong: samples/s | strong: efficiency | strong: sum share | weak: samples/s | weak: efficiency | weak: sum share | overlap hides the sum up to N (strong / weak)"
 echo "|---|---|---|---|---|---|---|---|---|"
-for m in "${model_lines[@]}"; do
-    read -r L B P fb u <<<"$m"
-    awk -v L="$L" -v B="$B" -v P="$P" -v fb="$fb" -v u="$u" -v a="$fa" -v g="$fg" 'BEGIN {
+printf '%s\n' "${model_lines[@]}" | awk -v a="$fa" -v g="$fg" '{
+        L = $1; B = $2; P = $3; fb = $4; u = $5;
         t1 = fb * B + u * P; hide = 1; hidew = 1;
         for (N = 2; N <= 256; N *= 2) {
             S = a * log(N) / log(2) + 2 * (N - 1) / N * 4 * P * g;
@@ -319,4 +316,3 @@ for m in "${model_lines[@]}"; do
             printf "| %s | %d | %s | %.0f | %.0f%% | %.0f%% | %s / %s |\n", L, N, strong,
                 N * B / 2 / tw, 100 * (B / 2) / tw / (N * B / t1) * N, 100 * S / tw,
                 (hide > 1 ? hide : "none"), (hidew > 1 ? hidew : "none") } }'
-done

@@ -62,9 +62,6 @@ static void example_summary(nn_trainer *t)
            mse, n, mse / var, var);
 }
 
-/* The high-water mark of resident memory over the ranks (collective): what a scheduler's
- * per-task memory limit has to allow. Shared memory (the node's copy of the model state)
- * counts in every rank that touched it. */
 /* This process's proportional set size in MiB (shared pages divided among the processes
  * that map them), or -1 where the kernel does not say (Linux < 4.14, not Linux). */
 static double pss_mib(void)
@@ -80,8 +77,10 @@ static double pss_mib(void)
     return kib < 0.0 ? -1.0 : kib / 1024.0;
 }
 
-/* Peak RSS counts a shared page in every rank that touched it; PSS divides it among them,
- * so the PSS of a host's ranks adds up to what the host really holds. */
+/* The high-water mark of resident memory over the ranks (collective): what a scheduler's
+ * per-task memory limit has to allow when it adds up RSS. It counts a shared page (the
+ * node's model state, the gradient buffers) in every rank that touched it; the PSS at the
+ * end divides it among them, so the PSS of a host's ranks adds up to what the host holds. */
 static void report_memory(const nn_trainer *t)
 {
     struct rusage ru;
