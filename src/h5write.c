@@ -2,6 +2,7 @@
  * one chunk of rows in memory; when it fills, the datasets grow by a chunk (H5Dset_extent) and
  * the rows go out in one hyperslab write, aligned to the chunk grid so HDF5 compresses each
  * chunk exactly once. */
+#define _GNU_SOURCE /* memfd_create */
 #include <errno.h>
 #include <fcntl.h>
 #include <hdf5.h>
@@ -9,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "nn_fileio.h"
@@ -30,9 +32,64 @@ struct nn_h5w_split {
 struct nn_h5w {
     char *path, *tmp;
     hid_t f;
+    int detached; /* the file's writes go to memory now (see detach) */
+    int err_no;   /* the errno behind the last failed write, 0 if unknown */
     nn_h5w_split *splits[MAX_SPLITS];
     int nsplits;
 };
+
+/* The errno behind the HDF5 call that just failed ("No space left on device"), from the
+ * error stack, where the sec2 driver records it; 0 when the stack has none. */
+static herr_t find_errno(unsigned n, const H5E_error2_t *e, void *data)
+{
+    (void)n;
+    const char *p = e->desc ? strstr(e->desc, "errno = ") : NULL;
+    if (p && *(int *)data == 0)
+        *(int *)data = atoi(p + 8);
+    return 0;
+}
+
+/* Records the errno of the HDF5 call that just failed, before another call clears the stack. */
+static void note_errno(nn_h5w *w)
+{
+    int e = 0;
+    H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, find_errno, &e);
+    if (e > 0)
+        w->err_no = e;
+}
+
+/* Why the last write failed, as far as we know. */
+static const char *why(const nn_h5w *w)
+{
+    return w->err_no > 0 ? strerror(w->err_no) : "HDF5 write error";
+}
+
+/* Gives up on the file's contents: its descriptor is pointed at an anonymous in-memory file,
+ * so every later flush and close has somewhere to write and succeeds. Needed because HDF5
+ * 1.10 cannot close a file whose flush fails: H5Fclose (and H5Dclose) then free the object
+ * but leave its id registered, and HDF5's exit-time cleanup closes it again, a use after free
+ * (SIGSEGV in H5F__close_cb; HDFGroup/hdf5#2257, fixed in 1.14.1 by #2291). So nothing is
+ * closed while a write may still fail: datasets and the file are flushed first, and after a
+ * failed flush the file is detached before anything is closed. The caller removes the
+ * temporary file. */
+static void detach(nn_h5w *w)
+{
+    int *fd = NULL;
+    if (w->detached || w->f < 0)
+        return;
+    w->detached = 1;
+    hid_t fapl = H5Fget_access_plist(w->f);
+    int sec2 = fapl >= 0 && H5Pget_driver(fapl) == H5FD_SEC2;
+    if (fapl >= 0)
+        H5Pclose(fapl);
+    if (!sec2 || H5Fget_vfd_handle(w->f, H5P_DEFAULT, (void **)&fd) < 0 || !fd || *fd < 0)
+        return;
+    int m = memfd_create("nn-h5w-discarded", MFD_CLOEXEC);
+    if (m >= 0) {
+        dup2(m, *fd);
+        close(m);
+    }
+}
 
 nn_h5w *nn_h5w_create(const char *path, char *err, size_t errlen)
 {
@@ -87,17 +144,34 @@ static hid_t create_dset(hid_t g, const char *name, hid_t type, size_t cols, siz
     return d;
 }
 
-static void split_free(nn_h5w_split *s)
+/* Flushes a split's datasets (their last chunks sit in HDF5's chunk cache until then); on
+ * failure the file is detached. 0, or -1 with one line in err. */
+static int split_flush_cache(nn_h5w_split *s, char *err, size_t errlen)
+{
+    if ((s->dx >= 0 && H5Dflush(s->dx) < 0) || (s->dy >= 0 && H5Dflush(s->dy) < 0)) {
+        note_errno(s->w);
+        snprintf(err, errlen, "%s: writing /%s failed: %s", s->w->path, s->name, why(s->w));
+        detach(s->w);
+        return -1;
+    }
+    return 0;
+}
+
+/* Closes a split's datasets (flushed, or the file detached) and frees it. 0, or -1 if a close
+ * failed. */
+static int split_free(nn_h5w_split *s)
 {
     if (!s)
-        return;
-    if (s->dx >= 0)
-        H5Dclose(s->dx);
-    if (s->dy >= 0)
-        H5Dclose(s->dy);
+        return 0;
+    int rc = 0;
+    if (s->dx >= 0 && H5Dclose(s->dx) < 0)
+        rc = -1;
+    if (s->dy >= 0 && H5Dclose(s->dy) < 0)
+        rc = -1;
     free(s->xbuf);
     free(s->ybuf);
     free(s);
+    return rc;
 }
 
 nn_h5w_split *nn_h5w_add_split(nn_h5w *w, const char *name, size_t d, size_t k, char *err,
@@ -136,6 +210,7 @@ nn_h5w_split *nn_h5w_add_split(nn_h5w *w, const char *name, size_t d, size_t k, 
     if (s->dx < 0 || s->dy < 0) {
         snprintf(err, errlen, "%s: cannot create /%s/x and /%s/y in %s", w->path, name, name,
                  w->tmp);
+        detach(w); /* the file is given up: closing must not write */
         split_free(s);
         return NULL;
     }
@@ -144,19 +219,23 @@ nn_h5w_split *nn_h5w_add_split(nn_h5w *w, const char *name, size_t d, size_t k, 
 }
 
 /* Writes rows [start, start + n) of a dataset with `cols` columns (0: 1-D) from buf. */
-static int write_rows(hid_t d, hid_t memtype, size_t cols, hsize_t start, hsize_t n,
-                      const void *buf)
+static int write_rows(nn_h5w *w, hid_t d, hid_t memtype, size_t cols, hsize_t start,
+                      hsize_t n, const void *buf)
 {
     int rank = cols ? 2 : 1;
     hsize_t ext[2] = {start + n, cols}, off[2] = {start, 0}, cnt[2] = {n, cols};
-    if (H5Dset_extent(d, ext) < 0)
+    if (H5Dset_extent(d, ext) < 0) {
+        note_errno(w);
         return -1;
+    }
     hid_t fs = H5Dget_space(d), ms = H5Screate_simple(rank, cnt, NULL);
     int rc = -1;
     if (fs >= 0 && ms >= 0 &&
         H5Sselect_hyperslab(fs, H5S_SELECT_SET, off, NULL, cnt, NULL) >= 0 &&
         H5Dwrite(d, memtype, ms, fs, H5P_DEFAULT, buf) >= 0)
         rc = 0;
+    else
+        note_errno(w);
     if (ms >= 0)
         H5Sclose(ms);
     if (fs >= 0)
@@ -168,11 +247,11 @@ static int flush_split(nn_h5w_split *s, char *err, size_t errlen)
 {
     if (s->nbuf == 0)
         return 0;
-    if (write_rows(s->dx, H5T_NATIVE_FLOAT, s->d, s->nrows, s->nbuf, s->xbuf) != 0 ||
-        write_rows(s->dy, s->k ? H5T_NATIVE_FLOAT : H5T_NATIVE_INT32, s->k, s->nrows, s->nbuf,
-                   s->ybuf) != 0) {
-        snprintf(err, errlen, "%s: writing rows %zu to %zu of /%s failed (disk full?)",
-                 s->w->tmp, s->nrows, s->nrows + s->nbuf - 1, s->name);
+    if (write_rows(s->w, s->dx, H5T_NATIVE_FLOAT, s->d, s->nrows, s->nbuf, s->xbuf) != 0 ||
+        write_rows(s->w, s->dy, s->k ? H5T_NATIVE_FLOAT : H5T_NATIVE_INT32, s->k, s->nrows,
+                   s->nbuf, s->ybuf) != 0) {
+        snprintf(err, errlen, "%s: writing rows %zu to %zu of /%s failed: %s", s->w->path,
+                 s->nrows, s->nrows + s->nbuf - 1, s->name, why(s->w));
         return -1;
     }
     s->nrows += s->nbuf;
@@ -253,10 +332,16 @@ int nn_h5w_strings(nn_h5w *w, const char *path, const char *const *s, size_t n)
     hid_t lc = H5Pcreate(H5P_LINK_CREATE);
     H5Pset_create_intermediate_group(lc, 1);
     hid_t d = H5Dcreate2(w->f, path, t, sp, lc, H5P_DEFAULT, H5P_DEFAULT);
-    int rc = (d >= 0 && (n == 0 || H5Dwrite(d, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, s) >= 0)) ? 0
-                                                                                          : -1;
-    if (d >= 0)
-        H5Dclose(d);
+    int rc = (d >= 0 && (n == 0 || H5Dwrite(d, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, s) >= 0) &&
+              H5Dflush(d) >= 0)
+                 ? 0
+                 : -1;
+    if (rc != 0) {
+        note_errno(w);
+        detach(w); /* before the close, which would write again (see detach) */
+    }
+    if (d >= 0 && H5Dclose(d) < 0)
+        rc = -1;
     H5Pclose(lc);
     H5Sclose(sp);
     H5Tclose(t);
@@ -272,19 +357,36 @@ static void free_w(nn_h5w *w)
     free(w);
 }
 
-
+/* Every write happens in a flush, where a failure leaves HDF5 consistent; only then are the
+ * datasets and the file closed (see detach). */
 int nn_h5w_commit(nn_h5w *w, char *err, size_t errlen)
 {
     int rc = 0;
     for (int i = 0; rc == 0 && i < w->nsplits; i++)
         rc = flush_split(w->splits[i], err, errlen);
+    for (int i = 0; rc == 0 && i < w->nsplits; i++)
+        rc = split_flush_cache(w->splits[i], err, errlen);
+    if (rc == 0 && H5Fflush(w->f, H5F_SCOPE_LOCAL) < 0) {
+        note_errno(w);
+        snprintf(err, errlen, "%s: writing the file's metadata failed: %s", w->path, why(w));
+        rc = -1;
+    }
+    if (rc != 0)
+        detach(w);
     for (int i = 0; i < w->nsplits; i++) {
-        split_free(w->splits[i]);
+        char name[sizeof w->splits[i]->name];
+        memcpy(name, w->splits[i]->name, sizeof name);
+        if (split_free(w->splits[i]) != 0 && rc == 0) {
+            note_errno(w);
+            snprintf(err, errlen, "%s: closing /%s failed: %s", w->path, name, why(w));
+            rc = -1;
+        }
         w->splits[i] = NULL;
     }
     w->nsplits = 0;
     if (H5Fclose(w->f) < 0 && rc == 0) {
-        snprintf(err, errlen, "%s: closing the output failed (disk full?)", w->tmp);
+        note_errno(w);
+        snprintf(err, errlen, "%s: closing the output failed: %s", w->path, why(w));
         rc = -1;
     }
     w->f = -1;
@@ -300,10 +402,12 @@ int nn_h5w_commit(nn_h5w *w, char *err, size_t errlen)
     return rc;
 }
 
+/* Nothing of an aborted file is kept, so nothing of it is written: detached first. */
 void nn_h5w_abort(nn_h5w *w)
 {
     if (!w)
         return;
+    detach(w);
     for (int i = 0; i < w->nsplits; i++) {
         split_free(w->splits[i]);
         w->splits[i] = NULL;
