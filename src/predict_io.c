@@ -227,17 +227,18 @@ int nn_predict_check_output(const char *path, char *err, size_t errlen)
 }
 
 
+/* 0, or the errno of the failed write, sync or close. */
 static int write_csv(const char *tmp, const float *rec, size_t n, const nn_predict_meta *m)
 {
     FILE *f = fopen(tmp, "w");
     if (!f)
-        return -1;
+        return errno ? errno : EIO;
     int k = m->k, w = k + m->classify;
     fputs(m->classify ? "row,class" : "row", f);
     for (int j = 0; j < k; j++)
         fprintf(f, m->classify ? ",p%d" : ",y%d", j);
     fputc('\n', f);
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n && !ferror(f); i++) {
         const float *r = rec + i * (size_t)w; /* (w) */
         fprintf(f, "%zu", i);
         if (m->classify)
@@ -246,10 +247,14 @@ static int write_csv(const char *tmp, const float *rec, size_t n, const nn_predi
             fprintf(f, ",%.9g", (double)r[j]);
         fputc('\n', f);
     }
-    int rc = (fflush(f) == 0 && !ferror(f) && fsync(fileno(f)) == 0) ? 0 : -1;
-    if (fclose(f) != 0)
-        rc = -1;
-    return rc;
+    int e = 0;
+    if (fflush(f) != 0 || ferror(f))
+        e = errno ? errno : EIO;
+    else if (fsync(fileno(f)) != 0)
+        e = errno;
+    if (fclose(f) != 0 && !e)
+        e = errno ? errno : EIO;
+    return e;
 }
 
 static int attr_str(hid_t obj, const char *name, const char *v)
@@ -292,6 +297,10 @@ static int dset_write(hid_t f, const char *name, hid_t ftype, hid_t mtype, int r
     return rc;
 }
 
+/* The file is built in memory (HDF5's core driver, no backing store) and written with
+ * nn_write_file, as checkpoints are: a full disk is then a plain write error, and HDF5 never
+ * holds a file whose close failed (HDF5 1.10 crashes at exit on such a file). 0, an errno, or
+ * -1 when building the image failed (out of memory). */
 static int write_h5(const char *tmp, const float *rec, size_t n, const nn_predict_meta *m)
 {
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
@@ -309,8 +318,13 @@ static int write_h5(const char *tmp, const float *rec, size_t n, const nn_predic
         if (cls)
             cls[i] = (int32_t)r[0];
     }
-    hid_t f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+    H5Pset_fapl_core(fapl, 1 << 20, 0);
+    hid_t f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+    H5Pclose(fapl);
     int rc = f >= 0 ? 0 : -1;
+    void *image = NULL;
+    ssize_t size = -1;
     if (rc == 0) {
         char when[32];
         time_t now = time(NULL);
@@ -329,15 +343,18 @@ static int write_h5(const char *tmp, const float *rec, size_t n, const nn_predic
         rc |= attr_str(f, "output", m->classify ? "softmax" : "linear");
         rc |= attr_i64(f, "world_size", m->world_size);
         rc |= attr_str(f, "created", when);
-        if (H5Fflush(f, H5F_SCOPE_GLOBAL) < 0)
-            rc = -1;
-        if (H5Fclose(f) < 0)
-            rc = -1;
-        if (rc == 0 && nn_fsync_file(tmp) != 0)
-            rc = -1;
+        if (rc == 0 && H5Fflush(f, H5F_SCOPE_GLOBAL) >= 0)
+            size = H5Fget_file_image(f, NULL, 0);
+        if (size > 0 && (image = malloc((size_t)size)) != NULL &&
+            H5Fget_file_image(f, image, (size_t)size) != size)
+            size = -1;
+        if (H5Fclose(f) < 0) /* in memory: nothing to fail on */
+            size = -1;
     }
     free(p);
     free(cls);
+    rc = size > 0 && image ? nn_write_file(tmp, image, (size_t)size) : -1;
+    free(image);
     return rc;
 }
 
@@ -349,11 +366,11 @@ int nn_predict_write(const char *path, nn_out_kind kind, const float *rec, size_
         snprintf(err, errlen, "--output %s: path too long", path);
         return -1;
     }
-    errno = 0;
     int rc = kind == NN_OUT_CSV ? write_csv(tmp, rec, n, meta) : write_h5(tmp, rec, n, meta);
     if (rc != 0) {
         snprintf(err, errlen, "--output %s: writing %s failed: %s", path, tmp,
-                 errno ? strerror(errno) : "HDF5 error (disk full?)");
+                 rc > 0 ? strerror(rc) : "building the HDF5 file in memory failed (out of "
+                                         "memory?)");
         unlink(tmp);
         return -1;
     }
