@@ -60,8 +60,8 @@ static int tensor_write(hid_t g, const char *name, int rank, hsize_t d0, hsize_t
     int rc = (d >= 0 && H5Dwrite(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, v) >= 0)
                  ? 0
                  : -1;
-    if (d >= 0)
-        H5Dclose(d);
+    if (d >= 0 && H5Dclose(d) < 0) /* writes the chunks into the in-memory file */
+        rc = -1;
     H5Pclose(p);
     H5Sclose(s);
     return rc;
