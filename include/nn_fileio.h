@@ -1,6 +1,7 @@
 /* nn_fileio.h: the durable-file steps every writer of nn-train shares (checkpoints, nn-data
  * outputs, nn-predict outputs): fsync a file, and move a finished temporary file into place
- * so a reader sees either the old file or the complete new one. */
+ * so a reader sees either the old file or the complete new one; and the check that an output
+ * is not one of the inputs. */
 #ifndef NN_FILEIO_H
 #define NN_FILEIO_H
 
@@ -15,5 +16,9 @@ int nn_write_file(const char *path, const void *buf, size_t n);
 int nn_rename_durable(const char *tmp, const char *path);
 /* fsyncs a directory; failures are ignored (used after unlinking or renaming in it). */
 void nn_fsync_dir(const char *dir);
+/* 1 if a and b both exist and are the same file (same device and inode, so a symlink or
+ * another spelling of the path counts), else 0. Writers refuse an output that is one of their
+ * inputs: the rename, or the truncation, would replace the input. */
+int nn_same_file(const char *a, const char *b);
 
 #endif

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "nn_fileio.h"
@@ -60,4 +61,11 @@ int nn_rename_durable(const char *tmp, const char *path)
         nn_fsync_dir(dirname(copy));
     free(copy);
     return 0;
+}
+
+int nn_same_file(const char *a, const char *b)
+{
+    struct stat sa, sb;
+    return a && b && stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
+           sa.st_ino == sb.st_ino;
 }

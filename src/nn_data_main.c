@@ -26,6 +26,7 @@
 #include "nn_clock.h"
 #include "nn_csv.h"
 #include "nn_data.h"
+#include "nn_fileio.h"
 #include "nn_h5info.h"
 #include "nn_h5write.h"
 #include "nn_idx.h"
@@ -232,14 +233,6 @@ static void abort_output(nn_h5w *w)
     g_have_tmp = 0;
 }
 
-/* The output must not be one of the inputs: the rename would replace it. */
-static int same_file(const char *a, const char *b)
-{
-    struct stat sa, sb;
-    return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
-           sa.st_ino == sb.st_ino;
-}
-
 /* Provenance on the root group: program, time, command line. */
 static int write_provenance(nn_h5w *w, int argc, char **argv)
 {
@@ -323,7 +316,7 @@ static int cmd_import_idx(const dopts *o, int argc, char **argv)
     }
     const char *inputs[4] = {o->images, o->labels, o->test_images, o->test_labels};
     for (int i = 0; i < 4; i++)
-        if (inputs[i] && same_file(inputs[i], o->output)) {
+        if (inputs[i] && nn_same_file(inputs[i], o->output)) {
             error("-o %s is also an input; expected a different output file", o->output);
             return EXIT_USAGE;
         }
@@ -1003,7 +996,7 @@ static int cmd_import_csv(const dopts *o, int argc, char **argv)
               "'tab'", o->delimiter);
         return EXIT_USAGE;
     }
-    if (same_file(o->input, o->output)) {
+    if (nn_same_file(o->input, o->output)) {
         error("-o %s is the input file; expected a different output file", o->output);
         return EXIT_USAGE;
     }
