@@ -16,6 +16,11 @@
 #include "nn_schedule.h"
 #include "nn_shard.h"
 
+/* Exit statuses of nn-train and nn-predict: a runtime failure (bad data, an unreadable or
+ * damaged file, divergence, an output that cannot be written), and a usage error (flags that
+ * are malformed, missing, contradict each other, or do not fit the data or checkpoint). */
+#define NN_EXIT_FAILURE 1
+#define NN_EXIT_USAGE 2
 /* Exit status of a run stopped by a signal after writing a checkpoint: "resume me".
  * 75 is EX_TEMPFAIL of <sysexits.h>, a temporary failure. */
 #define NN_EXIT_CHECKPOINTED 75
@@ -91,7 +96,8 @@ enum { NN_GRAD_TAIL = 3 };
 
 /* Reads and checks the data, builds the model, initialises parameters on rank 0 and
  * broadcasts them (then checks every rank holds the same), and opens the outputs.
- * Returns 0, or -1 after the error was printed once; then call nn_trainer_free. */
+ * Returns 0, or the exit status (NN_EXIT_USAGE or NN_EXIT_FAILURE, the same on every rank)
+ * after the error was printed once; then call nn_trainer_free. */
 int nn_trainer_setup(nn_trainer *t, const nn_comm *comm, const nn_config *cfg,
                      const char *cmdline);
 /* One epoch of training plus validation; fills st. Returns 0 when the epoch is done, 1 when a
@@ -126,5 +132,9 @@ void nn_trainer_free(nn_trainer *t);
 void nn_say(const nn_comm *c, int quiet, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 void nn_error(const nn_comm *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Collective failure with an exit status: every rank passes its status (0: no failure); the
+ * lowest failing rank prints "PROG: error: msg" once (with its rank when not 0), and every
+ * rank returns that rank's status, or 0 when none failed. */
+int nn_fail_status(const nn_comm *c, const char *prog, int status, const char *msg);
 
 #endif

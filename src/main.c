@@ -180,11 +180,9 @@ int main(int argc, char **argv)
     char cmdline[4096];
     join_args(argc, argv, cmdline, sizeof cmdline);
     nn_trainer t;
-    int rc = 0;
-    if (nn_trainer_setup(&t, &comm, &cfg, cmdline) != 0) {
-        rc = 1;
+    int rc = nn_trainer_setup(&t, &comm, &cfg, cmdline);
+    if (rc != 0)
         goto out;
-    }
     if (t.cfg.patience > 0 && t.early.bad_epochs >= t.cfg.patience) {
         nn_say(&comm, t.cfg.quiet, "resume: the run stopped early at epoch %ld (patience %ld); "
                "nothing to do\n", t.start_epoch - 1, t.cfg.patience);

@@ -10,8 +10,9 @@
  * rank 0 in file order and written atomically.
  *
  * Every failure is decided collectively (nn_comm_agree): the lowest failing rank prints one
- * line, every rank exits 1, and no output file is left behind.
- * Exit status: 0 success, 1 a runtime failure (checkpoint, data, I/O), 2 a usage error. */
+ * line, every rank exits with its status, and no output file is left behind.
+ * Exit status: 0 success, 1 a runtime failure (checkpoint, data, I/O), 2 a usage error (a
+ * bad flag, an --output that is an input, a --split the file lacks, a --batch too large). */
 #include <limits.h>
 #include <math.h>
 #include <stdarg.h>
@@ -23,6 +24,7 @@
 #include "nn_clock.h"
 #include "nn_comm.h"
 #include "nn_data.h"
+#include "nn_fileio.h"
 #include "nn_model.h"
 #include "nn_predict.h"
 #include "nn_preprocess.h"
@@ -124,6 +126,7 @@ static int open_split(predictor *p)
     static const char *const order[] = {"test", "val", "train"};
     char err[ERRLEN] = "";
     int fail = 0, rc = 1;
+    int usage = 0; /* the failure is a flag's: --split names a split the file lacks */
     if (strcmp(p->cfg.split, "auto") != 0) {
         p->split = p->cfg.split;
         rc = nn_predict_probe(path, p->split, &p->info, &p->has_y, err, sizeof err);
@@ -138,6 +141,7 @@ static int open_split(predictor *p)
                              *have ? ", " : "", order[i]);
             snprintf(err, sizeof err, "--split %s: %s has no group /%s (it has: %s)", p->split,
                      path, p->split, *have ? have : "none of /test, /val, /train");
+            usage = 1;
         }
     } else {
         for (int i = 0; i < 3 && rc == 1; i++) {
@@ -166,8 +170,9 @@ static int open_split(predictor *p)
                  K);
         fail = 1;
     }
-    if (agree(p->comm, fail, err))
-        return -1;
+    if ((fail = nn_fail_status(p->comm, "nn-predict", fail ? (usage ? NN_EXIT_USAGE : 1) : 0,
+                               err)) != 0)
+        return fail;
 
     /* One forward pass has exactly `batch` rows: --batch, or all rows if fewer. The same on
      * every rank and at every rank count. */
@@ -178,7 +183,7 @@ static int open_split(predictor *p)
         snprintf(err, sizeof err, "--batch %ld: %zu rows of up to %d floats are beyond this "
                  "build's limit of 2^31 floats per layer; use a smaller --batch",
                  p->cfg.batch, b, p->lo.max_width > D ? p->lo.max_width : D);
-        return agree(p->comm, 1, err);
+        return nn_fail_status(p->comm, "nn-predict", NN_EXIT_USAGE, err);
     }
     p->batch = (int)b;
     p->row0 = nn_split_lo(n, p->comm->size, p->comm->rank);
@@ -439,9 +444,27 @@ int main(int argc, char **argv)
     if (p.cfg.threads > 0)
         nn_blas_threads((int)p.cfg.threads);
 
-    int rc = 1;
-    if (load_model(&p) != 0 || open_split(&p) != 0)
+    /* --output must not replace an input; rank 0, which writes it, checks. */
+    int rc = 0;
+    if (comm.rank == 0 && p.cfg.output) {
+        const char *flag = nn_same_file(p.cfg.output, p.cfg.data)    ? "--data"
+                           : nn_same_file(p.cfg.output, p.cfg.model) ? "--model"
+                                                                     : NULL;
+        if (flag) {
+            snprintf(err, sizeof err, "--output %s is the same file as %s %s; refusing to "
+                     "overwrite an input", p.cfg.output, flag,
+                     flag[2] == 'd' ? p.cfg.data : p.cfg.model);
+            rc = NN_EXIT_USAGE;
+        }
+    }
+    if ((rc = nn_fail_status(&comm, "nn-predict", rc, err)) != 0)
         goto out;
+    rc = 1;
+    int st = load_model(&p) != 0 ? 1 : open_split(&p);
+    if (st != 0) {
+        rc = st < 0 ? 1 : st;
+        goto out;
+    }
     banner(&p);
     int fail = predict_block(&p, err, sizeof err) != 0;
     if (agree(&comm, fail, err))

@@ -19,9 +19,11 @@
 #include "nn_preprocess.h"
 #include "nn_train.h"
 
-static int agree_err(const nn_comm *c, int failed, const char *msg)
+/* Collective failure with a status (0: none, NN_EXIT_FAILURE or any true value,
+ * NN_EXIT_USAGE); every rank returns the agreed status, the message is printed once. */
+static int agree_err(const nn_comm *c, int status, const char *msg)
 {
-    return nn_comm_fail(c, "nn-train", failed, msg);
+    return nn_fail_status(c, "nn-train", status, msg);
 }
 
 /* Rank 0: the checkpoint to resume from. 1 found (info and state filled), 0 none (auto on an
@@ -217,17 +219,20 @@ int nn_resume_prepare(nn_trainer *t, char *err, size_t errlen)
     int fail = 0;
     if (strcmp(cfg->resume, "auto") == 0 && !cfg->checkpoint_dir) {
         snprintf(err, errlen, "--resume auto needs --checkpoint-dir (where to look)");
-        fail = 1;
+        fail = NN_EXIT_USAGE;
     }
     t->resume = calloc(1, sizeof *t->resume);
-    fail |= !t->resume;
-    if (agree_err(c, fail, err))
-        return -1;
+    if (!fail && !t->resume) {
+        snprintf(err, errlen, "out of memory");
+        fail = NN_EXIT_FAILURE;
+    }
+    if ((fail = agree_err(c, fail, err)) != 0)
+        return fail;
     int found = 0;
     if (c->rank == 0)
         found = find_checkpoint(t, t->resume_path, sizeof t->resume_path, err, errlen);
-    if (agree_err(c, found < 0, err))
-        return -1;
+    if ((fail = agree_err(c, found < 0, err)) != 0)
+        return fail;
     nn_comm_bcast(c, &found, sizeof found, 0);
     if (!found) {
         nn_say(c, cfg->quiet, "resume: no checkpoint in %s; starting fresh\n", cfg->checkpoint_dir);
@@ -241,8 +246,8 @@ int nn_resume_prepare(nn_trainer *t, char *err, size_t errlen)
     fail = 0;
     if (c->rank == 0)
         fail = nn_preprocess_read(t->resume_path, &t->resume_pre, err, errlen) != 0;
-    if (agree_err(c, fail, err))
-        return -1;
+    if ((fail = agree_err(c, fail, err)) != 0)
+        return fail;
     int dk[2] = {t->resume_pre.d, t->resume_pre.k};
     char method[32];
     memcpy(method, t->resume_pre.method, sizeof method);
@@ -250,8 +255,8 @@ int nn_resume_prepare(nn_trainer *t, char *err, size_t errlen)
     nn_comm_bcast(c, method, sizeof method, 0);
     if (c->rank != 0 && dk[0] > 0)
         fail = nn_preprocess_alloc(&t->resume_pre, method, dk[0], dk[1]) != 0;
-    if (agree_err(c, fail, "out of memory for the checkpoint's normalisation"))
-        return -1;
+    if ((fail = agree_err(c, fail, "out of memory for the checkpoint's normalisation")) != 0)
+        return fail;
     if (dk[0] > 0) {
         nn_comm_bcast(c, t->resume_pre.x_shift, (size_t)dk[0] * sizeof(float), 0);
         nn_comm_bcast(c, t->resume_pre.x_scale, (size_t)dk[0] * sizeof(float), 0);
@@ -264,7 +269,8 @@ int nn_resume_prepare(nn_trainer *t, char *err, size_t errlen)
     t->early.best = m->best_val_loss;
     t->early.best_epoch = m->best_epoch;
     t->early.bad_epochs = m->bad_epochs;
-    return agree_err(c, adopt(t, t->resume, err, errlen) != 0, err);
+    /* a flag that contradicts the checkpoint is a usage error */
+    return agree_err(c, adopt(t, t->resume, err, errlen) != 0 ? NN_EXIT_USAGE : 0, err);
 }
 
 int nn_resume_restore(nn_trainer *t, char *err, size_t errlen)
@@ -283,8 +289,8 @@ int nn_resume_restore(nn_trainer *t, char *err, size_t errlen)
                  t->sched.steps);
         fail = 1;
     }
-    if (agree_err(c, fail, err))
-        return -1;
+    if ((fail = agree_err(c, fail, err)) != 0)
+        return fail;
     size_t bytes = t->lo.n_params * sizeof(float);
     if (c->rank == 0) {
         memcpy(t->params, t->resume_state[0], bytes);

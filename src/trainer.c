@@ -9,6 +9,7 @@
  *   batch -> publish (every rank sees the whole updated state).
  */
 #include <errno.h>
+#include <libgen.h>
 #include <limits.h>
 #include <math.h>
 #include <stdarg.h>
@@ -18,6 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "nn_fileio.h"
 #include "nn_preprocess.h"
 #include "nn_rng.h"
 #include "nn_train.h"
@@ -49,10 +51,28 @@ void nn_error(const nn_comm *c, const char *fmt, ...)
     fflush(stderr);
 }
 
-/* Collective failure: every rank returns -1, the message is printed once. */
-static int agree(const nn_comm *c, int failed, const char *msg)
+int nn_fail_status(const nn_comm *c, const char *prog, int status, const char *msg)
 {
-    return nn_comm_fail(c, "nn-train", failed, msg);
+    int who = nn_comm_agree(c, status != 0);
+    if (who < 0)
+        return 0;
+    if (who == c->rank) {
+        if (c->rank > 0)
+            fprintf(stderr, "%s: error [rank %d]: %s\n", prog, c->rank, msg);
+        else
+            fprintf(stderr, "%s: error: %s\n", prog, msg);
+        fflush(stderr);
+    }
+    nn_comm_bcast(c, &status, sizeof status, who);
+    return status;
+}
+
+/* Collective failure: status is 0 (no failure), NN_EXIT_FAILURE (or any true value) or
+ * NN_EXIT_USAGE; every rank returns the lowest failing rank's status, the message is printed
+ * once. */
+static int agree(const nn_comm *c, int status, const char *msg)
+{
+    return nn_fail_status(c, "nn-train", status, msg);
 }
 
 /* ---------------------------------------------------------------- data sources */
@@ -232,14 +252,15 @@ static int load_data(nn_trainer *t, char *err, size_t errlen)
     nn_rows all = {0};
     nn_loss loss = NN_LOSS_MSE;
 
-    /* 1. Metadata, on every rank (cheap); any rank's failure stops all. */
+    /* 1. Metadata, on every rank (cheap); any rank's failure stops all. A model that does not
+     * fit the data is a usage error (--layers, --loss), unreadable data a failure. */
     if (nn_parse_layers(cfg->layers, sizes, &L, err, errlen) != 0) {
-        fail = 1;
+        fail = NN_EXIT_USAGE;
     } else if (t->example) {
         fail = example_rows(t, &all) != 0;
         tr = (nn_split_info){.n = all.n, .d = 1, .y_is_label = 0, .k = 1};
-        if (!fail)
-            fail = match_model(cfg, &tr, sizes, L, path, &loss, err, errlen);
+        if (!fail && match_model(cfg, &tr, sizes, L, path, &loss, err, errlen) != 0)
+            fail = NN_EXIT_USAGE;
     } else {
         fail = nn_h5_probe(cfg->data, "train", &tr, err, errlen) != 0;
         if (!fail) {
@@ -253,13 +274,13 @@ static int load_data(nn_trainer *t, char *err, size_t errlen)
                 fail = 1;
             }
         }
-        if (!fail)
-            fail = match_model(cfg, &tr, sizes, L, path, &loss, err, errlen);
+        if (!fail && match_model(cfg, &tr, sizes, L, path, &loss, err, errlen) != 0)
+            fail = NN_EXIT_USAGE;
     }
     if (!fail && nn_layout_init(&t->lo, sizes, L, (nn_act)nn_act_from_name(cfg->activation),
                                 loss, err, errlen) != 0)
-        fail = 1;
-    if (agree(c, fail, err))
+        fail = NN_EXIT_USAGE;
+    if ((fail = agree(c, fail, err)) != 0)
         goto fail;
     t->classify = tr.y_is_label;
 
@@ -295,9 +316,9 @@ static int load_data(nn_trainer *t, char *err, size_t errlen)
         snprintf(err, errlen, "--batch %zu is smaller than the number of ranks (%d); expected a "
                  "global batch of at least one sample per rank",
                  batch, c->size);
-        fail = 1;
+        fail = NN_EXIT_USAGE;
     }
-    if (agree(c, fail, err))
+    if ((fail = agree(c, fail, err)) != 0)
         goto fail_rows;
     nn_sched_init(&t->sched, t->n_train, batch, c->size, c->rank);
 
@@ -335,8 +356,8 @@ static int load_data(nn_trainer *t, char *err, size_t errlen)
     free(train_rows);
     free(val_rows);
     nn_rows_free(&all);
-    if (agree(c, fail, err))
-        return -1;
+    if ((fail = agree(c, fail, err)) != 0)
+        return fail;
     /* Scaling: the checkpoint's statistics on resume (recomputing could differ in the last
      * bit on another rank count), else the training set's; the example is scaled already. */
     if (t->resume_pre.d > 0) {
@@ -362,7 +383,7 @@ fail_rows:
     free(val_rows);
 fail:
     nn_rows_free(&all);
-    return -1;
+    return fail;
 }
 
 /* ---------------------------------------------------------------- setup */
@@ -408,6 +429,46 @@ static int mkdir_p(const char *dir)
         *p = '/';
     }
     return (mkdir(buf, 0777) != 0 && errno != EEXIST) ? -1 : 0;
+}
+
+/* 1 if paths a and b name the same file, existing or not: the same device and inode, or the
+ * same last component in the same directory. */
+static int same_place(const char *a, const char *b)
+{
+    if (nn_same_file(a, b))
+        return 1;
+    char da[4096], db[4096];
+    snprintf(da, sizeof da, "%s", a);
+    snprintf(db, sizeof db, "%s", b);
+    const char *ba = strrchr(a, '/') ? strrchr(a, '/') + 1 : a;
+    const char *bb = strrchr(b, '/') ? strrchr(b, '/') + 1 : b;
+    return strcmp(ba, bb) == 0 && nn_same_file(dirname(da), dirname(db));
+}
+
+/* 1 (with the message in err) if --metrics or --step-log is an input (--data, --resume FILE)
+ * or the other log: opening it would truncate or mix it. Compared by device and inode, so a
+ * symlink or another spelling is caught; two logs also by name, before either exists. */
+static int outputs_clash(const nn_config *cfg, char *err, size_t errlen)
+{
+    const char *resume = cfg->resume && strcmp(cfg->resume, "auto") != 0 ? cfg->resume : NULL;
+    const struct {
+        const char *flag, *path;
+    } out[2] = {{"--metrics", cfg->metrics}, {"--step-log", cfg->step_log}},
+      in[2] = {{"--data", cfg->data}, {"--resume", resume}};
+    for (int i = 0; i < 2; i++) {
+        for (int j = 0; out[i].path && j < 2; j++)
+            if (in[j].path && nn_same_file(out[i].path, in[j].path)) {
+                snprintf(err, errlen, "%s %s is the same file as %s %s; refusing to overwrite "
+                         "an input", out[i].flag, out[i].path, in[j].flag, in[j].path);
+                return 1;
+            }
+    }
+    if (out[0].path && out[1].path && same_place(out[0].path, out[1].path)) {
+        snprintf(err, errlen, "--step-log %s is the same file as --metrics %s; expected two "
+                 "different files", out[1].path, out[0].path);
+        return 1;
+    }
+    return 0;
 }
 
 /* Rank 0 opens every output only after all inputs were checked: bad input writes nothing. */
@@ -584,28 +645,33 @@ int nn_trainer_setup(nn_trainer *t, const nn_comm *comm, const nn_config *cfg,
         if (!nn_config_given(cfg, "batch"))
             t->cfg.batch = 32;
     }
+    int st;
     int need_dir = cfg->checkpoint_every_steps > 0 || cfg->checkpoint_interval > 0;
-    if (agree(comm, need_dir && !cfg->checkpoint_dir,
-              "--checkpoint-every-steps and --checkpoint-interval need --checkpoint-dir"))
-        return -1;
-    if (nn_resume_prepare(t, err, ERRLEN) != 0) /* may take settings from the checkpoint */
-        return -1;
+    if ((st = agree(comm, need_dir && !cfg->checkpoint_dir ? NN_EXIT_USAGE : 0,
+                    "--checkpoint-every-steps and --checkpoint-interval need --checkpoint-dir")))
+        return st;
+    /* Rank 0 writes the logs; it checks that none would replace an input. */
+    st = comm->rank == 0 && outputs_clash(cfg, err, ERRLEN) ? NN_EXIT_USAGE : 0;
+    if ((st = agree(comm, st, err)) != 0)
+        return st;
+    if ((st = nn_resume_prepare(t, err, ERRLEN)) != 0) /* may take settings from the checkpoint */
+        return st;
     if (!t->example && !nn_config_given(cfg, "layers") && !t->resume) {
         snprintf(err, ERRLEN, "--data %s: --layers is required (e.g. --layers 784,256,128,10)",
                  cfg->data);
-        return agree(comm, 1, err);
+        return agree(comm, NN_EXIT_USAGE, err);
     }
-    if (agree(comm, resolve_optimizer(t, err, ERRLEN) != 0, err))
-        return -1;
+    if ((st = agree(comm, resolve_optimizer(t, err, ERRLEN) != 0 ? NN_EXIT_USAGE : 0, err)))
+        return st;
     if (cfg->threads > 0)
         nn_blas_threads((int)cfg->threads);
-    if (agree(comm, nn_comm_watchdog((nn_comm *)comm, cfg->comm_timeout) != 0,
-              "cannot start the --comm-timeout watchdog thread"))
-        return -1;
+    if ((st = agree(comm, nn_comm_watchdog((nn_comm *)comm, cfg->comm_timeout) != 0,
+                    "cannot start the --comm-timeout watchdog thread")) != 0)
+        return st;
 
     double t0 = nn_now();
-    if (load_data(t, err, ERRLEN) != 0)
-        return -1;
+    if ((st = load_data(t, err, ERRLEN)) != 0)
+        return st;
 
     /* Everything is sized here, once; the training step allocates nothing. */
     size_t n = t->lo.n_params;
@@ -645,13 +711,13 @@ int nn_trainer_setup(nn_trainer *t, const nn_comm *comm, const nn_config *cfg,
            (t->dropout > 0.0f && nn_work_enable_dropout(&t->work, &t->lo) != 0);
     if (fail)
         snprintf(err, ERRLEN, "out of memory for a model of %zu parameters", n);
-    if (agree(comm, fail, err))
-        return -1;
-    if (t->resume ? nn_resume_restore(t, err, ERRLEN) != 0
-                  : agree(comm, init_params(t, err, ERRLEN) != 0, err))
-        return -1;
-    if (agree(comm, open_outputs(t, err, ERRLEN) != 0, err))
-        return -1;
+    if ((st = agree(comm, fail, err)) != 0)
+        return st;
+    if ((st = t->resume ? nn_resume_restore(t, err, ERRLEN)
+                        : agree(comm, init_params(t, err, ERRLEN) != 0, err)) != 0)
+        return st;
+    if ((st = agree(comm, open_outputs(t, err, ERRLEN) != 0, err)) != 0)
+        return st;
     nn_sgemm_timing(cfg->metrics != NULL); /* matmul_s is a --metrics column */
     if (cfg->checkpoint_dir) /* pre-emption needs somewhere to save; without it, signals kill */
         nn_signals_install();
