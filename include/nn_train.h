@@ -77,6 +77,7 @@ typedef struct {
     /* checkpoint requests agreed on at step boundaries */
     int stop;                 /* a signal: checkpoint, then exit NN_EXIT_CHECKPOINTED */
     int ckpt_pending;         /* a step or time request that fell on an epoch's last step */
+    int last_ckpt_failed;     /* the final checkpoint could not be written: exit status 1 */
     double last_ckpt_time;
     /* input scaling (--normalize, or the example's own), applied to the rows once at load */
     nn_preprocess pre;
@@ -105,9 +106,11 @@ int nn_trainer_setup(nn_trainer *t, const nn_comm *comm, const nn_config *cfg,
 int nn_trainer_epoch(nn_trainer *t, long epoch, nn_epoch_stats *st);
 /* Writes a checkpoint at this position (rank 0; the others wait): `epoch` epochs completed,
  * epoch_step steps into the next, loss_sum its data loss so far. Adds the time to st's io and
- * seconds (st may be NULL). A failed write is reported, not fatal. */
-void nn_trainer_checkpoint(nn_trainer *t, long epoch, long epoch_step, double loss_sum,
-                           nn_epoch_stats *st);
+ * seconds (st may be NULL). A failed write is reported, not fatal; `last` says that it is the
+ * run's final checkpoint (end of training, or a signal), whose failure ends the run with
+ * NN_EXIT_FAILURE (the message says so). Returns 1 if written, 0 if not, on every rank. */
+int nn_trainer_checkpoint(nn_trainer *t, long epoch, long epoch_step, double loss_sum,
+                          nn_epoch_stats *st, int last);
 /* The resolved settings that shape the run, "name=value;...": stored in checkpoints and
  * hashed (config_hash) for the banner. */
 void nn_trainer_settings(const nn_trainer *t, char *buf, size_t len);

@@ -1,7 +1,7 @@
 /* main.c: nn-train's entry point. Prolog (MPI, flags, setup), the epoch loop, epilog.
- * Exit status: 0 success, 1 a runtime failure (bad data, divergence, damaged checkpoint),
- * 2 a usage error, 3 a collective that timed out (--comm-timeout), 75 stopped by a signal
- * after writing a checkpoint ("resume me"). */
+ * Exit status: 0 success, 1 a runtime failure (bad data, divergence, damaged checkpoint, a
+ * final checkpoint that could not be written), 2 a usage error, 3 a collective that timed out
+ * (--comm-timeout), 75 stopped by a signal after writing a checkpoint ("resume me"). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -206,9 +206,10 @@ int main(int argc, char **argv)
                                                     &early) &&
                 ckpt && t.cfg.patience > 0)
                 nn_trainer_save_best(&t, e, &st);
-            if (ckpt && (e % t.cfg.checkpoint_every == 0 || e == t.cfg.epochs || t.ckpt_pending ||
-                         t.stop || early))
-                nn_trainer_checkpoint(&t, e, 0, 0.0, &st);
+            /* the run's last checkpoint must be written, or the run fails */
+            int last = e == t.cfg.epochs || t.stop || early;
+            if (ckpt && (e % t.cfg.checkpoint_every == 0 || last || t.ckpt_pending))
+                t.last_ckpt_failed = !nn_trainer_checkpoint(&t, e, 0, 0.0, &st, last) && last;
             t.ckpt_pending = 0;
             print_epoch(&comm, &t, &st);
         }
@@ -219,6 +220,11 @@ int main(int argc, char **argv)
                    ckpt ? t.cfg.checkpoint_dir : "");
             break;
         }
+        if (t.stop && t.last_ckpt_failed) {
+            nn_say(&comm, t.cfg.quiet, "stopped by a signal after step %ld; its checkpoint could "
+                   "not be written (exit status %d)\n", t.step, NN_EXIT_FAILURE);
+            break;
+        }
         if (t.stop) {
             nn_say(&comm, t.cfg.quiet, "stopped by a signal after step %ld; checkpoint written to "
                    "%s; resume with --resume auto (exit status %d)\n", t.step,
@@ -227,6 +233,8 @@ int main(int argc, char **argv)
             break;
         }
     }
+    if (rc == 0 && t.last_ckpt_failed) /* reported when the write failed */
+        rc = NN_EXIT_FAILURE;
     if (rc == 0 && t.example)
         example_summary(&t);
     if (rc == 0)

@@ -376,9 +376,10 @@ static void fill_meta(const nn_trainer *t, nn_ckpt_meta *meta, long epoch, long 
 }
 
 /* Rank 0 writes path; returns 1 on success. The optimizer's learning rate is stored as the
- * schedule's base: the rate of any step is recomputed from it. */
+ * schedule's base: the rate of any step is recomputed from it. `last`: the run's final
+ * checkpoint, whose failure fails the run. */
 static int write_at(nn_trainer *t, const char *path, long epoch, long epoch_step,
-                    double loss_sum)
+                    double loss_sum, int last)
 {
     char err[1024];
     nn_ckpt_meta meta;
@@ -387,21 +388,25 @@ static int write_at(nn_trainer *t, const char *path, long epoch, long epoch_step
     hp.lr = (float)t->lr.base;
     if (nn_ckpt_write(path, &t->lo, t->params, &hp, t->m, t->v, &meta, &t->pre, err,
                       sizeof err) != 0) {
-        nn_error(t->comm, "%s (training goes on)", err);
+        if (last)
+            nn_error(t->comm, "%s; it was the run's final checkpoint (exit status %d)", err,
+                     NN_EXIT_FAILURE);
+        else
+            nn_error(t->comm, "%s (training goes on)", err);
         return 0;
     }
     return 1;
 }
 
-void nn_trainer_checkpoint(nn_trainer *t, long epoch, long epoch_step, double loss_sum,
-                           nn_epoch_stats *st)
+int nn_trainer_checkpoint(nn_trainer *t, long epoch, long epoch_step, double loss_sum,
+                          nn_epoch_stats *st, int last)
 {
     double t0 = nn_now();
     int ok = 1;
     if (t->comm->rank == 0) {
         char path[4096], err[1024];
         nn_ckpt_path(path, sizeof path, t->cfg.checkpoint_dir, epoch, t->step);
-        ok = write_at(t, path, epoch, epoch_step, loss_sum);
+        ok = write_at(t, path, epoch, epoch_step, loss_sum, last);
         if (ok && nn_ckpt_commit(t->cfg.checkpoint_dir, path, t->cfg.keep, err, sizeof err) != 0)
             nn_error(t->comm, "%s (the checkpoint itself is complete)", err);
     }
@@ -411,6 +416,7 @@ void nn_trainer_checkpoint(nn_trainer *t, long epoch, long epoch_step, double lo
         st->t.io += t->last_ckpt_time - t0;
         st->seconds += t->last_ckpt_time - t0;
     }
+    return ok;
 }
 
 void nn_trainer_save_best(nn_trainer *t, long epoch, nn_epoch_stats *st)
@@ -420,7 +426,7 @@ void nn_trainer_save_best(nn_trainer *t, long epoch, nn_epoch_stats *st)
     if (t->comm->rank == 0) {
         char path[4096];
         snprintf(path, sizeof path, "%s/best.h5", t->cfg.checkpoint_dir);
-        ok = write_at(t, path, epoch, 0, 0.0);
+        ok = write_at(t, path, epoch, 0, 0.0, 0);
     }
     nn_comm_bcast(t->comm, &ok, sizeof ok, 0);
     st->t.io += nn_now() - t0;

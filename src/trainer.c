@@ -938,9 +938,10 @@ int nn_trainer_epoch(nn_trainer *t, long epoch, nn_epoch_stats *st)
         if (want && s + 1 < t->sched.steps) {
             if (t->step_log)
                 fflush(t->step_log);
-            nn_trainer_checkpoint(t, epoch - 1, s + 1, loss_sum, st);
+            int ok = nn_trainer_checkpoint(t, epoch - 1, s + 1, loss_sum, st, stop);
             if (stop) {
                 t->stop = 1;
+                t->last_ckpt_failed = !ok;
                 return 1;
             }
         } else if (want) {
