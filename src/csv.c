@@ -28,6 +28,8 @@ struct nn_csv {
     size_t width;     /* fields in the first record (0: none read yet) */
     long width_line;  /* its line */
     int started;      /* a byte-order mark may only come first */
+    int lf_seen;      /* a line feed was read: the file does not use CR-only line ends */
+    int maybe_bom;    /* the record holds a 0xef byte, perhaps of a byte-order mark */
 };
 
 nn_csv *nn_csv_open(FILE *f, const char *name, char delim)
@@ -65,6 +67,7 @@ int nn_csv_rewind(nn_csv *c)
     c->rec_line = 0;
     c->width = 0;
     c->started = 0;
+    c->lf_seen = 0;
     return 0;
 }
 
@@ -128,6 +131,45 @@ static int start_field(nn_csv *c)
     return 0;
 }
 
+/* A CR not followed by LF, outside quotes. */
+static int bare_cr(const nn_csv *c, char *err, size_t errlen)
+{
+    if (!c->lf_seen)
+        snprintf(err, errlen, "%s:%ld: a carriage return (CR) without a line feed: the file uses "
+                 "CR-only line ends (old Mac); expected LF or CRLF line ends (convert it with "
+                 "tr '\\r' '\\n')", c->name, c->line);
+    else
+        snprintf(err, errlen, "%s:%ld: column %zu: a carriage return (CR) alone inside the "
+                 "line; expected LF or CRLF line ends (quote a field that holds a CR)",
+                 c->name, c->line, c->nf - 1);
+    return NN_CSV_ERROR;
+}
+
+static int nul_byte(const nn_csv *c, char *err, size_t errlen)
+{
+    snprintf(err, errlen, "%s:%ld: column %zu: a NUL byte (0x00) in the field; expected text "
+             "(a binary file, or UTF-16?)", c->name, c->line, c->nf - 1);
+    return NN_CSV_ERROR;
+}
+
+/* A UTF-8 byte-order mark inside the record just read (only the file's first bytes may be
+ * one: two files joined with cat?). 0, or NN_CSV_ERROR with the message. */
+static int bom_inside(const nn_csv *c, char *err, size_t errlen)
+{
+    static const char bom[3] = {'\xef', '\xbb', '\xbf'};
+    for (size_t i = 0; i < c->nf; i++) {
+        const char *f = c->buf + c->off[i];
+        for (const char *p = strchr(f, bom[0]); p; p = strchr(p + 1, bom[0]))
+            if (memcmp(p, bom, 3) == 0) {
+                snprintf(err, errlen, "%s:%ld: column %zu: a byte-order mark (U+FEFF) in the "
+                         "middle of the file at line %ld; expected one at most, at the very "
+                         "start (were two files joined?)", c->name, c->rec_line, i, c->rec_line);
+                return NN_CSV_ERROR;
+            }
+    }
+    return 0;
+}
+
 /* A byte for a message: printable as itself, else as a hex escape. */
 static const char *show(int ch, char tmp[8])
 {
@@ -155,6 +197,7 @@ int nn_csv_next(nn_csv *c, const char *const **fields, size_t *nfields, char *er
         if (ch == '\n') {
             c->pos++;
             c->line++;
+            c->lf_seen = 1;
         } else if (ch == '\r') {
             c->pos++;
         } else {
@@ -170,6 +213,7 @@ int nn_csv_next(nn_csv *c, const char *const **fields, size_t *nfields, char *er
     }
     c->blen = 0;
     c->nf = 0;
+    c->maybe_bom = 0;
     char tmp[8];
     for (;;) { /* one field per iteration */
         if (start_field(c) != 0)
@@ -192,6 +236,11 @@ int nn_csv_next(nn_csv *c, const char *const **fields, size_t *nfields, char *er
                     c->pos++;
                 } else if (ch == '\n') {
                     c->line++;
+                    c->lf_seen = 1;
+                } else if (ch == 0) {
+                    return nul_byte(c, err, errlen);
+                } else if (ch == 0xef) {
+                    c->maybe_bom = 1;
                 }
                 if (put(c, (char)ch) != 0)
                     goto too_long;
@@ -199,6 +248,8 @@ int nn_csv_next(nn_csv *c, const char *const **fields, size_t *nfields, char *er
             ch = get(c);
             if (ch == '\r' && (peek(c) == '\n' || peek(c) == EOF))
                 ch = get(c);
+            else if (ch == '\r' && c->delim != '\r')
+                return bare_cr(c, err, errlen);
             if (ch != c->delim && ch != '\n' && ch != EOF) {
                 snprintf(err, errlen,
                          "%s:%ld: field %zu: unexpected %s after the closing quote; expected "
@@ -209,9 +260,16 @@ int nn_csv_next(nn_csv *c, const char *const **fields, size_t *nfields, char *er
             }
         } else {
             while (ch != c->delim && ch != '\n' && ch != EOF) {
-                if (ch == '\r' && (peek(c) == '\n' || peek(c) == EOF)) {
-                    ch = get(c);
-                    break;
+                if (ch == '\r' || ch == 0 || ch == 0xef) { /* rare: checked apart */
+                    if (ch == '\r' && (peek(c) == '\n' || peek(c) == EOF)) {
+                        ch = get(c);
+                        break;
+                    }
+                    if (ch == '\r')
+                        return bare_cr(c, err, errlen);
+                    if (ch == 0)
+                        return nul_byte(c, err, errlen);
+                    c->maybe_bom = 1;
                 }
                 if (put(c, (char)ch) != 0)
                     goto too_long;
@@ -220,8 +278,10 @@ int nn_csv_next(nn_csv *c, const char *const **fields, size_t *nfields, char *er
         }
         if (put(c, '\0') != 0)
             goto too_long;
-        if (ch == '\n')
+        if (ch == '\n') {
             c->line++;
+            c->lf_seen = 1;
+        }
         if (ch != c->delim)
             break;
     }
@@ -229,6 +289,8 @@ int nn_csv_next(nn_csv *c, const char *const **fields, size_t *nfields, char *er
         snprintf(err, errlen, "%s:%ld: read error: %s", c->name, c->line, strerror(errno));
         return NN_CSV_ERROR;
     }
+    if (c->maybe_bom && bom_inside(c, err, errlen) != 0)
+        return NN_CSV_ERROR;
     if (c->width == 0) {
         c->width = c->nf;
         c->width_line = c->rec_line;
