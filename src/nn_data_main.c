@@ -647,6 +647,14 @@ static int csv_start(csv_job *j, const dopts *o, int *first_is_data)
         size_t c = 0;
         while (c < nf && strcmp(fld[c], lab) != 0)
             c++;
+        for (size_t c2 = c + 1; c < nf && c2 < nf; c2++)
+            if (strcmp(fld[c2], lab) == 0) {
+                char qv[200];
+                error("--label '%s' names two columns of %s, %zu and %zu; expected a name that "
+                      "appears once in the header (or a 0-based column index)",
+                      quote_value(lab, qv, sizeof qv), j->path, c, c2);
+                return EXIT_USAGE;
+            }
         if (c == nf) {
             char cols[400] = "", qv[200];
             for (size_t i = 0; i < nf && strlen(cols) < 300; i++)
