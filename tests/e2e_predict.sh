@@ -256,6 +256,42 @@ case_bad_input() {
         expect_error $np "unknown flag '--bogus'" --model "$ck" --data c.h5 --bogus "${o[@]}"
         expect_error $np "--batch '0'" --model "$ck" --data c.h5 --batch 0 "${o[@]}"
     done
+    # an --output that is an input (by device and inode: a symlink or ./ too) is refused
+    # with status 2 on every rank, and the input is untouched
+    cp c.h5 in.h5 && cp "$ck" model.h5 && ln -s in.h5 link.h5
+    local args rc sums
+    for args in "--output in.h5" "--output ./link.h5" "--output model.h5"; do
+        sums=$(md5sum in.h5 model.h5)
+        set +e
+        pred 2 --model model.h5 --data in.h5 $args >out.txt 2>err.txt
+        rc=$?
+        set -e
+        [ $rc = 2 ] && grep -q "^nn-predict: error: $args is the same file as --\(data in.h5\|model model.h5\); refusing to overwrite an input$" err.txt ||
+            { cat err.txt >&2; fail "$args: status $rc"; }
+        [ "$(md5sum in.h5 model.h5)" = "$sums" ] || fail "$args changed an input"
+        echo "status 2: $(grep error err.txt)"
+    done
+    # a full disk (a 16 KiB tmpfs in a private mount namespace; root only): one line with the
+    # errno, status 1 on every rank, nothing left; HDF5 output used to crash at exit (139)
+    if [ "$(id -u)" != 0 ] || ! unshare -m true 2>/dev/null; then
+        echo "SKIP full disk: needs root and unshare -m"
+        return 0
+    fi
+    "$make_data" blobs big.h5 5000 6 3 1
+    for ext in h5 csv; do
+        set +e
+        unshare -m sh -c "mkdir -p $work/mnt && mount -t tmpfs -o size=16k tmpfs $work/mnt &&
+            { OMPI_MCA_rmaps_base_oversubscribe=1 timeout 120 mpirun -np 2 $predict --model $ck \
+              --data $work/big.h5 --split train --output $work/mnt/p.$ext >$work/out.txt \
+              2>$work/err.txt; echo \$? >$work/rc.txt; }; ls -A $work/mnt >$work/left.txt"
+        set -e
+        rc=$(cat rc.txt)
+        [ "$rc" = 1 ] && [ "$(grep -c error err.txt)" = 1 ] &&
+            grep -q "^nn-predict: error: --output $work/mnt/p.$ext: writing $work/mnt/p.$ext.tmp failed: No space left on device$" err.txt ||
+            { cat err.txt >&2; fail "--output .$ext on a full disk: status $rc"; }
+        [ ! -s left.txt ] || fail "--output .$ext on a full disk left $(cat left.txt)"
+        echo "full disk: $(grep error err.txt)"
+    done
 }
 
 case_cli() {
