@@ -161,16 +161,17 @@ case_learn() {
     done
 }
 
-# expect_error NP PATTERN ARGS...: the run must fail with status 1 or 2, print exactly one
-# error line that matches PATTERN, and write no output files.
+# expect_error NP STATUS PATTERN ARGS...: the run must fail with STATUS (1 a data or I/O
+# failure, 2 a usage error), print exactly one error line that matches PATTERN, and write no
+# output files.
 expect_error() {
-    local np=$1 pattern=$2; shift 2
+    local np=$1 want=$2 pattern=$3; shift 3
     rm -rf out && mkdir out
     set +e
     run_np "$np" "$@" --metrics out/m.csv --checkpoint-dir out/ckpt >out/stdout 2>err.txt
     local rc=$?
     set -e
-    [ $rc = 1 ] || [ $rc = 2 ] || fail "np $np $*: exit status $rc; expected 1 or 2"
+    [ $rc = "$want" ] || { cat err.txt >&2; fail "np $np $*: exit status $rc; expected $want"; }
     local n
     n=$(grep -c 'error' err.txt || true)
     [ "$n" = 1 ] || { cat err.txt >&2; fail "np $np $*: $n error lines; expected exactly one"; }
@@ -186,34 +187,34 @@ case_bad_input() {
     # As a plain process and at 3 ranks (mpirun takes ~1 s more to end a job whose ranks exit
     # non-zero, so the long list runs at one rank count only).
     for np in plain 3; do
-        expect_error $np "unknown flag '--bogus'" --data ok.h5 --layers 4,3 --bogus 1
-        expect_error $np "--lr 'fast'" --data ok.h5 --layers 4,3 --lr fast
-        expect_error $np "--lr '-1'" --data ok.h5 --layers 4,3 --lr -1
-        expect_error $np "--activation 'gelu': expected one of" --activation gelu
-        expect_error $np "--layers '784,,10'" --data ok.h5 --layers 784,,10
-        expect_error $np "--layers '4'" --data ok.h5 --layers 4
-        expect_error $np "missing value" --data ok.h5 --layers
-        expect_error $np "--layers is required" --data ok.h5
-        expect_error $np "missing.h5: cannot open" --data missing.h5 --layers 4,3
-        expect_error $np "text.h5: not an HDF5 file" --data text.h5 --layers 4,3
-        expect_error $np "has 4 features but --layers starts with 5" --data ok.h5 --layers 5,3
-        expect_error $np "/train/x is integer" --data xint.h5 --layers 4,3
-        expect_error $np "dataset /train/y is missing" --data noy.h5 --layers 4,3
-        expect_error $np "/train/y has 13 rows but /train/x has 16" --data rows.h5 --layers 4,3
-        expect_error $np "/train/y is string" --data ystr.h5 --layers 4,3
-        expect_error $np "row 11 has label 7; expected a class in \[0, 3)" --data label.h5 \
+        expect_error $np 2 "unknown flag '--bogus'" --data ok.h5 --layers 4,3 --bogus 1
+        expect_error $np 2 "--lr 'fast'" --data ok.h5 --layers 4,3 --lr fast
+        expect_error $np 2 "--lr '-1'" --data ok.h5 --layers 4,3 --lr -1
+        expect_error $np 2 "--activation 'gelu': expected one of" --activation gelu
+        expect_error $np 2 "--layers '784,,10'" --data ok.h5 --layers 784,,10
+        expect_error $np 2 "--layers '4'" --data ok.h5 --layers 4
+        expect_error $np 2 "missing value" --data ok.h5 --layers
+        expect_error $np 2 "--layers is required" --data ok.h5
+        expect_error $np 1 "missing.h5: cannot open" --data missing.h5 --layers 4,3
+        expect_error $np 1 "text.h5: not an HDF5 file" --data text.h5 --layers 4,3
+        expect_error $np 2 "has 4 features but --layers starts with 5" --data ok.h5 --layers 5,3
+        expect_error $np 1 "/train/x is integer" --data xint.h5 --layers 4,3
+        expect_error $np 1 "dataset /train/y is missing" --data noy.h5 --layers 4,3
+        expect_error $np 1 "/train/y has 13 rows but /train/x has 16" --data rows.h5 --layers 4,3
+        expect_error $np 1 "/train/y is string" --data ystr.h5 --layers 4,3
+        expect_error $np 1 "row 11 has label 7; expected a class in \[0, 3)" --data label.h5 \
             --layers 4,3 --val-fraction 0
-        expect_error $np "row 5 column 2 is not finite" --data nan.h5 --layers 4,3
-        expect_error $np "needs at least 2 outputs" --data ok.h5 --layers 4,1 --loss xent
-        expect_error $np "--weight-decay applies to --optimizer adamw only" --data ok.h5 \
+        expect_error $np 1 "row 5 column 2 is not finite" --data nan.h5 --layers 4,3
+        expect_error $np 2 "needs at least 2 outputs" --data ok.h5 --layers 4,1 --loss xent
+        expect_error $np 2 "--weight-decay applies to --optimizer adamw only" --data ok.h5 \
             --layers 4,3 --weight-decay 0.1
-        expect_error $np "--optimizer gd is full-batch" --data ok.h5 --layers 4,3 \
+        expect_error $np 2 "--optimizer gd is full-batch" --data ok.h5 --layers 4,3 \
             --optimizer gd --batch 10
     done
-    expect_error 3 "--batch 2 is smaller than the number of ranks (3)" --data ok.h5 \
+    expect_error 3 2 "--batch 2 is smaller than the number of ranks (3)" --data ok.h5 \
         --layers 4,3 --batch 2
     "$make_data" blobs tiny.h5 3 4 3 1
-    expect_error 4 "3 training samples for 4 ranks" --data tiny.h5 --layers 4,3 --val-fraction 0
+    expect_error 4 1 "3 training samples for 4 ranks" --data tiny.h5 --layers 4,3 --val-fraction 0
     # a checkpoint directory that cannot be created
     touch afile
     set +e
@@ -228,6 +229,37 @@ case_bad_input() {
     rc=$?
     set -e
     [ $rc = 1 ] && grep -q "training diverged" err.txt || fail "divergence: status $rc, $(cat err.txt)"
+    # a log that is an input (by device and inode: a symlink too) or the other log: status 2
+    # on every rank, nothing written, the input untouched
+    ln -s ok.h5 link.h5
+    sums=$(md5sum ok.h5)
+    for args in "--metrics ok.h5" "--step-log ./link.h5" "--metrics m.csv --step-log ./m.csv"; do
+        set +e
+        run_np 2 --data ok.h5 --layers 4,3 $args >/dev/null 2>err.txt
+        rc=$?
+        set -e
+        [ $rc = 2 ] && [ "$(grep -c error err.txt)" = 1 ] &&
+            grep -q "is the same file as --\(data ok.h5; refusing to overwrite an input\|metrics m.csv; expected two different files\)$" err.txt ||
+            { cat err.txt >&2; fail "$args: status $rc"; }
+        [ "$(md5sum ok.h5)" = "$sums" ] && [ ! -e m.csv ] || fail "$args wrote something"
+        echo "status 2: $(grep error err.txt)"
+    done
+    # the final checkpoint onto a full disk (a 16 KiB tmpfs; root only): the earlier one's
+    # failure is not fatal, the last one's is: status 1 on every rank
+    if [ "$(id -u)" = 0 ] && unshare -m true 2>/dev/null; then
+        set +e
+        unshare -m sh -c "mkdir -p $work/mnt && mount -t tmpfs -o size=16k tmpfs $work/mnt &&
+            timeout 120 mpirun -np 2 --oversubscribe $train --data $work/ok.h5 --layers 4,64,3 \
+            --epochs 2 --checkpoint-dir $work/mnt/ck --quiet 2>$work/err.txt"
+        rc=$?
+        set -e
+        [ $rc = 1 ] && grep -q "e000001.*No space left on device.*(training goes on)$" err.txt &&
+            grep -q "e000002.*No space left on device.*it was the run's final checkpoint (exit status 1)$" err.txt ||
+            { cat err.txt >&2; fail "the final checkpoint on a full disk: status $rc"; }
+        echo "full disk: $(grep final err.txt)"
+    else
+        echo "SKIP the final checkpoint on a full disk: needs root and unshare -m"
+    fi
 }
 
 case_checkpoint() {
