@@ -155,10 +155,10 @@ case_rules() {
         grep -q -- "$pat" o.txt e.txt || { cat o.txt e.txt >&2; fail "$*: no '$pat'"; }
         echo "  $(grep -h -- "$pat" o.txt e.txt | head -1)"
     }
-    expect 1 "does not match the checkpoint's model 10,32,4" --data d.h5 --layers 10,16,4 --resume "$ck"
-    expect 1 "activation tanh does not match" --data d.h5 --activation tanh --resume "$ck"
-    expect 1 "seed 7 differs" --data d.h5 --seed 7 --resume "$ck"
-    expect 1 "cannot resume a checkpoint of adam" --data d.h5 --optimizer sgd --resume "$ck"
+    expect 2 "does not match the checkpoint's model 10,32,4" --data d.h5 --layers 10,16,4 --resume "$ck"
+    expect 2 "activation tanh does not match" --data d.h5 --activation tanh --resume "$ck"
+    expect 2 "seed 7 differs" --data d.h5 --seed 7 --resume "$ck"
+    expect 2 "cannot resume a checkpoint of adam" --data d.h5 --optimizer sgd --resume "$ck"
     expect 0 "lr changed from 0.001 to 0.0005" --data d.h5 --lr 0.0005 --epochs 2 --resume "$ck"
     expect 0 "epochs changed from 1 to 2" --data d.h5 --epochs 2 --resume "$ck"
     # auto on an empty directory starts fresh (a batch script can always pass it)
