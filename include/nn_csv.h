@@ -29,7 +29,9 @@ void nn_csv_close(nn_csv *c); /* accepts NULL */
 /* Reads the next record. NN_CSV_RECORD: *fields points at *nfields NUL-terminated strings
  * (quotes removed), valid until the next call. NN_CSV_EOF: no more records. NN_CSV_ERROR: one
  * line in err, "name:line: what; expected what" (unterminated quote, a character after a
- * closing quote, a ragged record, a record over NN_CSV_MAX_RECORD, a read error). */
+ * closing quote, a ragged record, a record over NN_CSV_MAX_RECORD, a read error, a NUL byte
+ * in a field, a CR without LF outside quotes - CR-only line ends are named as such - or a
+ * byte-order mark after the start of the file). */
 int nn_csv_next(nn_csv *c, const char *const **fields, size_t *nfields, char *err,
                 size_t errlen);
 
