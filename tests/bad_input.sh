@@ -168,6 +168,8 @@ setup() {
     ln -s nowhere.h5 dangling.h5
     [ "$(id -u)" = 0 ] && mknod nulldev c 1 3
     "$python" "$here/bad_input_fixtures.py" .
+    ln ok.h5 okhard.h5
+    ln good.csv goodhard.h5
 }
 if ! (setup) >"$work/setup.log" 2>&1; then
     cat "$work/setup.log" >&2

@@ -82,6 +82,8 @@ csv = {
     "nonnum.csv": b"id,name,age,label\n1,2,30,a\n2,3,31,b\n3,4,abc,a\n",
     "regbad.csv": b"a,b,price\n1,2,3.5\n3,4,cheap\n",
     "mixed_eol.csv": b"a,b,label\r\n1,2,x\n3,4,y\r5,6,x\n",
+    "quoted_newline.csv": b'a,b,label\n1,"2\n3",x\n',
+    "ansi.csv": b"a,b,label\n1,2,x\n3,\x1b[31mred,y\n",
     "utf16.csv": b"\xff\xfe" + "a,b,label\n1,2,x\n3,4,y\n".encode("utf-16-le"),
     "cr_only.csv": b"a,b,label\r1,2,x\r3,4,y\r",
     "bom_mid.csv": b"a,b,label\n1,2,x\n\xef\xbb\xbf3,4,y\n",
