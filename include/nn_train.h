@@ -71,6 +71,7 @@ typedef struct {
     nn_rows batch;            /* gather buffer for one local batch */
     long step;                /* optimizer steps taken */
     FILE *metrics, *step_log;
+    int log_errno[2];         /* the errno of a failed write to metrics, step_log (rank 0) */
     /* where to start (a resumed run starts inside its checkpoint's epoch) */
     long start_epoch, start_step;
     double start_loss_sum;

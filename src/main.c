@@ -2,11 +2,13 @@
  * Exit status: 0 success, 1 a runtime failure (bad data, divergence, damaged checkpoint, a
  * final checkpoint that could not be written), 2 a usage error, 3 a collective that timed out
  * (--comm-timeout), 75 stopped by a signal after writing a checkpoint ("resume me"). */
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include "nn_checkpoint.h"
 #include "nn_comm.h"
@@ -21,7 +23,7 @@ static void join_args(int argc, char **argv, char *buf, size_t len)
         snprintf(buf + strlen(buf), len - strlen(buf), "%s%s", i ? " " : "", argv[i]);
 }
 
-static void print_epoch(const nn_comm *c, const nn_trainer *t, const nn_epoch_stats *s)
+static void print_epoch(const nn_comm *c, nn_trainer *t, const nn_epoch_stats *s)
 {
     char val[96] = "";
     if (t->n_val > 0 && t->classify)
@@ -43,8 +45,34 @@ static void print_epoch(const nn_comm *c, const nn_trainer *t, const nn_epoch_st
                 s->train_loss, s->reg_loss, s->val_loss, s->val_accuracy, s->samples_per_sec,
                 s->seconds, s->t.compute, s->t.allreduce, s->t.io, t->hp.lr, s->t.optimizer,
                 s->t.matmul, s->allreduce_max);
-        fflush(t->metrics);
+        if (fflush(t->metrics) != 0 && !t->log_errno[0])
+            t->log_errno[0] = errno;
     }
+}
+
+/* Rank 0's CSV logs: a write that failed (a full disk) fails the run, on every rank, at the
+ * end of the epoch. Collective; returns 0, or NN_EXIT_FAILURE after one error line. */
+static int logs_failed(const nn_trainer *t)
+{
+    char msg[600] = "";
+    int bad = 0;
+    const struct {
+        const char *flag, *path;
+        FILE *f;
+    } logs[2] = {{"--metrics", t->cfg.metrics, t->metrics},
+                 {"--step-log", t->cfg.step_log, t->step_log}};
+    for (int i = 0; i < 2 && !bad && t->comm->rank == 0; i++) {
+        errno = 0;
+        if (logs[i].f && (fflush(logs[i].f) != 0 || ferror(logs[i].f))) {
+            int e = t->log_errno[i] ? t->log_errno[i] : errno; /* the first failure's */
+            /* a fresh run's log is its own: no partial file is left (a resumed run's stays) */
+            int removed = !t->resume && unlink(logs[i].path) == 0;
+            snprintf(msg, sizeof msg, "%s %s: writing failed: %s%s", logs[i].flag, logs[i].path,
+                     strerror(e ? e : EIO), removed ? " (the partial file was removed)" : "");
+            bad = NN_EXIT_FAILURE;
+        }
+    }
+    return nn_fail_status(t->comm, "nn-train", bad, msg);
 }
 
 /* The built-in example's verdict: MSE over all 100 samples in the original units of y. */
@@ -213,6 +241,8 @@ int main(int argc, char **argv)
             t.ckpt_pending = 0;
             print_epoch(&comm, &t, &st);
         }
+        if ((rc = logs_failed(&t)) != 0)
+            break;
         if (early) {
             nn_say(&comm, t.cfg.quiet, "early stopping: no better validation loss for %ld epochs; "
                    "the best was %.6g at epoch %ld%s%s\n", t.cfg.patience, t.early.best,

@@ -923,7 +923,9 @@ int nn_trainer_epoch(nn_trainer *t, long epoch, nn_epoch_stats *st)
         loss_sum += loss * global;
         samples += global;
         if (t->step_log)
-            fprintf(t->step_log, "%ld,%ld,%.9g\n", t->step, epoch, loss);
+            if (fprintf(t->step_log, "%ld,%ld,%.9g\n", t->step, epoch, loss) < 0 &&
+                !t->log_errno[1])
+                t->log_errno[1] = errno;
         progress(t, epoch, s, loss, &last);
         if (!isfinite(loss)) { /* every rank sees the same allreduced loss: they stop together */
             diverged = 1;
@@ -936,8 +938,8 @@ int nn_trainer_epoch(nn_trainer *t, long epoch, nn_epoch_stats *st)
                    (t->cfg.checkpoint_every_steps > 0 &&
                     t->step % t->cfg.checkpoint_every_steps == 0);
         if (want && s + 1 < t->sched.steps) {
-            if (t->step_log)
-                fflush(t->step_log);
+            if (t->step_log && fflush(t->step_log) != 0 && !t->log_errno[1])
+                t->log_errno[1] = errno;
             int ok = nn_trainer_checkpoint(t, epoch - 1, s + 1, loss_sum, st, stop);
             if (stop) {
                 t->stop = 1;
@@ -969,8 +971,8 @@ int nn_trainer_epoch(nn_trainer *t, long epoch, nn_epoch_stats *st)
     st->val_loss = vn > 0 ? vl / vn : NAN;
     st->val_accuracy = (vn > 0 && t->classify) ? vc / vn : NAN;
     st->samples_per_sec = samples / t_train;
-    if (t->step_log)
-        fflush(t->step_log);
+    if (t->step_log && fflush(t->step_log) != 0 && !t->log_errno[1])
+        t->log_errno[1] = errno;
     st->seconds = nn_now() - t0;
     return 0;
 }
