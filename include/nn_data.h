@@ -39,6 +39,15 @@ int nn_h5_probe(const char *path, const char *split, nn_split_info *info, char *
 int nn_h5_read_rows(const char *path, const char *split, const nn_split_info *info,
                     const size_t *rows, size_t nrows, nn_rows *out, char *err, size_t errlen);
 
+/* The same two readers on a file the caller opened and still owns (an hid_t: for example an
+ * image in memory through HDF5's core driver, as the fuzz harnesses in tests/fuzz do); path
+ * only names the file in messages. */
+int nn_h5_probe_fid(int64_t f, const char *path, const char *split, nn_split_info *info,
+                    char *err, size_t errlen);
+int nn_h5_read_rows_fid(int64_t f, const char *path, const char *split,
+                        const nn_split_info *info, const size_t *rows, size_t nrows,
+                        nn_rows *out, char *err, size_t errlen);
+
 /* Writes a complete split (used by tools and tests to make data sets); 0 or -1. */
 int nn_h5_write_split(const char *path, int truncate, const char *split, const nn_rows *r,
                       char *err, size_t errlen);

@@ -97,14 +97,23 @@ static hid_t open_dset(hid_t f, const char *path, const char *name, H5T_class_t 
 int nn_h5_probe(const char *path, const char *split, nn_split_info *info, char *err,
                 size_t errlen)
 {
+    memset(info, 0, sizeof *info);
+    hid_t f = nn_h5_open_ro(path, err, errlen);
+    if (f < 0)
+        return -1;
+    int rc = nn_h5_probe_fid(f, path, split, info, err, errlen);
+    H5Fclose(f);
+    return rc;
+}
+
+int nn_h5_probe_fid(int64_t f, const char *path, const char *split, nn_split_info *info,
+                    char *err, size_t errlen)
+{
     char xname[64], yname[64], gname[64];
     snprintf(gname, sizeof gname, "/%s", split);
     snprintf(xname, sizeof xname, "/%s/x", split);
     snprintf(yname, sizeof yname, "/%s/y", split);
     memset(info, 0, sizeof *info);
-    hid_t f = nn_h5_open_ro(path, err, errlen);
-    if (f < 0)
-        return -1;
     int rc = -1;
     hid_t dx = -1, dy = -1;
     if (H5Lexists(f, gname, H5P_DEFAULT) <= 0) {
@@ -163,7 +172,6 @@ done:
         H5Dclose(dx);
     if (dy >= 0)
         H5Dclose(dy);
-    H5Fclose(f);
     return rc;
 }
 
@@ -254,23 +262,25 @@ static int read_rows(hid_t d, int rank, hsize_t cols, const size_t *rows, size_t
     return rc;
 }
 
-int nn_h5_read_rows(const char *path, const char *split, const nn_split_info *info,
-                    const size_t *rows, size_t nrows, nn_rows *out, char *err, size_t errlen)
+/* Allocates out for nrows rows; -1 with err when out of memory. */
+static int rows_alloc(nn_rows *out, const char *path, const char *split,
+                      const nn_split_info *info, size_t nrows, char *err, size_t errlen)
+{
+    if (nn_rows_alloc(out, nrows, info->d, info->y_is_label, info->k) == 0)
+        return 0;
+    snprintf(err, errlen, "%s: out of memory for %zu rows of /%s/x", path, nrows, split);
+    return -1;
+}
+
+/* Reads the rows of /SPLIT/x and /SPLIT/y from f into out (allocated by the caller); frees
+ * out on failure. */
+static int split_rows_read(hid_t f, const char *path, const char *split,
+                           const nn_split_info *info, const size_t *rows, size_t nrows,
+                           nn_rows *out, char *err, size_t errlen)
 {
     char xname[64], yname[64];
     snprintf(xname, sizeof xname, "/%s/x", split);
     snprintf(yname, sizeof yname, "/%s/y", split);
-    if (nn_rows_alloc(out, nrows, info->d, info->y_is_label, info->k) != 0) {
-        snprintf(err, errlen, "%s: out of memory for %zu rows of %s", path, nrows, xname);
-        return -1;
-    }
-    if (nrows == 0)
-        return 0;
-    hid_t f = nn_h5_open_ro(path, err, errlen);
-    if (f < 0) {
-        nn_rows_free(out);
-        return -1;
-    }
     int rc = -1;
     hid_t dx = H5Dopen2(f, xname, H5P_DEFAULT), dy = H5Dopen2(f, yname, H5P_DEFAULT);
     if (dx < 0 || dy < 0 ||
@@ -294,10 +304,35 @@ done:
         H5Dclose(dx);
     if (dy >= 0)
         H5Dclose(dy);
-    H5Fclose(f);
     if (rc != 0)
         nn_rows_free(out);
     return rc;
+}
+
+int nn_h5_read_rows(const char *path, const char *split, const nn_split_info *info,
+                    const size_t *rows, size_t nrows, nn_rows *out, char *err, size_t errlen)
+{
+    if (rows_alloc(out, path, split, info, nrows, err, errlen) != 0)
+        return -1;
+    if (nrows == 0)
+        return 0;
+    hid_t f = nn_h5_open_ro(path, err, errlen);
+    if (f < 0) {
+        nn_rows_free(out);
+        return -1;
+    }
+    int rc = split_rows_read(f, path, split, info, rows, nrows, out, err, errlen);
+    H5Fclose(f);
+    return rc;
+}
+
+int nn_h5_read_rows_fid(int64_t f, const char *path, const char *split,
+                        const nn_split_info *info, const size_t *rows, size_t nrows,
+                        nn_rows *out, char *err, size_t errlen)
+{
+    if (rows_alloc(out, path, split, info, nrows, err, errlen) != 0)
+        return -1;
+    return nrows == 0 ? 0 : split_rows_read(f, path, split, info, rows, nrows, out, err, errlen);
 }
 
 static int write_dset(hid_t g, const char *name, hid_t type, int rank, const hsize_t *dims,
