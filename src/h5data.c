@@ -194,7 +194,10 @@ static int read_rows_chunked(hid_t d, int rank, hsize_t cols, hsize_t chunk_rows
     H5Sget_simple_extent_dims(fs, dims, NULL);
     size_t window = (8u << 20) / (row_bytes ? row_bytes : 1);
     window = window < chunk_rows ? (size_t)chunk_rows : window / chunk_rows * chunk_rows;
-    char *tmp = malloc(window * row_bytes);
+    /* A block never runs past the last row, so the buffer need not either: a small (or
+     * extendible, with chunks longer than the data) dataset gets a buffer of its own size. */
+    size_t buf_rows = window < dims[0] ? window : (size_t)dims[0];
+    char *tmp = malloc((buf_rows ? buf_rows : 1) * row_bytes);
     int rc = tmp ? 0 : -1;
     size_t i = 0;
     while (rc == 0 && i < nrows) {
