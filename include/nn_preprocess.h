@@ -14,6 +14,7 @@
 #define NN_PREPROCESS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 typedef struct {
     char method[32];          /* "none" when nothing is applied */
@@ -36,6 +37,10 @@ void nn_preprocess_free(nn_preprocess *p); /* accepts NULL; leaves p as "none" *
  * group is malformed: a missing method, a missing or non-float x_shift/x_scale, arrays of
  * different lengths, only one of y_shift/y_scale, or a scale that is zero or not finite. */
 int nn_preprocess_read(const char *ckpt, nn_preprocess *p, char *err, size_t errlen);
+/* The same on an HDF5 file the caller opened and still owns (f is an hid_t; tests/fuzz feeds
+ * images from memory this way); ckpt only names it in messages. */
+int nn_preprocess_read_fid(int64_t f, const char *ckpt, nn_preprocess *p, char *err,
+                           size_t errlen);
 
 /* Checks p against a model with d inputs and k outputs; 0, or -1 with err. */
 int nn_preprocess_check(const nn_preprocess *p, int d, int k, char *err, size_t errlen);

@@ -80,10 +80,17 @@ int nn_preprocess_read(const char *ckpt, nn_preprocess *p, char *err, size_t err
         snprintf(err, errlen, "%s: not a readable HDF5 checkpoint", ckpt);
         return -1;
     }
-    if (H5Lexists(f, "/preprocess", H5P_DEFAULT) <= 0) {
-        H5Fclose(f);
+    int rc = nn_preprocess_read_fid(f, ckpt, p, err, errlen);
+    H5Fclose(f);
+    return rc;
+}
+
+int nn_preprocess_read_fid(int64_t f, const char *ckpt, nn_preprocess *p, char *err,
+                           size_t errlen)
+{
+    nn_preprocess_init(p);
+    if (H5Lexists(f, "/preprocess", H5P_DEFAULT) <= 0)
         return 0; /* no group: nothing to apply */
-    }
     int rc = -1;
     char method[32];
     hid_t g = H5Gopen2(f, "/preprocess", H5P_DEFAULT);
@@ -135,6 +142,5 @@ int nn_preprocess_read(const char *ckpt, nn_preprocess *p, char *err, size_t err
 done:
     if (g >= 0)
         H5Gclose(g);
-    H5Fclose(f);
     return rc;
 }
