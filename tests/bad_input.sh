@@ -171,7 +171,8 @@ setup() {
     ln ok.h5 okhard.h5
     ln good.csv goodhard.h5
 }
-if ! (setup) >"$work/setup.log" 2>&1; then
+(setup) >"$work/setup.log" 2>&1  # not in a condition, where set -e would be ignored
+if [ $? != 0 ]; then
     cat "$work/setup.log" >&2
     echo "bad_input: FAIL: could not make the fixtures" >&2
     exit 1
