@@ -3,9 +3,10 @@
 
 usage: check_checkpoint.py CKPT DATA METRICS_CSV
 
-1. Asserts the documented layout (format_version 1): root attributes, /model attributes,
+1. Asserts the documented layout (format_version 1 or 2): root attributes, /model attributes,
    /model/dense_<i>/{kernel,bias} (float32, [in, out] and [out], chunked, Fletcher32), the
-   /optimizer attributes, and optimizer state groups that mirror /model.
+   /optimizer attributes, and optimizer state groups that mirror /model; and recomputes
+   state_checksum from the file as docs/checkpoint.md defines it for the file's version.
 2. Runs the model forward in numpy (float64) over DATA's validation split and computes the
    mean loss and accuracy the way nn-train does (src/kernels.c). The validation split is /val
    when DATA has one; otherwise the --val-fraction holdout of /train is rebuilt from the
@@ -20,12 +21,13 @@ import csv
 import math
 import os
 import re
+import struct
 import sys
 
 import h5py
 import numpy as np
 
-FORMAT_VERSION = 1
+FORMAT_VERSIONS = (1, 2)
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "linear")
 OPTIMIZERS = ("sgd", "gd", "adam", "adamw")
 ROOT_ATTRS = {  # name -> numpy dtype kind/size as written by src/checkpoint.c
@@ -40,6 +42,30 @@ ROOT_ATTRS = {  # name -> numpy dtype kind/size as written by src/checkpoint.c
 MODEL_ATTRS = {"layers": "i4", "activation": "S", "output": "S", "loss": "S"}
 OPT_ATTRS = {"name": "S", "step": "i8", "lr": "f8", "momentum": "f8", "beta1": "f8",
              "beta2": "f8", "eps": "f8", "weight_decay": "f8", "l1": "f8", "l2": "f8"}
+# What the format 2 state checksum covers after the tensors, in its order (docs/checkpoint.md,
+# Integrity): (group, attribute, encoding). Everything but the provenance attributes program,
+# program_version, created and config, and state_checksum itself.
+CHECKSUM_V2 = [
+    ("/", "format_version", "i8"), ("/", "epoch", "i8"), ("/", "epoch_step", "i8"),
+    ("/", "step", "i8"), ("/", "epoch_loss_sum", "f8"), ("/", "seed", "u8"),
+    ("/", "batch", "i8"), ("/", "epochs", "i8"), ("/", "val_fraction", "f8"),
+    ("/", "no_shuffle", "i8"), ("/", "world_size", "i8"), ("/", "data", "S"),
+    ("/", "settings", "S"), ("/", "config_hash", "u8"), ("/", "normalize", "S"),
+    ("/", "dropout", "f8"), ("/", "lr_schedule", "S"), ("/", "warmup_epochs", "f8"),
+    ("/", "lr_step_epochs", "i8"), ("/", "lr_gamma", "f8"), ("/", "lr_min", "f8"),
+    ("/", "patience", "i8"), ("/", "best_val_loss", "f8"), ("/", "best_epoch", "i8"),
+    ("/", "bad_epochs", "i8"),
+    ("model", "layers", "i4s"), ("model", "activation", "S"), ("model", "output", "S"),
+    ("model", "loss", "S"),
+    ("optimizer", "name", "S"), ("optimizer", "step", "i8"), ("optimizer", "lr", "f8"),
+    ("optimizer", "momentum", "f8"), ("optimizer", "beta1", "f8"), ("optimizer", "beta2", "f8"),
+    ("optimizer", "eps", "f8"), ("optimizer", "weight_decay", "f8"), ("optimizer", "l1", "f8"),
+    ("optimizer", "l2", "f8"),
+]
+PROVENANCE = ("program", "program_version", "created", "config")
+assert ({n for g, n, _ in CHECKSUM_V2 if g == "/"} | set(PROVENANCE) | {"state_checksum"} ==
+        set(ROOT_ATTRS) and {n for g, n, _ in CHECKSUM_V2 if g == "model"} == set(MODEL_ATTRS)
+        and {n for g, n, _ in CHECKSUM_V2 if g == "optimizer"} == set(OPT_ATTRS))
 LOSS_RTOL = 1e-4
 ACC_ATOL = 1e-6
 
@@ -131,29 +157,84 @@ def fnv1a64(h, data):
     return h
 
 
-def check_state_checksum(f, root, sizes, state):
-    """Recomputes state_checksum independently: FNV-1a 64 over the parameters, then the
-    optimizer buffers (m then v, or the momentum buffer), all as little-endian float32, then
-    epoch, epoch_step, step, seed as little-endian int64 and epoch_loss_sum as float64."""
-    buffers = [flat(f["model"], sizes)] + [flat(f["optimizer"][g], sizes) for g in state]
-    nbytes = sum(b.nbytes for b in buffers)
-    if nbytes > 4 << 20:  # pure Python FNV runs at a few MB/s; larger states are left to C
-        return
+def text_bytes(v):
+    """A string attribute as the C reader parses it: the bytes up to the first NUL."""
+    b = v if isinstance(v, bytes) else str(v).encode()
+    return b.split(b"\0", 1)[0]
+
+
+def encode_v2_attrs(f):
+    """The bytes the format 2 state checksum hashes after the tensors, from the file."""
+    out = []
+    for group, name, kind in CHECKSUM_V2:
+        v = f[group].attrs[name]
+        if kind == "i8":
+            out.append(struct.pack("<q", int(v)))
+        elif kind == "u8":
+            out.append(struct.pack("<Q", int(v)))
+        elif kind == "f8":
+            out.append(struct.pack("<d", float(v)))
+        elif kind == "S":
+            b = text_bytes(v)
+            out.append(struct.pack("<Q", len(b)) + b)
+        else:  # i4s: an int32 array
+            a = np.asarray(v).astype("<i4").ravel()
+            out.append(struct.pack("<Q", len(a)) + a.tobytes())
+    # /preprocess: method ("none" without the group), then x_shift, x_scale, y_shift, y_scale
+    # as float32 arrays, each with its length (0 when absent or when the method is "none")
+    p = f["preprocess"] if "preprocess" in f else None
+    method = text_bytes(p.attrs["method"]) if p is not None else b"none"
+    on = p is not None and method != b"none"
+    out.append(struct.pack("<Q", len(method) if on else 4) + (method if on else b"none"))
+    for name in ("x_shift", "x_scale", "y_shift", "y_scale"):
+        a = np.asarray(p[name], dtype="<f4").ravel() if on and name in p else np.zeros(0, "<f4")
+        out.append(struct.pack("<Q", len(a)) + a.tobytes())
+    return b"".join(out)
+
+
+def state_of(f):
+    """The optimizer state groups the file's /optimizer name and momentum call for."""
+    name = text_bytes(f["optimizer"].attrs["name"]).decode("ascii", "replace")
+    if name in ("adam", "adamw"):
+        return ["m", "v"]
+    if name == "sgd" and float(f["optimizer"].attrs["momentum"]) != 0.0:
+        return ["momentum_buffer"]
+    return []
+
+
+def state_checksum_of(f):
+    """Recomputes state_checksum independently from the file (None for a state over 4 MiB:
+    pure Python FNV runs at a few MB/s). FNV-1a 64 over the parameters, then the optimizer
+    buffers (m then v, or the momentum buffer), all as little-endian float32; then,
+    format 1: epoch, epoch_step, step, seed as little-endian int64 and epoch_loss_sum as
+    float64; format 2: every covered attribute and /preprocess (encode_v2_attrs)."""
+    sizes = [int(s) for s in f["model"].attrs["layers"]]
+    buffers = [flat(f["model"], sizes)] + [flat(f["optimizer"][g], sizes) for g in state_of(f)]
+    if sum(b.nbytes for b in buffers) > 4 << 20:
+        return None
     h = 1469598103934665603
     for b in buffers:
         h = fnv1a64(h, b.tobytes())
-    pos = np.array([root["epoch"], root["epoch_step"], root["step"], root["seed"]],
-                   dtype=np.uint64)
-    h = fnv1a64(h, pos.astype("<u8").tobytes())
-    h = fnv1a64(h, np.array([root["epoch_loss_sum"]], dtype="<f8").tobytes())
-    need(h == root["state_checksum"], f"/: state_checksum {root['state_checksum']:016x} but "
-                                      f"the contents hash to {h:016x}")
+    a = f.attrs
+    if int(a["format_version"]) == 1:
+        pos = [int(a["epoch"]), int(a["epoch_step"]), int(a["step"]), int(a["seed"])]
+        h = fnv1a64(h, struct.pack("<qqqQ", *pos) + struct.pack("<d", float(a["epoch_loss_sum"])))
+    else:
+        h = fnv1a64(h, encode_v2_attrs(f))
+    return h
+
+
+def check_state_checksum(f, root):
+    h = state_checksum_of(f)
+    need(h is None or h == root["state_checksum"],
+         f"/: state_checksum {root['state_checksum']:016x} but the contents hash to "
+         f"{h or 0:016x} (format {root['format_version']})")
 
 
 def check_layout(f):
     root = attrs_of(f, "/", ROOT_ATTRS)
-    need(root["format_version"] == FORMAT_VERSION,
-         f"/: format_version is {root['format_version']}, expected {FORMAT_VERSION}")
+    need(root["format_version"] in FORMAT_VERSIONS,
+         f"/: format_version is {root['format_version']}, expected one of {FORMAT_VERSIONS}")
     need(root["program"] == "nn-train", f"/: program is {root['program']!r}, expected 'nn-train'")
     need(root["epoch"] >= 0 and root["step"] >= 1 and root["world_size"] >= 1,
          f"/: epoch {root['epoch']}, step {root['step']}, world_size {root['world_size']}: "
@@ -196,7 +277,8 @@ def check_layout(f):
                                 f"expects groups {state or 'none'}, found {have or 'none'}")
     for g in state:
         check_tensors(f["optimizer"][g], f"/optimizer/{g}", sizes)
-    check_state_checksum(f, root, sizes, state)
+    need(state == state_of(f), "/optimizer: state groups disagree")
+    check_state_checksum(f, root)
 
     base = os.path.basename(f.filename)
     m = re.fullmatch(r"ckpt-e(\d+)-s(\d+)\.h5", base)

@@ -34,7 +34,7 @@ except ImportError as e:  # pragma: no cover
     print(f"torch_predict: FAIL: {e} (install python3-h5py and python3-numpy)", file=sys.stderr)
     sys.exit(1)
 
-FORMAT_VERSION = 1
+FORMAT_VERSIONS = (1, 2)  # the layout is the same; 2 widened the state checksum
 
 
 def fail(msg):
@@ -59,9 +59,9 @@ def load_checkpoint(path):
     with f:
         if "format_version" not in f.attrs or "model" not in f:
             fail(f"{path}: not an nn-train checkpoint (no format_version or /model)")
-        if int(f.attrs["format_version"]) != FORMAT_VERSION:
+        if int(f.attrs["format_version"]) not in FORMAT_VERSIONS:
             fail(f"{path}: format_version {int(f.attrs['format_version'])}; "
-                 f"this script reads {FORMAT_VERSION}")
+                 f"this script reads versions {' and '.join(map(str, FORMAT_VERSIONS))}")
         m = f["model"]
         sizes = [int(s) for s in m.attrs["layers"]]
         model = {
