@@ -40,4 +40,12 @@ int nn_args_given(const nn_argspec *s, const unsigned char *given, const char *n
 /* One line per flag: "  --name META   help (choices) [default]". */
 void nn_args_usage(const nn_argspec *s, FILE *out);
 
+/* Writes s to out as printable text on one line: control characters (a newline in a file
+ * name), bytes that are not UTF-8 (a Latin-1 CSV field) and U+FEFF, the byte-order mark,
+ * become \xNN; valid UTF-8 passes unchanged. */
+void nn_put_escaped(const char *s, FILE *out);
+/* The one error line of every program: "PROG: error: MSG" on stderr, with " [rank N]" after
+ * "error" when rank > 0, MSG escaped by nn_put_escaped, then flushed. */
+void nn_print_error(const char *prog, int rank, const char *msg);
+
 #endif

@@ -162,3 +162,45 @@ void nn_args_usage(const nn_argspec *s, FILE *out)
         fputc('\n', out);
     }
 }
+
+/* The length of the valid UTF-8 sequence at p (2 to 4 bytes), or 0: shortest form, no
+ * surrogates, at most U+10FFFF. */
+static int utf8_len(const unsigned char *p)
+{
+    unsigned c = p[0];
+    int n = c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+    for (int i = 1; i < n; i++)
+        if ((p[i] & 0xc0) != 0x80)
+            return 0;
+    if ((c == 0xe0 && p[1] < 0xa0) || (c == 0xed && p[1] > 0x9f) || (c == 0xf0 && p[1] < 0x90) ||
+        (c == 0xf4 && p[1] > 0x8f))
+        return 0;
+    return n;
+}
+
+void nn_put_escaped(const char *s, FILE *out)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p) {
+        int n = *p >= 0x80 ? utf8_len(p) : 1;
+        int bom = n == 3 && p[0] == 0xef && p[1] == 0xbb && p[2] == 0xbf;
+        if (*p < 0x20 || *p == 0x7f || n == 0 || bom) {
+            fprintf(out, "\\x%02x", *p);
+            p++;
+        } else {
+            fwrite(p, 1, (size_t)n, out);
+            p += n;
+        }
+    }
+}
+
+void nn_print_error(const char *prog, int rank, const char *msg)
+{
+    if (rank > 0)
+        fprintf(stderr, "%s: error [rank %d]: ", prog, rank);
+    else
+        fprintf(stderr, "%s: error: ", prog);
+    nn_put_escaped(msg, stderr);
+    fputc('\n', stderr);
+    fflush(stderr);
+}

@@ -10,6 +10,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "nn_args.h"
 #include "nn_checkpoint.h"
 #include "nn_comm.h"
 #include "nn_config.h"
@@ -176,7 +177,7 @@ int main(int argc, char **argv)
         /* Every rank parsed the same argv, so they agree without talking; rank 0 speaks. */
         if (comm.rank == 0) {
             if (bad)
-                fprintf(stderr, "nn-train: error: %s\n", err);
+                nn_print_error("nn-train", 0, err);
             else if (cfg.help)
                 nn_config_usage(stdout);
             else

@@ -39,14 +39,15 @@ enum { EXIT_DATA = 1, EXIT_USAGE = 2 };
 /* More distinct labels than this is not a classification task (or needs --task regress). */
 #define MAX_CLASSES 65536
 
+/* The one error line; what it echoes (file names, values, fields) is escaped. */
 static void error(const char *fmt, ...)
 {
+    char msg[4096];
     va_list ap;
     va_start(ap, fmt);
-    fprintf(stderr, "nn-data: error: ");
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    nn_print_error("nn-data", 0, msg);
 }
 
 /* ---------------------------------------------------------------------------------------- */

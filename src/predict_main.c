@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nn_args.h"
 #include "nn_checkpoint.h"
 #include "nn_clock.h"
 #include "nn_comm.h"
@@ -60,7 +61,7 @@ typedef struct {
 /* Collective failure: every rank returns -1, the message is printed once. */
 static int agree(const nn_comm *c, int failed, const char *msg)
 {
-    return nn_comm_fail(c, "nn-predict", failed, msg);
+    return nn_fail_status(c, "nn-predict", failed != 0, msg) != 0 ? -1 : 0;
 }
 
 /* ---------------------------------------------------------------- prolog */
@@ -432,7 +433,7 @@ int main(int argc, char **argv)
         /* Every rank parsed the same argv, so they agree without talking; rank 0 speaks. */
         if (comm.rank == 0) {
             if (bad)
-                fprintf(stderr, "nn-predict: error: %s\n", err);
+                nn_print_error("nn-predict", 0, err);
             else if (p.cfg.help)
                 nn_predict_config_usage(stdout);
             else

@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "nn_args.h"
 #include "nn_fileio.h"
 #include "nn_preprocess.h"
 #include "nn_rng.h"
@@ -39,16 +40,12 @@ void nn_say(const nn_comm *c, int quiet, const char *fmt, ...)
 
 void nn_error(const nn_comm *c, const char *fmt, ...)
 {
+    char msg[2048];
     va_list ap;
     va_start(ap, fmt);
-    if (c->rank > 0) /* rank 0 speaks for the job; others say who they are */
-        fprintf(stderr, "nn-train: error [rank %d]: ", c->rank);
-    else
-        fprintf(stderr, "nn-train: error: ");
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    fflush(stderr);
+    nn_print_error("nn-train", c->rank, msg); /* rank 0 speaks for the job; others say who */
 }
 
 int nn_fail_status(const nn_comm *c, const char *prog, int status, const char *msg)
@@ -56,13 +53,8 @@ int nn_fail_status(const nn_comm *c, const char *prog, int status, const char *m
     int who = nn_comm_agree(c, status != 0);
     if (who < 0)
         return 0;
-    if (who == c->rank) {
-        if (c->rank > 0)
-            fprintf(stderr, "%s: error [rank %d]: %s\n", prog, c->rank, msg);
-        else
-            fprintf(stderr, "%s: error: %s\n", prog, msg);
-        fflush(stderr);
-    }
+    if (who == c->rank)
+        nn_print_error(prog, c->rank, msg);
     nn_comm_bcast(c, &status, sizeof status, who);
     return status;
 }
