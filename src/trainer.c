@@ -204,13 +204,14 @@ static int check_rows(const nn_rows *r, const size_t *file_rows, int classes, co
 /* Resolves the loss from the labels' type and --loss, and checks the model's ends against the
  * data. Pure: every rank computes the same answer from the same metadata. */
 static int match_model(const nn_config *cfg, const nn_split_info *in, const int *sizes, int L,
-                       const char *path, nn_loss *loss, char *err, size_t errlen)
+                       const char *path, const char *layers, nn_loss *loss, char *err,
+                       size_t errlen)
 {
     int K = sizes[L];
     if (in->d != sizes[0]) {
-        snprintf(err, errlen, "%s: /train/x has %d features but --layers starts with %d; expected "
+        snprintf(err, errlen, "%s: /train/x has %d features but %s starts with %d; expected "
                  "the first layer size to equal the number of features",
-                 path, in->d, sizes[0]);
+                 path, in->d, layers, sizes[0]);
         return -1;
     }
     if (strcmp(cfg->loss, "auto") == 0)
@@ -218,9 +219,10 @@ static int match_model(const nn_config *cfg, const nn_split_info *in, const int 
     else
         *loss = strcmp(cfg->loss, "xent") == 0 ? NN_LOSS_XENT : NN_LOSS_MSE;
     if (!in->y_is_label && in->k != K) {
-        snprintf(err, errlen, "%s: /train/y has %d target columns but the last layer has %d; "
-                 "expected them equal",
-                 path, in->k, K);
+        snprintf(err, errlen, "%s: /train/y has %d target columns but the last layer%s%s has "
+                 "%d; expected them equal",
+                 path, in->k, strcmp(layers, "--layers") ? " of " : "",
+                 strcmp(layers, "--layers") ? layers : "", K);
         return -1;
     }
     if (*loss == NN_LOSS_XENT && K < 2) {
@@ -245,13 +247,18 @@ static int load_data(nn_trainer *t, char *err, size_t errlen)
     nn_loss loss = NN_LOSS_MSE;
 
     /* 1. Metadata, on every rank (cheap); any rank's failure stops all. A model that does not
-     * fit the data is a usage error (--layers, --loss), unreadable data a failure. */
+     * fit the data is a usage error, whether --layers or the --resume checkpoint gave it (the
+     * flags do not go together); bad data is a failure. */
+    int given = nn_config_given(cfg, "layers") || !t->resume;
+    char from[4096 + 64];
+    snprintf(from, sizeof from, given ? "--layers" : "the checkpoint's model (--resume %s)",
+             t->resume_path);
     if (nn_parse_layers(cfg->layers, sizes, &L, err, errlen) != 0) {
         fail = NN_EXIT_USAGE;
     } else if (t->example) {
         fail = example_rows(t, &all) != 0;
         tr = (nn_split_info){.n = all.n, .d = 1, .y_is_label = 0, .k = 1};
-        if (!fail && match_model(cfg, &tr, sizes, L, path, &loss, err, errlen) != 0)
+        if (!fail && match_model(cfg, &tr, sizes, L, path, from, &loss, err, errlen) != 0)
             fail = NN_EXIT_USAGE;
     } else {
         fail = nn_h5_probe(cfg->data, "train", &tr, err, errlen) != 0;
@@ -266,7 +273,7 @@ static int load_data(nn_trainer *t, char *err, size_t errlen)
                 fail = 1;
             }
         }
-        if (!fail && match_model(cfg, &tr, sizes, L, path, &loss, err, errlen) != 0)
+        if (!fail && match_model(cfg, &tr, sizes, L, path, from, &loss, err, errlen) != 0)
             fail = NN_EXIT_USAGE;
     }
     if (!fail && nn_layout_init(&t->lo, sizes, L, (nn_act)nn_act_from_name(cfg->activation),
@@ -543,6 +550,14 @@ static int resolve_optimizer(nn_trainer *t, char *err, size_t errlen)
         snprintf(err, errlen, "--momentum applies to --optimizer sgd only");
         return -1;
     }
+    static const char *const adam_only[] = {"beta1", "beta2", "eps"};
+    for (int i = 0; i < 3; i++)
+        if (hp->kind != NN_OPT_ADAM && hp->kind != NN_OPT_ADAMW &&
+            nn_config_given(cfg, adam_only[i])) {
+            snprintf(err, errlen, "--%s applies to --optimizer adam and adamw only (this run's "
+                     "optimizer is %s)", adam_only[i], nn_opt_name(hp->kind));
+            return -1;
+        }
     if (hp->kind != NN_OPT_ADAMW && nn_config_given(cfg, "weight-decay")) {
         snprintf(err, errlen, "--weight-decay applies to --optimizer adamw only (use --l2 "
                  "for a penalty with other optimizers)");
