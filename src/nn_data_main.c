@@ -234,6 +234,20 @@ static void abort_output(nn_h5w *w)
     g_have_tmp = 0;
 }
 
+/* An existing output that is a device, a FIFO or a socket (-o /dev/null): the rename would
+ * replace the node itself. 1 after printing the error (a usage error). */
+static int special_output(const char *out)
+{
+    struct stat st;
+    if (stat(out, &st) != 0 || S_ISREG(st.st_mode) || S_ISDIR(st.st_mode))
+        return 0;
+    error("-o %s is a %s; expected the name of a regular file, which nn-data writes as "
+          "%s.tmp and renames over it", out,
+          S_ISCHR(st.st_mode) ? "character device" : S_ISBLK(st.st_mode) ? "block device"
+          : S_ISFIFO(st.st_mode) ? "FIFO" : "socket or other special file", out);
+    return 1;
+}
+
 /* Provenance on the root group: program, time, command line. */
 static int write_provenance(nn_h5w *w, int argc, char **argv)
 {
@@ -321,6 +335,8 @@ static int cmd_import_idx(const dopts *o, int argc, char **argv)
             error("-o %s is also an input; expected a different output file", o->output);
             return EXIT_USAGE;
         }
+    if (special_output(o->output))
+        return EXIT_USAGE;
     char err[1024] = "";
     double t0 = nn_now();
     nn_idx *f[4] = {NULL, NULL, NULL, NULL};
@@ -1009,6 +1025,8 @@ static int cmd_import_csv(const dopts *o, int argc, char **argv)
         error("-o %s is the input file; expected a different output file", o->output);
         return EXIT_USAGE;
     }
+    if (special_output(o->output))
+        return EXIT_USAGE;
     double t0 = nn_now();
     csv_job j;
     memset(&j, 0, sizeof j);

@@ -219,8 +219,10 @@ int nn_predict_check_output(const char *path, char *err, size_t errlen)
         snprintf(err, errlen, "--output %s: cannot write into directory %s: %s", path, dir, why);
         return -1;
     }
-    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
-        snprintf(err, errlen, "--output %s: is a directory; expected a file name", path);
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+        snprintf(err, errlen, "--output %s: is a %s; expected a file name", path,
+                 S_ISDIR(st.st_mode) ? "directory" : "device, FIFO or socket (the rename would "
+                                                     "replace it)");
         return -1;
     }
     return 0;
