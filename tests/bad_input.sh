@@ -14,7 +14,9 @@
 #   (c) leaves no partial output: the names and md5sums of every file under the directory it
 #       ran in are the same before and after (no new file, *.tmp included, no file changed).
 # Every run is wrapped in timeout, so a hang fails the case instead of blocking the suite.
-# All cases run, then the failures are listed with what was expected and what happened.
+# Under mpirun, every rank must exit by itself with the expected status (mpirun is told not
+# to end the others when one fails, so a rank left waiting shows as a hang). All cases run,
+# then the failures are listed with what was expected and what happened.
 #
 # The table's columns: ID RUN STATUS 'WHAT IS WRONG' 'PATTERN' ARGS... (read with the
 # shell's quoting). RUN is the program, optionally with +np2 / +np3 (under mpirun -np N),
@@ -78,11 +80,12 @@ shown (1: a data or I/O failure, 2: a usage error), print exactly one line on st
 \`PROGRAM: error: ...\`, that contains the text shown and holds no control characters or raw
 bytes of the input, and leave the directory it ran in exactly as it was: no new file (no
 \`*.tmp\` either) and no changed file. Every run is wrapped in \`timeout\`, so a hang fails its
-case. "full disk" cases run in a private tmpfs that holds just the inputs; "disk fills up"
-cases leave as room a share of the inputs' size that is less than the output needs;
-"read-only mount" cases write into a read-only bind mount. Those need root and
-\`unshare -m\` (elsewhere they print SKIP, except under \`CI=true\`, where they fail). Under
-\`mpirun\`, Open MPI's own notices are not counted.
+case. Under \`mpirun\`, each rank must exit by itself with that status (mpirun is told not to
+end the others when one fails, so a rank left waiting is a hang), and Open MPI's own notices
+are not counted as lines. "full disk" cases run in a private tmpfs that holds just the
+inputs; "disk fills up" cases leave as room a share of the inputs' size that is less than
+the output needs; "read-only mount" cases write into a read-only bind mount. Those need root
+and \`unshare -m\` (elsewhere they print SKIP, except under \`CI=true\`, where they fail).
 
 The fixtures are made by \`tests/bad_input.sh\` and \`tests/bad_input_fixtures.py\`: \`ok.h5\`
 has 200 rows of 4 features and 3 classes, \`ck.h5\` is its 4-8-3 checkpoint, and the other
@@ -212,7 +215,7 @@ inputs() {
         fi
     done | sort -u
 }
-# mpi_filter: stderr without Open MPI's notices (the blocks between dashed lines and the
+# mpi_filter: stderr without Open MPI's notices, if any (the blocks between dashed lines and the
 # help-aggregation lines).
 mpi_filter() {
     awk '/^-----------------------------------------------------------------*$/ { skip = !skip; next }
@@ -238,7 +241,12 @@ run_case() {
         esac
     done
     local -a cmd=(timeout -k 5 "$limit")
-    [ -n "$np" ] && cmd+=(mpirun -np "$np" --oversubscribe)
+    # Under mpirun each rank's own status is recorded, and mpirun does not end the other
+    # ranks when one exits non-zero: every rank must stop by itself, with the same status,
+    # or hang into the timeout.
+    # shellcheck disable=SC2016
+    [ -n "$np" ] && cmd+=(mpirun -np "$np" --oversubscribe --mca orte_abort_on_non_zero_status 0
+        bash -c '"${@:2}"; rc=$?; echo $rc >"$1/rank.$OMPI_COMM_WORLD_RANK"; exit $rc' bash "$out")
     cmd+=("$build/$prog" "$@")
     local dir=$out/dir
     mkdir -p "$dir" "$out/tmp"
@@ -286,6 +294,19 @@ run_case() {
     fi
     if [ -n "$np" ] && [ -f "$out/err" ]; then
         mpi_filter <"$out/err" >"$out/err.f" && mv "$out/err.f" "$out/err"
+        # the status: the ranks' common one, or what each did
+        local r st all="" same=""
+        read -r st <"$out/rc"
+        if [ "$st" != 124 ] && [ "$st" != 137 ]; then
+            for ((r = 0; r < np; r++)); do
+                local s="did not finish"
+                [ -f "$out/rank.$r" ] && read -r s <"$out/rank.$r"
+                all+="${all:+, }rank $r: $s"
+                [ -z "$same" ] && same=$s
+                [ "$s" = "$same" ] || same=differ
+            done
+            [[ $same =~ ^[0-9]+$ ]] && echo "$same" >"$out/rc" || echo "$all" >"$out/rc"
+        fi
     fi
 }
 

@@ -176,6 +176,13 @@ h5("y2dint.h5", lambda f: (f.create_dataset("train/x", data=xs()),
                            f.create_dataset("train/y", data=ys().reshape(N // 2, 2))))
 h5("y3d.h5", lambda f: (f.create_dataset("train/x", data=xs()),
                         f.create_dataset("train/y", data=np.zeros((N, 2, 2), np.float32))))
+# a bad value in the last row only: at 3 ranks the last rank finds it, not rank 0
+ylast = ys()
+ylast[N - 1] = -1
+h5("lastlabel.h5", lambda f: (f.create_dataset("train/x", data=xs()), f.create_dataset("train/y", data=ylast)))
+xlast = xs()
+xlast[N - 1, 0] = np.nan
+h5("lastnan.h5", lambda f: (f.create_dataset("train/x", data=xlast), f.create_dataset("train/y", data=ys())))
 yneg = ys()
 yneg[4] = -1
 h5("neglabel.h5", lambda f: (f.create_dataset("train/x", data=xs()), f.create_dataset("train/y", data=yneg)))
