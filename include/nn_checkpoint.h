@@ -14,7 +14,8 @@
 #include "nn_optim.h"
 #include "nn_preprocess.h"
 
-#define NN_CKPT_FORMAT_VERSION 1
+#define NN_CKPT_FORMAT_VERSION 2 /* what nn-train writes */
+#define NN_CKPT_FORMAT_OLDEST 1  /* the oldest it still reads (and resumes) */
 
 typedef struct {
     /* where the run stands */
@@ -28,6 +29,7 @@ typedef struct {
     long epochs;            /* epochs the run was asked for */
     double val_fraction;
     int no_shuffle;
+    double lr;              /* the schedule's base rate (--lr) exactly: /optimizer lr */
     float l1, l2;
     char normalize[32];     /* zscore | minmax | none; the statistics are in /preprocess */
     double dropout;
@@ -52,6 +54,7 @@ typedef struct {
     nn_ckpt_meta meta;
     char program_version[32];
     char created[32];
+    int format_version;     /* of the file read: NN_CKPT_FORMAT_OLDEST .. NN_CKPT_FORMAT_VERSION */
     uint64_t checksum;      /* state_checksum, verified on load */
 } nn_ckpt_info;
 
@@ -62,9 +65,9 @@ int nn_ckpt_has_v(const nn_opt_hparams *hp);
 
 /* FNV-1a 64 of a settings string: the config_hash attribute. */
 uint64_t nn_ckpt_config_hash(const char *settings);
-/* FNV-1a 64 over the tensors and the position: the state_checksum attribute. */
-uint64_t nn_ckpt_checksum(const nn_layout *lo, const float *params, const float *m,
-                          const float *v, const nn_ckpt_meta *meta);
+/* One line on what a file's state_checksum covers: format 2 every tensor and every attribute
+ * a resume or nn-predict reads, format 1 the tensors and the position only. */
+void nn_ckpt_checksum_covers(int version, char *buf, size_t len);
 
 /* Writes a checkpoint atomically: "<path>.tmp" in the same directory, flushed and fsync'ed,
  * renamed over path, directory fsync'ed. On failure the tmp file is removed and any earlier
@@ -75,15 +78,24 @@ int nn_ckpt_write(const char *path, const nn_layout *lo, const float *params,
                   const nn_ckpt_meta *meta, const nn_preprocess *pre, char *err,
                   size_t errlen);
 
-/* Reads and verifies a whole checkpoint: format version, layout, every tensor (Fletcher32),
- * and the state checksum. Allocates params and, when present, m and v (else NULL); the
- * caller frees them. Any pointer argument may be NULL to discard that buffer. */
+/* Reads and verifies a whole checkpoint: format version (1 or 2), every attribute, /preprocess,
+ * every tensor (Fletcher32), and the state checksum over them. Allocates params and, when
+ * present, m and v (else NULL); the caller frees them (and pre, with nn_preprocess_free).
+ * Any pointer argument may be NULL to discard that part: it is still read and verified, a
+ * discarded optimizer buffer one tensor at a time. */
 int nn_ckpt_load(const char *path, nn_ckpt_info *info, float **params, float **m, float **v,
-                 char *err, size_t errlen);
+                 nn_preprocess *pre, char *err, size_t errlen);
 
-/* Reads the model only (layout and parameters, allocated here), after the same checks. */
-int nn_ckpt_read_model(const char *path, nn_layout *lo, float **params, char *err,
-                       size_t errlen);
+/* The same on a file the caller opened and still owns (an hid_t: for example an image in
+ * memory through HDF5's core driver, as the fuzz harnesses in tests/fuzz do), with /preprocess
+ * verified and discarded; path only names the file in messages. */
+int nn_ckpt_load_fid(int64_t f, const char *path, nn_ckpt_info *info, float **params,
+                     float **m, float **v, char *err, size_t errlen);
+
+/* Reads the model only (layout, parameters allocated here, and /preprocess when pre is not
+ * NULL), after the same checks: nn-predict's load. */
+int nn_ckpt_read_model(const char *path, nn_layout *lo, float **params, nn_preprocess *pre,
+                       char *err, size_t errlen);
 
 /* ---- the checkpoint directory ---- */
 

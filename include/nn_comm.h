@@ -25,6 +25,8 @@ void nn_comm_sum_i64(const nn_comm *c, int64_t *buf, size_t n);
 void nn_comm_max_f64(const nn_comm *c, double *buf, size_t n);
 void nn_comm_min_f64(const nn_comm *c, double *buf, size_t n);
 void nn_comm_bcast(const nn_comm *c, void *buf, size_t bytes, int root);
+/* nn_comm_bcast under another name for the watchdog's message ("checkpoint write"). */
+void nn_comm_bcast_as(const nn_comm *c, const char *op, void *buf, size_t bytes, int root);
 void nn_comm_barrier(const nn_comm *c);
 
 /* Collective error decision: every rank passes whether it failed; returns the lowest failing
@@ -54,6 +56,16 @@ void nn_comm_library(char *buf, size_t len);
 int nn_comm_watchdog(nn_comm *c, double seconds);
 /* Tells the watchdog which training step the next collectives belong to. */
 void nn_comm_set_step(const nn_comm *c, long step);
+/* The watchdog covers every wait of this module on other ranks, from nn_comm_watchdog until
+ * MPI_Finalize has returned in nn_comm_finalize: collectives, the replica's set-up, its
+ * spins in nn_replica_step and the freeing of its windows. Each wait has a name that the
+ * timeout message gives: allreduce, broadcast, barrier, agreement, topology, gather,
+ * shared-memory set-up, shared-memory release, MPI_Finalize, or the caller's (bcast_as).
+ *
+ * Tests only: NN_TEST_FREEZE=NAME:RANK[:STEP] in the environment makes that rank stop
+ * itself (SIGSTOP) on reaching the wait NAME at step STEP or later, or the point NAME given
+ * here, so a test freezes a rank exactly where it wants. */
+void nn_comm_test_point(const nn_comm *c, const char *name);
 
 /* Gathers n floats from every rank (n may differ between ranks, and be 0) into recv on root,
  * in rank order; recv has room for cap floats (other ranks may pass NULL). Sizes are size_t

@@ -30,7 +30,7 @@ typedef struct {
     double checkpoint_interval;
     long keep;
     const char *resume;     /* FILE or "auto" */
-    double comm_timeout;
+    double comm_timeout;    /* 0: off; inside a Slurm job the default is NN_SLURM_COMM_TIMEOUT */
     const char *allreduce;  /* auto | mpi */
     const char *verify;
     const char *metrics;
@@ -41,6 +41,11 @@ typedef struct {
     /* which flags the user gave (index into the option table) */
     unsigned char given[64];
 } nn_config;
+
+/* --comm-timeout's default inside a Slurm job (SLURM_JOB_ID set), in seconds: long enough for
+ * any legitimate wait (rank 0 writing a checkpoint of a large model, a slow shard read), and
+ * short against the hours of an allocation that a frozen rank would otherwise hold. */
+#define NN_SLURM_COMM_TIMEOUT 900.0
 
 /* Fills cfg from argv. Returns 0, or -1 with one line in err. Never prints or exits. */
 int nn_config_parse(nn_config *cfg, int argc, char **argv, char *err, size_t errlen);

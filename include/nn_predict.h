@@ -9,6 +9,7 @@
 #define NN_PREDICT_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "nn_data.h"
@@ -53,6 +54,14 @@ int nn_predict_probe(const char *path, const char *split, nn_split_info *info, i
 int nn_predict_read_block(const char *path, const char *split, const nn_split_info *info,
                           int has_y, size_t lo, size_t n, nn_rows *out, char *err,
                           size_t errlen);
+
+/* The same two readers on a file the caller opened and still owns (an hid_t, e.g. an image in
+ * memory, as tests/fuzz does; f >= 0); path only names it in messages. */
+int nn_predict_probe_fid(int64_t f, const char *path, const char *split, nn_split_info *info,
+                         int *has_y, char *err, size_t errlen);
+int nn_predict_read_block_fid(int64_t f, const char *path, const char *split,
+                              const nn_split_info *info, int has_y, size_t lo, size_t n,
+                              nn_rows *out, char *err, size_t errlen);
 
 /* What the output files record besides the predictions. */
 typedef struct {

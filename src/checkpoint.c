@@ -3,7 +3,8 @@
  * A checkpoint is written to "<path>.tmp", flushed, fsync'ed and renamed over path, and the
  * directory is fsync'ed, so a reader sees either the old file or the complete new one.
  * Tensors are chunked with HDF5's Fletcher32 checksum filter, and a checksum over the whole
- * state (state_checksum) catches what Fletcher32 cannot: a wrong but well-formed value. */
+ * state (state_checksum: the tensors and every attribute a run reads, nn_ckpt_attrs.h)
+ * catches what Fletcher32 cannot: a wrong but well-formed value. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -16,6 +17,7 @@
 #include <unistd.h>
 
 #include "nn_checkpoint.h"
+#include "nn_ckpt_attrs.h"
 #include "nn_fileio.h"
 
 static int attr_write(hid_t obj, const char *name, hid_t type, hsize_t n, const void *v)
@@ -39,8 +41,23 @@ static int attr_str(hid_t obj, const char *name, const char *v)
     return rc;
 }
 
-static int attr_i64(hid_t o, const char *n, long long v) { return attr_write(o, n, H5T_NATIVE_LLONG, 0, &v); }
-static int attr_f64(hid_t o, const char *n, double v) { return attr_write(o, n, H5T_NATIVE_DOUBLE, 0, &v); }
+/* Attribute x of the table (nn_ckpt_attrs.h) onto its group of f. */
+static int attr_put(hid_t f, const nn_attr_spec *a, const nn_attr_val *x)
+{
+    hid_t obj = H5Oopen(f, a->group, H5P_DEFAULT);
+    if (obj < 0)
+        return -1;
+    int rc = -1;
+    switch (a->type) {
+    case NN_AT_I64: rc = attr_write(obj, a->name, H5T_NATIVE_INT64, 0, &x->i); break;
+    case NN_AT_U64: rc = attr_write(obj, a->name, H5T_NATIVE_UINT64, 0, &x->u); break;
+    case NN_AT_F64: rc = attr_write(obj, a->name, H5T_NATIVE_DOUBLE, 0, &x->f); break;
+    case NN_AT_STR: rc = attr_str(obj, a->name, x->s); break;
+    case NN_AT_I32S: rc = attr_write(obj, a->name, H5T_NATIVE_INT, (hsize_t)x->n, x->a); break;
+    }
+    H5Oclose(obj);
+    return rc;
+}
 
 /* One float32 tensor, chunked (at most ~1 MiB per chunk) with a Fletcher32 checksum. */
 static int tensor_write(hid_t g, const char *name, int rank, hsize_t d0, hsize_t d1,
@@ -102,32 +119,9 @@ int nn_ckpt_has_v(const nn_opt_hparams *hp)
     return hp->kind == NN_OPT_ADAM || hp->kind == NN_OPT_ADAMW;
 }
 
-static uint64_t fnv1a(uint64_t h, const void *p, size_t n)
-{
-    const unsigned char *b = p;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ b[i]) * 1099511628211ULL;
-    return h;
-}
-
 uint64_t nn_ckpt_config_hash(const char *settings)
 {
-    return fnv1a(1469598103934665603ULL, settings, strlen(settings));
-}
-
-uint64_t nn_ckpt_checksum(const nn_layout *lo, const float *params, const float *m,
-                          const float *v, const nn_ckpt_meta *meta)
-{
-    size_t bytes = lo->n_params * sizeof(float);
-    uint64_t h = 1469598103934665603ULL;
-    h = fnv1a(h, params, bytes);
-    if (m)
-        h = fnv1a(h, m, bytes);
-    if (v)
-        h = fnv1a(h, v, bytes);
-    int64_t pos[4] = {meta->epoch, meta->epoch_step, meta->step, (int64_t)meta->seed};
-    h = fnv1a(h, pos, sizeof pos);
-    return fnv1a(h, &meta->epoch_loss_sum, sizeof meta->epoch_loss_sum);
+    return nn_fnv1a(NN_FNV_OFFSET, settings, strlen(settings));
 }
 
 int nn_ckpt_write(const char *path, const nn_layout *lo, const float *params,
@@ -158,77 +152,23 @@ int nn_ckpt_write(const char *path, const nn_layout *lo, const float *params,
     time_t now = time(NULL);
     struct tm tmv;
     strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&now, &tmv));
-    uint64_t sum = nn_ckpt_checksum(lo, params, m, v, meta);
-    uint64_t config_hash = nn_ckpt_config_hash(meta->settings);
-    int rc = 0;
-    rc |= attr_i64(f, "format_version", NN_CKPT_FORMAT_VERSION);
-    rc |= attr_str(f, "program", "nn-train");
-    rc |= attr_str(f, "program_version", NN_VERSION);
-    rc |= attr_str(f, "created", when);
-    rc |= attr_i64(f, "epoch", meta->epoch);
-    rc |= attr_i64(f, "epoch_step", meta->epoch_step);
-    rc |= attr_i64(f, "step", meta->step);
-    rc |= attr_f64(f, "epoch_loss_sum", meta->epoch_loss_sum);
-    rc |= attr_write(f, "seed", H5T_NATIVE_UINT64, 0, &meta->seed);
-    rc |= attr_i64(f, "batch", meta->batch);
-    rc |= attr_i64(f, "epochs", meta->epochs);
-    rc |= attr_f64(f, "val_fraction", meta->val_fraction);
-    rc |= attr_i64(f, "no_shuffle", meta->no_shuffle);
-    rc |= attr_i64(f, "world_size", meta->world_size);
-    rc |= attr_str(f, "data", meta->data);
-    rc |= attr_str(f, "config", meta->config);
-    rc |= attr_str(f, "settings", meta->settings);
-    rc |= attr_str(f, "normalize", meta->normalize);
-    rc |= attr_f64(f, "dropout", meta->dropout);
-    rc |= attr_str(f, "lr_schedule", meta->lr_schedule);
-    rc |= attr_f64(f, "warmup_epochs", meta->warmup_epochs);
-    rc |= attr_i64(f, "lr_step_epochs", meta->lr_step_epochs);
-    rc |= attr_f64(f, "lr_gamma", meta->lr_gamma);
-    rc |= attr_f64(f, "lr_min", meta->lr_min);
-    rc |= attr_i64(f, "patience", meta->patience);
-    rc |= attr_f64(f, "best_val_loss", meta->best_val_loss);
-    rc |= attr_i64(f, "best_epoch", meta->best_epoch);
-    rc |= attr_i64(f, "bad_epochs", meta->bad_epochs);
-    if (pre && pre->d > 0) { /* the scaling nn-predict applies (nn_preprocess.h) */
-        hid_t pg = H5Gcreate2(f, "preprocess", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-        rc |= pg < 0 ? -1 : attr_str(pg, "method", pre->method);
-        if (pg >= 0) {
-            rc |= tensor_write(pg, "x_shift", 1, (hsize_t)pre->d, 1, pre->x_shift);
-            rc |= tensor_write(pg, "x_scale", 1, (hsize_t)pre->d, 1, pre->x_scale);
-            if (pre->k > 0) {
-                rc |= tensor_write(pg, "y_shift", 1, (hsize_t)pre->k, 1, pre->y_shift);
-                rc |= tensor_write(pg, "y_scale", 1, (hsize_t)pre->k, 1, pre->y_scale);
-            }
-            H5Gclose(pg);
-        }
-    }
-    rc |= attr_write(f, "config_hash", H5T_NATIVE_UINT64, 0, &config_hash);
-    rc |= attr_write(f, "state_checksum", H5T_NATIVE_UINT64, 0, &sum);
+    /* The state checksum over what the file will hold: the tensors, then every covered
+     * attribute's value and /preprocess (nn_ckpt_attrs.h), exactly as they are written. */
+    nn_attr_val val[NN_A_N];
+    nn_ckpt_attrs_from(lo, hp, meta, when, nn_ckpt_config_hash(meta->settings), val);
+    if (!nn_ckpt_pre_present(pre))
+        pre = NULL;
+    size_t bytes = lo->n_params * sizeof(float);
+    uint64_t sum = nn_fnv1a(NN_FNV_OFFSET, params, bytes);
+    if (m)
+        sum = nn_fnv1a(sum, m, bytes);
+    if (v)
+        sum = nn_fnv1a(sum, v, bytes);
+    sum = nn_ckpt_sum_finish(sum, NN_CKPT_FORMAT_VERSION, val, pre);
 
-    rc |= tensors_write(f, "model", lo, params);
-    hid_t g = H5Gopen2(f, "model", H5P_DEFAULT);
-    if (g >= 0) {
-        rc |= attr_write(g, "layers", H5T_NATIVE_INT, (hsize_t)lo->n_layers + 1, lo->sizes);
-        rc |= attr_str(g, "activation", nn_act_name(lo->act));
-        rc |= attr_str(g, "output", lo->loss == NN_LOSS_XENT ? "softmax" : "linear");
-        rc |= attr_str(g, "loss", nn_loss_name(lo->loss));
-        H5Gclose(g);
-    } else {
-        rc = -1;
-    }
-
+    int rc = tensors_write(f, "model", lo, params);
     hid_t o = H5Gcreate2(f, "optimizer", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
     if (o >= 0) {
-        rc |= attr_str(o, "name", nn_opt_name(hp->kind));
-        rc |= attr_i64(o, "step", meta->step);
-        rc |= attr_f64(o, "lr", hp->lr);
-        rc |= attr_f64(o, "momentum", hp->momentum);
-        rc |= attr_f64(o, "beta1", hp->beta1);
-        rc |= attr_f64(o, "beta2", hp->beta2);
-        rc |= attr_f64(o, "eps", hp->eps);
-        rc |= attr_f64(o, "weight_decay", hp->weight_decay);
-        rc |= attr_f64(o, "l1", meta->l1);
-        rc |= attr_f64(o, "l2", meta->l2);
         if (v) {
             rc |= tensors_write(o, "m", lo, m);
             rc |= tensors_write(o, "v", lo, v);
@@ -239,6 +179,22 @@ int nn_ckpt_write(const char *path, const nn_layout *lo, const float *params,
     } else {
         rc = -1;
     }
+    if (pre) { /* the scaling nn-predict applies (nn_preprocess.h) */
+        hid_t pg = H5Gcreate2(f, "preprocess", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+        rc |= pg < 0 ? -1 : attr_str(pg, "method", pre->method);
+        if (pg >= 0) {
+            rc |= tensor_write(pg, "x_shift", 1, (hsize_t)pre->d, 1, pre->x_shift);
+            rc |= tensor_write(pg, "x_scale", 1, (hsize_t)pre->d, 1, pre->x_scale);
+            if (pre->k > 0 && pre->y_shift) {
+                rc |= tensor_write(pg, "y_shift", 1, (hsize_t)pre->k, 1, pre->y_shift);
+                rc |= tensor_write(pg, "y_scale", 1, (hsize_t)pre->k, 1, pre->y_scale);
+            }
+            H5Gclose(pg);
+        }
+    }
+    for (int k = 0; k < NN_A_N; k++)
+        rc |= attr_put(f, &nn_ckpt_attrs[k], &val[k]);
+    rc |= attr_write(f, "state_checksum", H5T_NATIVE_UINT64, 0, &sum);
     ssize_t size = rc == 0 && H5Fflush(f, H5F_SCOPE_GLOBAL) >= 0 ? H5Fget_file_image(f, NULL, 0)
                                                                  : -1;
     void *image = size > 0 ? malloc((size_t)size) : NULL;
@@ -267,67 +223,160 @@ int nn_ckpt_write(const char *path, const nn_layout *lo, const float *params,
     return 0;
 }
 
-static int attr_read(hid_t obj, const char *name, hid_t memtype, void *v)
+/* ---------------------------------------------------------------- reading */
+
+static const nn_attr_spec state_checksum_spec = {"/", "state_checksum", NN_AT_U64, 0};
+
+/* Reads attribute a into x: a string into buf (a->len bytes), the layer sizes into ints
+ * (a->len entries). -1 when it is missing or not of its type and shape, or a string is longer
+ * than the reader keeps: nothing is converted silently but numbers (to their width). */
+static int attr_get(hid_t f, const nn_attr_spec *a, nn_attr_val *x, char *buf, int *ints)
 {
-    hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
-    int rc = (a >= 0 && H5Aread(a, memtype, v) >= 0) ? 0 : -1;
-    if (a >= 0)
-        H5Aclose(a);
-    return rc;
+    if (H5Aexists_by_name(f, a->group, a->name, H5P_DEFAULT) <= 0)
+        return -1;
+    hid_t at = H5Aopen_by_name(f, a->group, a->name, H5P_DEFAULT, H5P_DEFAULT);
+    if (at < 0)
+        return -1;
+    hid_t t = H5Aget_type(at), s = H5Aget_space(at);
+    H5T_class_t cls = t >= 0 ? H5Tget_class(t) : H5T_NO_CLASS;
+    int nd = s >= 0 ? H5Sget_simple_extent_ndims(s) : -1;
+    hssize_t np = s >= 0 ? H5Sget_simple_extent_npoints(s) : -1;
+    herr_t rc = -1;
+    switch (a->type) {
+    case NN_AT_I64:
+        if (cls == H5T_INTEGER && nd == 0)
+            rc = H5Aread(at, H5T_NATIVE_INT64, &x->i);
+        break;
+    case NN_AT_U64:
+        if (cls == H5T_INTEGER && nd == 0)
+            rc = H5Aread(at, H5T_NATIVE_UINT64, &x->u);
+        break;
+    case NN_AT_F64:
+        if (cls == H5T_FLOAT && nd == 0)
+            rc = H5Aread(at, H5T_NATIVE_DOUBLE, &x->f);
+        break;
+    case NN_AT_STR:
+        if (cls == H5T_STRING && nd == 0 && H5Tis_variable_str(t) == 0 &&
+            H5Tget_size(t) <= a->len) {
+            hid_t mt = H5Tcopy(H5T_C_S1);
+            H5Tset_size(mt, a->len);
+            H5Tset_strpad(mt, H5T_STR_NULLTERM);
+            memset(buf, 0, a->len);
+            rc = H5Aread(at, mt, buf);
+            buf[a->len - 1] = '\0';
+            x->s = buf;
+            H5Tclose(mt);
+        }
+        break;
+    case NN_AT_I32S:
+        if (cls == H5T_INTEGER && nd == 1 && np >= 2 && np <= (hssize_t)a->len) {
+            rc = H5Aread(at, H5T_NATIVE_INT, ints);
+            x->a = ints;
+            x->n = (int)np;
+        }
+        break;
+    }
+    if (s >= 0)
+        H5Sclose(s);
+    if (t >= 0)
+        H5Tclose(t);
+    H5Aclose(at);
+    return rc < 0 ? -1 : 0;
 }
 
-static int attr_read_str(hid_t obj, const char *name, char *buf, size_t len)
+static const char *type_text(const nn_attr_spec *a, char *buf, size_t len)
 {
-    hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
-    if (a < 0)
-        return -1;
-    hid_t t = H5Tcopy(H5T_C_S1);
-    H5Tset_size(t, len);
-    H5Tset_strpad(t, H5T_STR_NULLTERM);
-    memset(buf, 0, len);
-    int rc = H5Aread(a, t, buf) >= 0 ? 0 : -1;
-    buf[len - 1] = '\0';
-    H5Tclose(t);
-    H5Aclose(a);
-    return rc;
+    switch (a->type) {
+    case NN_AT_I64: return "an int64 scalar";
+    case NN_AT_U64: return "a uint64 scalar";
+    case NN_AT_F64: return "a float64 scalar";
+    case NN_AT_STR:
+        snprintf(buf, len, "a fixed-length string of at most %zu bytes", a->len - 1);
+        return buf;
+    case NN_AT_I32S:
+        snprintf(buf, len, "an int32 array of 2 to %zu sizes", a->len);
+        return buf;
+    }
+    return "";
 }
 
-static int attr_i64_read(hid_t o, const char *name, long *v)
+/* Bytes the reader keeps for the string attributes. */
+static size_t strings_len(void)
 {
-    long long x;
-    if (attr_read(o, name, H5T_NATIVE_LLONG, &x) != 0)
+    size_t n = 0;
+    for (int k = 0; k < NN_A_N; k++)
+        n += nn_ckpt_attrs[k].type == NN_AT_STR ? nn_ckpt_attrs[k].len : 0;
+    return n;
+}
+
+/* Every attribute of the table into v (strings into strings[strings_len()], the layer sizes
+ * into ints), format_version first: a file of another format may hold others. Then info from
+ * them, and the stored state_checksum. */
+static int read_info(hid_t f, const char *path, nn_ckpt_info *info, nn_attr_val v[NN_A_N],
+                     char *strings, int *ints, char *err, size_t errlen)
+{
+    memset(v, 0, NN_A_N * sizeof *v);
+    if (attr_get(f, &nn_ckpt_attrs[NN_A_FORMAT_VERSION], &v[NN_A_FORMAT_VERSION], NULL,
+                 NULL) != 0) {
+        snprintf(err, errlen, "%s: not an nn-train checkpoint (no format_version attribute)",
+                 path);
         return -1;
-    *v = (long)x;
+    }
+    long long version = (long long)v[NN_A_FORMAT_VERSION].i;
+    if (version < NN_CKPT_FORMAT_OLDEST || version > NN_CKPT_FORMAT_VERSION) {
+        _Static_assert(NN_CKPT_FORMAT_VERSION == NN_CKPT_FORMAT_OLDEST + 1,
+                       "say which versions this nn-train reads");
+        snprintf(err, errlen, "%s: checkpoint format_version %lld; this nn-train reads versions "
+                 "%d and %d", path, version, NN_CKPT_FORMAT_OLDEST, NN_CKPT_FORMAT_VERSION);
+        return -1;
+    }
+    const nn_attr_spec *bad = NULL;
+    for (int k = 0; k < NN_A_N && !bad; k++) {
+        if (k != NN_A_FORMAT_VERSION && attr_get(f, &nn_ckpt_attrs[k], &v[k], strings, ints) != 0)
+            bad = &nn_ckpt_attrs[k];
+        if (nn_ckpt_attrs[k].type == NN_AT_STR)
+            strings += nn_ckpt_attrs[k].len;
+    }
+    nn_attr_val sum;
+    if (!bad && attr_get(f, &state_checksum_spec, &sum, NULL, NULL) != 0)
+        bad = &state_checksum_spec;
+    if (bad) {
+        char why[96];
+        snprintf(err, errlen, "%s: %s: %s is missing or not %s (damaged checkpoint)", path,
+                 strcmp(bad->group, "/model") == 0 ? "/model or its attributes are missing or "
+                                                     "malformed"
+                 : strcmp(bad->group, "/optimizer") == 0 ? "/optimizer or its attributes are "
+                                                           "missing or malformed"
+                                                         : "a root attribute of the checkpoint is "
+                                                           "missing or damaged",
+                 bad->name, type_text(bad, why, sizeof why));
+        return -1;
+    }
+    if (nn_ckpt_attrs_to_info(v, info, path, err, errlen) != 0)
+        return -1;
+    info->checksum = sum.u;
     return 0;
 }
 
-static int attr_f32_read(hid_t o, const char *name, float *v)
-{
-    double x;
-    if (attr_read(o, name, H5T_NATIVE_DOUBLE, &x) != 0)
-        return -1;
-    *v = (float)x;
-    return 0;
-}
-
-/* Reads group `name` mirroring /model into a flat buffer; -1 on a missing tensor, a wrong
- * shape, or a Fletcher32 mismatch (H5Dread fails). */
-static int tensors_read(hid_t f, const char *name, const nn_layout *lo, float *out)
+/* Opens each tensor of group `name` mirroring /model and checks its shape, before anything is
+ * allocated for it; -1 when one is missing or misshapen. */
+static int tensors_check(hid_t f, const char *name, const nn_layout *lo)
 {
     for (int i = 0; i < lo->n_layers; i++) {
-        const char *what[2] = {"kernel", "bias"};
-        size_t count[2] = {(size_t)lo->sizes[i] * lo->sizes[i + 1], (size_t)lo->sizes[i + 1]};
-        size_t off[2] = {lo->w_off[i], lo->b_off[i]};
         for (int k = 0; k < 2; k++) {
             char dn[96];
-            snprintf(dn, sizeof dn, "%s/dense_%d/%s", name, i, what[k]);
-            hid_t d = H5Dopen2(f, dn, H5P_DEFAULT);
+            snprintf(dn, sizeof dn, "%s/dense_%d/%s", name, i, k ? "bias" : "kernel");
+            hid_t d = H5Lexists(f, name, H5P_DEFAULT) > 0 ? H5Dopen2(f, dn, H5P_DEFAULT) : -1;
             if (d < 0)
                 return -1;
             hid_t s = H5Dget_space(d);
-            int ok = (size_t)H5Sget_simple_extent_npoints(s) == count[k] &&
-                     H5Dread(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, out + off[k]) >= 0;
-            H5Sclose(s);
+            hsize_t dims[2] = {0, 0};
+            int nd = s >= 0 ? H5Sget_simple_extent_ndims(s) : -1;
+            int ok = nd == 2 - k && H5Sget_simple_extent_dims(s, dims, NULL) == nd &&
+                     (k ? dims[0] == (hsize_t)lo->sizes[i + 1]
+                        : dims[0] == (hsize_t)lo->sizes[i] && dims[1] == (hsize_t)lo->sizes[i + 1]);
+            if (s >= 0)
+                H5Sclose(s);
             H5Dclose(d);
             if (!ok)
                 return -1;
@@ -336,102 +385,118 @@ static int tensors_read(hid_t f, const char *name, const nn_layout *lo, float *o
     return 0;
 }
 
-/* The attributes: format, model, optimizer, position and settings. */
-static int read_info(hid_t f, const char *path, nn_ckpt_info *info, char *err, size_t errlen)
+/* Reads group `name` (shapes checked) in the flat buffer's order, kernel then bias layer by
+ * layer, into out (n_params floats) or, with out NULL, one tensor at a time through scratch;
+ * every tensor's bytes go into the running checksum *h. -1 when a read fails (a Fletcher32
+ * mismatch). */
+static int tensors_read(hid_t f, const char *name, const nn_layout *lo, float *out,
+                        float *scratch, uint64_t *h)
 {
-    memset(info, 0, sizeof *info);
-    long version = 0;
-    if (attr_i64_read(f, "format_version", &version) != 0) {
-        snprintf(err, errlen, "%s: not an nn-train checkpoint (no format_version attribute)",
-                 path);
-        return -1;
-    }
-    if (version != NN_CKPT_FORMAT_VERSION) {
-        snprintf(err, errlen, "%s: checkpoint format_version %ld; this nn-train reads version %d",
-                 path, version, NN_CKPT_FORMAT_VERSION);
-        return -1;
-    }
-    nn_ckpt_meta *m = &info->meta;
-    long ws = 0, ns = 0;
-    int bad = attr_i64_read(f, "epoch", &m->epoch) || attr_i64_read(f, "epoch_step", &m->epoch_step) ||
-              attr_i64_read(f, "step", &m->step) ||
-              attr_read(f, "epoch_loss_sum", H5T_NATIVE_DOUBLE, &m->epoch_loss_sum) ||
-              attr_read(f, "seed", H5T_NATIVE_UINT64, &m->seed) || attr_i64_read(f, "batch", &m->batch) ||
-              attr_i64_read(f, "epochs", &m->epochs) ||
-              attr_read(f, "val_fraction", H5T_NATIVE_DOUBLE, &m->val_fraction) ||
-              attr_i64_read(f, "no_shuffle", &ns) || attr_i64_read(f, "world_size", &ws) ||
-              attr_read_str(f, "data", m->data, sizeof m->data) ||
-              attr_read_str(f, "config", m->config, sizeof m->config) ||
-              attr_read_str(f, "settings", m->settings, sizeof m->settings) ||
-              attr_read_str(f, "normalize", m->normalize, sizeof m->normalize) ||
-              attr_read(f, "dropout", H5T_NATIVE_DOUBLE, &m->dropout) ||
-              attr_read_str(f, "lr_schedule", m->lr_schedule, sizeof m->lr_schedule) ||
-              attr_read(f, "warmup_epochs", H5T_NATIVE_DOUBLE, &m->warmup_epochs) ||
-              attr_i64_read(f, "lr_step_epochs", &m->lr_step_epochs) ||
-              attr_read(f, "lr_gamma", H5T_NATIVE_DOUBLE, &m->lr_gamma) ||
-              attr_read(f, "lr_min", H5T_NATIVE_DOUBLE, &m->lr_min) ||
-              attr_i64_read(f, "patience", &m->patience) ||
-              attr_read(f, "best_val_loss", H5T_NATIVE_DOUBLE, &m->best_val_loss) ||
-              attr_i64_read(f, "best_epoch", &m->best_epoch) ||
-              attr_i64_read(f, "bad_epochs", &m->bad_epochs) ||
-              attr_read(f, "config_hash", H5T_NATIVE_UINT64, &m->config_hash) ||
-              attr_read_str(f, "program_version", info->program_version, sizeof info->program_version) ||
-              attr_read_str(f, "created", info->created, sizeof info->created) ||
-              attr_read(f, "state_checksum", H5T_NATIVE_UINT64, &info->checksum);
-    m->no_shuffle = (int)ns;
-    m->world_size = (int)ws;
-    if (bad) {
-        snprintf(err, errlen, "%s: a root attribute of the checkpoint is missing or damaged", path);
-        return -1;
-    }
-
-    int sizes[NN_MAX_LAYERS + 1];
-    char act[32], loss[32], opt[32];
-    hid_t g = H5Gopen2(f, "model", H5P_DEFAULT);
-    hid_t a = g >= 0 ? H5Aopen(g, "layers", H5P_DEFAULT) : -1;
-    hid_t s = a >= 0 ? H5Aget_space(a) : -1;
-    hssize_t n = s >= 0 ? H5Sget_simple_extent_npoints(s) : -1;
-    bad = n < 2 || n > NN_MAX_LAYERS + 1 || attr_read(g, "layers", H5T_NATIVE_INT, sizes) != 0 ||
-          attr_read_str(g, "activation", act, sizeof act) != 0 ||
-          attr_read_str(g, "loss", loss, sizeof loss) != 0 || nn_act_from_name(act) < 0 ||
-          (strcmp(loss, "xent") != 0 && strcmp(loss, "mse") != 0);
-    if (s >= 0)
-        H5Sclose(s);
-    if (a >= 0)
-        H5Aclose(a);
-    if (g >= 0)
-        H5Gclose(g);
-    if (bad) {
-        snprintf(err, errlen, "%s: /model or its attributes are missing or malformed", path);
-        return -1;
-    }
-    if (nn_layout_init(&info->lo, sizes, (int)n - 1, (nn_act)nn_act_from_name(act),
-                       strcmp(loss, "xent") == 0 ? NN_LOSS_XENT : NN_LOSS_MSE, err, errlen) != 0)
-        return -1;
-
-    hid_t o = H5Gopen2(f, "optimizer", H5P_DEFAULT);
-    nn_opt_hparams *hp = &info->hp;
-    bad = o < 0 || attr_read_str(o, "name", opt, sizeof opt) != 0 || nn_opt_from_name(opt) < 0 ||
-          attr_f32_read(o, "lr", &hp->lr) || attr_f32_read(o, "momentum", &hp->momentum) ||
-          attr_f32_read(o, "beta1", &hp->beta1) || attr_f32_read(o, "beta2", &hp->beta2) ||
-          attr_f32_read(o, "eps", &hp->eps) || attr_f32_read(o, "weight_decay", &hp->weight_decay) ||
-          attr_f32_read(o, "l1", &m->l1) || attr_f32_read(o, "l2", &m->l2);
-    if (!bad)
-        hp->kind = (nn_opt_kind)nn_opt_from_name(opt);
-    if (o >= 0)
-        H5Gclose(o);
-    if (bad) {
-        snprintf(err, errlen, "%s: /optimizer or its attributes are missing or malformed", path);
-        return -1;
+    for (int i = 0; i < lo->n_layers; i++) {
+        const char *what[2] = {"kernel", "bias"};
+        size_t count[2] = {(size_t)lo->sizes[i] * lo->sizes[i + 1], (size_t)lo->sizes[i + 1]};
+        size_t off[2] = {lo->w_off[i], lo->b_off[i]};
+        for (int k = 0; k < 2; k++) {
+            char dn[96];
+            snprintf(dn, sizeof dn, "%s/dense_%d/%s", name, i, what[k]);
+            float *dst = out ? out + off[k] : scratch;
+            hid_t d = H5Dopen2(f, dn, H5P_DEFAULT);
+            int ok = d >= 0 &&
+                     H5Dread(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, dst) >= 0;
+            if (d >= 0)
+                H5Dclose(d);
+            if (!ok)
+                return -1;
+            *h = nn_fnv1a(*h, dst, count[k] * sizeof(float));
+        }
     }
     return 0;
 }
 
+/* The one load: attributes, /preprocess, tensors, then the state checksum over them all. */
+static int load_fid(hid_t f, const char *path, nn_ckpt_info *info, float **params, float **m,
+                    float **v, nn_preprocess *pre_out, char *err, size_t errlen)
+{
+    float *buf[3] = {NULL, NULL, NULL}, *scratch = NULL;
+    float **out[3] = {params, m, v};
+    nn_attr_val val[NN_A_N];
+    int ints[NN_MAX_LAYERS + 1];
+    nn_preprocess pre;
+    nn_preprocess_init(&pre);
+    char *strings = malloc(strings_len());
+    int rc = -1;
+    if (!strings) {
+        snprintf(err, errlen, "%s: out of memory", path);
+        goto done;
+    }
+    if (read_info(f, path, info, val, strings, ints, err, errlen) != 0 ||
+        nn_preprocess_read_fid(f, path, &pre, err, errlen) != 0)
+        goto done;
+    const nn_layout *lo = &info->lo;
+    int has[3] = {1, nn_ckpt_has_m(&info->hp), nn_ckpt_has_v(&info->hp)};
+    const char *group[3] = {"/model", has[2] ? "/optimizer/m" : "/optimizer/momentum_buffer",
+                            "/optimizer/v"};
+    for (int k = 0; k < 3; k++)
+        if (has[k] && tensors_check(f, group[k], lo) != 0) {
+            snprintf(err, errlen, "%s: a tensor in %s is missing, of the wrong shape, or not "
+                     "readable (damaged checkpoint)", path, group[k]);
+            goto done;
+        }
+    size_t bytes = lo->n_params * sizeof(float), most = 1;
+    for (int i = 0; i < lo->n_layers; i++)
+        if ((size_t)lo->sizes[i] * lo->sizes[i + 1] > most)
+            most = (size_t)lo->sizes[i] * lo->sizes[i + 1];
+    uint64_t h = NN_FNV_OFFSET;
+    for (int k = 0; k < 3; k++) {
+        if (!has[k])
+            continue;
+        if (out[k])
+            buf[k] = malloc(bytes ? bytes : 1);
+        else if (!scratch)
+            scratch = malloc(most * sizeof(float));
+        if (out[k] ? !buf[k] : !scratch) {
+            snprintf(err, errlen, "%s: out of memory", path);
+            goto done;
+        }
+        if (tensors_read(f, group[k], lo, buf[k], scratch, &h) != 0) {
+            snprintf(err, errlen, "%s: a tensor in %s is missing, of the wrong shape, or fails "
+                     "its Fletcher32 checksum (damaged checkpoint)", path, group[k]);
+            goto done;
+        }
+    }
+    if (nn_ckpt_sum_finish(h, info->format_version, val, &pre) != info->checksum) {
+        snprintf(err, errlen, "%s: state_checksum does not match the contents%s (damaged "
+                 "checkpoint)", path, info->format_version >= 2 ? ": a tensor or an attribute "
+                 "was changed" : "");
+        goto done;
+    }
+    rc = 0;
+done:
+    free(scratch);
+    free(strings);
+    for (int k = 0; k < 3; k++) {
+        if (rc == 0 && out[k]) {
+            *out[k] = buf[k];
+        } else {
+            free(buf[k]);
+            if (out[k])
+                *out[k] = NULL;
+        }
+    }
+    if (rc == 0 && pre_out) {
+        *pre_out = pre;
+    } else {
+        nn_preprocess_free(&pre);
+        if (pre_out)
+            nn_preprocess_init(pre_out);
+    }
+    return rc;
+}
+
 int nn_ckpt_load(const char *path, nn_ckpt_info *info, float **params, float **m, float **v,
-                 char *err, size_t errlen)
+                 nn_preprocess *pre, char *err, size_t errlen)
 {
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-    float *buf[3] = {NULL, NULL, NULL};
     if (access(path, R_OK) != 0) {
         snprintf(err, errlen, "%s: cannot open checkpoint: %s", path, strerror(errno));
         return -1;
@@ -442,52 +507,22 @@ int nn_ckpt_load(const char *path, nn_ckpt_info *info, float **params, float **m
                  path);
         return -1;
     }
-    int rc = -1;
-    if (read_info(f, path, info, err, errlen) != 0)
-        goto done;
-    size_t bytes = info->lo.n_params * sizeof(float);
-    int has[3] = {1, nn_ckpt_has_m(&info->hp), nn_ckpt_has_v(&info->hp)};
-    const char *group[3] = {"/model", nn_ckpt_has_v(&info->hp) ? "/optimizer/m" : "/optimizer/momentum_buffer", "/optimizer/v"};
-    for (int k = 0; k < 3; k++) {
-        if (!has[k])
-            continue;
-        buf[k] = malloc(bytes ? bytes : 1);
-        if (!buf[k]) {
-            snprintf(err, errlen, "%s: out of memory", path);
-            goto done;
-        }
-        if (tensors_read(f, group[k], &info->lo, buf[k]) != 0) {
-            snprintf(err, errlen, "%s: a tensor in %s is missing, of the wrong shape, or fails "
-                     "its Fletcher32 checksum (damaged checkpoint)", path, group[k]);
-            goto done;
-        }
-    }
-    if (nn_ckpt_checksum(&info->lo, buf[0], buf[1], buf[2], &info->meta) != info->checksum) {
-        snprintf(err, errlen, "%s: state_checksum does not match the contents (damaged "
-                 "checkpoint)", path);
-        goto done;
-    }
-    rc = 0;
-done:
+    int rc = load_fid(f, path, info, params, m, v, pre, err, errlen);
     H5Fclose(f);
-    float **out[3] = {params, m, v};
-    for (int k = 0; k < 3; k++) {
-        if (rc == 0 && out[k]) {
-            *out[k] = buf[k];
-        } else {
-            free(buf[k]);
-            if (out[k])
-                *out[k] = NULL;
-        }
-    }
     return rc;
 }
 
-int nn_ckpt_read_model(const char *path, nn_layout *lo, float **params, char *err,
-                       size_t errlen)
+int nn_ckpt_load_fid(int64_t f, const char *path, nn_ckpt_info *info, float **params,
+                     float **m, float **v, char *err, size_t errlen)
+{
+    return load_fid(f, path, info, params, m, v, NULL, err, errlen);
+}
+
+int nn_ckpt_read_model(const char *path, nn_layout *lo, float **params, nn_preprocess *pre,
+                       char *err, size_t errlen)
 {
     nn_ckpt_info info;
-    if (nn_ckpt_load(path, &info, params, NULL, NULL, err, errlen) != 0)
+    if (nn_ckpt_load(path, &info, params, NULL, NULL, pre, err, errlen) != 0)
         return -1;
     *lo = info.lo;
     return 0;

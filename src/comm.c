@@ -4,6 +4,7 @@
 #include <mpi.h>
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,17 +27,39 @@ struct nn_comm_impl {
     int rank;
     pthread_t thread;
     int running;
+    /* NN_TEST_FREEZE=OP:RANK[:STEP] (tests only): that rank stops itself with SIGSTOP when it
+     * reaches the wait OP at step STEP or later, so a test can freeze a rank exactly at any
+     * wait point (see freeze_point) instead of guessing the moment with a delay. */
+    int depth; /* nesting of enter() (main thread only) */
+    char freeze_op[48];
+    int freeze_rank;
+    long freeze_step;
 };
 
-/* Marks the start and end of a collective for the watchdog (two relaxed stores). */
+static void freeze_point(const nn_comm *c, const char *op)
+{
+    nn_comm_impl *w = c->impl;
+    if (c->rank == w->freeze_rank && strcmp(op, w->freeze_op) == 0 &&
+        atomic_load_explicit(&w->step, memory_order_relaxed) >= w->freeze_step) {
+        w->freeze_op[0] = '\0'; /* once */
+        raise(SIGSTOP);
+    }
+}
+
+/* Marks the start and end of a wait on other ranks for the watchdog (two relaxed stores). */
 static inline void enter(const nn_comm *c, const char *op)
 {
+    if (c->impl->freeze_op[0])
+        freeze_point(c, op);
+    if (c->impl->depth++ > 0) /* inside a longer wait (an agreement during the set-up) */
+        return;
     atomic_store_explicit(&c->impl->op, op, memory_order_relaxed);
     atomic_store_explicit(&c->impl->since, nn_now(), memory_order_release);
 }
 static inline void leave(const nn_comm *c)
 {
-    atomic_store_explicit(&c->impl->since, 0.0, memory_order_release);
+    if (--c->impl->depth == 0)
+        atomic_store_explicit(&c->impl->since, 0.0, memory_order_release);
 }
 
 /* The watchdog thread makes no MPI call: it reports and ends this process, and mpirun (or
@@ -50,7 +73,7 @@ static void *watchdog(void *arg)
         double since = atomic_load_explicit(&w->since, memory_order_acquire);
         if (since > 0.0 && nn_now() - since > w->timeout) {
             fprintf(stderr,
-                    "nn-train: error [rank %d]: %s at step %ld has not completed after %.0f s "
+                    "nn-train: error [rank %d]: %s at step %ld has not completed after %g s "
                     "(--comm-timeout); another rank is probably dead or stuck. Aborting so the "
                     "scheduler can requeue the job.\n",
                     w->rank, atomic_load(&w->op), atomic_load(&w->step), w->timeout);
@@ -78,6 +101,31 @@ void nn_comm_set_step(const nn_comm *c, long step)
     atomic_store_explicit(&c->impl->step, step, memory_order_relaxed);
 }
 
+void nn_comm_test_point(const nn_comm *c, const char *where)
+{
+    if (c->impl->freeze_op[0])
+        freeze_point(c, where);
+}
+
+/* NN_TEST_FREEZE=OP:RANK[:STEP]; anything malformed leaves the hook off. */
+static void parse_freeze(nn_comm_impl *w)
+{
+    const char *e = getenv("NN_TEST_FREEZE");
+    const char *colon = e ? strchr(e, ':') : NULL;
+    if (!colon || (size_t)(colon - e) >= sizeof w->freeze_op)
+        return;
+    char *end;
+    long rank = strtol(colon + 1, &end, 10), step = 0;
+    if (*end == ':')
+        step = strtol(end + 1, &end, 10);
+    if (*end != '\0' || rank < 0)
+        return;
+    memcpy(w->freeze_op, e, (size_t)(colon - e));
+    w->freeze_op[colon - e] = '\0';
+    w->freeze_rank = (int)rank;
+    w->freeze_step = step;
+}
+
 /* MPI counts are int. Open MPI's allreduce also slows down sharply above ~32 MiB, so big
  * buffers go in chunks of at most 16 MiB. */
 #define NN_CHUNK_BYTES (16u << 20)
@@ -101,21 +149,29 @@ int nn_comm_init(nn_comm *c, int *argc, char ***argv)
     MPI_Comm_set_errhandler(c->impl->comm, MPI_ERRORS_ARE_FATAL);
     MPI_Comm_rank(c->impl->comm, &c->rank);
     MPI_Comm_size(c->impl->comm, &c->size);
+    parse_freeze(c->impl);
     return 0;
 }
 
+/* MPI_Finalize waits for every other rank to reach it, so the watchdog keeps watching until
+ * it returns: a rank that freezes after the last collective must not hang the job. */
 void nn_comm_finalize(nn_comm *c)
 {
-    if (c->impl) {
-        if (c->impl->running) {
-            atomic_store(&c->impl->stop, 1);
-            pthread_join(c->impl->thread, NULL);
-        }
-        MPI_Comm_free(&c->impl->comm);
-        free(c->impl);
-        c->impl = NULL;
+    nn_comm_impl *w = c->impl;
+    if (!w) {
+        MPI_Finalize();
+        return;
     }
+    enter(c, "MPI_Finalize");
+    MPI_Comm_free(&w->comm);
     MPI_Finalize();
+    leave(c);
+    if (w->running) {
+        atomic_store(&w->stop, 1);
+        pthread_join(w->thread, NULL);
+    }
+    free(w);
+    c->impl = NULL;
 }
 
 void nn_comm_abort(const nn_comm *c, int code)
@@ -173,7 +229,12 @@ void nn_comm_min_f64(const nn_comm *c, double *b, size_t n)
 
 void nn_comm_bcast(const nn_comm *c, void *buf, size_t bytes, int root)
 {
-    enter(c, "broadcast");
+    nn_comm_bcast_as(c, "broadcast", buf, bytes, root);
+}
+
+void nn_comm_bcast_as(const nn_comm *c, const char *op, void *buf, size_t bytes, int root)
+{
+    enter(c, op);
     bcast_on(c->impl->comm, buf, bytes, root);
     leave(c);
 }
@@ -210,9 +271,7 @@ static char *host_names(const nn_comm *c, char mine[NAME_W])
     char *all = calloc((size_t)c->size, NAME_W);
     if (!all)
         MPI_Abort(c->impl->comm, 1);
-    enter(c, "topology");
     MPI_Allgather(mine, NAME_W, MPI_CHAR, all, NAME_W, MPI_CHAR, c->impl->comm);
-    leave(c);
     return all;
 }
 
@@ -221,7 +280,9 @@ void nn_comm_topology(const nn_comm *c, nn_topology *t)
 {
     memset(t, 0, sizeof *t);
     char mine[NAME_W];
+    enter(c, "topology");
     char *all = host_names(c, mine);
+    leave(c);
     qsort(all, (size_t)c->size, NAME_W, cmp_names);
     int shown = 0;
     for (int i = 0; i < c->size;) {
@@ -558,11 +619,15 @@ nn_replica *nn_replica_create(const nn_comm *c, size_t n_state, size_t n_grad,
     r->node = r->cross = r->leaders = MPI_COMM_NULL;
     r->win_grads = r->win_sum = r->win_state = r->win_ctl = MPI_WIN_NULL;
     if (c->size > 1 && mode == NN_ALLREDUCE_AUTO) {
-        if (shm_setup(r) == 0) {
+        enter(c, "shared-memory set-up");
+        int ok = shm_setup(r) == 0;
+        if (!ok)
+            shm_release(r);
+        leave(c);
+        if (ok) {
             r->kind = R_SHM;
             return r;
         }
-        shm_release(r);
     }
     /* Private memory: the state, and one buffer that is summed in place. */
     r->kind = c->size > 1 ? R_MPI : R_SINGLE;
@@ -766,8 +831,11 @@ void nn_replica_free(nn_replica *r)
 {
     if (!r)
         return;
-    if (r->kind == R_SHM)
+    if (r->kind == R_SHM) { /* freeing the windows waits for every rank of the node */
+        enter(r->c, "shared-memory release");
         shm_release(r);
+        leave(r->c);
+    }
     free(r->block);
     free(r);
 }

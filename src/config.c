@@ -65,7 +65,8 @@ static const nn_arg options[] = {
     {"resume", 0, NN_ARG_STR, OFF(resume), NULL, "FILE|auto", 0, 0, NULL, 0,
      "resume from a checkpoint; auto: the newest good one in --checkpoint-dir, or start fresh"},
     {"comm-timeout", 0, NN_ARG_DOUBLE, OFF(comm_timeout), "0", "SECONDS", 0, 1e9, NULL, 0,
-     "abort when a collective has not completed after this long (0: wait forever)"},
+     "abort when a wait on other ranks has not ended after this long (0: wait forever; "
+     "default 900 inside a Slurm job)"},
     {"allreduce", 0, NN_ARG_STR, OFF(allreduce), "auto", "MODE", 0, 0, "auto|mpi", 0,
      "gradient sum: auto = shared memory within a node, MPI between nodes; mpi = MPI_Allreduce"},
     {"verify", 0, NN_ARG_STR, OFF(verify), NULL, "FILE", 0, 0, NULL, 0,

@@ -133,8 +133,10 @@ static int verify(const char *path)
     nn_ckpt_info info;
     char err[1024];
     float *p = NULL, *m = NULL, *v = NULL;
-    if (nn_ckpt_load(path, &info, &p, &m, &v, err, sizeof err) != 0) {
-        fprintf(stderr, "nn-train: error: %s\n", err);
+    nn_preprocess pre;
+    nn_preprocess_init(&pre);
+    if (nn_ckpt_load(path, &info, &p, &m, &v, &pre, err, sizeof err) != 0) {
+        nn_print_error("nn-train", 0, err);
         return -1;
     }
     const nn_ckpt_meta *k = &info.meta;
@@ -142,8 +144,11 @@ static int verify(const char *path)
     for (int i = 0; i <= info.lo.n_layers; i++)
         snprintf(layers + strlen(layers), sizeof layers - strlen(layers), "%s%d", i ? "-" : "",
                  info.lo.sizes[i]);
+    char covers[512];
+    nn_ckpt_checksum_covers(info.format_version, covers, sizeof covers);
     printf("%s: OK (format %d, Fletcher32 and state checksum %016llx verified)\n", path,
-           NN_CKPT_FORMAT_VERSION, (unsigned long long)info.checksum);
+           info.format_version, (unsigned long long)info.checksum);
+    printf("  checksum   %s\n", covers);
     printf("  model      %s %s, %s (%zu parameters)\n", layers, nn_act_name(info.lo.act),
            info.lo.loss == NN_LOSS_XENT ? "softmax + cross-entropy" : "linear + MSE",
            info.lo.n_params);
@@ -154,11 +159,15 @@ static int verify(const char *path)
     printf("  run        seed %llu, global batch %ld, %d rank%s, data %s\n",
            (unsigned long long)k->seed, k->batch, k->world_size, k->world_size > 1 ? "s" : "",
            k->data);
+    if (pre.d > 0)
+        printf("  inputs     %s over %d features%s\n", pre.method, pre.d,
+               pre.k > 0 ? ", targets mapped back" : "");
     printf("  settings   %s (hash %016llx)\n", k->settings, (unsigned long long)k->config_hash);
     printf("  written    %s by nn-train %s: %s\n", info.created, info.program_version, k->config);
     free(p);
     free(m);
     free(v);
+    nn_preprocess_free(&pre);
     return 0;
 }
 

@@ -59,10 +59,10 @@ int nn_predict_check_ckpt(const char *path, char *err, size_t errlen)
         if (a < 0 || H5Aread(a, H5T_NATIVE_LLONG, &version) < 0)
             snprintf(err, errlen, "--model %s: the format_version attribute is unreadable",
                      path);
-        else if (version != NN_CKPT_FORMAT_VERSION)
+        else if (version < NN_CKPT_FORMAT_OLDEST || version > NN_CKPT_FORMAT_VERSION)
             snprintf(err, errlen, "--model %s: checkpoint format_version %lld; this nn-predict "
-                     "reads format_version %d",
-                     path, version, NN_CKPT_FORMAT_VERSION);
+                     "reads versions %d and %d",
+                     path, version, NN_CKPT_FORMAT_OLDEST, NN_CKPT_FORMAT_VERSION);
         else
             rc = 0;
         if (a >= 0)
@@ -78,32 +78,39 @@ int nn_predict_check_ckpt(const char *path, char *err, size_t errlen)
 int nn_predict_probe(const char *path, const char *split, nn_split_info *info, int *has_y,
                      char *err, size_t errlen)
 {
+    memset(info, 0, sizeof *info);
+    *has_y = 0;
+    hid_t f = nn_h5_open_ro(path, err, errlen);
+    if (f < 0)
+        return -1;
+    int rc = nn_predict_probe_fid(f, path, split, info, has_y, err, errlen);
+    H5Fclose(f);
+    return rc;
+}
+
+int nn_predict_probe_fid(int64_t f, const char *path, const char *split, nn_split_info *info,
+                         int *has_y, char *err, size_t errlen)
+{
     char gname[64], xname[64], yname[64];
     snprintf(gname, sizeof gname, "/%s", split);
     snprintf(xname, sizeof xname, "/%s/x", split);
     snprintf(yname, sizeof yname, "/%s/y", split);
     memset(info, 0, sizeof *info);
     *has_y = 0;
-    hid_t f = nn_h5_open_ro(path, err, errlen);
-    if (f < 0)
-        return -1;
     if (H5Lexists(f, gname, H5P_DEFAULT) <= 0) {
         snprintf(err, errlen, "%s: group %s is missing (expected %s/x, and %s/y for metrics)",
                  path, gname, gname, gname);
-        H5Fclose(f);
         return 1;
     }
     int y = H5Lexists(f, yname, H5P_DEFAULT) > 0;
     if (y) { /* the trainer's own probe, with all its checks on x and y */
-        H5Fclose(f);
         *has_y = 1;
-        return nn_h5_probe(path, split, info, err, errlen) == 0 ? 0 : -1;
+        return nn_h5_probe_fid(f, path, split, info, err, errlen) == 0 ? 0 : -1;
     }
     int rc = -1;
     hid_t d = H5Lexists(f, xname, H5P_DEFAULT) > 0 ? H5Dopen2(f, xname, H5P_DEFAULT) : -1;
     if (d < 0) {
         snprintf(err, errlen, "%s: dataset %s is missing (expected float32 [N, D])", path, xname);
-        H5Fclose(f);
         return -1;
     }
     hid_t t = H5Dget_type(d), s = H5Dget_space(d);
@@ -125,18 +132,18 @@ int nn_predict_probe(const char *path, const char *split, nn_split_info *info, i
     H5Tclose(t);
     H5Sclose(s);
     H5Dclose(d);
-    H5Fclose(f);
     return rc;
 }
 
-/* Rows [lo, lo + n) of /SPLIT/x into x (n, d). */
-static int read_x_block(const char *path, const char *split, size_t lo, size_t n, int d,
-                        float *x, char *err, size_t errlen)
+/* Rows [lo, lo + n) of /SPLIT/x into x (n, d), from file f, or from path (opened here) when
+ * f < 0. */
+static int read_x_block(hid_t f, const char *path, const char *split, size_t lo, size_t n,
+                        int d, float *x, char *err, size_t errlen)
 {
     char xname[64];
     snprintf(xname, sizeof xname, "/%s/x", split);
-    hid_t f = nn_h5_open_ro(path, err, errlen);
-    if (f < 0)
+    hid_t own = f < 0 ? nn_h5_open_ro(path, err, errlen) : -1;
+    if (f < 0 && (f = own) < 0)
         return -1;
     int rc = -1;
     hid_t ds = H5Dopen2(f, xname, H5P_DEFAULT);
@@ -155,13 +162,14 @@ static int read_x_block(const char *path, const char *split, size_t lo, size_t n
         H5Sclose(fs);
     if (ds >= 0)
         H5Dclose(ds);
-    H5Fclose(f);
+    if (own >= 0)
+        H5Fclose(own);
     return rc;
 }
 
-int nn_predict_read_block(const char *path, const char *split, const nn_split_info *info,
-                          int has_y, size_t lo, size_t n, nn_rows *out, char *err,
-                          size_t errlen)
+/* nn_predict_read_block on file f, or on path (opened here) when f < 0. */
+static int read_block(hid_t f, const char *path, const char *split, const nn_split_info *info,
+                      int has_y, size_t lo, size_t n, nn_rows *out, char *err, size_t errlen)
 {
     memset(out, 0, sizeof *out);
     if (has_y) { /* the trainer's reader: one contiguous run of rows */
@@ -172,7 +180,8 @@ int nn_predict_read_block(const char *path, const char *split, const nn_split_in
         }
         for (size_t i = 0; i < n; i++)
             rows[i] = lo + i;
-        int rc = nn_h5_read_rows(path, split, info, rows, n, out, err, errlen);
+        int rc = f < 0 ? nn_h5_read_rows(path, split, info, rows, n, out, err, errlen)
+                       : nn_h5_read_rows_fid(f, path, split, info, rows, n, out, err, errlen);
         free(rows);
         return rc;
     }
@@ -183,11 +192,25 @@ int nn_predict_read_block(const char *path, const char *split, const nn_split_in
         snprintf(err, errlen, "%s: out of memory for %zu rows of /%s/x", path, n, split);
         return -1;
     }
-    if (n > 0 && read_x_block(path, split, lo, n, info->d, out->x, err, errlen) != 0) {
+    if (n > 0 && read_x_block(f, path, split, lo, n, info->d, out->x, err, errlen) != 0) {
         nn_rows_free(out);
         return -1;
     }
     return 0;
+}
+
+int nn_predict_read_block(const char *path, const char *split, const nn_split_info *info,
+                          int has_y, size_t lo, size_t n, nn_rows *out, char *err,
+                          size_t errlen)
+{
+    return read_block(-1, path, split, info, has_y, lo, n, out, err, errlen);
+}
+
+int nn_predict_read_block_fid(int64_t f, const char *path, const char *split,
+                              const nn_split_info *info, int has_y, size_t lo, size_t n,
+                              nn_rows *out, char *err, size_t errlen)
+{
+    return read_block(f, path, split, info, has_y, lo, n, out, err, errlen);
 }
 
 /* ---------------------------------------------------------------- output */

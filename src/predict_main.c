@@ -77,8 +77,7 @@ static int load_model(predictor *p)
     nn_preprocess_init(&p->pre);
     if (c->rank == 0) {
         fail = nn_predict_check_ckpt(path, err, sizeof err) != 0 ||
-               nn_ckpt_read_model(path, &p->lo, &p->params, err, sizeof err) != 0 ||
-               nn_preprocess_read(path, &p->pre, err, sizeof err) != 0;
+               nn_ckpt_read_model(path, &p->lo, &p->params, &p->pre, err, sizeof err) != 0;
         if (!fail && nn_preprocess_check(&p->pre, p->lo.sizes[0], p->lo.sizes[p->lo.n_layers],
                                          why, sizeof why) != 0) {
             snprintf(err, sizeof err, "--model %s: %s", path, why);

@@ -35,7 +35,7 @@ static int find_checkpoint(nn_trainer *t, char *path, size_t plen, char *err, si
     if (strcmp(cfg->resume, "auto") != 0) {
         snprintf(path, plen, "%s", cfg->resume);
         return nn_ckpt_load(path, info, &t->resume_state[0], &t->resume_state[1],
-                            &t->resume_state[2], err, errlen) == 0
+                            &t->resume_state[2], &t->resume_pre, err, errlen) == 0
                    ? 1
                    : -1;
     }
@@ -47,7 +47,7 @@ static int find_checkpoint(nn_trainer *t, char *path, size_t plen, char *err, si
         if (!list[i])
             continue;
         if (nn_ckpt_load(list[i], info, &t->resume_state[0], &t->resume_state[1],
-                         &t->resume_state[2], why, sizeof why) == 0) {
+                         &t->resume_state[2], &t->resume_pre, why, sizeof why) == 0) {
             snprintf(path, plen, "%s", list[i]);
             found = 1;
         } else {
@@ -141,7 +141,7 @@ static int adopt(nn_trainer *t, const nn_ckpt_info *ck, char *err, size_t errlen
         double *cfgv;
         double ckv;
     } soft[] = {
-        {"lr", &cfg->lr, ck->hp.lr},
+        {"lr", &cfg->lr, m->lr},
         {"momentum", &cfg->momentum, ck->hp.momentum},
         {"beta1", &cfg->beta1, ck->hp.beta1},
         {"beta2", &cfg->beta2, ck->hp.beta2},
@@ -242,12 +242,9 @@ int nn_resume_prepare(nn_trainer *t, char *err, size_t errlen)
     }
     nn_comm_bcast(c, t->resume, sizeof *t->resume, 0); /* plain data: layout, settings, position */
     nn_comm_bcast(c, t->resume_path, sizeof t->resume_path, 0);
-    /* The normalisation statistics travel with the checkpoint, never recomputed. */
+    /* The normalisation statistics travel with the checkpoint (rank 0 read and verified
+     * them with the rest), never recomputed. */
     fail = 0;
-    if (c->rank == 0)
-        fail = nn_preprocess_read(t->resume_path, &t->resume_pre, err, errlen) != 0;
-    if ((fail = agree_err(c, fail, err)) != 0)
-        return fail;
     int dk[2] = {t->resume_pre.d, t->resume_pre.k};
     char method[32];
     memcpy(method, t->resume_pre.method, sizeof method);
@@ -358,7 +355,7 @@ static void fill_meta(const nn_trainer *t, nn_ckpt_meta *meta, long epoch, long 
     memset(meta, 0, sizeof *meta);
     *meta = (nn_ckpt_meta){
         .epoch = epoch, .epoch_step = epoch_step, .step = t->step,
-        .epoch_loss_sum = loss_sum, .seed = (uint64_t)t->cfg.seed,
+        .epoch_loss_sum = loss_sum, .seed = (uint64_t)t->cfg.seed, .lr = t->lr.base,
         .batch = (long)t->sched.batch, .epochs = t->cfg.epochs,
         .val_fraction = t->cfg.val_fraction, .no_shuffle = t->cfg.no_shuffle,
         .l1 = t->l1, .l2 = t->l2, .world_size = t->comm->size,
@@ -405,12 +402,14 @@ int nn_trainer_checkpoint(nn_trainer *t, long epoch, long epoch_step, double los
     int ok = 1;
     if (t->comm->rank == 0) {
         char path[4096], err[1024];
+        nn_comm_test_point(t->comm, "checkpoint write");
         nn_ckpt_path(path, sizeof path, t->cfg.checkpoint_dir, epoch, t->step);
         ok = write_at(t, path, epoch, epoch_step, loss_sum, last);
         if (ok && nn_ckpt_commit(t->cfg.checkpoint_dir, path, t->cfg.keep, err, sizeof err) != 0)
             nn_error(t->comm, "%s (the checkpoint itself is complete)", err);
     }
-    nn_comm_bcast(t->comm, &ok, sizeof ok, 0); /* the other ranks wait for the write */
+    /* the other ranks wait for the write */
+    nn_comm_bcast_as(t->comm, "checkpoint write", &ok, sizeof ok, 0);
     t->last_ckpt_time = nn_now();
     if (st) {
         st->t.io += t->last_ckpt_time - t0;
@@ -428,7 +427,7 @@ void nn_trainer_save_best(nn_trainer *t, long epoch, nn_epoch_stats *st)
         snprintf(path, sizeof path, "%s/best.h5", t->cfg.checkpoint_dir);
         ok = write_at(t, path, epoch, 0, 0.0, 0);
     }
-    nn_comm_bcast(t->comm, &ok, sizeof ok, 0);
+    nn_comm_bcast_as(t->comm, "checkpoint write", &ok, sizeof ok, 0);
     st->t.io += nn_now() - t0;
     st->seconds += nn_now() - t0;
 }

@@ -652,7 +652,14 @@ int nn_trainer_setup(nn_trainer *t, const nn_comm *comm, const nn_config *cfg,
         if (!nn_config_given(cfg, "batch"))
             t->cfg.batch = 32;
     }
+    /* The watchdog first, so that it covers every wait of the run. Inside a Slurm job a frozen
+     * rank would otherwise hold the whole allocation until its time limit. */
+    if (!nn_config_given(cfg, "comm-timeout") && getenv("SLURM_JOB_ID"))
+        t->cfg.comm_timeout = NN_SLURM_COMM_TIMEOUT;
     int st;
+    if ((st = agree(comm, nn_comm_watchdog((nn_comm *)comm, t->cfg.comm_timeout) != 0,
+                    "cannot start the --comm-timeout watchdog thread")) != 0)
+        return st;
     int need_dir = cfg->checkpoint_every_steps > 0 || cfg->checkpoint_interval > 0;
     if ((st = agree(comm, need_dir && !cfg->checkpoint_dir ? NN_EXIT_USAGE : 0,
                     "--checkpoint-every-steps and --checkpoint-interval need --checkpoint-dir")))
@@ -672,9 +679,6 @@ int nn_trainer_setup(nn_trainer *t, const nn_comm *comm, const nn_config *cfg,
         return st;
     if (cfg->threads > 0)
         nn_blas_threads((int)cfg->threads);
-    if ((st = agree(comm, nn_comm_watchdog((nn_comm *)comm, cfg->comm_timeout) != 0,
-                    "cannot start the --comm-timeout watchdog thread")) != 0)
-        return st;
 
     double t0 = nn_now();
     if ((st = load_data(t, err, ERRLEN)) != 0)

@@ -17,7 +17,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nn_checkpoint.h"
 #include "nn_data.h"
+#include "nn_preprocess.h"
 
 static void die(const char *msg)
 {
@@ -116,50 +118,39 @@ static void affine(const char *src, const char *dst, double xa, double xb, int w
         die("the source has no split");
 }
 
-static void vec(hid_t g, const char *name, int n, double a, double b, int is_scale)
+/* The /preprocess vectors: shift h_j = a + 0.5 j, scale s_j = b (1 + 0.25 j). */
+static void fill(float *v, int n, double a, double b, int is_scale)
 {
-    float *v = malloc((size_t)n * sizeof(float));
     for (int j = 0; j < n; j++)
         v[j] = is_scale ? scale_of(b, j) : shift_of(a, j);
-    hsize_t dim = (hsize_t)n;
-    hid_t s = H5Screate_simple(1, &dim, NULL);
-    hid_t d = H5Dcreate2(g, name, H5T_IEEE_F32LE, s, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    if (d < 0 || H5Dwrite(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, v) < 0)
-        die("writing a /preprocess vector failed");
-    H5Dclose(d);
-    H5Sclose(s);
-    free(v);
 }
 
+/* Rewrites the checkpoint through nn-train's own reader and writer, so that its state checksum
+ * covers the new /preprocess as it would in a checkpoint nn-train wrote with it. */
 static void add_preprocess(const char *ckpt, const char *method, int d, double xa, double xb,
                            int k, double ya, double yb)
 {
-    hid_t f = H5Fopen(ckpt, H5F_ACC_RDWR, H5P_DEFAULT);
-    if (f < 0)
-        die("cannot open the checkpoint for writing");
-    if (H5Lexists(f, "preprocess", H5P_DEFAULT) > 0 && H5Ldelete(f, "preprocess", H5P_DEFAULT) < 0)
-        die("cannot replace the existing /preprocess");
-    hid_t g = H5Gcreate2(f, "preprocess", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    if (g < 0)
-        die("cannot create /preprocess");
-    hid_t t = H5Tcopy(H5T_C_S1);
-    H5Tset_size(t, strlen(method) + 1);
-    H5Tset_strpad(t, H5T_STR_NULLTERM);
-    hid_t s = H5Screate(H5S_SCALAR);
-    hid_t a = H5Acreate2(g, "method", t, s, H5P_DEFAULT, H5P_DEFAULT);
-    if (a < 0 || H5Awrite(a, t, method) < 0)
-        die("writing the method attribute failed");
-    H5Aclose(a);
-    H5Sclose(s);
-    H5Tclose(t);
-    vec(g, "x_shift", d, xa, xb, 0);
-    vec(g, "x_scale", d, xa, xb, 1);
+    char err[1024];
+    nn_ckpt_info info;
+    float *p = NULL, *m = NULL, *v = NULL;
+    nn_preprocess pre;
+    nn_preprocess_init(&pre);
+    if (nn_ckpt_load(ckpt, &info, &p, &m, &v, NULL, err, sizeof err) != 0)
+        die(err);
+    if (nn_preprocess_alloc(&pre, method, d, k) != 0)
+        die("out of memory");
+    fill(pre.x_shift, d, xa, xb, 0);
+    fill(pre.x_scale, d, xa, xb, 1);
     if (k > 0) {
-        vec(g, "y_shift", k, ya, yb, 0);
-        vec(g, "y_scale", k, ya, yb, 1);
+        fill(pre.y_shift, k, ya, yb, 0);
+        fill(pre.y_scale, k, ya, yb, 1);
     }
-    H5Gclose(g);
-    H5Fclose(f);
+    if (nn_ckpt_write(ckpt, &info.lo, p, &info.hp, m, v, &info.meta, &pre, err, sizeof err) != 0)
+        die(err);
+    nn_preprocess_free(&pre);
+    free(p);
+    free(m);
+    free(v);
 }
 
 static void set_version(const char *ckpt, long long v)
