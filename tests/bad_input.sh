@@ -119,6 +119,9 @@ export OPENBLAS_NUM_THREADS=1 OMPI_MCA_rmaps_base_oversubscribe=1
 # A plain process is an MPI singleton; isolated, it starts without a helper daemon (0.2 s
 # instead of 0.6 s a run), and it behaves the same.
 export OMPI_MCA_ess_singleton_isolated=1
+# Under AddressSanitizer, a malloc the machine cannot hold returns NULL, as it does without
+# (by default ASan aborts on one over 1 TiB, before the program can report it).
+export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}allocator_may_return_null=1"
 # A program that hangs is killed after this long (generous: ASan builds, a busy machine).
 limit=${NN_BAD_INPUT_TIMEOUT:-60}
 # Cases run this many at a time, each in its own directory (the runs mostly wait on MPI's
@@ -157,6 +160,11 @@ setup() {
     ckpt ok2.h5 4,8,2 ck2.h5
     ckpt bigp.h5 4,8,10 ck10.h5 --batch 4096
     ckpt reg.h5 4,8,1 ckreg.h5
+    # a checkpoint from inside an epoch (batch 64: step 1 of 3)
+    "$build/nn-train" --data ok.h5 --layers 4,8,3 --epochs 1 --batch 64 --quiet \
+        --checkpoint-dir mk.tmpdir --checkpoint-every-steps 1 --keep 10
+    mv mk.tmpdir/ckpt-e000000-s000000001.h5 ckmid.h5
+    rm -rf mk.tmpdir
     # a checkpoint directory to resume from (2 epochs done)
     "$build/nn-train" --data ok.h5 --layers 4,8,3 --epochs 2 --quiet --checkpoint-dir ckdir
     cp ck.h5 v99.h5 && "$tool" set-version v99.h5 99
@@ -215,13 +223,15 @@ inputs() {
         fi
     done | sort -u
 }
-# mpi_filter: stderr without Open MPI's notices, if any (the blocks between dashed lines and the
-# help-aggregation lines).
-mpi_filter() {
+# tool_filter: stderr without the notices of the tools around the program: Open MPI's (the
+# blocks between dashed lines, the help-aggregation lines) and AddressSanitizer's warning
+# that a malloc failed.
+tool_filter() {
     awk '/^-----------------------------------------------------------------*$/ { skip = !skip; next }
          skip { next }
          /^\[[^]]*\] [0-9]+ more process(es)? ha(s|ve) sent help message/ { next }
          /^\[[^]]*\] Set MCA parameter "orte_base_help_aggregate"/ { next }
+         /^==[0-9]+==WARNING: AddressSanitizer failed to allocate/ { next }
          { print }'
 }
 export -f snap
@@ -292,8 +302,8 @@ run_case() {
     else
         bash -c "$unshare_body" bash "$out" "" 0 0 "${#ins[@]}" "${ins[@]}" "${cmd[@]}"
     fi
+    [ -f "$out/err" ] && tool_filter <"$out/err" >"$out/err.f" && mv "$out/err.f" "$out/err"
     if [ -n "$np" ] && [ -f "$out/err" ]; then
-        mpi_filter <"$out/err" >"$out/err.f" && mv "$out/err.f" "$out/err"
         # the status: the ranks' common one, or what each did
         local r st all="" same=""
         read -r st <"$out/rc"

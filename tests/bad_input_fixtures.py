@@ -189,6 +189,11 @@ h5("neglabel.h5", lambda f: (f.create_dataset("train/x", data=xs()), f.create_da
 ybig = ys().astype(np.int64)
 ybig[6] = 1 << 40
 h5("hugelabel.h5", lambda f: (f.create_dataset("train/x", data=xs()), f.create_dataset("train/y", data=ybig)))
+# sizes that no memory holds: 2^40 rows (sparse, nothing written), 2^33 features
+h5("hugerows.h5", lambda f: (f.create_dataset("train/x", shape=(1 << 40, D), dtype="f4", chunks=(1024, D)),
+                             f.create_dataset("train/y", shape=(1 << 40,), dtype="i4", chunks=(1024,))))
+h5("hugecols.h5", lambda f: (f.create_dataset("train/x", shape=(4, 1 << 33), dtype="f4", chunks=(1, 1024)),
+                             f.create_dataset("train/y", shape=(4,), dtype="i4")))
 h5("notrain.h5", lambda f: (f.create_dataset("val/x", data=xs()), f.create_dataset("val/y", data=ys())))
 h5("trainds.h5", lambda f: f.create_dataset("train", data=xs()))
 h5("xgroup.h5", lambda f: (f.create_group("train/x"), f.create_dataset("train/y", data=ys())))
