@@ -142,10 +142,6 @@ h5("x1d.h5", lambda f: (f.create_dataset("train/x", data=xs()[:, 0]),
                         f.create_dataset("train/y", data=ys())))
 h5("x3d.h5", lambda f: (f.create_dataset("train/x", data=xs().reshape(N, 2, 2)),
                         f.create_dataset("train/y", data=ys())))
-h5("xf64.h5", lambda f: (f.create_dataset("train/x", data=xs().astype(np.float64)),
-                         f.create_dataset("train/y", data=ys())))
-h5("xf16.h5", lambda f: (f.create_dataset("train/x", data=xs().astype(np.float16)),
-                         f.create_dataset("train/y", data=ys())))
 h5("xstr.h5", lambda f: (f.create_dataset("train/x", data=np.array([[b"ab"] * D] * N)),
                          f.create_dataset("train/y", data=ys())))
 cmpd = np.zeros((N, D), dtype=[("a", "<f4"), ("b", "<f4")])
@@ -211,7 +207,6 @@ h5("valnoy.h5", lambda f: (f.create_dataset("train/x", data=xs()), f.create_data
 h5("valkind.h5", lambda f: (f.create_dataset("train/x", data=xs()), f.create_dataset("train/y", data=ys()),
                             f.create_dataset("val/x", data=xs(20)),
                             f.create_dataset("val/y", data=rng.normal(size=(20, 3)).astype(np.float32))))
-h5("onlytrainx.h5", lambda f: f.create_dataset("train/x", data=xs()))
 # no /test, so --split test fails; a split whose y is missing is predictable (no metrics)
 h5("testnox.h5", lambda f: (f.create_dataset("train/x", data=xs()), f.create_dataset("train/y", data=ys()),
                             f.create_dataset("test/y", data=ys())))
