@@ -172,7 +172,7 @@ setup() {
     cp ck.h5 pre0.h5 && "$tool" add-preprocess pre0.h5 standard 4 0 0
     head -c 2000 ck.h5 >cktrunc.h5
     touch afile
-    mkdir ro adir outdir.csv
+    mkdir ro adir outdir.csv taken.csv.tmp taken.h5.tmp
     ln -s ok.h5 oklink.h5
     ln -s ck.h5 cklink.h5
     ln -s good.csv goodlink.h5
@@ -208,7 +208,8 @@ snap() {
         find . -type f -print0 | xargs -0 -r md5sum | LC_ALL=C sort -k2)
 }
 # inputs ARGS...: the fixtures the arguments name (the first part of a path, the value of
-# --flag=VALUE), and the targets of named symbolic links.
+# --flag=VALUE), the targets of named symbolic links, and NAME.tmp when it exists (a
+# temporary file's name that is taken).
 inputs() {
     local a
     for a in "$@"; do
@@ -221,6 +222,7 @@ inputs() {
         elif [ -e "$fix/$a" ]; then
             echo "$a"
         fi
+        [ -e "$fix/$a.tmp" ] && echo "$a.tmp"
     done | sort -u
 }
 # tool_filter: stderr without the notices of the tools around the program: Open MPI's (the
