@@ -325,16 +325,23 @@ case_errors() {
     cmp -s keep.h5 keep.orig || fail "a failing import changed the existing keep.h5"
     [ ! -e keep.h5.tmp ] || fail "keep.h5.tmp was left behind"
     # an interrupted import (SIGTERM) removes its temporary file
-    awk 'BEGIN { print "a,b,label"; for (i = 0; i < 1000000; i++) print i "," i "," i % 2 }' >big.csv
-    "$nndata" import-csv big.csv --label label -o int.h5 >/dev/null 2>&1 &
-    pid=$!
-    for _ in $(seq 100); do [ -e int.h5.tmp ] && break; sleep 0.05; done
-    [ -e int.h5.tmp ] || fail "int.h5.tmp never appeared"
-    kill -TERM $pid
-    set +e
-    wait $pid
-    rc=$?
-    set -e
+    # The signal goes in once int.h5.tmp exists (the writing pass has begun). A machine fast
+    # enough to finish the import before that is seen gets a file four times larger.
+    rows=1000000 rc=0
+    for _ in 1 2 3 4; do
+        awk -v n=$rows 'BEGIN { print "a,b,label"; for (i = 0; i < n; i++) print i "," i "," i % 2 }' >big.csv
+        "$nndata" import-csv big.csv --label label -o int.h5 >/dev/null 2>&1 &
+        pid=$!
+        until [ -e int.h5.tmp ] || ! kill -0 $pid 2>/dev/null; do :; done
+        kill -TERM $pid 2>/dev/null || true
+        set +e
+        wait $pid
+        rc=$?
+        set -e
+        [ $rc = 0 ] || break
+        rm -f int.h5
+        rows=$((rows * 4))
+    done
     [ $rc = $((128 + 15)) ] || fail "the interrupted import exited $rc; expected 143 (SIGTERM)"
     [ ! -e int.h5.tmp ] && [ ! -e int.h5 ] || fail "an interrupted import left $(ls int.h5*)"
     echo "an interrupted import left no file"

@@ -34,6 +34,17 @@ checksum() {
     sed -n 's/.*state checksum \([0-9a-f]*\) verified.*/\1/p' v.txt
 }
 newest() { ls "$1"/ckpt-*.h5 | sort | tail -1; }
+# wait_stopped: until a process of the background job $bg (mpirun's ranks, or $bg itself)
+# has stopped itself (SIGSTOP, through NN_TEST_FREEZE); sets victim to its pid.
+wait_stopped() {
+    while :; do
+        for victim in $bg $(pgrep -P "$bg" -f "$train"); do
+            case $(ps -o stat= -p "$victim" 2>/dev/null) in T*) return 0 ;; esac
+        done
+        kill -0 "$bg" 2>/dev/null || fail "the job ended before a rank stopped"
+        sleep 0.02
+    done
+}
 # wait_for_checkpoint DIR: until the first checkpoint in DIR is complete, while the job in
 # the background ($bg) runs (no time limit: ctest's timeout guards against a hang)
 wait_for_checkpoint() {
@@ -79,10 +90,14 @@ case_signal() {
     want=$(checksum "$(newest ref)")
     # SIGUSR1 to mpirun (forwarded to the ranks, as Slurm's --signal=B:USR1 is by the job
     # script), twice in quick succession: the second arrives while the first is being saved.
-    mpirun -np 2 "$train" "${A[@]}" --checkpoint-dir u --metrics u.csv >u.out 2>&1 &
+    # Rank 1 stops itself at step 700 (inside epoch 2), so the signals land mid-run whatever
+    # the machine's speed: they wait, pending, until it is let go.
+    NN_TEST_FREEZE=allreduce:1:700 mpirun -np 2 -x NN_TEST_FREEZE "$train" "${A[@]}" \
+        --checkpoint-dir u --metrics u.csv >u.out 2>&1 &
     bg=$! # mpirun itself: it forwards SIGUSR1 to the ranks
-    wait_for_checkpoint u # after epoch 1, whatever the machine's speed
-    kill -USR1 "$bg"; sleep 0.05; kill -USR1 "$bg" 2>/dev/null || true
+    wait_stopped
+    kill -USR1 "$bg"; kill -USR1 "$bg" 2>/dev/null || true
+    kill -CONT "$victim"
     set +e; wait "$bg"; rc=$?; set -e; bg=""
     [ "$rc" = 75 ] || { cat u.out >&2; fail "mpirun after SIGUSR1: exit status $rc, expected 75"; }
     stopped=$(newest u)
@@ -95,10 +110,11 @@ case_signal() {
     # SIGTERM to a plain single process, resumed on 1 rank.
     run_np plain "${A[@]}" --checkpoint-dir r1 >/dev/null
     want1=$(checksum "$(newest r1)")
-    "$train" "${A[@]}" --checkpoint-dir t >t.out 2>&1 &
+    NN_TEST_FREEZE=allreduce:0:700 "$train" "${A[@]}" --checkpoint-dir t >t.out 2>&1 &
     bg=$!
-    wait_for_checkpoint t
+    wait_stopped
     kill -TERM "$bg"
+    kill -CONT "$bg"
     set +e; wait "$bg"; rc=$?; set -e; bg=""
     [ "$rc" = 75 ] || { cat t.out >&2; fail "plain process after SIGTERM: exit status $rc, expected 75"; }
     run_np plain "${A[@]}" --checkpoint-dir t --resume auto
@@ -256,26 +272,30 @@ case_write_fail() {
 
 case_crash() {
     # SIGKILL the writer at many points while it checkpoints after every step of a model
-    # whose checkpoint takes tens of ms to write; after each kill the newest *.h5 must verify.
-    # Odd kills come after a delay spread over 0 .. 0.6 s; even ones as soon as a *.tmp
-    # shows that a write is under way (a delay alone landed inside a write too rarely once
-    # the training step became faster: 0 of 10 in one sanitizer run).
+    # whose checkpoint takes tens of ms to write; after each kill the newest checkpoint must
+    # verify and --resume auto must continue from it. Kill points are events, never delays:
+    # two kills in three come as soon as a *.tmp shows that a write is under way (inside a
+    # write), the third after the k-th complete checkpoint (k = 1..5, between writes).
     "$make_data" blobs c.h5 3000 784 10 5 0 4.0
-    A=(--data c.h5 --layers 784,512,512,10 --batch 64 --epochs 50 --quiet --keep 2
+    A=(--data c.h5 --layers 784,512,512,10 --batch 64 --epochs 1000000 --quiet --keep 2
        --checkpoint-every-steps 1)
-    points=${NN_CRASH_POINTS:-40}
-    mid=0 ok=0
+    points=${NN_CRASH_POINTS:-60}
+    mid=0 ok=0 resumed=0
     for i in $(seq 1 "$points"); do
         rm -rf k && mkdir k
         "$train" "${A[@]}" --checkpoint-dir k >/dev/null 2>&1 &
         bg=$!
-        # wait for the first complete checkpoint (start-up speed varies, e.g. under ASan),
-        # then kill after a delay spread over 0 .. 0.6 s: several writes later
-        for _ in $(seq 1 400); do [ -f k/latest ] && break; sleep 0.025; done
-        if [ $((i % 2)) = 1 ]; then
-            sleep "$(awk -v i="$i" -v n="$points" 'BEGIN { printf "%.3f", 0.6 * i / n }')"
+        wait_for_checkpoint k
+        if [ $((i % 3)) != 0 ]; then
+            until compgen -G 'k/*.tmp' >/dev/null; do
+                kill -0 "$bg" 2>/dev/null || fail "kill $i: the run ended by itself"
+            done
         else
-            for _ in $(seq 1 20000); do compgen -G 'k/*.tmp' >/dev/null && break; done
+            want=$((i / 3 % 5 + 1))
+            until [ "$(cat k/latest 2>/dev/null | sed -n 's/.*-s0*\([0-9]*\)\.h5/\1/p')" \
+                    -ge "$want" ] 2>/dev/null; do
+                kill -0 "$bg" 2>/dev/null || fail "kill $i: the run ended by itself"
+            done
         fi
         kill -9 "$bg" 2>/dev/null || true
         wait "$bg" 2>/dev/null || true
@@ -286,9 +306,19 @@ case_crash() {
         checksum "$(newest k)" >/dev/null
         ok=$((ok + 1))
         [ -f k/latest ] && { [ -f "k/$(cat k/latest)" ] || fail "latest names a missing file"; }
+        # every fifth kill: --resume auto takes the newest good checkpoint and trains on
+        if [ $((i % 5)) = 0 ]; then
+            from=$(basename "$(newest k)")
+            out=$(run_np plain "${A[@]}" --epochs 1 --checkpoint-every-steps 0 --checkpoint-dir k \
+                  --resume auto --quiet 2>&1) ||
+                fail "kill $i: --resume auto failed: $out"
+            case $(basename "$(newest k)") in "$from") fail "kill $i: resume from $from wrote nothing" ;; esac
+            resumed=$((resumed + 1))
+        fi
     done
-    [ "$mid" -ge $(((points + 19) / 20)) ] || fail "only $mid kills landed inside a write; the test is not testing"
-    say "$points SIGKILLs, $mid of them during a write: the newest checkpoint verified every time ($ok checked)"
+    [ "$mid" -ge $((points / 2)) ] || fail "only $mid of $points kills landed inside a write"
+    say "$points SIGKILLs, $mid of them during a write (a *.tmp present): the newest checkpoint" \
+        "verified every time ($ok checked); --resume auto continued $resumed times of $resumed"
 }
 
 case_flip() {
