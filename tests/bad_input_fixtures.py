@@ -49,6 +49,7 @@ write("imglong.idx", idx(0x08, [40, 4, 4]) + b"\x00" * 7)
 write("imghead.idx", idx(0x08, [40, 4, 4])[:10])
 write("img1d.idx", idx(0x08, [40]))
 write("imgtiny.idx", b"\x00\x00")
+write("imgzerowidth.idx", idx(0x08, [40, 4, 0]))
 write("imghuge.idx", idx(0x08, [0xFFFFFFFF, 0xFFFF, 0xFFFF], b"\x00" * 64))
 write("labbad.idx", idx(0x08, [40, 4], bytes(160)))
 # a damaged gzip stream: a valid header, then garbage
@@ -56,6 +57,7 @@ import gzip
 gz = gzip.compress(idx(0x08, [40, 4, 4]))
 write("imgbadgz.idx.gz", gz[:20] + bytes(b ^ 0x5A for b in gz[20:60]) + gz[60:])
 write("imgcutgz.idx.gz", gz[: len(gz) // 2])
+write("imggzgz.idx.gz", gzip.compress(gz))  # gzipped twice
 def random_bytes(n, seed=12345):
     """n bytes from a 64-bit LCG (high bits): incompressible enough that deflate keeps the
     float32 output larger than the input."""
