@@ -2,11 +2,13 @@
 # install-deps.sh: installs what nn-train needs to build, run and test, from Debian's
 # repositories. Skips apt-get entirely when everything is already installed.
 #   scripts/install-deps.sh [--tests]     (--tests adds what the tests use: HDF5 tools,
-#                                          h5py, Slurm and munge, iproute2, gnuplot)
+#                                          h5py, Slurm and munge, iproute2, gnuplot,
+#                                          stress-ng for test.sh --load)
 set -euo pipefail
 pkgs=(gcc make cmake pkg-config libopenmpi-dev openmpi-bin libopenblas-dev libhdf5-dev
       libcmocka-dev zlib1g-dev)
-[ "${1:-}" = --tests ] && pkgs+=(hdf5-tools python3-h5py python3-numpy slurm-wlm munge iproute2 gnuplot-nox)
+[ "${1:-}" = --tests ] && pkgs+=(hdf5-tools python3-h5py python3-numpy slurm-wlm munge iproute2 gnuplot-nox
+                                  stress-ng)
 
 missing=()
 for p in "${pkgs[@]}"; do

@@ -1,14 +1,36 @@
 #!/bin/bash
 # test.sh: installs the dependencies, builds with -Werror, and runs every test (unit tests,
-# MPI tests at 1, 2 and 4 ranks, end-to-end runs). With --sanitize it also builds with
-# AddressSanitizer + UndefinedBehaviorSanitizer and runs the suite again there.
-#   scripts/test.sh [--sanitize]
+# MPI tests at 1, 2, 3 and 4 ranks, end-to-end runs, bad input, a throw-away Slurm).
+#   scripts/test.sh [--sanitize] [--load]
+# --sanitize  also builds with AddressSanitizer + UndefinedBehaviorSanitizer, runs the suite
+#             again there, and runs each libFuzzer harness briefly (scripts/fuzz.sh --ci)
+# --load      keeps every core busy with a background load (stress-ng) for the whole run:
+#             the tests wait for events, never for a fixed time, so they must pass on a
+#             machine much slower than this one too (docs/testing.md)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
+sanitize=0 load=0
+for a in "$@"; do
+    case $a in
+    --sanitize) sanitize=1 ;;
+    --load) load=1 ;;
+    *) echo "test.sh: unknown argument '$a' (expected --sanitize or --load)" >&2; exit 2 ;;
+    esac
+done
 "$root/scripts/install-deps.sh" --tests
 "$root/scripts/build.sh" "$root/build"
+
+if [ $load = 1 ]; then
+    # One busy worker per core at the lowest priority difference that still takes the
+    # cores: the suite's processes get half the CPU or less.
+    stress-ng --cpu "$(nproc)" --cpu-method int64 --quiet &
+    load_pid=$!
+    trap 'kill "$load_pid" 2>/dev/null; wait "$load_pid" 2>/dev/null || true' EXIT
+    echo "test.sh: stress-ng keeps $(nproc) cores busy (pid $load_pid)"
+fi
+
 (cd "$root/build" && ctest --output-on-failure --timeout 900)
-if [ "${1:-}" = --sanitize ]; then
+if [ $sanitize = 1 ]; then
     "$root/scripts/build.sh" "$root/build-asan" -DCMAKE_BUILD_TYPE=Debug -DNN_SANITIZE=ON
     export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
     # Unit tests with LeakSanitizer on; under MPI, Open MPI's plugins keep allocations that
@@ -18,5 +40,7 @@ if [ "${1:-}" = --sanitize ]; then
     # Fewer repetitions of the crash and byte-flip tests: under the sanitizers they check the
     # reader's memory safety on damaged files; the full counts ran in the first pass.
     (cd "$root/build-asan" && ASAN_OPTIONS=detect_leaks=0 NN_FLIP_POINTS=40 NN_CRASH_POINTS=10 \
-        ctest --output-on-failure --timeout 900 -L mpi)
+        NN_ATTR_SAMPLE=1 ctest --output-on-failure --timeout 900 -L mpi)
+    # Each libFuzzer harness for a short while on the committed corpus and regressions.
+    FUZZ_SECONDS=${FUZZ_SECONDS:-15} "$root/scripts/fuzz.sh" --ci
 fi

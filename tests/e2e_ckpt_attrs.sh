@@ -41,8 +41,10 @@ verifies() {
     "$train" --verify "$1" >v.txt 2>&1 || { cat v.txt >&2; fail "$1 does not verify"; }
     sum=$(sed -n 's/.*state checksum \([0-9a-f]*\) verified.*/\1/p' v.txt)
 }
-# rejected FILE WHAT: --verify and --resume FILE both exit 1 with one line naming FILE, and
-# the resume writes nothing; the line is left in reject.txt
+# rejected FILE WHAT [verify]: --verify and --resume FILE both exit 1 with one line naming
+# FILE, and the resume writes nothing; the line is left in reject.txt. With "verify", only
+# --verify (both go through the same load, nn_ckpt_load; the resume is checked on every
+# third change and on the issue's examples, which keeps the test's time down)
 rejected() {
     local f=$1 what=$2 rc=0
     "$train" --verify "$f" >o.txt 2>e.txt || rc=$?
@@ -50,6 +52,7 @@ rejected() {
     [ "$(wc -l <e.txt)" = 1 ] && grep -qF "$f" e.txt ||
         { cat e.txt >&2; fail "$what: --verify did not give one line naming $f"; }
     cp e.txt reject.txt
+    [ "${3:-}" = verify ] && return 0
     rm -rf out m.csv
     rc=0
     timeout 120 "$train" --data d.h5 --resume "$f" --checkpoint-dir out --metrics m.csv \
@@ -148,7 +151,7 @@ cases.write("x_as_v1.h5\t/format_version 2 -> 1\n")
 EOF
     local n=0 by_sum=0
     while IFS=$'\t' read -r f what; do
-        rejected "$f" "$what"
+        if [ $((n % 3)) = 0 ]; then rejected "$f" "$what"; else rejected "$f" "$what" verify; fi
         n=$((n + 1))
         grep -q "state_checksum does not match the contents" reject.txt && by_sum=$((by_sum + 1))
         echo "  $what: $(sed "s|^nn-train: error: $f: ||" reject.txt)"
@@ -156,7 +159,7 @@ EOF
     local attrs
     attrs=$(cut -f2 cases.txt | grep -c ' flip ')
     [ "$attrs" -ge 40 ] || fail "only $attrs attributes and arrays found to change"
-    say "$n changes to $attrs attributes and arrays (all but provenance) rejected by --verify and --resume, $by_sum of them by the state checksum"
+    say "$n changes to $attrs attributes and arrays (all but provenance) rejected by --verify (every third also by --resume), $by_sum of them by the state checksum"
 
     # The issue's examples, by hand: epochs 2 -> 36028797018963970, /optimizer lr one bit
     /usr/bin/python3 - "$ck" <<'EOF'
