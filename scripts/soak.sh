@@ -37,7 +37,10 @@ newest() { ls "$1"/ckpt-*.h5 | sort | tail -1; }
 step_of() { sed -n 's/.*-s0*\([0-9][0-9]*\)\.h5$/\1/p' <<<"$1"; }
 
 t0=$SECONDS
-mpirun -np 2 "$train" "${A[@]}" --checkpoint-dir ref >/dev/null
+mpirun -np 2 "$train" "${A[@]}" --checkpoint-dir ref >/dev/null &
+bg=$!
+wait "$bg" || fail "the uninterrupted run failed"
+bg=""
 want=$(checksum "$(newest ref)")
 echo "soak: uninterrupted run of $epochs epochs: state checksum $want ($((SECONDS - t0)) s)"
 
