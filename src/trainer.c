@@ -470,6 +470,27 @@ static int outputs_clash(const nn_config *cfg, char *err, size_t errlen)
     return 0;
 }
 
+/* The part of a log's header a file must begin with to be an nn-train log of that kind: the
+ * first two column names ("epoch,train_loss,"); later columns have grown over versions. */
+static int log_prefix(const char *header)
+{
+    const char *c = strchr(header, ',');
+    c = c ? strchr(c + 1, ',') : NULL;
+    return c ? (int)(c - header) + 1 : (int)strlen(header);
+}
+
+/* 1 if the file at path begins with header's prefix. */
+static int is_log(const char *path, const char *header)
+{
+    char line[256] = "";
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 0;
+    int ok = fgets(line, sizeof line, f) != NULL;
+    fclose(f);
+    return ok && strncmp(line, header, (size_t)log_prefix(header)) == 0;
+}
+
 /* Rank 0 opens every output only after all inputs were checked: bad input writes nothing. */
 static int open_outputs(nn_trainer *t, char *err, size_t errlen)
 {
@@ -508,6 +529,14 @@ static int open_outputs(nn_trainer *t, char *err, size_t errlen)
         const char *flag = i == 0 ? "--metrics" : "--step-log";
         struct stat st;
         int append = ck && stat(logs[i].path, &st) == 0 && st.st_size > 0;
+        /* A resumed run trims and continues its own log; any other file is left alone. */
+        if (append && !is_log(logs[i].path, logs[i].header)) {
+            snprintf(err, errlen, "%s %s: not an nn-train log (its first line does not start "
+                     "with '%.*s'); expected the log of the run being resumed, or a new file",
+                     flag, logs[i].path, log_prefix(logs[i].header), logs[i].header);
+            fail = 1;
+            break;
+        }
         if (append && nn_trim_csv(logs[i].path, logs[i].keep_upto) != 0) {
             snprintf(err, errlen, "%s %s: cannot rewrite it: %s", flag, logs[i].path, strerror(errno));
             fail = 1;
