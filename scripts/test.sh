@@ -17,6 +17,9 @@ for a in "$@"; do
     *) echo "test.sh: unknown argument '$a' (expected --sanitize or --load)" >&2; exit 2 ;;
     esac
 done
+# The tests run side by side, one per core: none depends on the machine's speed, and most
+# wait on process start-up rather than compute.
+jobs=$(nproc)
 "$root/scripts/install-deps.sh" --tests
 "$root/scripts/build.sh" "$root/build"
 
@@ -29,18 +32,18 @@ if [ $load = 1 ]; then
     echo "test.sh: stress-ng keeps $(nproc) cores busy (pid $load_pid)"
 fi
 
-(cd "$root/build" && ctest --output-on-failure --timeout 900)
+(cd "$root/build" && ctest --output-on-failure --timeout 900 -j "$jobs")
 if [ $sanitize = 1 ]; then
     "$root/scripts/build.sh" "$root/build-asan" -DCMAKE_BUILD_TYPE=Debug -DNN_SANITIZE=ON
     export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
     # Unit tests with LeakSanitizer on; under MPI, Open MPI's plugins keep allocations that
     # LeakSanitizer cannot even name (they are unloaded at exit), so the MPI tests check for
     # memory errors and undefined behaviour only.
-    (cd "$root/build-asan" && ctest --output-on-failure --timeout 900 -L unit)
+    (cd "$root/build-asan" && ctest --output-on-failure --timeout 900 -j "$jobs" -L unit)
     # Fewer repetitions of the crash and byte-flip tests: under the sanitizers they check the
     # reader's memory safety on damaged files; the full counts ran in the first pass.
     (cd "$root/build-asan" && ASAN_OPTIONS=detect_leaks=0 NN_FLIP_POINTS=40 NN_CRASH_POINTS=10 \
-        NN_ATTR_SAMPLE=1 ctest --output-on-failure --timeout 900 -L mpi)
+        NN_ATTR_SAMPLE=1 ctest --output-on-failure --timeout 900 -j "$jobs" -L mpi)
     # Each libFuzzer harness for a short while on the committed corpus and regressions.
     FUZZ_SECONDS=${FUZZ_SECONDS:-15} "$root/scripts/fuzz.sh" --ci
 fi
