@@ -43,7 +43,7 @@ if [ $sanitize = 1 ]; then
     # Fewer repetitions of the crash and byte-flip tests: under the sanitizers they check the
     # reader's memory safety on damaged files; the full counts ran in the first pass.
     (cd "$root/build-asan" && ASAN_OPTIONS=detect_leaks=0 NN_FLIP_POINTS=40 NN_CRASH_POINTS=10 \
-        NN_ATTR_SAMPLE=1 ctest --output-on-failure --timeout 900 -j "$jobs" -L mpi)
+        ctest --output-on-failure --timeout 900 -j "$jobs" -L mpi)
     # Each libFuzzer harness for a short while on the committed corpus and regressions.
     FUZZ_SECONDS=${FUZZ_SECONDS:-15} "$root/scripts/fuzz.sh" --ci
 fi
