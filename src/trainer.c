@@ -500,8 +500,12 @@ static int open_outputs(nn_trainer *t, char *err, size_t errlen)
         return 0;
     if (cfg->checkpoint_dir) {
         struct stat st;
-        if (mkdir_p(cfg->checkpoint_dir) != 0 || stat(cfg->checkpoint_dir, &st) != 0 ||
-            !S_ISDIR(st.st_mode) || access(cfg->checkpoint_dir, W_OK | X_OK) != 0) {
+        if (stat(cfg->checkpoint_dir, &st) == 0 && !S_ISDIR(st.st_mode)) {
+            snprintf(err, errlen, "--checkpoint-dir %s: exists and is not a directory",
+                     cfg->checkpoint_dir);
+            fail = 1;
+        } else if (mkdir_p(cfg->checkpoint_dir) != 0 || stat(cfg->checkpoint_dir, &st) != 0 ||
+                   !S_ISDIR(st.st_mode) || access(cfg->checkpoint_dir, W_OK | X_OK) != 0) {
             snprintf(err, errlen, "--checkpoint-dir %s: cannot create or write to it: %s",
                      cfg->checkpoint_dir, strerror(errno));
             fail = 1;

@@ -347,7 +347,8 @@ for i in "${!ids[@]}"; do
     mkdir -p "$out"
     eval "args=(${argv[$i]})"  # quote's output reads back as the same words
     for a in "${args[@]}"; do
-        [ -n "${needs[${a#--*=}]:-}" ] && echo "${needs[${a#--*=}]}" >"$out/skip"
+        k=${a#--*=}
+        [ -n "$k" ] && [ -n "${needs[$k]:-}" ] && echo "${needs[$k]}" >"$out/skip"
     done
     [ -f "$out/skip" ] && continue
     run_case "$out" "${runs[$i]}" "${args[@]}" &
