@@ -210,7 +210,7 @@ int nn_ckpt_write(const char *path, const nn_layout *lo, const float *params,
     rc = nn_write_file(tmp, image, (size_t)size);
     free(image);
     if (rc != 0) {
-        snprintf(err, errlen, "%s: writing the checkpoint failed: %s; the previous checkpoint is "
+        snprintf(err, errlen, "%s: writing the checkpoint failed: %s; any earlier checkpoint is "
                  "untouched", tmp, strerror(rc));
         unlink(tmp);
         return -1;
