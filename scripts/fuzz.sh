@@ -7,6 +7,7 @@
 #   scripts/fuzz.sh --long RUNS [HARNESS...]  fuzz each harness for at least RUNS executions
 #                                           and print executions, exec/s, corpus and coverage
 #   scripts/fuzz.sh --replay FILE... --harness NAME   run single inputs, reports in full
+#   scripts/fuzz.sh --triage DIR --harness NAME       classify the findings in DIR again
 # HARNESS: csv idx data ckpt (default: all). FUZZ_BUILD: the build directory (build-fuzz).
 # FUZZ_WORK: where fuzzing writes its corpus and findings (a fresh temp dir for --ci,
 # FUZZ_BUILD/long for --long, kept).
@@ -15,7 +16,8 @@
 # lists what was found). So every finding is replayed and classified: a crash whose faulting
 # code, or whose overrun buffer, is ours (src/, tests/fuzz/), any UBSan report, a leak, and
 # any harness check fails the run; a crash inside libhdf5 on memory HDF5 allocated is counted
-# and listed, and does not; so is one that does not crash again when replayed alone.
+# and listed, and does not; so is one that does not crash again when replayed alone, or
+# whose report has no stack (libFuzzer's RSS-limit report).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${FUZZ_BUILD:-$root/build-fuzz}
@@ -26,8 +28,9 @@ while [ $# -gt 0 ]; do
     --ci) mode=ci ;;
     --long) mode=long; runs=${2:?--long needs RUNS}; shift ;;
     --replay) mode=replay ;;
+    --triage) mode=triage; triage_dir=${2:?--triage needs DIR}; shift ;;
     --harness) replay_harness=${2:?}; shift ;;
-    -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     csv|idx|data|ckpt) harnesses+=("$1") ;;
     *) [ "$mode" = replay ] && files+=("$1") || { echo "fuzz.sh: unknown argument '$1'" >&2; exit 2; } ;;
     esac
@@ -61,18 +64,27 @@ export LSAN_OPTIONS=suppressions=$fz/lsan.supp
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 common=(-timeout=10 -rss_limit_mb=2048 -print_final_stats=0)
 
-# Reads a sanitizer report on stdin and prints "ours" or "hdf5" (see the banner).
+# Reads a sanitizer report on stdin and prints "ours" or "hdf5" (see the banner). A stack
+# frame is ours when it names a file of src/ or tests/fuzz/, HDF5's when it is in libhdf5;
+# others (sanitizer interceptors, libc, libFuzzer) are passed over. The first frame that is
+# either decides, and an overrun or freed buffer that we allocated makes it ours.
 classify() {
     awk '
-    function skip(l) { return l ~ /(__interceptor_|__asan|__sanitizer|__lsan|fuzzer::|libc\.so|ld-linux|memmove-vec|memset-vec|memcpy|memmove|memset| in (malloc|calloc|realloc|free|strdup) )/ }
+    function who(l) {
+        if (l ~ /libhdf5/) return "hdf5"
+        if (l ~ /\/(src\/[A-Za-z0-9_]+\.c|tests\/fuzz\/[A-Za-z0-9_]+\.[ch]):[0-9]/) return "ours"
+        return ""
+    }
     /runtime error:|^fuzz(_[a-z]+)?: / { v = "ours"; exit }
     /allocated by thread|freed by thread/ { inalloc = 1; next }
     /^    #[0-9]+ / {
-        if (skip($0)) next
-        if (inalloc && owner == "") owner = ($0 ~ /libhdf5/) ? "hdf5" : "ours"
-        if (!inalloc && top == "") top = ($0 ~ /libhdf5/) ? "hdf5" : "ours"
+        w = who($0)
+        if (w == "") next
+        if (inalloc && owner == "") owner = w
+        if (!inalloc && top == "") top = w
     }
     END {
+        if (v == "" && top == "") v = "unknown"
         if (v == "") v = (top == "hdf5" && owner != "ours") ? "hdf5" : "ours"
         print v
     }'
@@ -84,6 +96,7 @@ triage() {
     local dir=$1 bin=$2 ours=0 f out kind
     for f in "$dir"/*; do
         [ -f "$f" ] || continue
+        case $(basename "$f") in slow-unit-*) echo "  slow  $f"; continue ;; esac
         out=$("$bin" "${common[@]}" "$f" 2>&1 || true)
         kind=$(printf '%s\n' "$out" | classify)
         local what
@@ -92,6 +105,9 @@ triage() {
             # Crashed in the run, not alone: memory HDF5 had damaged earlier (it is not
             # instrumented, so that goes unseen until something trips on it). Listed only.
             echo "  ?     $f: crashed during the run but not when replayed alone"
+        elif [ "$kind" = unknown ]; then
+            # No stack frame of ours or of HDF5 (libFuzzer's RSS-limit report has none).
+            echo "  ?     $f: $what (no stack to attribute it)"
         elif [ "$kind" = ours ]; then
             ours=$((ours + 1))
             echo "  OURS  $f: $what"
@@ -113,6 +129,17 @@ if [ "$mode" = replay ]; then
         FUZZ_VERBOSE=1 "$(bin_of "$replay_harness")" "${common[@]}" "$f" || rc=1
     done
     exit $rc
+fi
+
+if [ "$mode" = triage ]; then
+    [ -n "$replay_harness" ] || { echo "fuzz.sh: --triage needs --harness NAME" >&2; exit 2; }
+    set +e
+    triage "$triage_dir" "$(bin_of "$replay_harness")"
+    ours=$?
+    set -e
+    echo "fuzz.sh: $ours finding(s) in our code"
+    [ "$ours" = 0 ]
+    exit
 fi
 
 if [ "$mode" = ci ]; then
