@@ -55,6 +55,9 @@ int nn_h5_write_split(const char *path, int truncate, const char *split, const n
 /* Opens an HDF5 file read-only for the I/O modules (the int64_t is an hid_t), or -1 with one
  * line in err: missing, unreadable, not HDF5, or damaged. */
 int64_t nn_h5_open_ro(const char *path, char *err, size_t errlen);
+/* Closes a file nn_h5_open_ro opened. While it is open, the input guard names it should HDF5
+ * crash on it (nn_input_guard_arm in nn_fileio.h). */
+void nn_h5_close_ro(int64_t f);
 
 /* "1.10.8": the HDF5 library in use, for banners. */
 void nn_h5_version(char *buf, size_t len);

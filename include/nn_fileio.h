@@ -21,4 +21,18 @@ void nn_fsync_dir(const char *dir);
  * inputs: the rename, or the truncation, would replace the input. */
 int nn_same_file(const char *a, const char *b);
 
+/* The input guard. HDF5 1.10 crashes (SIGSEGV, SIGFPE) on some damaged files rather than
+ * returning an error (docs/fuzzing.md lists them). While a reader holds an input file open,
+ * nn_input_guard_arm(path) installs handlers for SIGSEGV, SIGBUS, SIGFPE and SIGILL that print
+ * one line, "PROG: error: PATH: reading it crashed the HDF5 library ...", and end the process
+ * with status 1, instead of a core dump with no word about the file; nn_input_guard_disarm()
+ * puts the previous handlers back. Arms nest (the innermost path is named). Nothing happens
+ * until a program names itself with nn_input_guard_program (rank > 0 is named in the line, as
+ * in every error line of a rank other than 0; under mpirun each rank that crashes says so):
+ * libraries, tests and fuzzers keep their own handlers. Nothing is written while an input is
+ * read, so exiting there leaves no partial output. */
+void nn_input_guard_program(const char *prog, int rank);
+void nn_input_guard_arm(const char *path);
+void nn_input_guard_disarm(void);
+
 #endif

@@ -508,14 +508,17 @@ int nn_ckpt_load(const char *path, nn_ckpt_info *info, float **params, float **m
                  "checkpoint in a directory, use --checkpoint-dir DIR --resume auto)", path);
         return -1;
     }
+    nn_input_guard_arm(path);
     hid_t f = H5Fis_hdf5(path) > 0 ? H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT) : -1;
     if (f < 0) {
         snprintf(err, errlen, "%s: not a readable HDF5 file (truncated or damaged checkpoint?)",
                  path);
+        nn_input_guard_disarm();
         return -1;
     }
     int rc = load_fid(f, path, info, params, m, v, pre, err, errlen);
     H5Fclose(f);
+    nn_input_guard_disarm();
     return rc;
 }
 

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "nn_data.h"
+#include "nn_fileio.h"
 
 void nn_rows_free(nn_rows *r)
 {
@@ -48,15 +49,25 @@ int64_t nn_h5_open_ro(const char *path, char *err, size_t errlen)
         snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
         return -1;
     }
+    nn_input_guard_arm(path); /* until nn_h5_close_ro */
     if (H5Fis_hdf5(path) <= 0) {
         snprintf(err, errlen, "%s: not an HDF5 file (expected the layout of docs/data-format.md)",
                  path);
+        nn_input_guard_disarm();
         return -1;
     }
     hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
-    if (f < 0)
+    if (f < 0) {
         snprintf(err, errlen, "%s: HDF5 cannot open it (truncated or damaged?)", path);
+        nn_input_guard_disarm();
+    }
     return f;
+}
+
+void nn_h5_close_ro(int64_t f)
+{
+    H5Fclose(f);
+    nn_input_guard_disarm();
 }
 
 static const char *class_name(H5T_class_t c)
@@ -102,7 +113,7 @@ int nn_h5_probe(const char *path, const char *split, nn_split_info *info, char *
     if (f < 0)
         return -1;
     int rc = nn_h5_probe_fid(f, path, split, info, err, errlen);
-    H5Fclose(f);
+    nn_h5_close_ro(f);
     return rc;
 }
 
@@ -325,7 +336,7 @@ int nn_h5_read_rows(const char *path, const char *split, const nn_split_info *in
         return -1;
     }
     int rc = split_rows_read(f, path, split, info, rows, nrows, out, err, errlen);
-    H5Fclose(f);
+    nn_h5_close_ro(f);
     return rc;
 }
 

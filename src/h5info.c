@@ -4,14 +4,24 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nn_fileio.h"
 #include "nn_h5info.h"
 
+/* Opens path read-only with the input guard armed until close_ro (nn_fileio.h). */
 static hid_t open_ro(const char *path)
 {
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-    if (H5Fis_hdf5(path) <= 0)
-        return -1;
-    return H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    nn_input_guard_arm(path);
+    hid_t f = H5Fis_hdf5(path) > 0 ? H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT) : -1;
+    if (f < 0)
+        nn_input_guard_disarm();
+    return f;
+}
+
+static void close_ro(hid_t f)
+{
+    H5Fclose(f);
+    nn_input_guard_disarm();
 }
 
 /* H5Lexists on every prefix: "/a/b" when /a is missing is then 0, not an error. */
@@ -100,7 +110,7 @@ int nn_h5_describe(const char *path, const char *dset, nn_h5_dset_desc *d)
             rc = 0;
         }
     }
-    H5Fclose(f);
+    close_ro(f);
     return rc;
 }
 
@@ -121,7 +131,7 @@ int nn_h5_read_strings(const char *path, const char *dset, char ***out, size_t *
     if (f < 0)
         return -1;
     if (!path_exists(f, dset)) {
-        H5Fclose(f);
+        close_ro(f);
         return 1;
     }
     int rc = -1;
@@ -175,7 +185,7 @@ int nn_h5_read_strings(const char *path, const char *dset, char ***out, size_t *
         H5Tclose(ft);
     if (ds >= 0)
         H5Dclose(ds);
-    H5Fclose(f);
+    close_ro(f);
     return rc;
 }
 
@@ -218,6 +228,6 @@ int nn_h5_attr_text(const char *path, const char *obj, const char *name, char *b
         if (a >= 0)
             H5Aclose(a);
     }
-    H5Fclose(f);
+    close_ro(f);
     return rc;
 }

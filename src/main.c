@@ -14,6 +14,7 @@
 #include "nn_checkpoint.h"
 #include "nn_comm.h"
 #include "nn_config.h"
+#include "nn_fileio.h"
 #include "nn_train.h"
 
 /* The command line, for checkpoints' provenance. */
@@ -178,6 +179,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "nn-train: error: MPI_Init failed\n");
         return 1;
     }
+    nn_input_guard_program("nn-train", comm.rank); /* a crash inside HDF5 names the file it was reading */
     nn_flush_denormals();
     nn_config cfg;
     char err[512] = "";

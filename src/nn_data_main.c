@@ -1382,6 +1382,7 @@ static int cmd_info(const dopts *o, int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+    nn_input_guard_program("nn-data", 0); /* a crash inside HDF5 names the file it was reading */
     if (argc < 2) {
         error("expected a command: import-idx, import-csv or info (see nn-data --help)");
         return EXIT_USAGE;

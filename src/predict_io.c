@@ -35,10 +35,12 @@ int nn_predict_check_ckpt(const char *path, char *err, size_t errlen)
                  path);
         return -1;
     }
+    nn_input_guard_arm(path);
     if (H5Fis_hdf5(path) <= 0) {
         snprintf(err, errlen, "--model %s: not an HDF5 file (expected a checkpoint written by "
                  "nn-train)",
                  path);
+        nn_input_guard_disarm();
         return -1;
     }
     hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
@@ -46,6 +48,7 @@ int nn_predict_check_ckpt(const char *path, char *err, size_t errlen)
         snprintf(err, errlen, "--model %s: HDF5 cannot open it (truncated or damaged "
                  "checkpoint?)",
                  path);
+        nn_input_guard_disarm();
         return -1;
     }
     int rc = -1;
@@ -69,6 +72,7 @@ int nn_predict_check_ckpt(const char *path, char *err, size_t errlen)
             H5Aclose(a);
     }
     H5Fclose(f);
+    nn_input_guard_disarm();
     return rc;
 }
 
@@ -84,7 +88,7 @@ int nn_predict_probe(const char *path, const char *split, nn_split_info *info, i
     if (f < 0)
         return -1;
     int rc = nn_predict_probe_fid(f, path, split, info, has_y, err, errlen);
-    H5Fclose(f);
+    nn_h5_close_ro(f);
     return rc;
 }
 
@@ -163,7 +167,7 @@ static int read_x_block(hid_t f, const char *path, const char *split, size_t lo,
     if (ds >= 0)
         H5Dclose(ds);
     if (own >= 0)
-        H5Fclose(own);
+        nn_h5_close_ro(own);
     return rc;
 }
 

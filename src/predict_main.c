@@ -423,6 +423,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "nn-predict: error: MPI_Init failed\n");
         return 1;
     }
+    nn_input_guard_program("nn-predict", comm.rank); /* a crash inside HDF5 names the file it was reading */
     predictor p;
     memset(&p, 0, sizeof p);
     p.comm = &comm;

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nn_fileio.h"
 #include "nn_preprocess.h"
 
 /* Reads a scalar string attribute, fixed- or variable-length, into buf; 0 or -1. */
@@ -75,13 +76,16 @@ int nn_preprocess_read(const char *ckpt, nn_preprocess *p, char *err, size_t err
 {
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
     nn_preprocess_init(p);
+    nn_input_guard_arm(ckpt);
     hid_t f = H5Fis_hdf5(ckpt) > 0 ? H5Fopen(ckpt, H5F_ACC_RDONLY, H5P_DEFAULT) : -1;
     if (f < 0) {
         snprintf(err, errlen, "%s: not a readable HDF5 checkpoint", ckpt);
+        nn_input_guard_disarm();
         return -1;
     }
     int rc = nn_preprocess_read_fid(f, ckpt, p, err, errlen);
     H5Fclose(f);
+    nn_input_guard_disarm();
     return rc;
 }
 

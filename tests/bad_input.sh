@@ -181,6 +181,9 @@ setup() {
     "$python" "$here/bad_input_fixtures.py" .
     ln ok.h5 okhard.h5
     ln good.csv goodhard.h5
+    # files on which HDF5 1.10.8 itself crashes (found by the fuzzers, docs/fuzzing.md)
+    cp "$here/fuzz/hdf5-crashes/data/local-heap-null-memcpy.h5" hdf5segv.h5
+    cp "$here/fuzz/hdf5-crashes/data/chunk-dim-zero-fpe.h5" hdf5fpe.h5
 }
 (setup) >"$work/setup.log" 2>&1  # not in a condition, where set -e would be ignored
 if [ $? != 0 ]; then
