@@ -15,20 +15,12 @@ data_dir=${FMNIST_DIR:-/usr/share/datasets/fashion-mnist}
 say() { echo "fashion-mnist: $*"; }
 die() { echo "fashion-mnist: error: $*" >&2; exit 1; }
 
-# Dependencies: nn-train's own, then the data set and gnuplot (skipped when installed).
-"$root/scripts/install-deps.sh"
-missing=()
-dpkg-query -W -f='${Status}' dataset-fashion-mnist 2>/dev/null | grep -q "install ok installed" ||
-    [ -n "${FMNIST_DIR:-}" ] || missing+=(dataset-fashion-mnist)
-command -v gnuplot >/dev/null || missing+=(gnuplot-nox)
-if [ ${#missing[@]} -gt 0 ]; then
-    sudo=""
-    [ "$(id -u)" = 0 ] || sudo=sudo
-    say "installing ${missing[*]}"
-    $sudo apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
-        "${missing[@]}" >/dev/null
-fi
+# Dependencies: nn-train's own, the data set (unless FMNIST_DIR names a copy) and gnuplot
+# (unless one is installed); install-deps.sh skips what is already there.
+extra=()
+[ -n "${FMNIST_DIR:-}" ] || extra+=(dataset-fashion-mnist)
+command -v gnuplot >/dev/null || extra+=(gnuplot-nox)
+"$root/scripts/install-deps.sh" "${extra[@]}"
 
 "$root/scripts/build.sh" "$root/build"
 bin=$root/build

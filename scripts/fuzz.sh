@@ -38,19 +38,8 @@ while [ $# -gt 0 ]; do
 done
 [ ${#harnesses[@]} = 0 ] && harnesses=(csv idx data ckpt)
 
-# ---- tools: clang-14 and libFuzzer from Debian, as scripts/install-deps.sh installs the rest
-need=()
-for p in clang-14 libfuzzer-14-dev; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need+=("$p")
-done
-if [ ${#need[@]} -gt 0 ]; then
-    sudo=""
-    [ "$(id -u)" = 0 ] || sudo=sudo
-    echo "fuzz.sh: installing ${need[*]}"
-    $sudo apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
-        "${need[@]}" >/dev/null
-fi
+# ---- tools: clang-14 and libFuzzer from Debian, with what the readers need
+"$root/scripts/install-deps.sh" --fuzz
 
 # ---- build
 CC=clang-14 cmake -S "$root/tests/fuzz" -B "$build" >/dev/null

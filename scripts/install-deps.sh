@@ -1,14 +1,22 @@
 #!/bin/bash
 # install-deps.sh: installs what nn-train needs to build, run and test, from Debian's
 # repositories. Skips apt-get entirely when everything is already installed.
-#   scripts/install-deps.sh [--tests]     (--tests adds what the tests use: HDF5 tools,
-#                                          h5py, Slurm and munge, iproute2, gnuplot,
-#                                          stress-ng for test.sh --load)
+#   scripts/install-deps.sh [--tests] [--fuzz] [PACKAGE...]
+# --tests adds what the tests use (HDF5 tools, h5py, Slurm and munge, iproute2, gnuplot,
+# stress-ng for test.sh --load); --fuzz clang-14 and libFuzzer (scripts/fuzz.sh); PACKAGEs are
+# installed too (scripts/fashion-mnist.sh: the data set and gnuplot).
 set -euo pipefail
 pkgs=(gcc make cmake pkg-config libopenmpi-dev openmpi-bin libopenblas-dev libhdf5-dev
       libcmocka-dev zlib1g-dev)
-[ "${1:-}" = --tests ] && pkgs+=(hdf5-tools python3-h5py python3-numpy slurm-wlm munge iproute2 gnuplot-nox
-                                  stress-ng)
+for a in "$@"; do
+    case $a in
+    --tests) pkgs+=(hdf5-tools python3-h5py python3-numpy slurm-wlm munge iproute2 gnuplot-nox
+                    stress-ng) ;;
+    --fuzz) pkgs+=(clang-14 libfuzzer-14-dev) ;;
+    -*) echo "install-deps: unknown option '$a'" >&2; exit 2 ;;
+    *) pkgs+=("$a") ;;
+    esac
+done
 
 missing=()
 for p in "${pkgs[@]}"; do
