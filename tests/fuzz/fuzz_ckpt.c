@@ -10,25 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define FUZZ_HARNESS "fuzz_ckpt"
 #include "fuzz_h5.h"
 #include "nn_checkpoint.h"
 #include "nn_preprocess.h"
-
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-    (void)argc;
-    (void)argv;
-    fuzz_h5_init();
-    return 0;
-}
-
-static void need(int cond, const char *what)
-{
-    if (!cond) {
-        fprintf(stderr, "fuzz_ckpt: %s\n", what);
-        abort();
-    }
-}
 
 /* What src/main.c's verify() prints, into a buffer: every string must be terminated and every
  * name known. */

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define FUZZ_HARNESS "fuzz_data"
 #include "fuzz_h5.h"
 #include "nn_data.h"
 #include "nn_predict.h"
@@ -19,22 +20,6 @@
  * rightly allocate them (up to 10^8 features are allowed), but not 4 GB per input here. */
 #define MAX_ROW_FLOATS (1u << 18)
 #define MAX_ROWS 48
-
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-    (void)argc;
-    (void)argv;
-    fuzz_h5_init();
-    return 0;
-}
-
-static void need(int cond, const char *what)
-{
-    if (!cond) {
-        fprintf(stderr, "fuzz_data: %s\n", what);
-        abort();
-    }
-}
 
 /* Up to MAX_ROWS ascending row numbers in [0, n): a run at the start, every 7th row of the
  * next stretch, and the last rows. */

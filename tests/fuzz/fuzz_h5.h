@@ -30,6 +30,25 @@ static void fuzz_h5_init(void)
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL); /* as the readers do: errors come back as codes */
 }
 
+/* libFuzzer calls this once, before the first input. */
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    (void)argc;
+    (void)argv;
+    fuzz_h5_init();
+    return 0;
+}
+
+/* A harness check: a failed one aborts like a memory error. Each harness defines
+ * FUZZ_HARNESS (its name) before including this file. */
+static void need(int cond, const char *what)
+{
+    if (!cond) {
+        fprintf(stderr, "%s: %s\n", FUZZ_HARNESS, what);
+        abort();
+    }
+}
+
 /* Opens data[0..size) read-only as an HDF5 file; -1 when HDF5 refuses it. */
 static hid_t fuzz_h5_open(const uint8_t *data, size_t size)
 {
