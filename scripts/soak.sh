@@ -11,30 +11,14 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 runs=${1:-200}
 build=$(cd "${2:-$root/build}" && pwd)
 RANDOM=${3:-1}
-train=$build/nn-train
-work=$(mktemp -d "${TMPDIR:-/tmp}/nn-soak.XXXXXX")
-bg=""
-cleanup() {
-    [ -n "$bg" ] && { pkill -9 -P "$bg"; kill -9 "$bg"; } 2>/dev/null
-    rm -rf "$work"
-}
-trap cleanup EXIT
-cd "$work"
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_pml=ob1
-export OPENBLAS_NUM_THREADS=1 OMPI_MCA_rmaps_base_oversubscribe=1
-fail() { echo "soak: FAIL: $*" >&2; exit 1; }
-
-"$build/tests/make_data" blobs d.h5 4000 10 4 9 0 2.0
+. "$root/tests/lib.sh" # the work directory, Open MPI's environment, checksum, newest
+nn_test_setup soak "$build"
+"$make_data" blobs d.h5 4000 10 4 9 0 2.0
 # 57 steps an epoch; an interruption costs 7 to 30 steps, so this leaves room for RUNS of them
 # (the run ends early, with fewer, only if every interruption comes late).
 epochs=$(( (runs * 30) / 57 + 5 ))
 A=(--data d.h5 --layers 10,64,64,4 --batch 64 --epochs "$epochs" --quiet --keep 3
    --checkpoint-every-steps 7)
-checksum() {
-    "$train" --verify "$1" >v.txt 2>&1 || { cat v.txt >&2; fail "$1 does not verify"; }
-    sed -n 's/.*state checksum \([0-9a-f]*\) verified.*/\1/p' v.txt
-}
-newest() { ls "$1"/ckpt-*.h5 | sort | tail -1; }
 step_of() { sed -n 's/.*-s0*\([0-9][0-9]*\)\.h5$/\1/p' <<<"$1"; }
 
 t0=$SECONDS

@@ -5,25 +5,8 @@
 # expected and what it got, and any failure exits non-zero.
 set -euo pipefail
 
-case_name=$1
-build=$(cd "$2" && pwd)
-here=$(cd "$(dirname "$0")" && pwd)
-train=$build/nn-train
-make_data=$build/tests/make_data
-work=$(mktemp -d "${TMPDIR:-/tmp}/nn-e2e-$case_name.XXXXXX")
-trap 'rm -rf "$work"' EXIT
-cd "$work"
-
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_pml=ob1
-export OPENBLAS_NUM_THREADS=1 OMPI_MCA_rmaps_base_oversubscribe=1
-
-fail() { echo "FAIL [$case_name]: $*" >&2; exit 1; }
-# run_np NP ARGS: nn-train under mpirun; NP "plain" runs it as a single process, no mpirun.
-run_np() {
-    local np=$1; shift
-    if [ "$np" = plain ]; then timeout 120 "$train" "$@"
-    else timeout 120 mpirun -np "$np" --oversubscribe "$train" "$@"; fi
-}
+. "$(dirname "$0")/lib.sh"
+nn_test_setup "$1" "$2" e2e-
 
 # Largest relative difference between the loss columns of two step logs (same steps).
 max_rel_diff() {

@@ -12,22 +12,10 @@
 #         today's nn-train, and nn-predict reads it.
 set -euo pipefail
 
-case_name=$1
-build=$(cd "$2" && pwd)
-src=$(cd "$(dirname "$0")/.." && pwd)
-train=$build/nn-train
-predict=$build/nn-predict
+. "$(dirname "$0")/lib.sh"
+nn_test_setup "$1" "$2" ckattrs-
 fixtures=$src/tests/fixtures
-work=$(mktemp -d "${TMPDIR:-/tmp}/nn-ckattrs-$case_name.XXXXXX")
-trap 'rm -rf "$work"' EXIT
-cd "$work"
-
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_pml=ob1
-export OPENBLAS_NUM_THREADS=1 OMPI_MCA_rmaps_base_oversubscribe=1
 export PYTHONDONTWRITEBYTECODE=1 # the reference is imported from scripts/
-
-fail() { echo "FAIL [$case_name]: $*" >&2; exit 1; }
-say() { echo "[$case_name] $*"; }
 /usr/bin/python3 -c 'import h5py, numpy' 2>/dev/null || { say "SKIP: no h5py"; exit 77; }
 
 # The fixture's data and settings: a 4-8-3 classifier, adam, zscore inputs, 2 ranks, 3 epochs

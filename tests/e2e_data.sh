@@ -6,20 +6,8 @@
 # with printf and awk; values are read back with h5dump.
 set -euo pipefail
 
-case_name=$1
-build=$(cd "$2" && pwd)
-nndata=$build/nn-data
-train=$build/nn-train
-make_data=$build/tests/make_data
-peak_rss=$build/tests/peak_rss
-work=$(mktemp -d "${TMPDIR:-/tmp}/nn-e2e-data-$case_name.XXXXXX")
-trap 'rm -rf "$work"' EXIT
-cd "$work"
-
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_pml=ob1
-export OPENBLAS_NUM_THREADS=1 OMPI_MCA_rmaps_base_oversubscribe=1
-
-fail() { echo "FAIL [$case_name]: $*" >&2; exit 1; }
+. "$(dirname "$0")/lib.sh"
+nn_test_setup "$1" "$2" e2e-data-
 
 # vals FILE DATASET: the dataset's values, comma-separated (floats with 6 significant digits).
 vals() {

@@ -5,31 +5,10 @@
 # expected and what it got, and any failure exits non-zero.
 set -euo pipefail
 
-case_name=$1
-build=$(cd "$2" && pwd)
-here=$(cd "$(dirname "$0")" && pwd)
-train=$build/nn-train
-predict=$build/nn-predict
-make_data=$build/tests/make_data
-tool=$build/tests/predict_tool
-ref=$here/../scripts/torch_predict.py
-work=$(mktemp -d "${TMPDIR:-/tmp}/nn-e2e-predict-$case_name.XXXXXX")
-trap 'rm -rf "$work"' EXIT
-cd "$work"
-
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_pml=ob1
-export OPENBLAS_NUM_THREADS=1 OMPI_MCA_rmaps_base_oversubscribe=1
-
-fail() { echo "FAIL [$case_name]: $*" >&2; exit 1; }
-# run_np NP BINARY ARGS: NP "plain" runs it as a single process, no mpirun.
-run_np() {
-    local np=$1; shift
-    if [ "$np" = plain ]; then timeout 120 "$@"
-    else timeout 120 mpirun -np "$np" --oversubscribe "$@"; fi
-}
-pred() { local np=$1; shift; run_np "$np" "$predict" "$@"; }
-# The newest checkpoint of a directory.
-newest() { ls "$1"/ckpt-*.h5 | sort | tail -1; }
+. "$(dirname "$0")/lib.sh"
+nn_test_setup "$1" "$2" e2e-predict-
+ref=$src/scripts/torch_predict.py
+pred() { local np=$1; shift; mpi_run "$np" "$predict" "$@"; }
 # Fields of nn-predict's "result" line: loss and accuracy (accuracy "-" when not printed).
 result_loss() { sed -n 's/^result .* loss \([^ ]*\) .*/\1/p' "$1"; }
 result_acc() { sed -n 's/^result .* accuracy \([^ ]*\) .*/\1/p' "$1"; }
@@ -84,7 +63,7 @@ case_classify() {
     # are wide enough (40 -> 64) for OpenBLAS to round a row differently at different positions
     # of a product, which nn-predict's rank-independent pass alignment must make irrelevant.
     "$make_data" blobs c.h5 1200 40 3 4 300 3.0
-    run_np 2 "$train" --data c.h5 --layers 40,64,3 --epochs 5 --checkpoint-dir ck --metrics m.csv \
+    run_np 2 --data c.h5 --layers 40,64,3 --epochs 5 --checkpoint-dir ck --metrics m.csv \
         --quiet
     ck=$(newest ck)
     predict_everywhere "$ck" c.h5 --split val
@@ -118,7 +97,7 @@ case_regress() {
     "$make_data" regress r.h5 1500 24 2 6
     "$make_data" regress v.h5 400 24 2 7
     "$tool" copy-split v.h5 train r.h5 val
-    run_np 2 "$train" --data r.h5 --layers 24,48,2 --activation tanh --epochs 8 --batch 64 \
+    run_np 2 --data r.h5 --layers 24,48,2 --activation tanh --epochs 8 --batch 64 \
         --lr 0.003 --checkpoint-dir ck --metrics m.csv --quiet
     ck=$(newest ck)
     predict_everywhere "$ck" r.h5 --split val
@@ -140,7 +119,7 @@ case_preprocess() {
     "$train" --help | grep -q -- '--normalize' && norm=(--normalize none)
     "$make_data" blobs c.h5 1200 6 3 4 300
     "$tool" affine c.h5 craw.h5 3 5
-    run_np 2 "$train" --data c.h5 --layers 6,16,3 --epochs 4 --checkpoint-dir ck --quiet "${norm[@]}"
+    run_np 2 --data c.h5 --layers 6,16,3 --epochs 4 --checkpoint-dir ck --quiet "${norm[@]}"
     cp "$(newest ck)" cls.h5
     cp cls.h5 clsp.h5
     "$tool" add-preprocess clsp.h5 standard 6 3 5
@@ -158,7 +137,7 @@ case_preprocess() {
     "$make_data" regress v.h5 400 5 2 7
     "$tool" copy-split v.h5 train r.h5 val
     "$tool" affine r.h5 rraw.h5 3 5 -2 4
-    run_np 2 "$train" --data r.h5 --layers 5,16,2 --activation tanh --epochs 6 --batch 64 \
+    run_np 2 --data r.h5 --layers 5,16,2 --activation tanh --epochs 6 --batch 64 \
         --lr 0.003 --checkpoint-dir rk --quiet "${norm[@]}"
     cp "$(newest rk)" reg.h5
     cp reg.h5 regp.h5
@@ -185,7 +164,7 @@ case_preprocess() {
 case_no_y() {
     # A split without y: predictions only, the same as for the labelled copy of the rows.
     "$make_data" blobs c.h5 600 40 3 4 200
-    run_np 2 "$train" --data c.h5 --layers 40,64,3 --epochs 2 --checkpoint-dir ck --quiet
+    run_np 2 --data c.h5 --layers 40,64,3 --epochs 2 --checkpoint-dir ck --quiet
     ck=$(newest ck)
     "$tool" copy-split c.h5 val xo.h5 test x-only
     pred plain --model "$ck" --data c.h5 --split val --output lab.csv --quiet
@@ -218,8 +197,8 @@ case_bad_input() {
     "$make_data" blobs c4.h5 200 4 3 2
     "$make_data" blobs c5.h5 200 6 5 3
     "$make_data" bad-nan nan.h5
-    run_np 2 "$train" --data c.h5 --layers 6,8,3 --epochs 1 --checkpoint-dir ck --quiet
-    run_np 2 "$train" --data c4.h5 --layers 4,8,3 --epochs 1 --checkpoint-dir ck4 --quiet
+    run_np 2 --data c.h5 --layers 6,8,3 --epochs 1 --checkpoint-dir ck --quiet
+    run_np 2 --data c4.h5 --layers 4,8,3 --epochs 1 --checkpoint-dir ck4 --quiet
     ck=$(newest ck)
     ck4=$(newest ck4)
     head -c 2000 "$ck" >trunc.h5
@@ -305,7 +284,7 @@ case_cli() {
     "$predict" --version | grep -Eq '^nn-predict [0-9]+\.[0-9]+\.[0-9]+$' || fail "--version"
     # --quiet prints nothing on success, at 1 and 2 ranks
     "$make_data" blobs c.h5 200 4 2 1 50
-    run_np 2 "$train" --data c.h5 --layers 4,8,2 --epochs 1 --checkpoint-dir ck --quiet
+    run_np 2 --data c.h5 --layers 4,8,2 --epochs 1 --checkpoint-dir ck --quiet
     for np in plain 2; do
         out=$(pred $np --model "$(newest ck)" --data c.h5 --output p.h5 --quiet 2>&1)
         [ -z "$out" ] || fail "--quiet printed: $out"

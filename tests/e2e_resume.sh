@@ -6,34 +6,8 @@
 # mean bit-identical state.
 set -euo pipefail
 
-case_name=$1
-build=$(cd "$2" && pwd)
-train=$build/nn-train
-make_data=$build/tests/make_data
-work=$(mktemp -d "${TMPDIR:-/tmp}/nn-resume-$case_name.XXXXXX")
-cleanup() {
-    [ -n "${bg:-}" ] && { pkill -9 -P "$bg"; kill -9 "$bg"; } 2>/dev/null
-    rm -rf "$work"
-}
-trap cleanup EXIT
-cd "$work"
-
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_pml=ob1
-export OPENBLAS_NUM_THREADS=1 OMPI_MCA_rmaps_base_oversubscribe=1
-
-fail() { echo "FAIL [$case_name]: $*" >&2; exit 1; }
-say() { echo "[$case_name] $*"; }
-run_np() {
-    local np=$1; shift
-    if [ "$np" = plain ]; then timeout 300 "$train" "$@"
-    else timeout 300 mpirun -np "$np" --oversubscribe "$train" "$@"; fi
-}
-# checksum FILE: the state checksum nn-train --verify reports (verifying the file on the way)
-checksum() {
-    "$train" --verify "$1" >v.txt 2>&1 || { cat v.txt >&2; fail "$1 does not verify"; }
-    sed -n 's/.*state checksum \([0-9a-f]*\) verified.*/\1/p' v.txt
-}
-newest() { ls "$1"/ckpt-*.h5 | sort | tail -1; }
+. "$(dirname "$0")/lib.sh"
+nn_test_setup "$1" "$2" resume-
 # wait_stopped: until a process of the background job $bg (mpirun's ranks, or $bg itself)
 # has stopped itself (SIGSTOP, through NN_TEST_FREEZE); sets victim to its pid.
 wait_stopped() {

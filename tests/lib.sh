@@ -1,0 +1,57 @@
+# tests/lib.sh: what the shell tests share; sourced, never run.
+#   . "$(dirname "$0")/lib.sh"; nn_test_setup CASE BUILD_DIR [TAG]
+# nn_test_setup names the case (for messages), finds the programs, makes a work directory
+# ("nn-TAGCASE.XXXXXX" under TMPDIR) and
+# enters it (removed at exit, after killing the background job $bg and its children), and sets
+# Open MPI's environment for tests: root allowed, ob1 (no UCX probe), more ranks than cores,
+# one OpenBLAS thread per rank.
+
+nn_test_setup() {
+    case_name=$1
+    build=$(cd "$2" && pwd)
+    src=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+    here=$src/tests
+    train=$build/nn-train
+    predict=$build/nn-predict
+    nndata=$build/nn-data
+    make_data=$build/tests/make_data
+    tool=$build/tests/predict_tool
+    peak_rss=$build/tests/peak_rss
+    bg=""
+    work=$(mktemp -d "${TMPDIR:-/tmp}/nn-${3:-}$case_name.XXXXXX")
+    trap nn_test_cleanup EXIT
+    cd "$work"
+    export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_pml=ob1
+    export OPENBLAS_NUM_THREADS=1 OMPI_MCA_rmaps_base_oversubscribe=1
+}
+
+nn_test_cleanup() {
+    [ -n "${bg:-}" ] && { pkill -9 -P "$bg"; kill -9 "$bg"; } 2>/dev/null
+    rm -rf "$work"
+}
+
+fail() { echo "FAIL [$case_name]: $*" >&2; exit 1; }
+say() { echo "[$case_name] $*"; }
+
+# mpi_run NP COMMAND ARGS...: COMMAND as a plain process (NP = plain) or under mpirun -np NP,
+# with a hang guard (the limit only tells a hang from a run; no test depends on speed).
+mpi_run() {
+    local np=$1
+    shift
+    if [ "$np" = plain ]; then timeout 300 "$@"
+    else timeout 300 mpirun -np "$np" --oversubscribe "$@"; fi
+}
+# run_np NP ARGS...: nn-train with ARGS
+run_np() {
+    local np=$1
+    shift
+    mpi_run "$np" "$train" "$@"
+}
+
+# newest DIR: the newest checkpoint in DIR (names sort in the order they were written)
+newest() { ls "$1"/ckpt-*.h5 | sort | tail -1; }
+# checksum FILE: the state checksum `nn-train --verify` reports, verifying the file on the way
+checksum() {
+    "$train" --verify "$1" >v.txt 2>&1 || { cat v.txt >&2; fail "$1 does not verify"; }
+    sed -n 's/.*state checksum \([0-9a-f]*\) verified.*/\1/p' v.txt
+}
