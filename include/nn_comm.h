@@ -64,7 +64,9 @@ void nn_comm_set_step(const nn_comm *c, long step);
  *
  * Tests only: NN_TEST_FREEZE=NAME:RANK[:STEP] in the environment makes that rank stop
  * itself (SIGSTOP) on reaching the wait NAME at step STEP or later, or the point NAME given
- * here, so a test freezes a rank exactly where it wants. */
+ * here, so a test freezes a rank exactly where it wants. With NN_TEST_FREEZE_SIGNAL=SIG:parent
+ * (or :self) it sends signal number SIG twice to its parent (mpirun) or itself there instead
+ * of stopping, so a test's signal lands at an exact step. */
 void nn_comm_test_point(const nn_comm *c, const char *name);
 
 /* Gathers n floats from every rank (n may differ between ranks, and be 0) into recv on root,

@@ -29,13 +29,13 @@ bg=""
 want=$(checksum "$(newest ref)")
 echo "soak: uninterrupted run of $epochs epochs: state checksum $want ($((SECONDS - t0)) s)"
 
-# until_latest_past STEP: until a checkpoint beyond STEP is complete (or the job ended)
+# until_latest_past STEP: until a checkpoint beyond STEP is complete (or the job ended); the
+# event is polled, never waited for by the clock
 until_latest_past() {
     while kill -0 "$bg" 2>/dev/null; do
         local l
         l=$(cat s/latest 2>/dev/null || true)
         [ -n "$l" ] && [ "$(step_of "$l")" -gt "$1" ] && return 0
-        sleep 0.01
     done
 }
 ranks() { pgrep -P "$bg" -f "$train" | sort -n; }

@@ -34,6 +34,10 @@ struct nn_comm_impl {
     char freeze_op[48];
     int freeze_rank;
     long freeze_step;
+    /* NN_TEST_FREEZE_SIGNAL=SIG:parent|self (SIG: a number): instead of stopping, the rank
+     * sends SIG twice, to its parent (mpirun, which forwards it to every rank) or to itself,
+     * so a test's signal lands at an exact step with nothing to wait for. */
+    int freeze_signal, freeze_to_parent;
 };
 
 static void freeze_point(const nn_comm *c, const char *op)
@@ -42,7 +46,13 @@ static void freeze_point(const nn_comm *c, const char *op)
     if (c->rank == w->freeze_rank && strcmp(op, w->freeze_op) == 0 &&
         atomic_load_explicit(&w->step, memory_order_relaxed) >= w->freeze_step) {
         w->freeze_op[0] = '\0'; /* once */
-        raise(SIGSTOP);
+        if (!w->freeze_signal) {
+            raise(SIGSTOP);
+        } else {
+            pid_t to = w->freeze_to_parent ? getppid() : getpid();
+            kill(to, w->freeze_signal); /* twice: the second arrives while the first is acted on */
+            kill(to, w->freeze_signal);
+        }
     }
 }
 
@@ -124,6 +134,12 @@ static void parse_freeze(nn_comm_impl *w)
     w->freeze_op[colon - e] = '\0';
     w->freeze_rank = (int)rank;
     w->freeze_step = step;
+    const char *s = getenv("NN_TEST_FREEZE_SIGNAL");
+    long sig = s ? strtol(s, &end, 10) : 0;
+    if (s && sig > 0 && sig < 65 && (strcmp(end, ":parent") == 0 || strcmp(end, ":self") == 0)) {
+        w->freeze_signal = (int)sig;
+        w->freeze_to_parent = strcmp(end, ":parent") == 0;
+    }
 }
 
 /* MPI counts are int. Open MPI's allreduce also slows down sharply above ~32 MiB, so big

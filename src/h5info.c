@@ -4,24 +4,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "nn_fileio.h"
+#include "nn_data.h"
 #include "nn_h5info.h"
 
-/* Opens path read-only with the input guard armed until close_ro (nn_fileio.h). */
+/* The data readers' open (nn_h5_open_ro, with the input guard); these callers say "cannot
+ * read" themselves, so its message is dropped. */
 static hid_t open_ro(const char *path)
 {
-    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-    nn_input_guard_arm(path);
-    hid_t f = H5Fis_hdf5(path) > 0 ? H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT) : -1;
-    if (f < 0)
-        nn_input_guard_disarm();
-    return f;
-}
-
-static void close_ro(hid_t f)
-{
-    H5Fclose(f);
-    nn_input_guard_disarm();
+    char err[8];
+    return nn_h5_open_ro(path, err, sizeof err);
 }
 
 /* H5Lexists on every prefix: "/a/b" when /a is missing is then 0, not an error. */
@@ -110,7 +101,7 @@ int nn_h5_describe(const char *path, const char *dset, nn_h5_dset_desc *d)
             rc = 0;
         }
     }
-    close_ro(f);
+    nn_h5_close_ro(f);
     return rc;
 }
 
@@ -131,7 +122,7 @@ int nn_h5_read_strings(const char *path, const char *dset, char ***out, size_t *
     if (f < 0)
         return -1;
     if (!path_exists(f, dset)) {
-        close_ro(f);
+        nn_h5_close_ro(f);
         return 1;
     }
     int rc = -1;
@@ -185,7 +176,7 @@ int nn_h5_read_strings(const char *path, const char *dset, char ***out, size_t *
         H5Tclose(ft);
     if (ds >= 0)
         H5Dclose(ds);
-    close_ro(f);
+    nn_h5_close_ro(f);
     return rc;
 }
 
@@ -228,6 +219,6 @@ int nn_h5_attr_text(const char *path, const char *obj, const char *name, char *b
         if (a >= 0)
             H5Aclose(a);
     }
-    close_ro(f);
+    nn_h5_close_ro(f);
     return rc;
 }

@@ -8,23 +8,12 @@ set -euo pipefail
 
 . "$(dirname "$0")/lib.sh"
 nn_test_setup "$1" "$2" resume-
-# wait_stopped: until a process of the background job $bg (mpirun's ranks, or $bg itself)
-# has stopped itself (SIGSTOP, through NN_TEST_FREEZE); sets victim to its pid.
-wait_stopped() {
-    while :; do
-        for victim in $bg $(pgrep -P "$bg" -f "$train"); do
-            case $(ps -o stat= -p "$victim" 2>/dev/null) in T*) return 0 ;; esac
-        done
-        kill -0 "$bg" 2>/dev/null || fail "the job ended before a rank stopped"
-        sleep 0.02
-    done
-}
 # wait_for_checkpoint DIR: until the first checkpoint in DIR is complete, while the job in
-# the background ($bg) runs (no time limit: ctest's timeout guards against a hang)
+# the background ($bg) runs. The event is polled with shell built-ins only, no sleep: how
+# long it takes does not matter (ctest's timeout guards against a hang).
 wait_for_checkpoint() {
     until [ -f "$1/latest" ]; do
         kill -0 "$bg" 2>/dev/null || fail "the job ended before a checkpoint appeared in $1"
-        sleep 0.02
     done
 }
 
@@ -62,17 +51,14 @@ case_signal() {
     A=(--data big.h5 --layers 64,128,128,8 --epochs 5 --batch 64 --quiet --keep 100)
     run_np 2 "${A[@]}" --checkpoint-dir ref --metrics ref.csv
     want=$(checksum "$(newest ref)")
+    rc=0
     # SIGUSR1 to mpirun (forwarded to the ranks, as Slurm's --signal=B:USR1 is by the job
     # script), twice in quick succession: the second arrives while the first is being saved.
-    # Rank 1 stops itself at step 700 (inside epoch 2), so the signals land mid-run whatever
-    # the machine's speed: they wait, pending, until it is let go.
-    NN_TEST_FREEZE=allreduce:1:700 mpirun -np 2 -x NN_TEST_FREEZE "$train" "${A[@]}" \
-        --checkpoint-dir u --metrics u.csv >u.out 2>&1 &
-    bg=$! # mpirun itself: it forwards SIGUSR1 to the ranks
-    wait_stopped
-    kill -USR1 "$bg"; kill -USR1 "$bg" 2>/dev/null || true
-    kill -CONT "$victim"
-    set +e; wait "$bg"; rc=$?; set -e; bg=""
+    # Rank 1 sends them to its parent, mpirun, when it reaches step 700 (inside epoch 2;
+    # NN_TEST_FREEZE_SIGNAL), so they land mid-run whatever the machine's speed.
+    NN_TEST_FREEZE=allreduce:1:700 NN_TEST_FREEZE_SIGNAL=$(kill -l USR1):parent \
+        mpirun -np 2 -x NN_TEST_FREEZE -x NN_TEST_FREEZE_SIGNAL "$train" "${A[@]}" \
+        --checkpoint-dir u --metrics u.csv >u.out 2>&1 || rc=$?
     [ "$rc" = 75 ] || { cat u.out >&2; fail "mpirun after SIGUSR1: exit status $rc, expected 75"; }
     stopped=$(newest u)
     case $stopped in *ckpt-e000005-*) fail "the signal came too late to test" ;; esac
@@ -84,12 +70,9 @@ case_signal() {
     # SIGTERM to a plain single process, resumed on 1 rank.
     run_np plain "${A[@]}" --checkpoint-dir r1 >/dev/null
     want1=$(checksum "$(newest r1)")
-    NN_TEST_FREEZE=allreduce:0:700 "$train" "${A[@]}" --checkpoint-dir t >t.out 2>&1 &
-    bg=$!
-    wait_stopped
-    kill -TERM "$bg"
-    kill -CONT "$bg"
-    set +e; wait "$bg"; rc=$?; set -e; bg=""
+    rc=0
+    NN_TEST_FREEZE=allreduce:0:700 NN_TEST_FREEZE_SIGNAL=$(kill -l TERM):self \
+        "$train" "${A[@]}" --checkpoint-dir t >t.out 2>&1 || rc=$?
     [ "$rc" = 75 ] || { cat t.out >&2; fail "plain process after SIGTERM: exit status $rc, expected 75"; }
     run_np plain "${A[@]}" --checkpoint-dir t --resume auto
     got=$(checksum "$(newest t)")
