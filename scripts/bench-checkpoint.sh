@@ -8,7 +8,7 @@ reps=${1:-5}
 work=$(mktemp -d "${TMPDIR:-/tmp}/nn-bench-ckpt.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 export OPENBLAS_NUM_THREADS=1
-"$root/build/tests/make_data" blobs "$work/d.h5" 256 784 10 1
+"$root/build/tests/tools/make_data" blobs "$work/d.h5" 256 784 10 1
 # One step per epoch (batch 0), a checkpoint after each: io_s in the metrics is the write.
 "$root/build/nn-train" --data "$work/d.h5" --layers 784,1024,1024,10 --batch 0 \
     --epochs "$reps" --val-fraction 0 --checkpoint-dir "$work/ck" --keep 1 --quiet \

@@ -14,7 +14,7 @@
 #    - PyTorch (scripts/bench_torch.py under /usr/bin/python3, or $TORCH_PYTHON): one process
 #      at its best 2-core setting (torch 1 thread + OpenBLAS 2, or torch 2 + OpenBLAS 1), and
 #      DDP (gloo, 2 processes x 1 thread). Skipped, with a note, if torch does not import.
-#    - the sgemm ceiling (tests/sgemm_ceiling): only the matrix products of one step at the
+#    - the sgemm ceiling (tests/tools/sgemm_ceiling): only the matrix products of one step at the
 #      full batch, on 2 OpenBLAS threads and on 1; their ratio is the most np2/np1 can be.
 # 2. nn-train's step split (rank 0, from --metrics): matrix products (matmul_s, the time in
 #    cblas_sgemm), the optimizer (optimizer_s), the gradient sum including waiting for the
@@ -22,7 +22,7 @@
 #    optimizer_s: activations, loss, bias sums, zeroing, batch copies).
 # 3. Peak resident memory per rank of 784-1024-1024-1024-10 on Fashion-MNIST-sized data
 #    (60000 x 784) at -np 1, 2 and 4, with the data each rank holds.
-# 4. The gradient sum alone (tests/comm_bench) at 2 and 4 ranks, shared memory and MPI, a
+# 4. The gradient sum alone (tests/tools/comm_bench) at 2 and 4 ranks, shared memory and MPI, a
 #    fit of latency + bytes / bandwidth, and the cost model's projection to 8, 64 and 256
 #    ranks.
 # Every figure of part 1 is the median of 3 rounds (the ceiling: the best round), each round
@@ -41,8 +41,8 @@ fi
 build=${1:-$root/build}
 torch_py=${TORCH_PYTHON:-/usr/bin/python3}
 
-if [ ! -x "$build/nn-train" ] || [ ! -x "$build/tests/make_data" ] ||
-    [ ! -x "$build/tests/sgemm_ceiling" ] || [ ! -x "$build/tests/comm_bench" ]; then
+if [ ! -x "$build/nn-train" ] || [ ! -x "$build/tests/tools/make_data" ] ||
+    [ ! -x "$build/tests/tools/sgemm_ceiling" ] || [ ! -x "$build/tests/tools/comm_bench" ]; then
     echo "bench: building in $build" >&2
     "$root/scripts/build.sh" "$build" >&2
 fi
@@ -77,14 +77,14 @@ for spec in "1,64,64,1 32 regress" "784,256,128,10 128 blobs" "784,1024,1024,102
 
     # A data set of about $secs s of steps per epoch at np 2: guess nn-train at 1.5 times the
     # 1-thread ceiling; at least 20 batches, at most 60000 rows.
-    c1=$("$build/tests/sgemm_ceiling" "$layers" "$batch" 1)
+    c1=$("$build/tests/tools/sgemm_ceiling" "$layers" "$batch" 1)
     n=$(awk -v c="$(kv samples_per_sec "$c1")" -v s="$secs" -v b="$batch" 'BEGIN {
         n = int(c * 1.5 * s / b) * b; if (n < 20 * b) n = 20 * b;
         if (n > 60000 && b > 32) n = 60000; print n }')
     if [ "$kind" = regress ]; then
-        "$build/tests/make_data" regress "$work/d.h5" "$n" "$d" "$k" 3
+        "$build/tests/tools/make_data" regress "$work/d.h5" "$n" "$d" "$k" 3
     else
-        "$build/tests/make_data" blobs "$work/d.h5" "$n" "$d" "$k" 3 0 8.0
+        "$build/tests/tools/make_data" blobs "$work/d.h5" "$n" "$d" "$k" 3 0 8.0
     fi
     steps=$(((n + batch - 1) / batch))
 
@@ -94,8 +94,8 @@ for spec in "1,64,64,1 32 regress" "784,256,128,10 128 blobs" "784,1024,1024,102
     for ((r = 1; r <= reps; r++)); do
         echo "bench:   round $r of $reps" >&2
         # the sgemm ceilings on 2 threads and on 1
-        c2=$("$build/tests/sgemm_ceiling" "$layers" "$batch" 2)
-        c1=$("$build/tests/sgemm_ceiling" "$layers" "$batch" 1)
+        c2=$("$build/tests/tools/sgemm_ceiling" "$layers" "$batch" 2)
+        c1=$("$build/tests/tools/sgemm_ceiling" "$layers" "$batch" 1)
         c2b+=("$(kv samples_per_sec "$c2")")
         c2m+=("$(kv median_samples_per_sec "$c2")")
         c1b+=("$(kv samples_per_sec "$c1")")
@@ -175,7 +175,7 @@ done
 # 3. Memory: the large model on Fashion-MNIST-sized data. --val-fraction 0.9 keeps the run
 # short (6000 training samples) while every rank still holds 1/N of all 60000 rows.
 echo "bench: peak memory, 784-1024-1024-1024-10 on 60000 x 784" >&2
-"$build/tests/make_data" blobs "$work/f.h5" 60000 784 10 3 0 8.0
+"$build/tests/tools/make_data" blobs "$work/f.h5" 60000 784 10 3 0 8.0
 mem=()
 for np in 1 2 4; do
     out=$(mpirun -np "$np" "$build/nn-train" --data "$work/f.h5" \
@@ -205,7 +205,7 @@ for np in 2 4; do
     for mode in auto mpi; do
         while read -r line; do
             comm+=("$line")
-        done < <(mpirun -np "$np" "$build/tests/comm_bench" "$mode" $sizes)
+        done < <(mpirun -np "$np" "$build/tests/tools/comm_bench" "$mode" $sizes)
     done
 done
 
@@ -265,7 +265,7 @@ printf '%s\n' "${comm[@]}" | grep 'mode=mpi' | awk -v cores="$cores" '{
           g = (s11 * s2y - s12 * s1y) / det; print a, g }' >"$work/fit"
 read -r fa fg <"$work/fit"
 
-echo "gradient sum alone (tests/comm_bench; median of repetitions; the model sizes + 3 floats)."
+echo "gradient sum alone (tests/tools/comm_bench; median of repetitions; the model sizes + 3 floats)."
 echo "model = the cost model's fit to the MPI_Allreduce rows: $(calc '%.1f' "$fa * 1e6") us x log2(N) latency"
 echo "+ 2 (N-1)/N x bytes at $(calc '%.2f' "1 / $fg / 1e9") GB/s, times N / $cores cores where ranks outnumber cores."
 printf '| %s |\n' "ranks | path | floats | MB | time us | GB/s | model us"

@@ -4,7 +4,7 @@
 # build the old commit into one directory and the new one into another, then
 #   scripts/compare-builds.sh OLD_NN_TRAIN NEW_NN_TRAIN [ROUNDS] [LAYERS] [BATCH] [ROWS] [NPS]
 # Defaults: 3 rounds, 784,1024,1024,1024,10, batch 256, 20480 rows, np "1 2". Each run is
-# 4 epochs on a synthetic file (tests/make_data of the build next to NEW_NN_TRAIN); the
+# 4 epochs on a synthetic file (tests/tools/make_data of the build next to NEW_NN_TRAIN); the
 # figures are means of epochs 2-4 from --metrics: samples/s, rank 0's allreduce_s and the
 # worst rank's allreduce_max_s (seconds per epoch; an old binary without that column shows
 # "-"). The last lines give, per np, new/old samples/s of each round and their median.
@@ -18,7 +18,7 @@ rows=${6:-20480} nps=${7:-"1 2"}
 for b in "$old" "$new"; do
     [ -x "$b" ] || { echo "compare-builds.sh: $b: not an executable" >&2; exit 2; }
 done
-make_data=$(dirname "$new")/tests/make_data
+make_data=$(dirname "$new")/tests/tools/make_data
 [ -x "$make_data" ] || { echo "compare-builds.sh: $make_data: not found (build the tests)" >&2; exit 2; }
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_pml=ob1
 export OMPI_MCA_rmaps_base_oversubscribe=1 OPENBLAS_NUM_THREADS=1

@@ -11,7 +11,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 [ "$(id -u)" = 0 ] && export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 export OPENBLAS_NUM_THREADS=1 OMPI_MCA_pml=ob1
-"$root/build/tests/make_data" blobs "$work/fm.h5" 60000 784 10 3 0 8.0
+"$root/build/tests/tools/make_data" blobs "$work/fm.h5" 60000 784 10 3 0 8.0
 for np in 1 2; do
     printf 'np %d: ' "$np"
     mpirun -np "$np" "$root/build/nn-train" --data "$work/fm.h5" --layers 784,256,128,10 \

@@ -108,8 +108,8 @@ EOF
 fi
 
 build=$(cd "${1:?usage: bad_input.sh BUILD_DIR | --list}" && pwd)
-make_data=$build/tests/make_data
-tool=$build/tests/predict_tool
+make_data=$build/tests/tools/make_data
+tool=$build/tests/tools/predict_tool
 python=/usr/bin/python3
 work=$(mktemp -d "${TMPDIR:-/tmp}/nn-bad-input.XXXXXX")
 trap 'rm -rf "$work"' EXIT

@@ -469,7 +469,7 @@ case_stream() {
     # Under AddressSanitizer, freed memory waits in a quarantine (256 MB by default), which
     # would make any program's peak RSS grow with the work done; turn it off here.
     export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=0"
-    # peak_rss (tests/peak_rss.c) reports what `/usr/bin/time -f '%M %e'` would, from wait4
+    # peak_rss (tests/tools/peak_rss.c) reports what `/usr/bin/time -f '%M %e'` would, from wait4
     "$peak_rss" time_tiny.txt "$nndata" import-csv tiny.csv --label label \
         --test-fraction 0.1 -o tiny.h5 >/dev/null
     "$peak_rss" time_big.txt "$nndata" import-csv big.csv --label label \

@@ -50,7 +50,7 @@ plot_fails() {
 }
 
 # Classification: 600 training and 200 validation samples, 8 features, 3 classes.
-"$build/tests/make_data" blobs c.h5 600 8 3 1 200
+"$build/tests/tools/make_data" blobs c.h5 600 8 3 1 200
 timeout 120 mpirun -np 2 --oversubscribe "$build/nn-train" --data c.h5 --layers 8,16,3 \
     --epochs 2 --metrics cls.csv --quiet || fail "nn-train on c.h5"
 [ "$(wc -l <cls.csv)" = 3 ] || fail "cls.csv has $(wc -l <cls.csv) lines; expected a header and 2 epochs"

@@ -14,9 +14,9 @@ nn_test_setup() {
     train=$build/nn-train
     predict=$build/nn-predict
     nndata=$build/nn-data
-    make_data=$build/tests/make_data
-    tool=$build/tests/predict_tool
-    peak_rss=$build/tests/peak_rss
+    make_data=$build/tests/tools/make_data
+    tool=$build/tests/tools/predict_tool
+    peak_rss=$build/tests/tools/peak_rss
     bg=""
     work=$(mktemp -d "${TMPDIR:-/tmp}/nn-${3:-}$case_name.XXXXXX")
     trap nn_test_cleanup EXIT

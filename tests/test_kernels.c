@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nn_kernels.h"
 #include "nn_model.h"
 #include "nn_optim.h"
 #include "nn_rng.h"

@@ -16,8 +16,8 @@
 
 #include "nn_comm.h"
 #include "nn_config.h"
-#include "nn_data.h"
-#include "nn_train.h"
+#include "nn_h5data.h"
+#include "nn_trainer.h"
 
 static int failures;
 #define CHECK(cond, ...)                                                                      \

@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "nn_preprocess.h"
+#include "nn_preprocess_h5.h"
 
 #define FILE_NAME "test_preprocess_tmp.h5"
 

@@ -14,6 +14,7 @@
 #include "fuzz_h5.h"
 #include "nn_checkpoint.h"
 #include "nn_preprocess.h"
+#include "nn_preprocess_h5.h"
 
 /* What src/main.c's verify() prints, into a buffer: every string must be terminated and every
  * name known. */

@@ -13,7 +13,7 @@
 
 #define FUZZ_HARNESS "fuzz_data"
 #include "fuzz_h5.h"
-#include "nn_data.h"
+#include "nn_h5data.h"
 #include "nn_predict.h"
 
 /* Reads are skipped when one row (x and y) holds more floats than this: the reader would

@@ -1,0 +1,50 @@
+/* nn_kernels.h: the kernels the passes are made of (src/core/kernels.c, the only file that
+ * calls BLAS): dense layers through cblas_sgemm, activations, dropout, and the losses. */
+#ifndef NN_KERNELS_H
+#define NN_KERNELS_H
+
+#include <stddef.h>
+
+#include "nn_model.h"
+#include "nn_rng.h"
+
+/* Loss of the outputs in w->act[L], summed over the B samples (not averaged), and
+ * dL/dZ_L into w->delta_a. For MSE the per-sample loss is the mean over the K outputs
+ * (PyTorch's MSELoss convention). If correct != NULL, adds the number of samples whose
+ * argmax output equals the label (labels) or the target's argmax (targets). */
+double nn_loss_and_grad(const nn_layout *lo, nn_work *w, nn_batch_y y, int B, long *correct);
+/* Same loss without the gradient (validation, prediction). */
+double nn_loss_only(const nn_layout *lo, const float *out, nn_batch_y y, int B, long *correct);
+
+/* Z (B, out) = X (B, in) W (in, out) + b, then activation in place. */
+void nn_dense_forward(float *z, const float *x, const float *w, const float *b, int B, int in,
+                      int out, nn_act act);
+/* Given dZ (B, out), B >= 1: dW = X^T dZ, db = colsum dZ (both overwritten); if dx != NULL,
+ * dx (B, in) = dZ W^T. */
+void nn_dense_backward(float *dx, float *dw, float *db, const float *dz, const float *x,
+                       const float *w, int B, int in, int out);
+/* dz = da * act'(a) in place, where a is the activation output. */
+void nn_act_backward(float *d, const float *a, size_t n, nn_act act);
+/* Draws a keep mask (0 or 1/(1-p)) for n values and applies it to a in place. */
+void nn_dropout_forward(float *a, float *mask, size_t n, float p, nn_rng *r);
+/* The backward of dropout then activation: d *= mask, then d *= act'(a) where a is the
+ * activation before dropout, recovered from the dropped value a_drop = a * mask. */
+void nn_dropout_act_backward(float *d, const float *a_drop, const float *mask, size_t n,
+                             nn_act act, float p);
+
+/* C (M, N) = alpha * op(A) op(B) + beta * C through cblas_sgemm, row-major. */
+void nn_sgemm(int transA, int transB, int M, int N, int K, float alpha, const float *A,
+              const float *B, float beta, float *C);
+
+/* Timing of the products, for the step split of --metrics (off by default: two clock reads
+ * per product). nn_sgemm_seconds is the running total of seconds in cblas_sgemm. */
+void nn_sgemm_timing(int on);
+double nn_sgemm_seconds(void);
+
+/* Flushes subnormal floats to zero in this thread (x86 FTZ/DAZ); a no-op elsewhere. */
+void nn_flush_denormals(void);
+
+/* Sets OpenBLAS's thread count (n > 0) and returns the count in effect. */
+int nn_blas_threads(int n);
+
+#endif

@@ -1,0 +1,21 @@
+/* nn_preprocess_h5.h: reading a checkpoint's /preprocess group (layout in nn_preprocess.h,
+ * docs/nn-predict.md) with the HDF5 C API; writing it is part of nn_ckpt_write. */
+#ifndef NN_PREPROCESS_H5_H
+#define NN_PREPROCESS_H5_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nn_preprocess.h"
+
+/* Reads ckpt's /preprocess. Returns 0 with p->method "none" when the group is absent (or its
+ * method is "none"); 0 with the arrays filled when present; -1 with one line in err when the
+ * group is malformed: a missing method, a missing or non-float x_shift/x_scale, arrays of
+ * different lengths, only one of y_shift/y_scale, or a scale that is zero or not finite. */
+int nn_preprocess_read(const char *ckpt, nn_preprocess *p, char *err, size_t errlen);
+/* The same on an HDF5 file the caller opened and still owns (f is an hid_t; tests/fuzz feeds
+ * images from memory this way); ckpt only names it in messages. */
+int nn_preprocess_read_fid(int64_t f, const char *ckpt, nn_preprocess *p, char *err,
+                           size_t errlen);
+
+#endif

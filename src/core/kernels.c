@@ -1,0 +1,224 @@
+/* kernels.c: the dense layer, activations and losses. The only file that includes <cblas.h>:
+ * every matrix product of the trainer goes through nn_sgemm here. */
+#include <cblas.h>
+#include <float.h>
+#if defined(__SSE__) || defined(__x86_64__)
+#include <xmmintrin.h>
+#endif
+#include <math.h>
+#include <string.h>
+
+#include "nn_clock.h"
+#include "nn_kernels.h"
+#include "nn_model.h"
+
+/* Seconds spent in cblas_sgemm while timing is on (this process's one thread that calls it). */
+static int sgemm_timing;
+static double sgemm_seconds;
+
+void nn_sgemm_timing(int on) { sgemm_timing = on; }
+double nn_sgemm_seconds(void) { return sgemm_seconds; }
+
+void nn_sgemm(int transA, int transB, int M, int N, int K, float alpha, const float *A,
+              const float *B, float beta, float *C)
+{
+    int lda = transA ? M : K; /* row-major leading dimensions of A and B as stored */
+    int ldb = transB ? K : N;
+    double t0 = sgemm_timing ? nn_now() : 0.0;
+    cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans,
+                transB ? CblasTrans : CblasNoTrans, M, N, K, alpha, A, lda, B, ldb, beta, C, N);
+    if (sgemm_timing)
+        sgemm_seconds += nn_now() - t0;
+}
+
+void nn_flush_denormals(void)
+{
+#if defined(__SSE__) || defined(__x86_64__)
+    /* FTZ (bit 15) and DAZ (bit 6): subnormal floats become zero instead of taking a slow
+     * microcode path; gradients that underflow late in training otherwise slow every step. */
+    _mm_setcsr(_mm_getcsr() | 0x8040);
+#endif
+}
+
+int nn_blas_threads(int n)
+{
+    if (n > 0)
+        openblas_set_num_threads(n);
+    return openblas_get_num_threads();
+}
+
+/* Bias and activation fused into one pass over Z. */
+void nn_dense_forward(float *z, const float *x, const float *w, const float *b, int B, int in,
+                      int out, nn_act act)
+{
+    nn_sgemm(0, 0, B, out, in, 1.0f, x, w, 0.0f, z); /* (B, out) = (B, in)(in, out) */
+    for (int i = 0; i < B; i++) {
+        float *zi = z + (size_t)i * out;
+        switch (act) {
+        case NN_ACT_RELU:
+            for (int j = 0; j < out; j++) {
+                float v = zi[j] + b[j];
+                zi[j] = v > 0.0f ? v : 0.0f;
+            }
+            break;
+        case NN_ACT_TANH:
+            for (int j = 0; j < out; j++)
+                zi[j] = tanhf(zi[j] + b[j]);
+            break;
+        case NN_ACT_SIGMOID:
+            for (int j = 0; j < out; j++)
+                zi[j] = 1.0f / (1.0f + expf(-(zi[j] + b[j])));
+            break;
+        case NN_ACT_LINEAR:
+            for (int j = 0; j < out; j++)
+                zi[j] += b[j];
+            break;
+        }
+    }
+}
+
+void nn_dense_backward(float *dx, float *dw, float *db, const float *dz, const float *x,
+                       const float *w, int B, int in, int out)
+{
+    /* Written, not accumulated. The product accumulates into dw zeroed just before, while
+     * it is cache-warm: OpenBLAS's own beta = 0 pass (sgemm_beta) was about 5% slower. */
+    memset(dw, 0, (size_t)in * out * sizeof(float));
+    nn_sgemm(1, 0, in, out, B, 1.0f, x, dz, 1.0f, dw); /* (in, out) = (B, in)^T (B, out) */
+    memcpy(db, dz, (size_t)out * sizeof(float));
+    for (int i = 1; i < B; i++) {
+        const float *dzi = dz + (size_t)i * out;
+        for (int j = 0; j < out; j++)
+            db[j] += dzi[j];
+    }
+    if (dx)
+        nn_sgemm(0, 1, B, in, out, 1.0f, dz, w, 0.0f, dx); /* (B, in) = (B, out)(in, out)^T */
+}
+
+/* The derivative is written in terms of the activation's output a, which is what the forward
+ * pass keeps: relu' = [a > 0], tanh' = 1 - a^2, sigmoid' = a (1 - a). */
+void nn_act_backward(float *d, const float *a, size_t n, nn_act act)
+{
+    switch (act) {
+    case NN_ACT_RELU:
+        for (size_t i = 0; i < n; i++)
+            d[i] = a[i] > 0.0f ? d[i] : 0.0f;
+        break;
+    case NN_ACT_TANH:
+        for (size_t i = 0; i < n; i++)
+            d[i] *= 1.0f - a[i] * a[i];
+        break;
+    case NN_ACT_SIGMOID:
+        for (size_t i = 0; i < n; i++)
+            d[i] *= a[i] * (1.0f - a[i]);
+        break;
+    case NN_ACT_LINEAR:
+        break;
+    }
+}
+
+void nn_dropout_forward(float *a, float *mask, size_t n, float p, nn_rng *r)
+{
+    const float scale = 1.0f / (1.0f - p);
+    const uint64_t cut = (uint64_t)((double)p * 4294967296.0); /* drop when u32 < cut */
+    for (size_t i = 0; i < n; i += 2) {
+        uint64_t bits = nn_rng_next(r); /* two 32-bit draws per call */
+        for (size_t k = 0; k < 2 && i + k < n; k++) {
+            uint64_t u = k ? bits >> 32 : bits & 0xffffffffu;
+            mask[i + k] = u < cut ? 0.0f : scale;
+            a[i + k] *= mask[i + k];
+        }
+    }
+}
+
+void nn_dropout_act_backward(float *d, const float *a_drop, const float *mask, size_t n,
+                             nn_act act, float p)
+{
+    const float keep = 1.0f - p;
+    for (size_t i = 0; i < n; i++) {
+        if (mask[i] == 0.0f) {
+            d[i] = 0.0f;
+            continue;
+        }
+        float a = a_drop[i] * keep, g = d[i] * mask[i];
+        switch (act) {
+        case NN_ACT_RELU: g = a > 0.0f ? g : 0.0f; break;
+        case NN_ACT_TANH: g *= 1.0f - a * a; break;
+        case NN_ACT_SIGMOID: g *= a * (1.0f - a); break;
+        case NN_ACT_LINEAR: break;
+        }
+        d[i] = g;
+    }
+}
+
+static int argmax(const float *v, int k)
+{
+    int best = 0;
+    for (int j = 1; j < k; j++)
+        if (v[j] > v[best])
+            best = j;
+    return best;
+}
+
+/* Softmax cross-entropy from logits, stably: loss = logsumexp(z) * sum(t) - t . z, and
+ * dL/dz = softmax(z) * sum(t) - t (for a hard label t is one-hot, sum(t) = 1).
+ * MSE: loss = mean_k (z_k - t_k)^2, dL/dz = 2 (z - t) / K. */
+static double loss_rows(const nn_layout *lo, const float *out, nn_batch_y y, int B,
+                        long *correct, float *dz)
+{
+    int K = lo->sizes[lo->n_layers];
+    double total = 0.0;
+    for (int i = 0; i < B; i++) {
+        const float *z = out + (size_t)i * K;
+        const float *t = y.targets ? y.targets + (size_t)i * K : NULL;
+        int label = y.labels ? y.labels[i] : -1;
+        float *g = dz ? dz + (size_t)i * K : NULL;
+        if (correct && argmax(z, K) == (t ? argmax(t, K) : label))
+            (*correct)++;
+        if (lo->loss == NN_LOSS_XENT) {
+            float zmax = z[argmax(z, K)];
+            double sumexp = 0.0;
+            for (int j = 0; j < K; j++)
+                sumexp += exp((double)(z[j] - zmax));
+            double lse = (double)zmax + log(sumexp);
+            if (t) {
+                double tsum = 0.0, tz = 0.0;
+                for (int j = 0; j < K; j++) {
+                    tsum += t[j];
+                    tz += (double)t[j] * z[j];
+                }
+                total += lse * tsum - tz;
+                if (g)
+                    for (int j = 0; j < K; j++)
+                        g[j] = (float)(exp(z[j] - lse) * tsum) - t[j];
+            } else {
+                total += lse - z[label];
+                if (g) {
+                    for (int j = 0; j < K; j++)
+                        g[j] = (float)exp(z[j] - lse);
+                    g[label] -= 1.0f;
+                }
+            }
+        } else {
+            double s = 0.0;
+            for (int j = 0; j < K; j++) {
+                float tj = t ? t[j] : (float)(j == label);
+                float r = z[j] - tj;
+                s += (double)r * r;
+                if (g)
+                    g[j] = 2.0f * r / (float)K;
+            }
+            total += s / K;
+        }
+    }
+    return total;
+}
+
+double nn_loss_and_grad(const nn_layout *lo, nn_work *w, nn_batch_y y, int B, long *correct)
+{
+    return loss_rows(lo, w->act[lo->n_layers], y, B, correct, w->delta_a);
+}
+
+double nn_loss_only(const nn_layout *lo, const float *out, nn_batch_y y, int B, long *correct)
+{
+    return loss_rows(lo, out, y, B, correct, NULL);
+}

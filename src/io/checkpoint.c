@@ -1,0 +1,670 @@
+/* checkpoint.c: HDF5 checkpoints (layout: docs/checkpoint.md) and the checkpoint directory.
+ *
+ * A checkpoint is written to "<path>.tmp", flushed, fsync'ed and renamed over path, and the
+ * directory is fsync'ed, so a reader sees either the old file or the complete new one.
+ * Tensors are chunked with HDF5's Fletcher32 checksum filter, and a checksum over the whole
+ * state (state_checksum: the tensors and every attribute a run reads, nn_ckpt_attrs.h)
+ * catches what Fletcher32 cannot: a wrong but well-formed value. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <hdf5.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "nn_checkpoint.h"
+#include "nn_ckpt_attrs.h"
+#include "nn_fileio.h"
+#include "nn_preprocess_h5.h"
+
+static int attr_write(hid_t obj, const char *name, hid_t type, hsize_t n, const void *v)
+{
+    hid_t s = n == 0 ? H5Screate(H5S_SCALAR) : H5Screate_simple(1, &n, NULL);
+    hid_t a = H5Acreate2(obj, name, type, s, H5P_DEFAULT, H5P_DEFAULT);
+    int rc = (a >= 0 && H5Awrite(a, type, v) >= 0) ? 0 : -1;
+    if (a >= 0)
+        H5Aclose(a);
+    H5Sclose(s);
+    return rc;
+}
+
+static int attr_str(hid_t obj, const char *name, const char *v)
+{
+    hid_t t = H5Tcopy(H5T_C_S1);
+    H5Tset_size(t, strlen(v) + 1);
+    H5Tset_strpad(t, H5T_STR_NULLTERM);
+    int rc = attr_write(obj, name, t, 0, v);
+    H5Tclose(t);
+    return rc;
+}
+
+/* Attribute x of the table (nn_ckpt_attrs.h) onto its group of f. */
+static int attr_put(hid_t f, const nn_attr_spec *a, const nn_attr_val *x)
+{
+    hid_t obj = H5Oopen(f, a->group, H5P_DEFAULT);
+    if (obj < 0)
+        return -1;
+    int rc = -1;
+    switch (a->type) {
+    case NN_AT_I64: rc = attr_write(obj, a->name, H5T_NATIVE_INT64, 0, &x->i); break;
+    case NN_AT_U64: rc = attr_write(obj, a->name, H5T_NATIVE_UINT64, 0, &x->u); break;
+    case NN_AT_F64: rc = attr_write(obj, a->name, H5T_NATIVE_DOUBLE, 0, &x->f); break;
+    case NN_AT_STR: rc = attr_str(obj, a->name, x->s); break;
+    case NN_AT_I32S: rc = attr_write(obj, a->name, H5T_NATIVE_INT, (hsize_t)x->n, x->a); break;
+    }
+    H5Oclose(obj);
+    return rc;
+}
+
+/* One float32 tensor, chunked (at most ~1 MiB per chunk) with a Fletcher32 checksum. */
+static int tensor_write(hid_t g, const char *name, int rank, hsize_t d0, hsize_t d1,
+                        const float *v)
+{
+    hsize_t dims[2] = {d0, d1}, chunk[2] = {d0, d1};
+    /* At most ~256 Ki floats per chunk, the rows shared evenly so no chunk is mostly empty. */
+    hsize_t row = rank == 2 ? d1 : 1;
+    hsize_t max_rows = (262144 + row - 1) / row;
+    hsize_t nchunks = (d0 + max_rows - 1) / max_rows;
+    chunk[0] = (d0 + nchunks - 1) / nchunks;
+    hid_t s = H5Screate_simple(rank, dims, NULL);
+    hid_t p = H5Pcreate(H5P_DATASET_CREATE);
+    H5Pset_chunk(p, rank, chunk);
+    H5Pset_fletcher32(p);
+    hid_t d = H5Dcreate2(g, name, H5T_IEEE_F32LE, s, H5P_DEFAULT, p, H5P_DEFAULT);
+    int rc = (d >= 0 && H5Dwrite(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, v) >= 0)
+                 ? 0
+                 : -1;
+    if (d >= 0 && H5Dclose(d) < 0) /* writes the chunks into the in-memory file */
+        rc = -1;
+    H5Pclose(p);
+    H5Sclose(s);
+    return rc;
+}
+
+/* Writes group `name` mirroring /model: name/dense_<i>/kernel and bias from a flat buffer. */
+static int tensors_write(hid_t parent, const char *name, const nn_layout *lo, const float *buf)
+{
+    hid_t g = H5Gcreate2(parent, name, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    int rc = g >= 0 ? 0 : -1;
+    for (int i = 0; rc == 0 && i < lo->n_layers; i++) {
+        char lname[32];
+        snprintf(lname, sizeof lname, "dense_%d", i);
+        hid_t l = H5Gcreate2(g, lname, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+        if (l < 0 ||
+            tensor_write(l, "kernel", 2, (hsize_t)lo->sizes[i], (hsize_t)lo->sizes[i + 1],
+                         buf + lo->w_off[i]) != 0 ||
+            tensor_write(l, "bias", 1, (hsize_t)lo->sizes[i + 1], 1, buf + lo->b_off[i]) != 0)
+            rc = -1;
+        if (l >= 0)
+            H5Gclose(l);
+    }
+    if (g >= 0)
+        H5Gclose(g);
+    return rc;
+}
+
+
+
+int nn_ckpt_has_m(const nn_opt_hparams *hp)
+{
+    return hp->kind == NN_OPT_ADAM || hp->kind == NN_OPT_ADAMW ||
+           (hp->kind == NN_OPT_SGD && hp->momentum != 0.0f);
+}
+
+int nn_ckpt_has_v(const nn_opt_hparams *hp)
+{
+    return hp->kind == NN_OPT_ADAM || hp->kind == NN_OPT_ADAMW;
+}
+
+uint64_t nn_ckpt_config_hash(const char *settings)
+{
+    return nn_fnv1a(NN_FNV_OFFSET, settings, strlen(settings));
+}
+
+int nn_ckpt_write(const char *path, const nn_layout *lo, const float *params,
+                  const nn_opt_hparams *hp, const float *m, const float *v,
+                  const nn_ckpt_meta *meta, const nn_preprocess *pre, char *err,
+                  size_t errlen)
+{
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    char tmp[4096];
+    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp) {
+        snprintf(err, errlen, "%s: checkpoint path too long", path);
+        return -1;
+    }
+    /* The file is built in memory (HDF5's core driver, no backing store) and written with
+     * plain write + fsync: every I/O error is then ours to see and handle, and HDF5 never
+     * holds a half-closed file after a full disk. */
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+    H5Pset_fapl_core(fapl, 1 << 20, 0);
+    hid_t f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+    H5Pclose(fapl);
+    if (f < 0) {
+        snprintf(err, errlen, "%s: cannot build the checkpoint in memory", tmp);
+        return -1;
+    }
+    m = nn_ckpt_has_m(hp) ? m : NULL;
+    v = nn_ckpt_has_v(hp) ? v : NULL;
+    char when[32];
+    time_t now = time(NULL);
+    struct tm tmv;
+    strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&now, &tmv));
+    /* The state checksum over what the file will hold: the tensors, then every covered
+     * attribute's value and /preprocess (nn_ckpt_attrs.h), exactly as they are written. */
+    nn_attr_val val[NN_A_N];
+    nn_ckpt_attrs_from(lo, hp, meta, when, nn_ckpt_config_hash(meta->settings), val);
+    if (!nn_ckpt_pre_present(pre))
+        pre = NULL;
+    size_t bytes = lo->n_params * sizeof(float);
+    uint64_t sum = nn_fnv1a(NN_FNV_OFFSET, params, bytes);
+    if (m)
+        sum = nn_fnv1a(sum, m, bytes);
+    if (v)
+        sum = nn_fnv1a(sum, v, bytes);
+    sum = nn_ckpt_sum_finish(sum, NN_CKPT_FORMAT_VERSION, val, pre);
+
+    int rc = tensors_write(f, "model", lo, params);
+    hid_t o = H5Gcreate2(f, "optimizer", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    if (o >= 0) {
+        if (v) {
+            rc |= tensors_write(o, "m", lo, m);
+            rc |= tensors_write(o, "v", lo, v);
+        } else if (m) {
+            rc |= tensors_write(o, "momentum_buffer", lo, m);
+        }
+        H5Gclose(o);
+    } else {
+        rc = -1;
+    }
+    if (pre) { /* the scaling nn-predict applies (nn_preprocess.h) */
+        hid_t pg = H5Gcreate2(f, "preprocess", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+        rc |= pg < 0 ? -1 : attr_str(pg, "method", pre->method);
+        if (pg >= 0) {
+            rc |= tensor_write(pg, "x_shift", 1, (hsize_t)pre->d, 1, pre->x_shift);
+            rc |= tensor_write(pg, "x_scale", 1, (hsize_t)pre->d, 1, pre->x_scale);
+            if (pre->k > 0 && pre->y_shift) {
+                rc |= tensor_write(pg, "y_shift", 1, (hsize_t)pre->k, 1, pre->y_shift);
+                rc |= tensor_write(pg, "y_scale", 1, (hsize_t)pre->k, 1, pre->y_scale);
+            }
+            H5Gclose(pg);
+        }
+    }
+    for (int k = 0; k < NN_A_N; k++)
+        rc |= attr_put(f, &nn_ckpt_attrs[k], &val[k]);
+    rc |= attr_write(f, "state_checksum", H5T_NATIVE_UINT64, 0, &sum);
+    ssize_t size = rc == 0 && H5Fflush(f, H5F_SCOPE_GLOBAL) >= 0 ? H5Fget_file_image(f, NULL, 0)
+                                                                 : -1;
+    void *image = size > 0 ? malloc((size_t)size) : NULL;
+    if (!image || H5Fget_file_image(f, image, (size_t)size) != size)
+        rc = -1;
+    H5Fclose(f); /* in memory: nothing to fail on */
+    if (rc != 0) {
+        free(image);
+        snprintf(err, errlen, "%s: building the checkpoint failed (out of memory?)", path);
+        return -1;
+    }
+    rc = nn_write_file(tmp, image, (size_t)size);
+    free(image);
+    if (rc != 0) {
+        snprintf(err, errlen, "%s: writing the checkpoint failed: %s; any earlier checkpoint is "
+                 "untouched", tmp, strerror(rc));
+        unlink(tmp);
+        return -1;
+    }
+    if ((rc = nn_rename_durable(tmp, path)) != 0) {
+        snprintf(err, errlen, "%s: cannot rename the checkpoint into place: %s", path,
+                 strerror(rc));
+        unlink(tmp);
+        return -1;
+    }
+    return 0;
+}
+
+/* ---------------------------------------------------------------- reading */
+
+static const nn_attr_spec state_checksum_spec = {"/", "state_checksum", NN_AT_U64, 0};
+
+/* Reads attribute a into x: a string into buf (a->len bytes), the layer sizes into ints
+ * (a->len entries). -1 when it is missing or not of its type and shape, or a string is longer
+ * than the reader keeps: nothing is converted silently but numbers (to their width). */
+static int attr_get(hid_t f, const nn_attr_spec *a, nn_attr_val *x, char *buf, int *ints)
+{
+    if (H5Aexists_by_name(f, a->group, a->name, H5P_DEFAULT) <= 0)
+        return -1;
+    hid_t at = H5Aopen_by_name(f, a->group, a->name, H5P_DEFAULT, H5P_DEFAULT);
+    if (at < 0)
+        return -1;
+    hid_t t = H5Aget_type(at), s = H5Aget_space(at);
+    H5T_class_t cls = t >= 0 ? H5Tget_class(t) : H5T_NO_CLASS;
+    int nd = s >= 0 ? H5Sget_simple_extent_ndims(s) : -1;
+    hssize_t np = s >= 0 ? H5Sget_simple_extent_npoints(s) : -1;
+    herr_t rc = -1;
+    switch (a->type) {
+    case NN_AT_I64:
+        if (cls == H5T_INTEGER && nd == 0)
+            rc = H5Aread(at, H5T_NATIVE_INT64, &x->i);
+        break;
+    case NN_AT_U64:
+        if (cls == H5T_INTEGER && nd == 0)
+            rc = H5Aread(at, H5T_NATIVE_UINT64, &x->u);
+        break;
+    case NN_AT_F64:
+        if (cls == H5T_FLOAT && nd == 0)
+            rc = H5Aread(at, H5T_NATIVE_DOUBLE, &x->f);
+        break;
+    case NN_AT_STR:
+        if (cls == H5T_STRING && nd == 0 && H5Tis_variable_str(t) == 0 &&
+            H5Tget_size(t) <= a->len) {
+            hid_t mt = H5Tcopy(H5T_C_S1);
+            H5Tset_size(mt, a->len);
+            H5Tset_strpad(mt, H5T_STR_NULLTERM);
+            memset(buf, 0, a->len);
+            rc = H5Aread(at, mt, buf);
+            buf[a->len - 1] = '\0';
+            x->s = buf;
+            H5Tclose(mt);
+        }
+        break;
+    case NN_AT_I32S:
+        if (cls == H5T_INTEGER && nd == 1 && np >= 2 && np <= (hssize_t)a->len) {
+            rc = H5Aread(at, H5T_NATIVE_INT, ints);
+            x->a = ints;
+            x->n = (int)np;
+        }
+        break;
+    }
+    if (s >= 0)
+        H5Sclose(s);
+    if (t >= 0)
+        H5Tclose(t);
+    H5Aclose(at);
+    return rc < 0 ? -1 : 0;
+}
+
+static const char *type_text(const nn_attr_spec *a, char *buf, size_t len)
+{
+    switch (a->type) {
+    case NN_AT_I64: return "an int64 scalar";
+    case NN_AT_U64: return "a uint64 scalar";
+    case NN_AT_F64: return "a float64 scalar";
+    case NN_AT_STR:
+        snprintf(buf, len, "a fixed-length string of at most %zu bytes", a->len - 1);
+        return buf;
+    case NN_AT_I32S:
+        snprintf(buf, len, "an int32 array of 2 to %zu sizes", a->len);
+        return buf;
+    }
+    return "";
+}
+
+/* Bytes the reader keeps for the string attributes. */
+static size_t strings_len(void)
+{
+    size_t n = 0;
+    for (int k = 0; k < NN_A_N; k++)
+        n += nn_ckpt_attrs[k].type == NN_AT_STR ? nn_ckpt_attrs[k].len : 0;
+    return n;
+}
+
+/* Every attribute of the table into v (strings into strings[strings_len()], the layer sizes
+ * into ints), format_version first: a file of another format may hold others. Then info from
+ * them, and the stored state_checksum. */
+static int read_info(hid_t f, const char *path, nn_ckpt_info *info, nn_attr_val v[NN_A_N],
+                     char *strings, int *ints, char *err, size_t errlen)
+{
+    memset(v, 0, NN_A_N * sizeof *v);
+    if (attr_get(f, &nn_ckpt_attrs[NN_A_FORMAT_VERSION], &v[NN_A_FORMAT_VERSION], NULL,
+                 NULL) != 0) {
+        snprintf(err, errlen, "%s: not an nn-train checkpoint (no format_version attribute)",
+                 path);
+        return -1;
+    }
+    long long version = (long long)v[NN_A_FORMAT_VERSION].i;
+    if (version < NN_CKPT_FORMAT_OLDEST || version > NN_CKPT_FORMAT_VERSION) {
+        _Static_assert(NN_CKPT_FORMAT_VERSION == NN_CKPT_FORMAT_OLDEST + 1,
+                       "say which versions this nn-train reads");
+        snprintf(err, errlen, "%s: checkpoint format_version %lld; this nn-train reads versions "
+                 "%d and %d", path, version, NN_CKPT_FORMAT_OLDEST, NN_CKPT_FORMAT_VERSION);
+        return -1;
+    }
+    const nn_attr_spec *bad = NULL;
+    for (int k = 0; k < NN_A_N && !bad; k++) {
+        if (k != NN_A_FORMAT_VERSION && attr_get(f, &nn_ckpt_attrs[k], &v[k], strings, ints) != 0)
+            bad = &nn_ckpt_attrs[k];
+        if (nn_ckpt_attrs[k].type == NN_AT_STR)
+            strings += nn_ckpt_attrs[k].len;
+    }
+    nn_attr_val sum;
+    if (!bad && attr_get(f, &state_checksum_spec, &sum, NULL, NULL) != 0)
+        bad = &state_checksum_spec;
+    if (bad) {
+        char why[96];
+        snprintf(err, errlen, "%s: %s: %s is missing or not %s (damaged checkpoint)", path,
+                 strcmp(bad->group, "/model") == 0 ? "/model or its attributes are missing or "
+                                                     "malformed"
+                 : strcmp(bad->group, "/optimizer") == 0 ? "/optimizer or its attributes are "
+                                                           "missing or malformed"
+                                                         : "a root attribute of the checkpoint is "
+                                                           "missing or damaged",
+                 bad->name, type_text(bad, why, sizeof why));
+        return -1;
+    }
+    if (nn_ckpt_attrs_to_info(v, info, path, err, errlen) != 0)
+        return -1;
+    info->checksum = sum.u;
+    return 0;
+}
+
+/* Opens each tensor of group `name` mirroring /model and checks its shape, before anything is
+ * allocated for it; -1 when one is missing or misshapen. */
+static int tensors_check(hid_t f, const char *name, const nn_layout *lo)
+{
+    for (int i = 0; i < lo->n_layers; i++) {
+        for (int k = 0; k < 2; k++) {
+            char dn[96];
+            snprintf(dn, sizeof dn, "%s/dense_%d/%s", name, i, k ? "bias" : "kernel");
+            hid_t d = H5Lexists(f, name, H5P_DEFAULT) > 0 ? H5Dopen2(f, dn, H5P_DEFAULT) : -1;
+            if (d < 0)
+                return -1;
+            hid_t s = H5Dget_space(d);
+            hsize_t dims[2] = {0, 0};
+            int nd = s >= 0 ? H5Sget_simple_extent_ndims(s) : -1;
+            int ok = nd == 2 - k && H5Sget_simple_extent_dims(s, dims, NULL) == nd &&
+                     (k ? dims[0] == (hsize_t)lo->sizes[i + 1]
+                        : dims[0] == (hsize_t)lo->sizes[i] && dims[1] == (hsize_t)lo->sizes[i + 1]);
+            if (s >= 0)
+                H5Sclose(s);
+            H5Dclose(d);
+            if (!ok)
+                return -1;
+        }
+    }
+    return 0;
+}
+
+/* Reads group `name` (shapes checked) in the flat buffer's order, kernel then bias layer by
+ * layer, into out (n_params floats) or, with out NULL, one tensor at a time through scratch;
+ * every tensor's bytes go into the running checksum *h. -1 when a read fails (a Fletcher32
+ * mismatch). */
+static int tensors_read(hid_t f, const char *name, const nn_layout *lo, float *out,
+                        float *scratch, uint64_t *h)
+{
+    for (int i = 0; i < lo->n_layers; i++) {
+        const char *what[2] = {"kernel", "bias"};
+        size_t count[2] = {(size_t)lo->sizes[i] * lo->sizes[i + 1], (size_t)lo->sizes[i + 1]};
+        size_t off[2] = {lo->w_off[i], lo->b_off[i]};
+        for (int k = 0; k < 2; k++) {
+            char dn[96];
+            snprintf(dn, sizeof dn, "%s/dense_%d/%s", name, i, what[k]);
+            float *dst = out ? out + off[k] : scratch;
+            hid_t d = H5Dopen2(f, dn, H5P_DEFAULT);
+            int ok = d >= 0 &&
+                     H5Dread(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, dst) >= 0;
+            if (d >= 0)
+                H5Dclose(d);
+            if (!ok)
+                return -1;
+            *h = nn_fnv1a(*h, dst, count[k] * sizeof(float));
+        }
+    }
+    return 0;
+}
+
+/* The one load: attributes, /preprocess, tensors, then the state checksum over them all. */
+static int load_fid(hid_t f, const char *path, nn_ckpt_info *info, float **params, float **m,
+                    float **v, nn_preprocess *pre_out, char *err, size_t errlen)
+{
+    float *buf[3] = {NULL, NULL, NULL}, *scratch = NULL;
+    float **out[3] = {params, m, v};
+    nn_attr_val val[NN_A_N];
+    int ints[NN_MAX_LAYERS + 1];
+    nn_preprocess pre;
+    nn_preprocess_init(&pre);
+    char *strings = malloc(strings_len());
+    int rc = -1;
+    if (!strings) {
+        snprintf(err, errlen, "%s: out of memory", path);
+        goto done;
+    }
+    if (read_info(f, path, info, val, strings, ints, err, errlen) != 0 ||
+        nn_preprocess_read_fid(f, path, &pre, err, errlen) != 0)
+        goto done;
+    const nn_layout *lo = &info->lo;
+    int has[3] = {1, nn_ckpt_has_m(&info->hp), nn_ckpt_has_v(&info->hp)};
+    const char *group[3] = {"/model", has[2] ? "/optimizer/m" : "/optimizer/momentum_buffer",
+                            "/optimizer/v"};
+    for (int k = 0; k < 3; k++)
+        if (has[k] && tensors_check(f, group[k], lo) != 0) {
+            snprintf(err, errlen, "%s: a tensor in %s is missing, of the wrong shape, or not "
+                     "readable (damaged checkpoint)", path, group[k]);
+            goto done;
+        }
+    size_t bytes = lo->n_params * sizeof(float), most = 1;
+    for (int i = 0; i < lo->n_layers; i++)
+        if ((size_t)lo->sizes[i] * lo->sizes[i + 1] > most)
+            most = (size_t)lo->sizes[i] * lo->sizes[i + 1];
+    uint64_t h = NN_FNV_OFFSET;
+    for (int k = 0; k < 3; k++) {
+        if (!has[k])
+            continue;
+        if (out[k])
+            buf[k] = malloc(bytes ? bytes : 1);
+        else if (!scratch)
+            scratch = malloc(most * sizeof(float));
+        if (out[k] ? !buf[k] : !scratch) {
+            snprintf(err, errlen, "%s: out of memory", path);
+            goto done;
+        }
+        if (tensors_read(f, group[k], lo, buf[k], scratch, &h) != 0) {
+            snprintf(err, errlen, "%s: a tensor in %s is missing, of the wrong shape, or fails "
+                     "its Fletcher32 checksum (damaged checkpoint)", path, group[k]);
+            goto done;
+        }
+    }
+    if (nn_ckpt_sum_finish(h, info->format_version, val, &pre) != info->checksum) {
+        snprintf(err, errlen, "%s: state_checksum does not match the contents%s (damaged "
+                 "checkpoint)", path, info->format_version >= 2 ? ": a tensor or an attribute "
+                 "was changed" : "");
+        goto done;
+    }
+    rc = 0;
+done:
+    free(scratch);
+    free(strings);
+    for (int k = 0; k < 3; k++) {
+        if (rc == 0 && out[k]) {
+            *out[k] = buf[k];
+        } else {
+            free(buf[k]);
+            if (out[k])
+                *out[k] = NULL;
+        }
+    }
+    if (rc == 0 && pre_out) {
+        *pre_out = pre;
+    } else {
+        nn_preprocess_free(&pre);
+        if (pre_out)
+            nn_preprocess_init(pre_out);
+    }
+    return rc;
+}
+
+int nn_ckpt_load(const char *path, nn_ckpt_info *info, float **params, float **m, float **v,
+                 nn_preprocess *pre, char *err, size_t errlen)
+{
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    struct stat st;
+    if (access(path, R_OK) != 0 || stat(path, &st) != 0) {
+        snprintf(err, errlen, "%s: cannot open checkpoint: %s", path, strerror(errno));
+        return -1;
+    }
+    if (S_ISDIR(st.st_mode)) {
+        snprintf(err, errlen, "%s: is a directory, not a checkpoint file (for the newest "
+                 "checkpoint in a directory, use --checkpoint-dir DIR --resume auto)", path);
+        return -1;
+    }
+    nn_input_guard_arm(path);
+    hid_t f = H5Fis_hdf5(path) > 0 ? H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT) : -1;
+    if (f < 0) {
+        snprintf(err, errlen, "%s: not a readable HDF5 file (truncated or damaged checkpoint?)",
+                 path);
+        nn_input_guard_disarm();
+        return -1;
+    }
+    int rc = load_fid(f, path, info, params, m, v, pre, err, errlen);
+    H5Fclose(f);
+    nn_input_guard_disarm();
+    return rc;
+}
+
+int nn_ckpt_load_fid(int64_t f, const char *path, nn_ckpt_info *info, float **params,
+                     float **m, float **v, char *err, size_t errlen)
+{
+    return load_fid(f, path, info, params, m, v, NULL, err, errlen);
+}
+
+int nn_ckpt_read_model(const char *path, nn_layout *lo, float **params, nn_preprocess *pre,
+                       char *err, size_t errlen)
+{
+    nn_ckpt_info info;
+    if (nn_ckpt_load(path, &info, params, NULL, NULL, pre, err, errlen) != 0)
+        return -1;
+    *lo = info.lo;
+    return 0;
+}
+
+/* ---------------------------------------------------------------- the directory */
+
+void nn_ckpt_path(char *buf, size_t len, const char *dir, long epoch, long step)
+{
+    snprintf(buf, len, "%s/ckpt-e%06ld-s%09ld.h5", dir, epoch, step);
+}
+
+static int is_ckpt_name(const char *name)
+{
+    size_t n = strlen(name);
+    return strncmp(name, "ckpt-e", 6) == 0 && n > 9 && strcmp(name + n - 3, ".h5") == 0;
+}
+
+static int cmp_desc(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)b, *(char *const *)a);
+}
+
+void nn_ckpt_list_free(char **list, int n)
+{
+    for (int i = 0; i < n; i++)
+        free(list[i]);
+    free(list);
+}
+
+int nn_ckpt_list(const char *dir, char ***list)
+{
+    *list = NULL;
+    DIR *d = opendir(dir);
+    if (!d)
+        return -1;
+    int n = 0, cap = 0;
+    char **names = NULL;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (!is_ckpt_name(e->d_name))
+            continue;
+        if (n == cap) {
+            cap = cap ? 2 * cap : 16;
+            char **nn = realloc(names, (size_t)cap * sizeof *names);
+            if (!nn)
+                break;
+            names = nn;
+        }
+        names[n] = strdup(e->d_name);
+        if (names[n])
+            n++;
+    }
+    closedir(d);
+    qsort(names, (size_t)n, sizeof *names, cmp_desc);
+    /* `latest` names the last complete write; put it first if it is in the list. */
+    char lp[4096], latest[256] = "";
+    snprintf(lp, sizeof lp, "%s/latest", dir);
+    FILE *lf = fopen(lp, "r");
+    if (lf) {
+        if (fgets(latest, sizeof latest, lf))
+            latest[strcspn(latest, "\n")] = '\0';
+        fclose(lf);
+    }
+    for (int i = 1; i < n; i++)
+        if (strcmp(names[i], latest) == 0) {
+            char *t = names[i];
+            memmove(names + 1, names, (size_t)i * sizeof *names);
+            names[0] = t;
+        }
+    /* full paths */
+    for (int i = 0; i < n; i++) {
+        char *full = malloc(strlen(dir) + strlen(names[i]) + 2);
+        if (full)
+            sprintf(full, "%s/%s", dir, names[i]);
+        free(names[i]);
+        names[i] = full;
+    }
+    *list = names;
+    return n;
+}
+
+int nn_ckpt_commit(const char *dir, const char *path, long keep, char *err, size_t errlen)
+{
+    char tmp[4096], latest[4096], pathcopy[4096];
+    snprintf(tmp, sizeof tmp, "%s/latest.tmp", dir);
+    snprintf(latest, sizeof latest, "%s/latest", dir);
+    snprintf(pathcopy, sizeof pathcopy, "%s", path);
+    const char *base = basename(pathcopy);
+    FILE *f = fopen(tmp, "w");
+    int ok = f && fprintf(f, "%s\n", base) > 0;
+    if (f)
+        ok = (fflush(f) == 0) & (fsync(fileno(f)) == 0) & (fclose(f) == 0) & ok;
+    if (!ok || rename(tmp, latest) != 0) {
+        snprintf(err, errlen, "%s: cannot update the latest pointer: %s", latest, strerror(errno));
+        unlink(tmp);
+        return -1;
+    }
+    nn_fsync_dir(dir);
+    /* Prune by name order (= write order), never the file just written. */
+    char **list;
+    int n = nn_ckpt_list(dir, &list);
+    if (n < 0)
+        return 0;
+    qsort(list, (size_t)n, sizeof *list, cmp_desc);
+    long kept = 0;
+    for (int i = 0; i < n; i++) {
+        if (!list[i])
+            continue;
+        if (kept < keep || strcmp(list[i], path) == 0)
+            kept++;
+        else
+            unlink(list[i]);
+    }
+    nn_ckpt_list_free(list, n);
+    return 0;
+}
+
+void nn_ckpt_clean_tmp(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        size_t n = strlen(e->d_name);
+        if (strncmp(e->d_name, "ckpt-e", 6) == 0 && n > 7 && strcmp(e->d_name + n - 4, ".tmp") == 0) {
+            char p[4096];
+            snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+            unlink(p);
+        }
+    }
+    closedir(d);
+}

@@ -1,0 +1,484 @@
+/* predict_main.c: nn-predict's entry point (docs/nn-predict.md).
+ *
+ * Prolog: MPI, flags; rank 0 reads the checkpoint (model and /preprocess) and broadcasts it;
+ * every rank probes the data split. Loop: each rank predicts its contiguous, balanced block of
+ * the split's rows (nn_split_lo), reading about 16 MiB of x at a time and running forward
+ * passes of exactly --batch rows aligned to global multiples of --batch (rows of a pass that a
+ * rank does not own are zeros), so a row's result does not depend on which rank computed it.
+ * Epilog: the metrics (loss sum,
+ * correct count, samples) are summed over ranks in double; the predictions are gathered on
+ * rank 0 in file order and written atomically.
+ *
+ * Every failure is decided collectively (nn_comm_agree): the lowest failing rank prints one
+ * line, every rank exits with its status, and no output file is left behind.
+ * Exit status: 0 success, 1 a runtime failure (checkpoint, data, I/O), 2 a usage error (a
+ * bad flag, an --output that is an input, a --split the file lacks, a --batch too large). */
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nn_args.h"
+#include "nn_checkpoint.h"
+#include "nn_clock.h"
+#include "nn_comm.h"
+#include "nn_h5data.h"
+#include "nn_fileio.h"
+#include "nn_kernels.h"
+#include "nn_model.h"
+#include "nn_predict.h"
+#include "nn_preprocess.h"
+#include "nn_shard.h"
+#include "nn_report.h"
+
+#define ERRLEN 768
+#define READ_FLOATS ((size_t)4 << 20) /* x is read in blocks of about 16 MiB */
+
+typedef struct {
+    const nn_comm *comm;
+    nn_predict_config cfg;
+    /* the model, identical on every rank */
+    nn_layout lo;
+    float *params;       /* lo.n_params */
+    nn_preprocess pre;
+    int classify;        /* softmax output: a record is [class, p_0 .. p_{K-1}] */
+    int width;           /* floats per record: K + classify */
+    /* the data */
+    const char *split;
+    nn_split_info info;
+    int has_y;
+    size_t row0, n_local; /* this rank's block: file rows [row0, row0 + n_local) */
+    int batch;           /* rows per forward pass; every pass has exactly this many, and
+                          * pass j covers the split's rows [j * batch, (j + 1) * batch) */
+    nn_work work;
+    float *xpad;         /* (batch, D): a pass this rank holds only part of, zero elsewhere */
+    float *rec;          /* (n_local, width): this rank's predictions */
+    double acc[3];       /* loss sum, correct, samples: summed over ranks at the end */
+    double t_io, t_compute, t_out; /* seconds; reported as the max over ranks */
+} predictor;
+
+/* Collective failure: every rank returns -1, the message is printed once. */
+static int agree(const nn_comm *c, int failed, const char *msg)
+{
+    return nn_fail_status(c, "nn-predict", failed != 0, msg) != 0 ? -1 : 0;
+}
+
+/* ---------------------------------------------------------------- prolog */
+
+/* Rank 0 reads and checks the checkpoint; everyone receives the layout, the parameters and
+ * the preprocessing. */
+static int load_model(predictor *p)
+{
+    const nn_comm *c = p->comm;
+    const char *path = p->cfg.model;
+    char err[ERRLEN] = "", why[256] = "";
+    int fail = 0;
+    nn_preprocess_init(&p->pre);
+    if (c->rank == 0) {
+        fail = nn_predict_check_ckpt(path, err, sizeof err) != 0 ||
+               nn_ckpt_read_model(path, &p->lo, &p->params, &p->pre, err, sizeof err) != 0;
+        if (!fail && nn_preprocess_check(&p->pre, p->lo.sizes[0], p->lo.sizes[p->lo.n_layers],
+                                         why, sizeof why) != 0) {
+            snprintf(err, sizeof err, "--model %s: %s", path, why);
+            fail = 1;
+        }
+    }
+    if (agree(c, fail, err))
+        return -1;
+    nn_comm_bcast(c, &p->lo, sizeof p->lo, 0); /* plain data: sizes and offsets */
+    if (c->rank != 0)
+        p->params = malloc(p->lo.n_params * sizeof(float));
+    snprintf(err, sizeof err, "out of memory for a model of %zu parameters", p->lo.n_params);
+    if (agree(c, !p->params, err))
+        return -1;
+    nn_comm_bcast(c, p->params, p->lo.n_params * sizeof(float), 0);
+
+    struct {
+        char method[32];
+        int d, k;
+    } h = {{0}, p->pre.x_shift ? p->pre.d : 0, p->pre.y_shift ? p->pre.k : 0};
+    memcpy(h.method, p->pre.method, sizeof h.method);
+    nn_comm_bcast(c, &h, sizeof h, 0);
+    fail = 0;
+    if (c->rank != 0 && h.d > 0)
+        fail = nn_preprocess_alloc(&p->pre, h.method, h.d, h.k) != 0;
+    if (agree(c, fail, "out of memory for /preprocess"))
+        return -1;
+    if (h.d > 0) {
+        nn_comm_bcast(c, p->pre.x_shift, (size_t)h.d * sizeof(float), 0);
+        nn_comm_bcast(c, p->pre.x_scale, (size_t)h.d * sizeof(float), 0);
+    }
+    if (h.k > 0) {
+        nn_comm_bcast(c, p->pre.y_shift, (size_t)h.k * sizeof(float), 0);
+        nn_comm_bcast(c, p->pre.y_scale, (size_t)h.k * sizeof(float), 0);
+    }
+    p->classify = p->lo.loss == NN_LOSS_XENT;
+    p->width = p->lo.sizes[p->lo.n_layers] + p->classify;
+    return 0;
+}
+
+/* Picks the split (--split, or test > val > train) and checks it against the model. Every rank
+ * reads the same metadata and reaches the same verdict. */
+static int open_split(predictor *p)
+{
+    const char *path = p->cfg.data;
+    static const char *const order[] = {"test", "val", "train"};
+    char err[ERRLEN] = "";
+    int fail = 0, rc = 1;
+    int usage = 0; /* the failure is a flag's: --split names a split the file lacks */
+    if (strcmp(p->cfg.split, "auto") != 0) {
+        p->split = p->cfg.split;
+        rc = nn_predict_probe(path, p->split, &p->info, &p->has_y, err, sizeof err);
+        fail = rc != 0;
+        if (rc == 1) { /* say which splits the file does have */
+            char have[64] = "";
+            nn_split_info other;
+            int y;
+            for (int i = 0; i < 3; i++)
+                if (nn_predict_probe(path, order[i], &other, &y, err, sizeof err) != 1)
+                    snprintf(have + strlen(have), sizeof have - strlen(have), "%s/%s",
+                             *have ? ", " : "", order[i]);
+            snprintf(err, sizeof err, "--split %s: %s has no group /%s (it has: %s)", p->split,
+                     path, p->split, *have ? have : "none of /test, /val, /train");
+            usage = 1;
+        }
+    } else {
+        for (int i = 0; i < 3 && rc == 1; i++) {
+            p->split = order[i];
+            rc = nn_predict_probe(path, p->split, &p->info, &p->has_y, err, sizeof err);
+        }
+        fail = rc != 0;
+        if (rc == 1)
+            snprintf(err, sizeof err, "%s: has none of /test, /val and /train; expected at "
+                     "least one split (docs/data-format.md)",
+                     path);
+    }
+    int D = p->lo.sizes[0], K = p->lo.sizes[p->lo.n_layers];
+    if (!fail && p->info.d != D) {
+        snprintf(err, sizeof err, "--data %s: /%s/x has %d features but the model's input size "
+                 "is %d (--model %s); expected equal",
+                 path, p->split, p->info.d, D, p->cfg.model);
+        fail = 1;
+    } else if (!fail && p->has_y && !p->info.y_is_label && p->info.k != K) {
+        snprintf(err, sizeof err, "--data %s: /%s/y has %d target columns but the model has %d "
+                 "outputs; expected equal",
+                 path, p->split, p->info.k, K);
+        fail = 1;
+    } else if (!fail && p->classify && K > (1 << 24)) {
+        snprintf(err, sizeof err, "the model has %d classes; nn-predict handles at most 2^24",
+                 K);
+        fail = 1;
+    }
+    if ((fail = nn_fail_status(p->comm, "nn-predict", fail ? (usage ? NN_EXIT_USAGE : 1) : 0,
+                               err)) != 0)
+        return fail;
+
+    /* One forward pass has exactly `batch` rows: --batch, or all rows if fewer. The same on
+     * every rank and at every rank count. */
+    size_t n = p->info.n;
+    size_t b = (size_t)p->cfg.batch < n ? (size_t)p->cfg.batch : (n ? n : 1);
+    if (b > (size_t)INT_MAX / (size_t)p->lo.max_width ||
+        b > (size_t)INT_MAX / (size_t)D) {
+        snprintf(err, sizeof err, "--batch %ld: %zu rows of up to %d floats are beyond this "
+                 "build's limit of 2^31 floats per layer; use a smaller --batch",
+                 p->cfg.batch, b, p->lo.max_width > D ? p->lo.max_width : D);
+        return nn_fail_status(p->comm, "nn-predict", NN_EXIT_USAGE, err);
+    }
+    p->batch = (int)b;
+    p->row0 = nn_split_lo(n, p->comm->size, p->comm->rank);
+    p->n_local = nn_split_lo(n, p->comm->size, p->comm->rank + 1) - p->row0;
+    fail = p->n_local > SIZE_MAX / sizeof(float) / (size_t)p->width;
+    if (!fail) {
+        p->rec = malloc((p->n_local ? p->n_local : 1) * (size_t)p->width * sizeof(float));
+        p->xpad = malloc(b * (size_t)D * sizeof(float));
+        fail = !p->rec || !p->xpad || nn_work_init(&p->work, &p->lo, p->batch) != 0;
+    }
+    snprintf(err, sizeof err, "out of memory for %zu predictions of %d floats and a batch of "
+             "%zu rows",
+             p->n_local, p->width, b);
+    if (agree(p->comm, fail, err))
+        return -1;
+    /* Rank 0 checks the output's directory now, so that a bad --output costs no work. */
+    fail = 0;
+    if (p->comm->rank == 0 && p->cfg.output)
+        fail = nn_predict_check_output(p->cfg.output, err, sizeof err) != 0;
+    return agree(p->comm, fail, err);
+}
+
+/* ---------------------------------------------------------------- the loop */
+
+/* Finite features and targets, labels within [0, K). Row numbers are file rows of the split. */
+static int check_rows(const predictor *p, const nn_rows *r, size_t row0, char *err,
+                      size_t errlen)
+{
+    int K = p->lo.sizes[p->lo.n_layers];
+    for (size_t i = 0; i < r->n; i++) {
+        for (int j = 0; j < r->d; j++)
+            if (!isfinite(r->x[i * (size_t)r->d + j])) {
+                snprintf(err, errlen, "%s: /%s/x row %zu column %d is not finite; expected "
+                         "finite float32 values",
+                         p->cfg.data, p->split, row0 + i, j);
+                return -1;
+            }
+        if (r->labels && (r->labels[i] < 0 || r->labels[i] >= K)) {
+            snprintf(err, errlen, "%s: /%s/y row %zu has label %d; expected a class in [0, %d) "
+                     "(the model has %d outputs)",
+                     p->cfg.data, p->split, row0 + i, (int)r->labels[i], K, K);
+            return -1;
+        }
+        if (r->targets)
+            for (int j = 0; j < r->k; j++)
+                if (!isfinite(r->targets[i * (size_t)r->k + j])) {
+                    snprintf(err, errlen, "%s: /%s/y row %zu is not finite", p->cfg.data,
+                             p->split, row0 + i);
+                    return -1;
+                }
+    }
+    return 0;
+}
+
+/* Turns one pass's outputs out (b, K) into records rec (b, width) and adds to the metrics.
+ * Classification: the class is the argmax of the logits (as in the accuracy), the
+ * probabilities a softmax computed in double. Regression: the outputs mapped back to the
+ * targets' units; the loss is taken there. */
+static void emit(predictor *p, const float *out, int b, nn_batch_y y, float *rec)
+{
+    int K = p->lo.sizes[p->lo.n_layers];
+    long ok = 0;
+    if (p->classify) {
+        if (p->has_y)
+            p->acc[0] += nn_loss_only(&p->lo, out, y, b, &ok);
+        for (int i = 0; i < b; i++) {
+            const float *z = out + (size_t)i * K; /* (K) logits */
+            float *r = rec + (size_t)i * (size_t)p->width;
+            int best = 0;
+            for (int j = 1; j < K; j++)
+                if (z[j] > z[best])
+                    best = j;
+            double sum = 0.0;
+            for (int j = 0; j < K; j++)
+                sum += exp((double)z[j] - (double)z[best]);
+            r[0] = (float)best;
+            for (int j = 0; j < K; j++)
+                r[1 + j] = (float)(exp((double)z[j] - (double)z[best]) / sum);
+        }
+    } else {
+        memcpy(rec, out, (size_t)b * (size_t)K * sizeof(float));
+        nn_preprocess_unapply_y(&p->pre, rec, (size_t)b, K);
+        if (p->has_y)
+            p->acc[0] += nn_loss_only(&p->lo, rec, y, b, &ok);
+    }
+    p->acc[1] += (double)ok;
+}
+
+/* Predicts this rank's block. Passes are aligned to global multiples of B: row r always sits
+ * at position r mod B of a B-row pass, whichever rank holds it and however many ranks there
+ * are (positions a rank does not own are zero). OpenBLAS's sgemm can round a row differently
+ * at different positions of the same product, so this is what makes the outputs identical
+ * at every rank count. Rows are read a whole number of passes at a time, about 16 MiB of x.
+ * No collective inside: a failure is decided after the loop. */
+static int predict_block(predictor *p, char *err, size_t errlen)
+{
+    const int D = p->lo.sizes[0], K = p->lo.sizes[p->lo.n_layers];
+    const size_t B = (size_t)p->batch, row1 = p->row0 + p->n_local;
+    if (p->n_local == 0)
+        return 0;
+    size_t per_read = READ_FLOATS / (size_t)D / B; /* passes per read */
+    if (per_read < 1)
+        per_read = 1;
+    const size_t last = (row1 - 1) / B; /* passes first .. last touch this block */
+    for (size_t j0 = p->row0 / B; j0 <= last; j0 += per_read) {
+        size_t j1 = j0 + per_read <= last + 1 ? j0 + per_read : last + 1;
+        size_t a = j0 * B > p->row0 ? j0 * B : p->row0; /* file rows [a, b) of this read */
+        size_t b = j1 * B < row1 ? j1 * B : row1;
+        nn_rows rows;
+        double t0 = nn_now();
+        if (nn_predict_read_block(p->cfg.data, p->split, &p->info, p->has_y, a, b - a, &rows,
+                                  err, errlen) != 0)
+            return -1;
+        if (check_rows(p, &rows, a, err, errlen) != 0) {
+            nn_rows_free(&rows);
+            return -1;
+        }
+        double t1 = nn_now();
+        nn_preprocess_apply_x(&p->pre, rows.x, b - a, D);
+        for (size_t j = j0; j < j1; j++) {
+            size_t pa = j * B > a ? j * B : a, pb = (j + 1) * B < b ? (j + 1) * B : b;
+            size_t pos = pa - j * B, cnt = pb - pa; /* rows [pa, pb) at positions pos.. */
+            const float *x = rows.x + (pa - a) * (size_t)D; /* (cnt, D) */
+            if (cnt < B) {
+                memset(p->xpad, 0, B * (size_t)D * sizeof(float));
+                memcpy(p->xpad + pos * (size_t)D, x, cnt * (size_t)D * sizeof(float));
+                x = p->xpad;
+            }
+            nn_forward(&p->lo, p->params, &p->work, x, (int)B);
+            nn_batch_y y = {rows.labels ? rows.labels + (pa - a) : NULL,
+                            rows.targets ? rows.targets + (pa - a) * (size_t)K : NULL};
+            emit(p, p->work.act[p->lo.n_layers] + pos * (size_t)K, (int)cnt, y,
+                 p->rec + (pa - p->row0) * (size_t)p->width);
+        }
+        nn_rows_free(&rows);
+        p->t_io += t1 - t0;
+        p->t_compute += nn_now() - t1;
+    }
+    return 0;
+}
+
+/* ---------------------------------------------------------------- epilog */
+
+/* Gathers every rank's records on rank 0, in file order, and writes them there. */
+static int write_output(predictor *p)
+{
+    const nn_comm *c = p->comm;
+    char err[ERRLEN] = "";
+    size_t n = p->info.n, total = n * (size_t)p->width;
+    float *all = NULL;
+    if (c->rank == 0)
+        all = malloc((total ? total : 1) * sizeof(float));
+    snprintf(err, sizeof err, "out of memory on rank 0 for %zu predictions of %d floats", n,
+             p->width);
+    if (agree(c, c->rank == 0 && !all, err))
+        return -1;
+    int rc = nn_comm_gatherv_f32(c, p->rec, p->n_local * (size_t)p->width, all, total, 0);
+    snprintf(err, sizeof err, "gathering the predictions failed: the parts do not add up to "
+             "%zu rows",
+             n);
+    if (agree(c, rc != 0, err)) {
+        free(all);
+        return -1;
+    }
+    int fail = 0;
+    if (c->rank == 0) {
+        nn_predict_meta meta = {p->cfg.model, p->cfg.data, p->split, p->classify,
+                                p->lo.sizes[p->lo.n_layers], c->size};
+        fail = nn_predict_write(p->cfg.output, p->cfg.out_kind, all, n, &meta, err,
+                                sizeof err) != 0;
+    }
+    free(all);
+    return agree(c, fail, err);
+}
+
+static void banner(const predictor *p)
+{
+    char lib[128], layers[256] = "", y[64];
+    nn_comm_library(lib, sizeof lib);
+    for (int i = 0; i <= p->lo.n_layers; i++)
+        snprintf(layers + strlen(layers), sizeof layers - strlen(layers), "%s%d", i ? "-" : "",
+                 p->lo.sizes[i]);
+    if (!p->has_y)
+        snprintf(y, sizeof y, "no y (predictions only)");
+    else if (p->info.y_is_label)
+        snprintf(y, sizeof y, "class labels");
+    else
+        snprintf(y, sizeof y, "float targets [%d]", p->info.k);
+    nn_say(p->comm, p->cfg.quiet, "nn-predict %s: %d rank%s (%s), OpenBLAS threads/rank %d\n",
+           NN_VERSION, p->comm->size, p->comm->size > 1 ? "s" : "", lib, nn_blas_threads(0));
+    nn_say(p->comm, p->cfg.quiet, "model  %s: %s %s, %s output, preprocess %s\n", p->cfg.model,
+           layers, nn_act_name(p->lo.act), p->classify ? "softmax" : "linear", p->pre.method);
+    nn_say(p->comm, p->cfg.quiet, "data   %s /%s: %zu samples, %d features, %s\n", p->cfg.data,
+           p->split, p->info.n, p->info.d, y);
+}
+
+static void report(predictor *p)
+{
+    double a[3] = {p->acc[0], p->acc[1], (double)p->n_local};
+    nn_comm_sum_f64(p->comm, a, 3); /* exact counts; the loss sum in double */
+    double t[3] = {p->t_io, p->t_compute, p->t_out};
+    nn_comm_max_f64(p->comm, t, 3);
+    const char *loss = nn_loss_name(p->lo.loss);
+    if (!p->has_y)
+        nn_say(p->comm, p->cfg.quiet,
+               "result /%s: %.0f samples predicted; no /%s/y, so no metrics\n", p->split, a[2],
+               p->split);
+    else if (a[2] == 0)
+        nn_say(p->comm, p->cfg.quiet, "result /%s: no samples\n", p->split);
+    else if (p->info.y_is_label)
+        nn_say(p->comm, p->cfg.quiet,
+               "result /%s: %.0f samples  loss %.9g (%s)  accuracy %.9g (%.0f/%.0f)\n", p->split,
+               a[2], a[0] / a[2], loss, a[1] / a[2], a[1], a[2]);
+    else
+        nn_say(p->comm, p->cfg.quiet, "result /%s: %.0f samples  loss %.9g (%s%s)\n", p->split,
+               a[2], a[0] / a[2], loss, p->pre.y_shift ? ", in the targets' original units" : "");
+    if (p->cfg.output)
+        nn_say(p->comm, p->cfg.quiet, "wrote  %s (%zu rows)\n", p->cfg.output, p->info.n);
+    nn_say(p->comm, p->cfg.quiet,
+           "time   read %.3fs  compute %.3fs  gather+write %.3fs (max over ranks)\n", t[0], t[1],
+           t[2]);
+}
+
+static void predictor_free(predictor *p)
+{
+    free(p->params);
+    free(p->rec);
+    free(p->xpad);
+    nn_work_free(&p->work);
+    nn_preprocess_free(&p->pre);
+}
+
+int main(int argc, char **argv)
+{
+    nn_comm comm;
+    if (nn_comm_init(&comm, &argc, &argv) != 0) {
+        fprintf(stderr, "nn-predict: error: MPI_Init failed\n");
+        return 1;
+    }
+    nn_input_guard_program("nn-predict", comm.rank); /* a crash inside HDF5 names the file it was reading */
+    predictor p;
+    memset(&p, 0, sizeof p);
+    p.comm = &comm;
+    char err[ERRLEN] = "";
+    int bad = nn_predict_config_parse(&p.cfg, argc, argv, err, sizeof err) != 0;
+    if (bad || p.cfg.help || p.cfg.version) {
+        /* Every rank parsed the same argv, so they agree without talking; rank 0 speaks. */
+        if (comm.rank == 0) {
+            if (bad)
+                nn_print_error("nn-predict", 0, err);
+            else if (p.cfg.help)
+                nn_predict_config_usage(stdout);
+            else
+                printf("nn-predict %s\n", NN_VERSION);
+        }
+        nn_comm_finalize(&comm);
+        return bad ? 2 : 0;
+    }
+    if (p.cfg.threads > 0)
+        nn_blas_threads((int)p.cfg.threads);
+
+    /* --output must not replace an input; rank 0, which writes it, checks. */
+    int rc = 0;
+    if (comm.rank == 0 && p.cfg.output) {
+        const char *flag = nn_same_file(p.cfg.output, p.cfg.data)    ? "--data"
+                           : nn_same_file(p.cfg.output, p.cfg.model) ? "--model"
+                                                                     : NULL;
+        if (flag) {
+            snprintf(err, sizeof err, "--output %s is the same file as %s %s; refusing to "
+                     "overwrite an input", p.cfg.output, flag,
+                     flag[2] == 'd' ? p.cfg.data : p.cfg.model);
+            rc = NN_EXIT_USAGE;
+        }
+    }
+    if ((rc = nn_fail_status(&comm, "nn-predict", rc, err)) != 0)
+        goto out;
+    rc = 1;
+    int st = load_model(&p) != 0 ? 1 : open_split(&p);
+    if (st != 0) {
+        rc = st < 0 ? 1 : st;
+        goto out;
+    }
+    banner(&p);
+    int fail = predict_block(&p, err, sizeof err) != 0;
+    if (agree(&comm, fail, err))
+        goto out;
+    double t0 = nn_now();
+    if (p.cfg.output && write_output(&p) != 0)
+        goto out;
+    p.t_out = nn_now() - t0;
+    report(&p);
+    rc = 0;
+out:
+    predictor_free(&p);
+    nn_comm_finalize(&comm);
+    return rc;
+}

@@ -1,0 +1,87 @@
+/* nn_predict.h: nn-predict, the deployment half: run a checkpoint's model over one split of a
+ * data file (docs/nn-predict.md).
+ *
+ *   predict_config.c  the option table, the parser and --help (pure: no MPI, no HDF5)
+ *   predict_io.c      the HDF5 side: checkpoint and split probes, x-only rows, the output files
+ *   predict_main.c    the program: prolog (flags, model, data), the prediction loop, epilog
+ */
+#ifndef NN_PREDICT_H
+#define NN_PREDICT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "nn_h5data.h"
+
+/* ---- command line (one table names every flag; parsing and --help come from it) ---- */
+
+typedef enum { NN_OUT_NONE = 0, NN_OUT_CSV, NN_OUT_H5 } nn_out_kind;
+
+typedef struct {
+    const char *model;   /* checkpoint written by nn-train */
+    const char *data;    /* HDF5 data file (docs/data-format.md) */
+    const char *split;   /* auto | test | val | train */
+    const char *output;  /* NULL: metrics only */
+    long batch;          /* rows per forward pass */
+    long threads;        /* OpenBLAS threads per rank (0: leave as is) */
+    int quiet, help, version;
+    nn_out_kind out_kind; /* from the extension of output */
+    unsigned char given[16];
+} nn_predict_config;
+
+/* Fills cfg from argv; checks required flags and the output's extension. Returns 0, or -1
+ * with one line in err (a usage error). Never prints or exits. */
+int nn_predict_config_parse(nn_predict_config *cfg, int argc, char **argv, char *err,
+                            size_t errlen);
+int nn_predict_config_given(const nn_predict_config *cfg, const char *name);
+void nn_predict_config_usage(FILE *out);
+
+/* ---- HDF5 side ---- */
+
+/* Checks that path is an nn-train checkpoint before the model is read, so that a missing,
+ * unreadable, truncated or foreign file gets a message that says which. 0 or -1 (err). */
+int nn_predict_check_ckpt(const char *path, char *err, size_t errlen);
+
+/* Like nn_h5_probe, but /SPLIT/y may be absent: then *has_y = 0, info->n and info->d come
+ * from /SPLIT/x (info->k = 0). With y present the full checks of nn_h5_probe apply.
+ * Returns 0, 1 if the group /SPLIT does not exist, -1 on error (err). */
+int nn_predict_probe(const char *path, const char *split, nn_split_info *info, int *has_y,
+                     char *err, size_t errlen);
+
+/* Reads the n contiguous rows [lo, lo + n) of SPLIT into out (allocated here): x always, and
+ * y when has_y (else out->labels and out->targets are NULL). 0 or -1 (err). */
+int nn_predict_read_block(const char *path, const char *split, const nn_split_info *info,
+                          int has_y, size_t lo, size_t n, nn_rows *out, char *err,
+                          size_t errlen);
+
+/* The same two readers on a file the caller opened and still owns (an hid_t, e.g. an image in
+ * memory, as tests/fuzz does; f >= 0); path only names it in messages. */
+int nn_predict_probe_fid(int64_t f, const char *path, const char *split, nn_split_info *info,
+                         int *has_y, char *err, size_t errlen);
+int nn_predict_read_block_fid(int64_t f, const char *path, const char *split,
+                              const nn_split_info *info, int has_y, size_t lo, size_t n,
+                              nn_rows *out, char *err, size_t errlen);
+
+/* What the output files record besides the predictions. */
+typedef struct {
+    const char *model, *data, *split;
+    int classify;  /* 1: records are [class, p_0 .. p_{k-1}]; 0: [y_0 .. y_{k-1}] */
+    int k;         /* outputs per row */
+    int world_size;
+} nn_predict_meta;
+
+/* Writes n records (rec: (n, k + classify) floats, the class first as a float) atomically:
+ * "<path>.tmp" in the same directory, flushed and fsync'ed, renamed over path, directory
+ * fsync'ed; on failure the tmp file is removed and nothing else is touched.
+ * CSV: header "row,class,p0,..." or "row,y0,...", one line per row, floats as %.9g (exact
+ * float32 round trip). HDF5: /predictions float32 [n, k], /classes int32 [n] when classify,
+ * and provenance attributes on the root. 0, or -1 with err. */
+int nn_predict_write(const char *path, nn_out_kind kind, const float *rec, size_t n,
+                     const nn_predict_meta *meta, char *err, size_t errlen);
+
+/* Checks, before any work, that the output's directory exists and is writable and that the
+ * output is not a directory. 0 or -1 (err). */
+int nn_predict_check_output(const char *path, char *err, size_t errlen);
+
+#endif
