@@ -4,7 +4,16 @@
 #include <stdio.h>
 
 #include "nn_args.h"
+#include "nn_fileio.h"
 #include "nn_report.h"
+
+static const char *program = "nn-train";
+
+void nn_report_init(const nn_comm *c, const char *prog)
+{
+    program = prog;
+    nn_input_guard_program(prog, c->rank); /* a crash inside HDF5 names the file it read */
+}
 
 void nn_say(const nn_comm *c, int quiet, const char *fmt, ...)
 {
@@ -24,16 +33,16 @@ void nn_error(const nn_comm *c, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    nn_print_error("nn-train", c->rank, msg); /* rank 0 speaks for the job; others say who */
+    nn_print_error(program, c->rank, msg); /* rank 0 speaks for the job; others say who */
 }
 
-int nn_fail_status(const nn_comm *c, const char *prog, int status, const char *msg)
+int nn_fail(const nn_comm *c, int status, const char *msg)
 {
     int who = nn_comm_agree(c, status != 0);
     if (who < 0)
         return 0;
     if (who == c->rank)
-        nn_print_error(prog, c->rank, msg);
+        nn_print_error(program, c->rank, msg);
     nn_comm_bcast(c, &status, sizeof status, who);
     return status;
 }

@@ -20,28 +20,8 @@
 #include "nn_checkpoint.h"
 #include "nn_ckpt_attrs.h"
 #include "nn_fileio.h"
+#include "nn_h5attr.h"
 #include "nn_preprocess_h5.h"
-
-static int attr_write(hid_t obj, const char *name, hid_t type, hsize_t n, const void *v)
-{
-    hid_t s = n == 0 ? H5Screate(H5S_SCALAR) : H5Screate_simple(1, &n, NULL);
-    hid_t a = H5Acreate2(obj, name, type, s, H5P_DEFAULT, H5P_DEFAULT);
-    int rc = (a >= 0 && H5Awrite(a, type, v) >= 0) ? 0 : -1;
-    if (a >= 0)
-        H5Aclose(a);
-    H5Sclose(s);
-    return rc;
-}
-
-static int attr_str(hid_t obj, const char *name, const char *v)
-{
-    hid_t t = H5Tcopy(H5T_C_S1);
-    H5Tset_size(t, strlen(v) + 1);
-    H5Tset_strpad(t, H5T_STR_NULLTERM);
-    int rc = attr_write(obj, name, t, 0, v);
-    H5Tclose(t);
-    return rc;
-}
 
 /* Attribute x of the table (nn_ckpt_attrs.h) onto its group of f. */
 static int attr_put(hid_t f, const nn_attr_spec *a, const nn_attr_val *x)
@@ -51,11 +31,13 @@ static int attr_put(hid_t f, const nn_attr_spec *a, const nn_attr_val *x)
         return -1;
     int rc = -1;
     switch (a->type) {
-    case NN_AT_I64: rc = attr_write(obj, a->name, H5T_NATIVE_INT64, 0, &x->i); break;
-    case NN_AT_U64: rc = attr_write(obj, a->name, H5T_NATIVE_UINT64, 0, &x->u); break;
-    case NN_AT_F64: rc = attr_write(obj, a->name, H5T_NATIVE_DOUBLE, 0, &x->f); break;
-    case NN_AT_STR: rc = attr_str(obj, a->name, x->s); break;
-    case NN_AT_I32S: rc = attr_write(obj, a->name, H5T_NATIVE_INT, (hsize_t)x->n, x->a); break;
+    case NN_AT_I64: rc = nn_h5_attr(obj, a->name, H5T_NATIVE_INT64, H5T_NATIVE_INT64, 0, &x->i); break;
+    case NN_AT_U64: rc = nn_h5_attr(obj, a->name, H5T_NATIVE_UINT64, H5T_NATIVE_UINT64, 0, &x->u); break;
+    case NN_AT_F64: rc = nn_h5_attr_f64(obj, a->name, x->f); break;
+    case NN_AT_STR: rc = nn_h5_attr_str(obj, a->name, x->s, 0); break;
+    case NN_AT_I32S:
+        rc = nn_h5_attr(obj, a->name, H5T_NATIVE_INT, H5T_NATIVE_INT, (size_t)x->n, x->a);
+        break;
     }
     H5Oclose(obj);
     return rc;
@@ -183,7 +165,7 @@ int nn_ckpt_write(const char *path, const nn_layout *lo, const float *params,
     }
     if (pre) { /* the scaling nn-predict applies (nn_preprocess.h) */
         hid_t pg = H5Gcreate2(f, "preprocess", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-        rc |= pg < 0 ? -1 : attr_str(pg, "method", pre->method);
+        rc |= pg < 0 ? -1 : nn_h5_attr_str(pg, "method", pre->method, 0);
         if (pg >= 0) {
             rc |= tensor_write(pg, "x_shift", 1, (hsize_t)pre->d, 1, pre->x_shift);
             rc |= tensor_write(pg, "x_scale", 1, (hsize_t)pre->d, 1, pre->x_scale);
@@ -196,7 +178,7 @@ int nn_ckpt_write(const char *path, const nn_layout *lo, const float *params,
     }
     for (int k = 0; k < NN_A_N; k++)
         rc |= attr_put(f, &nn_ckpt_attrs[k], &val[k]);
-    rc |= attr_write(f, "state_checksum", H5T_NATIVE_UINT64, 0, &sum);
+    rc |= nn_h5_attr(f, "state_checksum", H5T_NATIVE_UINT64, H5T_NATIVE_UINT64, 0, &sum);
     ssize_t size = rc == 0 && H5Fflush(f, H5F_SCOPE_GLOBAL) >= 0 ? H5Fget_file_image(f, NULL, 0)
                                                                  : -1;
     void *image = size > 0 ? malloc((size_t)size) : NULL;

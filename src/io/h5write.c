@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "nn_fileio.h"
+#include "nn_h5attr.h"
 #include "nn_h5write.h"
 
 #define MAX_SPLITS 4
@@ -286,40 +287,31 @@ static hid_t open_obj(nn_h5w *w, const char *obj)
     return H5Oopen(w->f, obj, H5P_DEFAULT);
 }
 
-static int attr_write(nn_h5w *w, const char *obj, const char *name, hid_t type, const void *v)
-{
-    hid_t o = open_obj(w, obj);
-    if (o < 0)
-        return -1;
-    hid_t s = H5Screate(H5S_SCALAR);
-    hid_t a = H5Acreate2(o, name, type, s, H5P_DEFAULT, H5P_DEFAULT);
-    int rc = (a >= 0 && H5Awrite(a, type, v) >= 0) ? 0 : -1;
-    if (a >= 0)
-        H5Aclose(a);
-    H5Sclose(s);
-    H5Oclose(o);
-    return rc;
-}
-
 int nn_h5w_attr_str(nn_h5w *w, const char *obj, const char *name, const char *value)
 {
-    hid_t t = H5Tcopy(H5T_C_S1);
-    H5Tset_size(t, strlen(value) + 1);
-    H5Tset_strpad(t, H5T_STR_NULLTERM);
-    H5Tset_cset(t, H5T_CSET_UTF8);
-    int rc = attr_write(w, obj, name, t, value);
-    H5Tclose(t);
+    hid_t o = open_obj(w, obj);
+    int rc = o < 0 ? -1 : nn_h5_attr_str(o, name, value, 1);
+    if (o >= 0)
+        H5Oclose(o);
     return rc;
 }
 
 int nn_h5w_attr_int(nn_h5w *w, const char *obj, const char *name, long long value)
 {
-    return attr_write(w, obj, name, H5T_NATIVE_LLONG, &value);
+    hid_t o = open_obj(w, obj);
+    int rc = o < 0 ? -1 : nn_h5_attr(o, name, H5T_NATIVE_LLONG, H5T_NATIVE_LLONG, 0, &value);
+    if (o >= 0)
+        H5Oclose(o);
+    return rc;
 }
 
 int nn_h5w_attr_double(nn_h5w *w, const char *obj, const char *name, double value)
 {
-    return attr_write(w, obj, name, H5T_NATIVE_DOUBLE, &value);
+    hid_t o = open_obj(w, obj);
+    int rc = o < 0 ? -1 : nn_h5_attr_f64(o, name, value);
+    if (o >= 0)
+        H5Oclose(o);
+    return rc;
 }
 
 int nn_h5w_strings(nn_h5w *w, const char *path, const char *const *s, size_t n)

@@ -16,6 +16,7 @@
 #include "nn_checkpoint.h"
 #include "nn_h5data.h"
 #include "nn_fileio.h"
+#include "nn_h5attr.h"
 #include "nn_predict.h"
 
 /* ---------------------------------------------------------------- checkpoint */
@@ -286,32 +287,6 @@ static int write_csv(const char *tmp, const float *rec, size_t n, const nn_predi
     return e;
 }
 
-static int attr_str(hid_t obj, const char *name, const char *v)
-{
-    hid_t t = H5Tcopy(H5T_C_S1);
-    H5Tset_size(t, strlen(v) + 1);
-    H5Tset_strpad(t, H5T_STR_NULLTERM);
-    hid_t s = H5Screate(H5S_SCALAR);
-    hid_t a = H5Acreate2(obj, name, t, s, H5P_DEFAULT, H5P_DEFAULT);
-    int rc = (a >= 0 && H5Awrite(a, t, v) >= 0) ? 0 : -1;
-    if (a >= 0)
-        H5Aclose(a);
-    H5Sclose(s);
-    H5Tclose(t);
-    return rc;
-}
-
-static int attr_i64(hid_t obj, const char *name, long long v)
-{
-    hid_t s = H5Screate(H5S_SCALAR);
-    hid_t a = H5Acreate2(obj, name, H5T_STD_I64LE, s, H5P_DEFAULT, H5P_DEFAULT);
-    int rc = (a >= 0 && H5Awrite(a, H5T_NATIVE_LLONG, &v) >= 0) ? 0 : -1;
-    if (a >= 0)
-        H5Aclose(a);
-    H5Sclose(s);
-    return rc;
-}
-
 static int dset_write(hid_t f, const char *name, hid_t ftype, hid_t mtype, int rank,
                       const hsize_t *dims, const void *buf)
 {
@@ -363,15 +338,15 @@ static int write_h5(const char *tmp, const float *rec, size_t n, const nn_predic
         rc |= dset_write(f, "predictions", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 2, dims, p);
         if (cls)
             rc |= dset_write(f, "classes", H5T_STD_I32LE, H5T_NATIVE_INT32, 1, dims, cls);
-        rc |= attr_i64(f, "format_version", 1);
-        rc |= attr_str(f, "program", "nn-predict");
-        rc |= attr_str(f, "program_version", NN_VERSION);
-        rc |= attr_str(f, "model", m->model);
-        rc |= attr_str(f, "data", m->data);
-        rc |= attr_str(f, "split", m->split);
-        rc |= attr_str(f, "output", m->classify ? "softmax" : "linear");
-        rc |= attr_i64(f, "world_size", m->world_size);
-        rc |= attr_str(f, "created", when);
+        rc |= nn_h5_attr_i64(f, "format_version", 1);
+        rc |= nn_h5_attr_str(f, "program", "nn-predict", 0);
+        rc |= nn_h5_attr_str(f, "program_version", NN_VERSION, 0);
+        rc |= nn_h5_attr_str(f, "model", m->model, 0);
+        rc |= nn_h5_attr_str(f, "data", m->data, 0);
+        rc |= nn_h5_attr_str(f, "split", m->split, 0);
+        rc |= nn_h5_attr_str(f, "output", m->classify ? "softmax" : "linear", 0);
+        rc |= nn_h5_attr_i64(f, "world_size", m->world_size);
+        rc |= nn_h5_attr_str(f, "created", when, 0);
         if (rc == 0 && H5Fflush(f, H5F_SCOPE_GLOBAL) >= 0)
             size = H5Fget_file_image(f, NULL, 0);
         if (size > 0 && (image = malloc((size_t)size)) != NULL &&

@@ -62,7 +62,7 @@ typedef struct {
 /* Collective failure: every rank returns -1, the message is printed once. */
 static int agree(const nn_comm *c, int failed, const char *msg)
 {
-    return nn_fail_status(c, "nn-predict", failed != 0, msg) != 0 ? -1 : 0;
+    return nn_fail(c, failed != 0, msg) != 0 ? -1 : 0;
 }
 
 /* ---------------------------------------------------------------- prolog */
@@ -171,7 +171,7 @@ static int open_split(predictor *p)
                  K);
         fail = 1;
     }
-    if ((fail = nn_fail_status(p->comm, "nn-predict", fail ? (usage ? NN_EXIT_USAGE : 1) : 0,
+    if ((fail = nn_fail(p->comm, fail ? (usage ? NN_EXIT_USAGE : 1) : 0,
                                err)) != 0)
         return fail;
 
@@ -184,7 +184,7 @@ static int open_split(predictor *p)
         snprintf(err, sizeof err, "--batch %ld: %zu rows of up to %d floats are beyond this "
                  "build's limit of 2^31 floats per layer; use a smaller --batch",
                  p->cfg.batch, b, p->lo.max_width > D ? p->lo.max_width : D);
-        return nn_fail_status(p->comm, "nn-predict", NN_EXIT_USAGE, err);
+        return nn_fail(p->comm, NN_EXIT_USAGE, err);
     }
     p->batch = (int)b;
     p->row0 = nn_split_lo(n, p->comm->size, p->comm->rank);
@@ -424,7 +424,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "nn-predict: error: MPI_Init failed\n");
         return 1;
     }
-    nn_input_guard_program("nn-predict", comm.rank); /* a crash inside HDF5 names the file it was reading */
+    nn_report_init(&comm, "nn-predict");
     predictor p;
     memset(&p, 0, sizeof p);
     p.comm = &comm;
@@ -459,7 +459,7 @@ int main(int argc, char **argv)
             rc = NN_EXIT_USAGE;
         }
     }
-    if ((rc = nn_fail_status(&comm, "nn-predict", rc, err)) != 0)
+    if ((rc = nn_fail(&comm, rc, err)) != 0)
         goto out;
     rc = 1;
     int st = load_model(&p) != 0 ? 1 : open_split(&p);

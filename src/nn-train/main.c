@@ -75,7 +75,7 @@ static int logs_failed(const nn_trainer *t)
             bad = NN_EXIT_FAILURE;
         }
     }
-    return nn_fail_status(t->comm, "nn-train", bad, msg);
+    return nn_fail(t->comm, bad, msg);
 }
 
 /* The built-in example's verdict: MSE over all 100 samples in the original units of y. */
@@ -180,7 +180,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "nn-train: error: MPI_Init failed\n");
         return 1;
     }
-    nn_input_guard_program("nn-train", comm.rank); /* a crash inside HDF5 names the file it was reading */
+    nn_report_init(&comm, "nn-train");
     nn_flush_denormals();
     nn_config cfg;
     char err[512] = "";

@@ -19,13 +19,6 @@
 #include "nn_preprocess.h"
 #include "nn_trainer.h"
 
-/* Collective failure with a status (0: none, NN_EXIT_FAILURE or any true value,
- * NN_EXIT_USAGE); every rank returns the agreed status, the message is printed once. */
-static int agree_err(const nn_comm *c, int status, const char *msg)
-{
-    return nn_fail_status(c, "nn-train", status, msg);
-}
-
 /* Rank 0: the checkpoint to resume from. 1 found (info and state filled), 0 none (auto on an
  * empty directory), -1 error. */
 static int find_checkpoint(nn_trainer *t, char *path, size_t plen, char *err, size_t errlen)
@@ -226,12 +219,12 @@ int nn_resume_prepare(nn_trainer *t, char *err, size_t errlen)
         snprintf(err, errlen, "out of memory");
         fail = NN_EXIT_FAILURE;
     }
-    if ((fail = agree_err(c, fail, err)) != 0)
+    if ((fail = nn_fail(c, fail, err)) != 0)
         return fail;
     int found = 0;
     if (c->rank == 0)
         found = find_checkpoint(t, t->resume_path, sizeof t->resume_path, err, errlen);
-    if ((fail = agree_err(c, found < 0, err)) != 0)
+    if ((fail = nn_fail(c, found < 0, err)) != 0)
         return fail;
     nn_comm_bcast(c, &found, sizeof found, 0);
     if (!found) {
@@ -252,7 +245,7 @@ int nn_resume_prepare(nn_trainer *t, char *err, size_t errlen)
     nn_comm_bcast(c, method, sizeof method, 0);
     if (c->rank != 0 && dk[0] > 0)
         fail = nn_preprocess_alloc(&t->resume_pre, method, dk[0], dk[1]) != 0;
-    if ((fail = agree_err(c, fail, "out of memory for the checkpoint's normalisation")) != 0)
+    if ((fail = nn_fail(c, fail, "out of memory for the checkpoint's normalisation")) != 0)
         return fail;
     if (dk[0] > 0) {
         nn_comm_bcast(c, t->resume_pre.x_shift, (size_t)dk[0] * sizeof(float), 0);
@@ -267,7 +260,7 @@ int nn_resume_prepare(nn_trainer *t, char *err, size_t errlen)
     t->early.best_epoch = m->best_epoch;
     t->early.bad_epochs = m->bad_epochs;
     /* a flag that contradicts the checkpoint is a usage error */
-    return agree_err(c, adopt(t, t->resume, err, errlen) != 0 ? NN_EXIT_USAGE : 0, err);
+    return nn_fail(c, adopt(t, t->resume, err, errlen) != 0 ? NN_EXIT_USAGE : 0, err);
 }
 
 int nn_resume_restore(nn_trainer *t, char *err, size_t errlen)
@@ -286,7 +279,7 @@ int nn_resume_restore(nn_trainer *t, char *err, size_t errlen)
                  t->sched.steps);
         fail = 1;
     }
-    if ((fail = agree_err(c, fail, err)) != 0)
+    if ((fail = nn_fail(c, fail, err)) != 0)
         return fail;
     size_t bytes = t->lo.n_params * sizeof(float);
     if (c->rank == 0) {

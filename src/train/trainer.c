@@ -29,14 +29,6 @@
 
 #define ERRLEN 512
 
-/* Collective failure: status is 0 (no failure), NN_EXIT_FAILURE (or any true value) or
- * NN_EXIT_USAGE; every rank returns the lowest failing rank's status, the message is printed
- * once. */
-static int agree(const nn_comm *c, int status, const char *msg)
-{
-    return nn_fail_status(c, "nn-train", status, msg);
-}
-
 /* ---------------------------------------------------------------- data sources */
 
 /* The built-in example: y = 2x for x = 0..99, both z-scored. */
@@ -249,7 +241,7 @@ static int load_data(nn_trainer *t, char *err, size_t errlen)
     if (!fail && nn_layout_init(&t->lo, sizes, L, (nn_act)nn_act_from_name(cfg->activation),
                                 loss, err, errlen) != 0)
         fail = NN_EXIT_USAGE;
-    if ((fail = agree(c, fail, err)) != 0)
+    if ((fail = nn_fail(c, fail, err)) != 0)
         goto fail;
     t->classify = tr.y_is_label;
 
@@ -287,7 +279,7 @@ static int load_data(nn_trainer *t, char *err, size_t errlen)
                  batch, c->size);
         fail = NN_EXIT_USAGE;
     }
-    if ((fail = agree(c, fail, err)) != 0)
+    if ((fail = nn_fail(c, fail, err)) != 0)
         goto fail_rows;
     nn_sched_init(&t->sched, t->n_train, batch, c->size, c->rank);
 
@@ -325,7 +317,7 @@ static int load_data(nn_trainer *t, char *err, size_t errlen)
     free(train_rows);
     free(val_rows);
     nn_rows_free(&all);
-    if ((fail = agree(c, fail, err)) != 0)
+    if ((fail = nn_fail(c, fail, err)) != 0)
         return fail;
     /* Scaling: the checkpoint's statistics on resume (recomputing could differ in the last
      * bit on another rank count), else the training set's; the example is scaled already. */
@@ -345,7 +337,7 @@ static int load_data(nn_trainer *t, char *err, size_t errlen)
         nn_preprocess_apply_x(&t->pre, t->train.x, t->train.n, t->train.d);
         nn_preprocess_apply_x(&t->pre, t->val.x, t->val.n, t->val.d);
     }
-    return agree(c, fail, err);
+    return nn_fail(c, fail, err);
 
 fail_rows:
     free(train_rows);
@@ -651,25 +643,25 @@ int nn_trainer_setup(nn_trainer *t, const nn_comm *comm, const nn_config *cfg,
     if (!nn_config_given(cfg, "comm-timeout") && getenv("SLURM_JOB_ID"))
         t->cfg.comm_timeout = NN_SLURM_COMM_TIMEOUT;
     int st;
-    if ((st = agree(comm, nn_comm_watchdog((nn_comm *)comm, t->cfg.comm_timeout) != 0,
+    if ((st = nn_fail(comm, nn_comm_watchdog((nn_comm *)comm, t->cfg.comm_timeout) != 0,
                     "cannot start the --comm-timeout watchdog thread")) != 0)
         return st;
     int need_dir = cfg->checkpoint_every_steps > 0 || cfg->checkpoint_interval > 0;
-    if ((st = agree(comm, need_dir && !cfg->checkpoint_dir ? NN_EXIT_USAGE : 0,
+    if ((st = nn_fail(comm, need_dir && !cfg->checkpoint_dir ? NN_EXIT_USAGE : 0,
                     "--checkpoint-every-steps and --checkpoint-interval need --checkpoint-dir")))
         return st;
     /* Rank 0 writes the logs; it checks that none would replace an input. */
     st = comm->rank == 0 && outputs_clash(cfg, err, ERRLEN) ? NN_EXIT_USAGE : 0;
-    if ((st = agree(comm, st, err)) != 0)
+    if ((st = nn_fail(comm, st, err)) != 0)
         return st;
     if ((st = nn_resume_prepare(t, err, ERRLEN)) != 0) /* may take settings from the checkpoint */
         return st;
     if (!t->example && !nn_config_given(cfg, "layers") && !t->resume) {
         snprintf(err, ERRLEN, "--data %s: --layers is required (e.g. --layers 784,256,128,10)",
                  cfg->data);
-        return agree(comm, NN_EXIT_USAGE, err);
+        return nn_fail(comm, NN_EXIT_USAGE, err);
     }
-    if ((st = agree(comm, resolve_optimizer(t, err, ERRLEN) != 0 ? NN_EXIT_USAGE : 0, err)))
+    if ((st = nn_fail(comm, resolve_optimizer(t, err, ERRLEN) != 0 ? NN_EXIT_USAGE : 0, err)))
         return st;
     if (cfg->threads > 0)
         nn_blas_threads((int)cfg->threads);
@@ -701,7 +693,7 @@ int nn_trainer_setup(nn_trainer *t, const nn_comm *comm, const nn_config *cfg,
                  "build's limits (2^32 and 2^31 floats per layer); use more ranks or a "
                  "smaller --batch",
                  t->train.n, max_local);
-        return agree(comm, 1, err);
+        return nn_fail(comm, 1, err);
     }
     t->dropout = (float)t->cfg.dropout;
     t->lr = (nn_lr_schedule){
@@ -716,12 +708,12 @@ int nn_trainer_setup(nn_trainer *t, const nn_comm *comm, const nn_config *cfg,
            (t->dropout > 0.0f && nn_work_enable_dropout(&t->work, &t->lo) != 0);
     if (fail)
         snprintf(err, ERRLEN, "out of memory for a model of %zu parameters", n);
-    if ((st = agree(comm, fail, err)) != 0)
+    if ((st = nn_fail(comm, fail, err)) != 0)
         return st;
     if ((st = t->resume ? nn_resume_restore(t, err, ERRLEN)
-                        : agree(comm, init_params(t, err, ERRLEN) != 0, err)) != 0)
+                        : nn_fail(comm, init_params(t, err, ERRLEN) != 0, err)) != 0)
         return st;
-    if ((st = agree(comm, open_outputs(t, err, ERRLEN) != 0, err)) != 0)
+    if ((st = nn_fail(comm, open_outputs(t, err, ERRLEN) != 0, err)) != 0)
         return st;
     nn_sgemm_timing(cfg->metrics != NULL); /* matmul_s is a --metrics column */
     if (cfg->checkpoint_dir) /* pre-emption needs somewhere to save; without it, signals kill */
