@@ -21,6 +21,7 @@
 #include <time.h>
 
 #include "nn_comm.h"
+#include "nn_replica.h"
 
 static float value(size_t i, int r, int round)
 {

@@ -8,6 +8,7 @@
 #include "nn_checkpoint.h"
 #include "nn_clock.h"
 #include "nn_comm.h"
+#include "nn_replica.h"
 #include "nn_report.h"
 #include "nn_config.h"
 #include "nn_h5data.h"

@@ -1,146 +1,15 @@
-/* comm.c: every MPI call of nn-train lives here (see nn_comm.h), and the communication
- * watchdog that turns a collective which never completes into a clear message and an exit. */
+/* comm.c: the MPI wrappers of nn_comm.h: start and end of MPI, the collectives (sums,
+ * broadcast, barrier, agreement), the topology query and nn-predict's gather. Each names its
+ * wait for the watchdog (watchdog.c). The replica is in replica.c, which builds on these;
+ * nothing here calls it. */
 #include <limits.h>
 #include <mpi.h>
-#include <pthread.h>
-#include <sched.h>
-#include <signal.h>
-#include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/statvfs.h>
-#include <time.h>
-#include <unistd.h>
 
-#include "nn_clock.h"
-#include "nn_comm.h"
-
-struct nn_comm_impl {
-    MPI_Comm comm; /* a duplicate of MPI_COMM_WORLD: our traffic never mixes with a library's */
-    /* watchdog: what the main thread is waiting on, and since when (0: not in a collective) */
-    _Atomic double since;
-    _Atomic(const char *) op;
-    _Atomic long step;
-    _Atomic int stop;
-    double timeout;
-    int rank;
-    pthread_t thread;
-    int running;
-    /* NN_TEST_FREEZE=OP:RANK[:STEP] (tests only): that rank stops itself with SIGSTOP when it
-     * reaches the wait OP at step STEP or later, so a test can freeze a rank exactly at any
-     * wait point (see freeze_point) instead of guessing the moment with a delay. */
-    int depth; /* nesting of enter() (main thread only) */
-    char freeze_op[48];
-    int freeze_rank;
-    long freeze_step;
-    /* NN_TEST_FREEZE_SIGNAL=SIG:parent|self (SIG: a number): instead of stopping, the rank
-     * sends SIG twice, to its parent (mpirun, which forwards it to every rank) or to itself,
-     * so a test's signal lands at an exact step with nothing to wait for. */
-    int freeze_signal, freeze_to_parent;
-};
-
-static void freeze_point(const nn_comm *c, const char *op)
-{
-    nn_comm_impl *w = c->impl;
-    if (c->rank == w->freeze_rank && strcmp(op, w->freeze_op) == 0 &&
-        atomic_load_explicit(&w->step, memory_order_relaxed) >= w->freeze_step) {
-        w->freeze_op[0] = '\0'; /* once */
-        if (!w->freeze_signal) {
-            raise(SIGSTOP);
-        } else {
-            pid_t to = w->freeze_to_parent ? getppid() : getpid();
-            kill(to, w->freeze_signal); /* twice: the second arrives while the first is acted on */
-            kill(to, w->freeze_signal);
-        }
-    }
-}
-
-/* Marks the start and end of a wait on other ranks for the watchdog (two relaxed stores). */
-static inline void enter(const nn_comm *c, const char *op)
-{
-    if (c->impl->freeze_op[0])
-        freeze_point(c, op);
-    if (c->impl->depth++ > 0) /* inside a longer wait (an agreement during the set-up) */
-        return;
-    atomic_store_explicit(&c->impl->op, op, memory_order_relaxed);
-    atomic_store_explicit(&c->impl->since, nn_now(), memory_order_release);
-}
-static inline void leave(const nn_comm *c)
-{
-    if (--c->impl->depth == 0)
-        atomic_store_explicit(&c->impl->since, 0.0, memory_order_release);
-}
-
-/* The watchdog thread makes no MPI call: it reports and ends this process, and mpirun (or
- * Slurm) then ends the rest of the job. */
-static void *watchdog(void *arg)
-{
-    nn_comm_impl *w = arg;
-    while (!atomic_load(&w->stop)) {
-        struct timespec nap = {0, 200 * 1000 * 1000};
-        nanosleep(&nap, NULL);
-        double since = atomic_load_explicit(&w->since, memory_order_acquire);
-        if (since > 0.0 && nn_now() - since > w->timeout) {
-            fprintf(stderr,
-                    "nn-train: error [rank %d]: %s at step %ld has not completed after %g s "
-                    "(--comm-timeout); another rank is probably dead or stuck. Aborting so the "
-                    "scheduler can requeue the job.\n",
-                    w->rank, atomic_load(&w->op), atomic_load(&w->step), w->timeout);
-            fflush(stderr);
-            _exit(NN_EXIT_COMM_TIMEOUT);
-        }
-    }
-    return NULL;
-}
-
-int nn_comm_watchdog(nn_comm *c, double seconds)
-{
-    if (seconds <= 0.0 || c->impl->running)
-        return 0;
-    c->impl->timeout = seconds;
-    c->impl->rank = c->rank;
-    if (pthread_create(&c->impl->thread, NULL, watchdog, c->impl) != 0)
-        return -1;
-    c->impl->running = 1;
-    return 0;
-}
-
-void nn_comm_set_step(const nn_comm *c, long step)
-{
-    atomic_store_explicit(&c->impl->step, step, memory_order_relaxed);
-}
-
-void nn_comm_test_point(const nn_comm *c, const char *where)
-{
-    if (c->impl->freeze_op[0])
-        freeze_point(c, where);
-}
-
-/* NN_TEST_FREEZE=OP:RANK[:STEP]; anything malformed leaves the hook off. */
-static void parse_freeze(nn_comm_impl *w)
-{
-    const char *e = getenv("NN_TEST_FREEZE");
-    const char *colon = e ? strchr(e, ':') : NULL;
-    if (!colon || (size_t)(colon - e) >= sizeof w->freeze_op)
-        return;
-    char *end;
-    long rank = strtol(colon + 1, &end, 10), step = 0;
-    if (*end == ':')
-        step = strtol(end + 1, &end, 10);
-    if (*end != '\0' || rank < 0)
-        return;
-    memcpy(w->freeze_op, e, (size_t)(colon - e));
-    w->freeze_op[colon - e] = '\0';
-    w->freeze_rank = (int)rank;
-    w->freeze_step = step;
-    const char *s = getenv("NN_TEST_FREEZE_SIGNAL");
-    long sig = s ? strtol(s, &end, 10) : 0;
-    if (s && sig > 0 && sig < 65 && (strcmp(end, ":parent") == 0 || strcmp(end, ":self") == 0)) {
-        w->freeze_signal = (int)sig;
-        w->freeze_to_parent = strcmp(end, ":parent") == 0;
-    }
-}
+#include "comm_impl.h"
 
 /* MPI counts are int. Open MPI's allreduce also slows down sharply above ~32 MiB, so big
  * buffers go in chunks of at most 16 MiB. */
@@ -165,7 +34,7 @@ int nn_comm_init(nn_comm *c, int *argc, char ***argv)
     MPI_Comm_set_errhandler(c->impl->comm, MPI_ERRORS_ARE_FATAL);
     MPI_Comm_rank(c->impl->comm, &c->rank);
     MPI_Comm_size(c->impl->comm, &c->size);
-    parse_freeze(c->impl);
+    comm_test_hooks_init(c->impl);
     return 0;
 }
 
@@ -182,10 +51,7 @@ void nn_comm_finalize(nn_comm *c)
     MPI_Comm_free(&w->comm);
     MPI_Finalize();
     leave(c);
-    if (w->running) {
-        atomic_store(&w->stop, 1);
-        pthread_join(w->thread, NULL);
-    }
+    comm_watchdog_stop(w);
     free(w);
     c->impl = NULL;
 }
@@ -196,8 +62,8 @@ void nn_comm_abort(const nn_comm *c, int code)
 }
 
 /* In-place allreduce and broadcast on any communicator, in chunks of NN_CHUNK_BYTES. */
-static void allreduce_on(MPI_Comm comm, void *buf, size_t n, size_t elem, MPI_Datatype t,
-                         MPI_Op op)
+void comm_allreduce_on(MPI_Comm comm, void *buf, size_t n, size_t elem, MPI_Datatype t,
+                       MPI_Op op)
 {
     size_t chunk = NN_CHUNK_BYTES / elem;
     for (size_t i = 0; i < n; i += chunk) {
@@ -206,7 +72,7 @@ static void allreduce_on(MPI_Comm comm, void *buf, size_t n, size_t elem, MPI_Da
     }
 }
 
-static void bcast_on(MPI_Comm comm, void *buf, size_t bytes, int root)
+void comm_bcast_on(MPI_Comm comm, void *buf, size_t bytes, int root)
 {
     for (size_t i = 0; i < bytes; i += NN_CHUNK_BYTES) {
         size_t m = bytes - i < NN_CHUNK_BYTES ? bytes - i : NN_CHUNK_BYTES;
@@ -218,7 +84,7 @@ static void allreduce(const nn_comm *c, void *buf, size_t n, size_t elem, MPI_Da
                       MPI_Op op)
 {
     enter(c, "allreduce");
-    allreduce_on(c->impl->comm, buf, n, elem, t, op);
+    comm_allreduce_on(c->impl->comm, buf, n, elem, t, op);
     leave(c);
 }
 
@@ -251,7 +117,7 @@ void nn_comm_bcast(const nn_comm *c, void *buf, size_t bytes, int root)
 void nn_comm_bcast_as(const nn_comm *c, const char *op, void *buf, size_t bytes, int root)
 {
     enter(c, op);
-    bcast_on(c->impl->comm, buf, bytes, root);
+    comm_bcast_on(c->impl->comm, buf, bytes, root);
     leave(c);
 }
 
@@ -271,14 +137,12 @@ int nn_comm_agree(const nn_comm *c, int failed)
     return first == INT_MAX ? -1 : first;
 }
 
-enum { NAME_W = 64 }; /* bytes per host name in the topology exchange */
-
-static int cmp_names(const void *a, const void *b) { return strncmp(a, b, NAME_W); }
+int comm_cmp_names(const void *a, const void *b) { return strncmp(a, b, NAME_W); }
 
 /* Every rank's host name, NAME_W bytes each in rank order, from one allgather (not
  * MPI_Comm_split_type: Open MPI hangs in it when two hosts share a hostname, e.g. network
  * namespaces). The caller frees the array; mine receives this rank's name. */
-static char *host_names(const nn_comm *c, char mine[NAME_W])
+char *comm_host_names(const nn_comm *c, char mine[NAME_W])
 {
     char name[MPI_MAX_PROCESSOR_NAME] = "";
     int len = 0;
@@ -297,19 +161,19 @@ void nn_comm_topology(const nn_comm *c, nn_topology *t)
     memset(t, 0, sizeof *t);
     char mine[NAME_W];
     enter(c, "topology");
-    char *all = host_names(c, mine);
+    char *all = comm_host_names(c, mine);
     leave(c);
-    qsort(all, (size_t)c->size, NAME_W, cmp_names);
+    qsort(all, (size_t)c->size, NAME_W, comm_cmp_names);
     int shown = 0;
     for (int i = 0; i < c->size;) {
         const char *h = all + (size_t)i * NAME_W;
         int j = i + 1;
-        while (j < c->size && cmp_names(all + (size_t)j * NAME_W, h) == 0)
+        while (j < c->size && comm_cmp_names(all + (size_t)j * NAME_W, h) == 0)
             j++;
         int n = j - i;
         t->hosts++;
         t->max_per_host = n > t->max_per_host ? n : t->max_per_host;
-        if (cmp_names(h, mine) == 0)
+        if (comm_cmp_names(h, mine) == 0)
             t->local_ranks = n;
         if (shown < 8)
             snprintf(t->names + strlen(t->names), sizeof t->names - strlen(t->names), "%s%.*s (%d)",
@@ -378,465 +242,4 @@ int nn_comm_gatherv_f32(const nn_comm *c, const float *send, size_t n, float *re
     }
     leave(c);
     return 0;
-}
-
-/* ---- the replica: model state and the gradient sum of every step ---- */
-
-/* Floats per cache line: slices start on a line of their own, so two ranks never write the
- * same line. */
-#define LINE_FLOATS 16
-/* The sum is added up and applied in blocks of 16 KiB, which stay in L1 between the two. */
-#define SUM_BLOCK 4096
-
-/* One node's coordination words, in shared memory, each on a cache line of its own. */
-typedef struct {
-    _Alignas(64) _Atomic uint64_t v;
-} shm_word;
-
-struct nn_replica {
-    const nn_comm *c;
-    size_t n_state, n_grad;
-    enum { R_SINGLE, R_MPI, R_SHM } kind;
-    float *state[NN_REPLICA_STATES]; /* n_state floats each (node-shared under R_SHM) */
-    float *grads;                    /* this rank's n_grad floats */
-    float *sum;                      /* the sum of all ranks' grads, n_grad floats */
-    float *block;                    /* R_SINGLE/R_MPI: the one allocation behind it all */
-    /* R_SHM: this node's ranks share one segment of gradient buffers, one result and one
-     * state; rank r of the node owns the slice [lo, hi) of the result and of the state. */
-    MPI_Comm node, cross, leaders; /* cross: same node rank on every node; leaders: node rank 0 */
-    MPI_Win win_grads, win_sum, win_state, win_ctl;
-    int node_rank, node_size, nodes, locked;
-    float **peer; /* peer[q]: node rank q's gradient buffer */
-    size_t lo, hi;
-    /* One node: claim[(g % 2) p + s] counts the blocks of slice s claimed in step g, and
-     * ready[q] says how far node rank q's buffer is final (see progress()); gen counts this
-     * rank's steps. slo/shi: every rank's slice; spent: the slices this rank found done. */
-    shm_word *claim, *ready;
-    uint64_t gen;
-    size_t *slo, *shi;
-    unsigned char *spent;
-    float *scratch; /* SUM_BLOCK floats: a block of the sum that only its owner reads */
-    char what[160];
-    char warning[256]; /* why the shared-memory path was not taken, when it matters */
-};
-
-/* The slice [lo, hi) of n floats that node rank r of p owns: cut on cache lines. */
-static void slice(size_t n, int r, int p, size_t *lo, size_t *hi)
-{
-    size_t lines = (n + LINE_FLOATS - 1) / LINE_FLOATS;
-    *lo = lines * (size_t)r / (size_t)p * LINE_FLOATS;
-    *hi = lines * (size_t)(r + 1) / (size_t)p * LINE_FLOATS;
-    *lo = *lo < n ? *lo : n;
-    *hi = *hi < n ? *hi : n;
-}
-
-static size_t padded(size_t n) { return (n + LINE_FLOATS - 1) / LINE_FLOATS * LINE_FLOATS; }
-
-/* Which ranks count as one node: the same host name, or, for tests on one host,
- * NN_TEST_RANKS_PER_NODE=k groups ranks k by k. Returns the node's lowest rank. */
-static int node_color(const nn_comm *c)
-{
-    const char *fake = getenv("NN_TEST_RANKS_PER_NODE");
-    if (fake && atoi(fake) > 0)
-        return c->rank / atoi(fake) * atoi(fake);
-    char mine[NAME_W];
-    char *all = host_names(c, mine);
-    int color = c->rank;
-    for (int q = 0; q < c->rank; q++)
-        if (cmp_names(all + (size_t)q * NAME_W, mine) == 0) {
-            color = q;
-            break;
-        }
-    free(all);
-    return color;
-}
-
-/* A node-wide barrier that also orders the shared-memory accesses around it. */
-static void node_sync(nn_replica *r)
-{
-    MPI_Win_sync(r->win_grads);
-    MPI_Win_sync(r->win_sum);
-    MPI_Win_sync(r->win_state);
-    MPI_Win_sync(r->win_ctl);
-    MPI_Barrier(r->node);
-    MPI_Win_sync(r->win_grads);
-    MPI_Win_sync(r->win_sum);
-    MPI_Win_sync(r->win_state);
-    MPI_Win_sync(r->win_ctl);
-}
-
-/* The shared-memory set-up; 0 on success. Every rank of the job returns the same. */
-static int shm_setup(nn_replica *r)
-{
-    const nn_comm *c = r->c;
-    MPI_Comm_split(c->impl->comm, node_color(c), c->rank, &r->node);
-    MPI_Comm_rank(r->node, &r->node_rank);
-    MPI_Comm_size(r->node, &r->node_size);
-    /* One rank per node gains nothing; nodes of different sizes cannot pair their slices. */
-    int sizes[2] = {r->node_size, -r->node_size};
-    MPI_Allreduce(MPI_IN_PLACE, sizes, 2, MPI_INT, MPI_MIN, c->impl->comm);
-    if (sizes[0] < 2 || sizes[0] != -sizes[1])
-        return -1;
-    int leader = r->node_rank == 0;
-    MPI_Allreduce(&leader, &r->nodes, 1, MPI_INT, MPI_SUM, c->impl->comm);
-    /* Open MPI backs shared windows with files in /dev/shm (its default backing directory),
-     * whose pages are only taken when first touched: a /dev/shm smaller than the windows
-     * (64 MiB in a default Docker container) would end in SIGBUS in the middle of a run.
-     * Each node's leader checks the room, with 32 MiB left for Open MPI's own segments. */
-    double need = ((double)r->node_size * (double)padded(r->n_grad) + (double)padded(r->n_grad) +
-                   NN_REPLICA_STATES * (double)padded(r->n_state)) * sizeof(float),
-           room = 1e300;
-    struct statvfs sv;
-    if (leader && statvfs("/dev/shm", &sv) == 0)
-        room = (double)sv.f_bavail * (double)sv.f_frsize;
-    MPI_Allreduce(MPI_IN_PLACE, &room, 1, MPI_DOUBLE, MPI_MIN, c->impl->comm);
-    if (room < need + 32.0 * 1048576) {
-        snprintf(r->warning, sizeof r->warning,
-                 "/dev/shm has %.0f MiB free on a node; the shared-memory gradient sum needs "
-                 "%.0f MiB plus Open MPI's own segments: using MPI_Allreduce instead (slower; "
-                 "give the job more /dev/shm, e.g. docker run --shm-size, or pass "
-                 "--allreduce mpi to silence this)",
-                 room / 1048576, need / 1048576);
-        return -1;
-    }
-    /* Ranks that cannot share memory (Open MPI decides by its own notion of a node) fail
-     * here; every rank then agrees to fall back to MPI_Allreduce. */
-    MPI_Comm_set_errhandler(r->node, MPI_ERRORS_RETURN);
-    slice(r->n_grad, r->node_rank, r->node_size, &r->lo, &r->hi);
-    const MPI_Aint f = sizeof(float);
-    float *mine_sum = NULL, *state = NULL;
-    int ok = MPI_Win_allocate_shared((MPI_Aint)padded(r->n_grad) * f, (int)f, MPI_INFO_NULL,
-                                     r->node, &r->grads, &r->win_grads) == MPI_SUCCESS;
-    /* Each rank contributes its slice of the result, so the segment is contiguous in rank
-     * order; node rank 0 holds the whole state. */
-    ok = ok && MPI_Win_allocate_shared((MPI_Aint)(r->hi - r->lo) * f, (int)f, MPI_INFO_NULL,
-                                       r->node, &mine_sum, &r->win_sum) == MPI_SUCCESS;
-    MPI_Aint st = r->node_rank == 0 ? (MPI_Aint)(NN_REPLICA_STATES * padded(r->n_state)) * f : 0;
-    ok = ok && MPI_Win_allocate_shared(st, (int)f, MPI_INFO_NULL, r->node, &state,
-                                       &r->win_state) == MPI_SUCCESS;
-    /* The coordination words: two claim counters per slice, then one progress word per
-     * rank (and one word of room to align them). */
-    void *ctl = NULL;
-    const size_t words = 3 * (size_t)r->node_size + 1;
-    MPI_Aint ct = r->node_rank == 0 ? (MPI_Aint)(words * sizeof(shm_word)) : 0;
-    ok = ok && atomic_is_lock_free(&(_Atomic uint64_t){0}) &&
-         MPI_Win_allocate_shared(ct, 1, MPI_INFO_NULL, r->node, &ctl, &r->win_ctl) == MPI_SUCCESS;
-    r->peer = ok ? calloc((size_t)r->node_size, sizeof *r->peer) : NULL;
-    r->slo = ok ? calloc(2 * (size_t)r->node_size, sizeof *r->slo) : NULL;
-    r->spent = ok ? calloc((size_t)r->node_size, 1) : NULL;
-    r->scratch = ok ? aligned_alloc(64, SUM_BLOCK * sizeof(float)) : NULL;
-    if (r->peer && r->slo && r->spent && r->scratch) {
-        r->shi = r->slo + r->node_size;
-        for (int q = 0; q < r->node_size; q++)
-            slice(r->n_grad, q, r->node_size, &r->slo[q], &r->shi[q]);
-        MPI_Aint sz;
-        int du;
-        for (int q = 0; q < r->node_size; q++)
-            MPI_Win_shared_query(r->win_grads, q, &sz, &du, &r->peer[q]);
-        /* MPI_PROC_NULL: the segment of the lowest rank with a non-empty slice, at 0. */
-        MPI_Win_shared_query(r->win_sum, MPI_PROC_NULL, &sz, &du, &r->sum);
-        MPI_Win_shared_query(r->win_state, 0, &sz, &du, &state);
-        MPI_Win_shared_query(r->win_ctl, 0, &sz, &du, &ctl);
-        ok = r->sum && state && ctl && (r->hi == r->lo || r->sum + r->lo == mine_sum);
-        if (ok) { /* on a cache line of their own, whatever the segment's alignment */
-            const uintptr_t w = sizeof(shm_word);
-            r->claim = (shm_word *)(((uintptr_t)ctl + w - 1) / w * w);
-            r->ready = r->claim + 2 * r->node_size;
-        }
-    } else {
-        ok = 0;
-    }
-    if (nn_comm_agree(c, !ok) >= 0)
-        return -1;
-    /* From here on a failed barrier on the node ends the job, like every other collective. */
-    MPI_Comm_set_errhandler(r->node, MPI_ERRORS_ARE_FATAL);
-    for (int k = 0; k < NN_REPLICA_STATES; k++)
-        r->state[k] = state + (size_t)k * padded(r->n_state);
-    MPI_Win_lock_all(MPI_MODE_NOCHECK, r->win_grads);
-    MPI_Win_lock_all(MPI_MODE_NOCHECK, r->win_sum);
-    MPI_Win_lock_all(MPI_MODE_NOCHECK, r->win_state);
-    MPI_Win_lock_all(MPI_MODE_NOCHECK, r->win_ctl);
-    r->locked = 1;
-    if (r->node_rank == 0)
-        for (size_t q = 0; q + 1 < words; q++)
-            atomic_init(&r->claim[q].v, 0);
-    /* Each rank zeroes (and so first-touches, on its own NUMA node) the state it updates. */
-    size_t a = r->lo < r->n_state ? r->lo : r->n_state, b = r->hi < r->n_state ? r->hi : r->n_state;
-    for (int k = 0; k < NN_REPLICA_STATES; k++)
-        memset(r->state[k] + a, 0, (b - a) * sizeof(float));
-    node_sync(r);
-    r->cross = r->leaders = MPI_COMM_NULL;
-    if (r->nodes > 1) {
-        MPI_Comm_split(c->impl->comm, r->node_rank, c->rank, &r->cross);
-        MPI_Comm_split(c->impl->comm, leader ? 0 : MPI_UNDEFINED, c->rank, &r->leaders);
-    }
-    if (r->nodes > 1)
-        snprintf(r->what, sizeof r->what,
-                 "shared memory within each node (%d ranks, one copy of the model state per "
-                 "node), MPI_Allreduce of the slices between %d nodes",
-                 r->node_size, r->nodes);
-    else
-        snprintf(r->what, sizeof r->what,
-                 "shared memory (%d ranks on one node, one copy of the model state)",
-                 r->node_size);
-    return 0;
-}
-
-static void shm_release(nn_replica *r)
-{
-    MPI_Win *wins[4] = {&r->win_grads, &r->win_sum, &r->win_state, &r->win_ctl};
-    for (int i = 0; i < 4; i++)
-        if (*wins[i] != MPI_WIN_NULL) {
-            if (r->locked)
-                MPI_Win_unlock_all(*wins[i]);
-            MPI_Win_free(wins[i]);
-        }
-    MPI_Comm *comms[3] = {&r->leaders, &r->cross, &r->node};
-    for (int i = 0; i < 3; i++)
-        if (*comms[i] != MPI_COMM_NULL)
-            MPI_Comm_free(comms[i]);
-    free(r->peer);
-    free(r->scratch);
-    free(r->slo);
-    free(r->spent);
-    r->peer = NULL;
-    r->scratch = NULL;
-    r->slo = r->shi = NULL;
-    r->spent = NULL;
-    r->locked = 0;
-}
-
-nn_replica *nn_replica_create(const nn_comm *c, size_t n_state, size_t n_grad,
-                              nn_allreduce_mode mode)
-{
-    nn_replica *r = calloc(1, sizeof *r);
-    if (nn_comm_agree(c, r == NULL) >= 0) {
-        free(r);
-        return NULL;
-    }
-    r->c = c;
-    r->n_state = n_state;
-    r->n_grad = n_grad;
-    r->node = r->cross = r->leaders = MPI_COMM_NULL;
-    r->win_grads = r->win_sum = r->win_state = r->win_ctl = MPI_WIN_NULL;
-    if (c->size > 1 && mode == NN_ALLREDUCE_AUTO) {
-        enter(c, "shared-memory set-up");
-        int ok = shm_setup(r) == 0;
-        if (!ok)
-            shm_release(r);
-        leave(c);
-        if (ok) {
-            r->kind = R_SHM;
-            return r;
-        }
-    }
-    /* Private memory: the state, and one buffer that is summed in place. */
-    r->kind = c->size > 1 ? R_MPI : R_SINGLE;
-    r->block = calloc(NN_REPLICA_STATES * padded(n_state) + padded(n_grad), sizeof(float));
-    if (nn_comm_agree(c, r->block == NULL) >= 0) {
-        free(r->block);
-        free(r);
-        return NULL;
-    }
-    for (int k = 0; k < NN_REPLICA_STATES; k++)
-        r->state[k] = r->block + (size_t)k * padded(n_state);
-    r->grads = r->sum = r->block + NN_REPLICA_STATES * padded(n_state);
-    r->lo = 0;
-    r->hi = n_grad;
-    snprintf(r->what, sizeof r->what, "%s",
-             r->kind == R_MPI ? "MPI_Allreduce (a full copy of the model state per rank)"
-                              : "nothing to sum (one rank)");
-    return r;
-}
-
-float *nn_replica_state(const nn_replica *r, int k) { return r->state[k]; }
-const char *nn_replica_warning(const nn_replica *r) { return r->warning[0] ? r->warning : NULL; }
-float *nn_replica_grads(const nn_replica *r) { return r->grads; }
-const char *nn_replica_describe(const nn_replica *r) { return r->what; }
-
-/* Calls update on [a, b) in pieces of at most `block` floats, timing the calls; g holds the
- * sum of [a, b). */
-static void apply(nn_replica_update_fn update, void *ctx, const float *g, size_t a, size_t b,
-                  size_t block, double *t_update)
-{
-    double t0 = nn_now();
-    for (size_t i = a; i < b; i += block)
-        update(ctx, g + (i - a), i, b - i < block ? b : i + block);
-    *t_update += nn_now() - t0;
-}
-
-/* Adds up the block [a, a + m) of every buffer of the node into out, in node-rank order, so
- * the result does not depend on which rank adds it up. */
-static void sum_block(const nn_replica *r, float *restrict out, size_t a, size_t m)
-{
-    const float *restrict x = r->peer[0] + a, *restrict y = r->peer[1] + a;
-    for (size_t i = 0; i < m; i++)
-        out[i] = x[i] + y[i];
-    for (int q = 2; q < r->node_size; q++) {
-        const float *restrict z = r->peer[q] + a;
-        for (size_t i = 0; i < m; i++)
-            out[i] += z[i];
-    }
-}
-
-/* A rank's progress word counts up through the steps: in step g, the value
- * g (n_grad + 1) + (n_grad - from) says that its buffer is final on [from, n_grad). */
-static uint64_t progress(const nn_replica *r, size_t from)
-{
-    return r->gen * (uint64_t)(r->n_grad + 1) + (uint64_t)(r->n_grad - from);
-}
-
-void nn_replica_ready(nn_replica *r, size_t from)
-{
-    if (r->kind == R_SHM && r->cross == MPI_COMM_NULL)
-        atomic_store_explicit(&r->ready[r->node_rank].v, progress(r, from), memory_order_release);
-}
-
-/* Whether every rank of the node has published its buffer from a on. */
-static int is_ready(const nn_replica *r, size_t a)
-{
-    const uint64_t want = progress(r, a);
-    for (int q = 0; q < r->node_size; q++)
-        if (atomic_load_explicit(&r->ready[q].v, memory_order_acquire) < want)
-            return 0;
-    return 1;
-}
-
-/* A short pause in a wait: spins briefly, then yields the core, since with more ranks than
- * cores the rank waited for may need it. */
-static void pause_wait(unsigned *spin)
-{
-    if ((*spin)++ >= 64)
-        sched_yield();
-#if defined(__x86_64__) || defined(__i386__)
-    else
-        __builtin_ia32_pause();
-#endif
-}
-
-/* Block j of slice s, counted from the top of the slice down: [*a, *a + *m). Blocks start
- * every SUM_BLOCK floats from the slice's start, so on cache lines; the top one may be
- * shorter. 0 if the slice has fewer blocks. */
-static int block_of(const nn_replica *r, int s, uint64_t j, size_t *a, size_t *m)
-{
-    size_t lo = r->slo[s], hi = r->shi[s], nb = (hi - lo + SUM_BLOCK - 1) / SUM_BLOCK;
-    if (j >= nb)
-        return 0;
-    *a = lo + (nb - 1 - (size_t)j) * SUM_BLOCK;
-    *m = hi - *a < SUM_BLOCK ? hi - *a : SUM_BLOCK;
-    return 1;
-}
-
-/* The slice to claim the next block from: this rank's own slice if its next block is ready,
- * else the first other slice, from the top of the buffer down, whose next block is ready;
- * waits while blocks remain but none is ready. -1 when every block is claimed. */
-static int pick_slice(nn_replica *r, shm_word *claims)
-{
-    const int p = r->node_size;
-    for (unsigned spin = 0;; pause_wait(&spin)) {
-        int left = 0;
-        for (int k = 0; k < p; k++) {
-            int s = k == 0 ? r->node_rank : p - k <= r->node_rank ? p - k - 1 : p - k;
-            size_t a, m;
-            if (r->spent[s])
-                continue;
-            uint64_t next = atomic_load_explicit(&claims[s].v, memory_order_relaxed);
-            if (!block_of(r, s, next, &a, &m)) {
-                r->spent[s] = 1;
-                continue;
-            }
-            left = 1;
-            if (is_ready(r, a))
-                return s;
-        }
-        if (!left)
-            return -1;
-    }
-}
-
-/* R_SHM on one node: no barrier first. Each rank owns a slice of the buffer, cut on cache
- * lines, whose blocks it claims from a shared counter from the top down (backward writes
- * the last layer first), adds up once every rank has published them (nn_replica_ready), and
- * updates while they are in L1. A rank whose own next block is not ready yet, or whose slice
- * is done, claims ready blocks of the other slices: a rank that finishes backward early
- * takes over work from a late one instead of waiting for it, and in a balanced step every
- * rank keeps to its own slice (and its cache). The counters of step g are claim[g % 2]; each
- * rank zeroes its own counter for step g + 1, which nobody touches in step g. Blocks of
- * state positions are summed into a scratch block (only the rank that claimed it needs it);
- * blocks that hold extras go to the shared result.
- * R_SHM on several nodes: once every rank's buffer is complete, each rank adds up its own
- * slice, the slices are summed between nodes, and each rank updates its slice.
- * Either way the final barrier publishes the state and the extras. */
-const float *nn_replica_step(nn_replica *r, nn_replica_update_fn update, void *ctx,
-                             double *t_update)
-{
-    *t_update = 0.0;
-    if (r->kind != R_SHM) {
-        if (r->kind == R_MPI)
-            nn_comm_sum_f32(r->c, r->grads, r->n_grad);
-        apply(update, ctx, r->sum, 0, r->n_grad, r->n_grad, t_update);
-        return r->sum;
-    }
-    enter(r->c, "allreduce");
-    if (r->cross == MPI_COMM_NULL) {
-        const size_t p = (size_t)r->node_size;
-        shm_word *claims = r->claim + (r->gen % 2) * p, *next = r->claim + (r->gen + 1) % 2 * p;
-        atomic_store_explicit(&next[r->node_rank].v, 0, memory_order_relaxed);
-        memset(r->spent, 0, p);
-        nn_replica_ready(r, 0);
-        for (int s; (s = pick_slice(r, claims)) >= 0;) {
-            size_t a, m;
-            uint64_t j = atomic_fetch_add_explicit(&claims[s].v, 1, memory_order_relaxed);
-            if (!block_of(r, s, j, &a, &m))
-                continue; /* another rank took the last one */
-            unsigned spin = 0; /* the block claimed may be below the one that was ready */
-            while (!is_ready(r, a))
-                pause_wait(&spin);
-            float *out = a + m <= r->n_state ? r->scratch : r->sum + a;
-            sum_block(r, out, a, m);
-            apply(update, ctx, out, a, a + m, m, t_update);
-        }
-    } else {
-        node_sync(r);
-        for (size_t b = r->lo; b < r->hi; b += SUM_BLOCK)
-            sum_block(r, r->sum + b, b, r->hi - b < SUM_BLOCK ? r->hi - b : SUM_BLOCK);
-        allreduce_on(r->cross, r->sum + r->lo, r->hi - r->lo, sizeof(float), MPI_FLOAT, MPI_SUM);
-        apply(update, ctx, r->sum + r->lo, r->lo, r->hi, SUM_BLOCK, t_update);
-    }
-    r->gen++;
-    node_sync(r);
-    leave(r->c);
-    return r->sum;
-}
-
-void nn_replica_bcast(nn_replica *r, int k)
-{
-    size_t bytes = r->n_state * sizeof(float);
-    if (r->kind != R_SHM) {
-        nn_comm_bcast(r->c, r->state[k], bytes, 0);
-        return;
-    }
-    /* One copy per node: rank 0 sends it to the other nodes' leaders, who write it into their
-     * node's segment; the barrier makes it visible to every rank of the node. */
-    if (r->leaders != MPI_COMM_NULL) {
-        enter(r->c, "broadcast");
-        bcast_on(r->leaders, r->state[k], bytes, 0);
-        leave(r->c);
-    }
-    enter(r->c, "broadcast");
-    node_sync(r);
-    leave(r->c);
-}
-
-void nn_replica_free(nn_replica *r)
-{
-    if (!r)
-        return;
-    if (r->kind == R_SHM) { /* freeing the windows waits for every rank of the node */
-        enter(r->c, "shared-memory release");
-        shm_release(r);
-        leave(r->c);
-    }
-    free(r->block);
-    free(r);
 }

@@ -14,6 +14,7 @@
 
 #include "nn_clock.h"
 #include "nn_comm.h"
+#include "nn_replica.h"
 
 static void nothing(void *ctx, const float *sum, size_t a, size_t b)
 {
