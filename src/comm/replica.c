@@ -99,31 +99,42 @@ static void node_sync(nn_replica *r)
     MPI_Win_sync(r->win_ctl);
 }
 
-/* The shared-memory set-up; 0 on success. Every rank of the job returns the same. */
-static int shm_setup(nn_replica *r)
+/* Coordination words of a node: two claim counters per slice, then one progress word per
+ * rank, and one word of room to align them. */
+static size_t ctl_words(const nn_replica *r) { return 3 * (size_t)r->node_size + 1; }
+
+/* The node of this rank (r->node, node_rank, node_size) and the number of nodes; 0 when the
+ * shared-memory path is worth it: at least two ranks a node, and the same count on every
+ * node (nodes of different sizes cannot pair their slices). Every rank returns the same. */
+static int shm_node(nn_replica *r)
 {
     const nn_comm *c = r->c;
     MPI_Comm_split(c->impl->comm, node_color(c), c->rank, &r->node);
     MPI_Comm_rank(r->node, &r->node_rank);
     MPI_Comm_size(r->node, &r->node_size);
-    /* One rank per node gains nothing; nodes of different sizes cannot pair their slices. */
     int sizes[2] = {r->node_size, -r->node_size};
     MPI_Allreduce(MPI_IN_PLACE, sizes, 2, MPI_INT, MPI_MIN, c->impl->comm);
     if (sizes[0] < 2 || sizes[0] != -sizes[1])
         return -1;
     int leader = r->node_rank == 0;
     MPI_Allreduce(&leader, &r->nodes, 1, MPI_INT, MPI_SUM, c->impl->comm);
-    /* Open MPI backs shared windows with files in /dev/shm (its default backing directory),
-     * whose pages are only taken when first touched: a /dev/shm smaller than the windows
-     * (64 MiB in a default Docker container) would end in SIGBUS in the middle of a run.
-     * Each node's leader checks the room, with 32 MiB left for Open MPI's own segments. */
+    return 0;
+}
+
+/* Open MPI backs shared windows with files in /dev/shm (its default backing directory),
+ * whose pages are only taken when first touched: a /dev/shm smaller than the windows
+ * (64 MiB in a default Docker container) would end in SIGBUS in the middle of a run.
+ * Each node's leader checks the room, with 32 MiB left for Open MPI's own segments; 0 if
+ * every node has it, else -1 with r->warning saying why. Every rank returns the same. */
+static int shm_room(nn_replica *r)
+{
     double need = ((double)r->node_size * (double)padded(r->n_grad) + (double)padded(r->n_grad) +
                    NN_REPLICA_STATES * (double)padded(r->n_state)) * sizeof(float),
            room = 1e300;
     struct statvfs sv;
-    if (leader && statvfs("/dev/shm", &sv) == 0)
+    if (r->node_rank == 0 && statvfs("/dev/shm", &sv) == 0)
         room = (double)sv.f_bavail * (double)sv.f_frsize;
-    MPI_Allreduce(MPI_IN_PLACE, &room, 1, MPI_DOUBLE, MPI_MIN, c->impl->comm);
+    MPI_Allreduce(MPI_IN_PLACE, &room, 1, MPI_DOUBLE, MPI_MIN, r->c->impl->comm);
     if (room < need + 32.0 * 1048576) {
         snprintf(r->warning, sizeof r->warning,
                  "/dev/shm has %.0f MiB free on a node; the shared-memory gradient sum needs "
@@ -133,56 +144,69 @@ static int shm_setup(nn_replica *r)
                  room / 1048576, need / 1048576);
         return -1;
     }
-    /* Ranks that cannot share memory (Open MPI decides by its own notion of a node) fail
-     * here; every rank then agrees to fall back to MPI_Allreduce. */
+    return 0;
+}
+
+/* Allocates the node's four shared windows: every rank's gradient buffer, the result (each
+ * rank contributes its slice [lo, hi), so the segment is contiguous in rank order), the
+ * state (on node rank 0) and the coordination words (on node rank 0). Ranks that cannot
+ * share memory (Open MPI decides by its own notion of a node) fail here, with errors
+ * returned rather than fatal; 1 if this rank's allocations worked. */
+static int shm_windows(nn_replica *r, float **mine_sum, float **state, void **ctl)
+{
     MPI_Comm_set_errhandler(r->node, MPI_ERRORS_RETURN);
     slice(r->n_grad, r->node_rank, r->node_size, &r->lo, &r->hi);
     const MPI_Aint f = sizeof(float);
-    float *mine_sum = NULL, *state = NULL;
     int ok = MPI_Win_allocate_shared((MPI_Aint)padded(r->n_grad) * f, (int)f, MPI_INFO_NULL,
                                      r->node, &r->grads, &r->win_grads) == MPI_SUCCESS;
-    /* Each rank contributes its slice of the result, so the segment is contiguous in rank
-     * order; node rank 0 holds the whole state. */
     ok = ok && MPI_Win_allocate_shared((MPI_Aint)(r->hi - r->lo) * f, (int)f, MPI_INFO_NULL,
-                                       r->node, &mine_sum, &r->win_sum) == MPI_SUCCESS;
+                                       r->node, mine_sum, &r->win_sum) == MPI_SUCCESS;
     MPI_Aint st = r->node_rank == 0 ? (MPI_Aint)(NN_REPLICA_STATES * padded(r->n_state)) * f : 0;
-    ok = ok && MPI_Win_allocate_shared(st, (int)f, MPI_INFO_NULL, r->node, &state,
+    ok = ok && MPI_Win_allocate_shared(st, (int)f, MPI_INFO_NULL, r->node, state,
                                        &r->win_state) == MPI_SUCCESS;
-    /* The coordination words: two claim counters per slice, then one progress word per
-     * rank (and one word of room to align them). */
-    void *ctl = NULL;
-    const size_t words = 3 * (size_t)r->node_size + 1;
-    MPI_Aint ct = r->node_rank == 0 ? (MPI_Aint)(words * sizeof(shm_word)) : 0;
+    MPI_Aint ct = r->node_rank == 0 ? (MPI_Aint)(ctl_words(r) * sizeof(shm_word)) : 0;
     ok = ok && atomic_is_lock_free(&(_Atomic uint64_t){0}) &&
-         MPI_Win_allocate_shared(ct, 1, MPI_INFO_NULL, r->node, &ctl, &r->win_ctl) == MPI_SUCCESS;
-    r->peer = ok ? calloc((size_t)r->node_size, sizeof *r->peer) : NULL;
-    r->slo = ok ? calloc(2 * (size_t)r->node_size, sizeof *r->slo) : NULL;
-    r->spent = ok ? calloc((size_t)r->node_size, 1) : NULL;
-    r->scratch = ok ? aligned_alloc(64, SUM_BLOCK * sizeof(float)) : NULL;
-    if (r->peer && r->slo && r->spent && r->scratch) {
-        r->shi = r->slo + r->node_size;
-        for (int q = 0; q < r->node_size; q++)
-            slice(r->n_grad, q, r->node_size, &r->slo[q], &r->shi[q]);
-        MPI_Aint sz;
-        int du;
-        for (int q = 0; q < r->node_size; q++)
-            MPI_Win_shared_query(r->win_grads, q, &sz, &du, &r->peer[q]);
-        /* MPI_PROC_NULL: the segment of the lowest rank with a non-empty slice, at 0. */
-        MPI_Win_shared_query(r->win_sum, MPI_PROC_NULL, &sz, &du, &r->sum);
-        MPI_Win_shared_query(r->win_state, 0, &sz, &du, &state);
-        MPI_Win_shared_query(r->win_ctl, 0, &sz, &du, &ctl);
-        ok = r->sum && state && ctl && (r->hi == r->lo || r->sum + r->lo == mine_sum);
-        if (ok) { /* on a cache line of their own, whatever the segment's alignment */
-            const uintptr_t w = sizeof(shm_word);
-            r->claim = (shm_word *)(((uintptr_t)ctl + w - 1) / w * w);
-            r->ready = r->claim + 2 * r->node_size;
-        }
-    } else {
-        ok = 0;
+         MPI_Win_allocate_shared(ct, 1, MPI_INFO_NULL, r->node, ctl, &r->win_ctl) == MPI_SUCCESS;
+    return ok;
+}
+
+/* The private arrays of the one-node path (peer, slo/shi, spent, scratch), and where the
+ * windows' segments are: every rank's gradient buffer, the whole result, the state (into
+ * *state) and the coordination words. 1 if all of it worked on this rank. */
+static int shm_locate(nn_replica *r, const float *mine_sum, float **state, void *ctl)
+{
+    r->peer = calloc((size_t)r->node_size, sizeof *r->peer);
+    r->slo = calloc(2 * (size_t)r->node_size, sizeof *r->slo);
+    r->spent = calloc((size_t)r->node_size, 1);
+    r->scratch = aligned_alloc(64, SUM_BLOCK * sizeof(float));
+    if (!(r->peer && r->slo && r->spent && r->scratch))
+        return 0;
+    r->shi = r->slo + r->node_size;
+    for (int q = 0; q < r->node_size; q++)
+        slice(r->n_grad, q, r->node_size, &r->slo[q], &r->shi[q]);
+    MPI_Aint sz;
+    int du;
+    for (int q = 0; q < r->node_size; q++)
+        MPI_Win_shared_query(r->win_grads, q, &sz, &du, &r->peer[q]);
+    /* MPI_PROC_NULL: the segment of the lowest rank with a non-empty slice, at 0. */
+    MPI_Win_shared_query(r->win_sum, MPI_PROC_NULL, &sz, &du, &r->sum);
+    MPI_Win_shared_query(r->win_state, 0, &sz, &du, state);
+    MPI_Win_shared_query(r->win_ctl, 0, &sz, &du, &ctl);
+    int ok = r->sum && *state && ctl && (r->hi == r->lo || r->sum + r->lo == mine_sum);
+    if (ok) { /* on a cache line of their own, whatever the segment's alignment */
+        const uintptr_t w = sizeof(shm_word);
+        r->claim = (shm_word *)(((uintptr_t)ctl + w - 1) / w * w);
+        r->ready = r->claim + 2 * r->node_size;
     }
-    if (nn_comm_agree(c, !ok) >= 0)
-        return -1;
-    /* From here on a failed barrier on the node ends the job, like every other collective. */
+    return ok;
+}
+
+/* Once every rank has its windows: errors on the node become fatal, like every other
+ * collective's, the windows are locked for the whole run, the coordination words and the
+ * state are zeroed, and with several nodes the communicators between them are made. */
+static void shm_start(nn_replica *r, float *state)
+{
+    const nn_comm *c = r->c;
     MPI_Comm_set_errhandler(r->node, MPI_ERRORS_ARE_FATAL);
     for (int k = 0; k < NN_REPLICA_STATES; k++)
         r->state[k] = state + (size_t)k * padded(r->n_state);
@@ -192,7 +216,7 @@ static int shm_setup(nn_replica *r)
     MPI_Win_lock_all(MPI_MODE_NOCHECK, r->win_ctl);
     r->locked = 1;
     if (r->node_rank == 0)
-        for (size_t q = 0; q + 1 < words; q++)
+        for (size_t q = 0; q + 1 < ctl_words(r); q++)
             atomic_init(&r->claim[q].v, 0);
     /* Each rank zeroes (and so first-touches, on its own NUMA node) the state it updates. */
     size_t a = r->lo < r->n_state ? r->lo : r->n_state, b = r->hi < r->n_state ? r->hi : r->n_state;
@@ -202,7 +226,8 @@ static int shm_setup(nn_replica *r)
     r->cross = r->leaders = MPI_COMM_NULL;
     if (r->nodes > 1) {
         MPI_Comm_split(c->impl->comm, r->node_rank, c->rank, &r->cross);
-        MPI_Comm_split(c->impl->comm, leader ? 0 : MPI_UNDEFINED, c->rank, &r->leaders);
+        MPI_Comm_split(c->impl->comm, r->node_rank == 0 ? 0 : MPI_UNDEFINED, c->rank,
+                       &r->leaders);
     }
     if (r->nodes > 1)
         snprintf(r->what, sizeof r->what,
@@ -213,6 +238,19 @@ static int shm_setup(nn_replica *r)
         snprintf(r->what, sizeof r->what,
                  "shared memory (%d ranks on one node, one copy of the model state)",
                  r->node_size);
+}
+
+/* The shared-memory set-up; 0 on success. Every rank of the job returns the same. */
+static int shm_setup(nn_replica *r)
+{
+    if (shm_node(r) != 0 || shm_room(r) != 0)
+        return -1;
+    float *mine_sum = NULL, *state = NULL;
+    void *ctl = NULL;
+    int ok = shm_windows(r, &mine_sum, &state, &ctl) && shm_locate(r, mine_sum, &state, ctl);
+    if (nn_comm_agree(r->c, !ok) >= 0)
+        return -1;
+    shm_start(r, state);
     return 0;
 }
 
