@@ -107,15 +107,9 @@ EOF
     exit 0
 fi
 
-build=$(cd "${1:?usage: bad_input.sh BUILD_DIR | --list}" && pwd)
-make_data=$build/tests/tools/make_data
-tool=$build/tests/tools/predict_tool
+. "$here/lib.sh"
+nn_test_setup bad_input "${1:?usage: bad_input.sh BUILD_DIR | --list}"
 python=/usr/bin/python3
-work=$(mktemp -d "${TMPDIR:-/tmp}/nn-bad-input.XXXXXX")
-trap 'rm -rf "$work"' EXIT
-
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_pml=ob1
-export OPENBLAS_NUM_THREADS=1 OMPI_MCA_rmaps_base_oversubscribe=1
 # A plain process is an MPI singleton; isolated, it starts without a helper daemon (0.2 s
 # instead of 0.6 s a run), and it behaves the same.
 export OMPI_MCA_ess_singleton_isolated=1
@@ -188,8 +182,7 @@ setup() {
 (setup) >"$work/setup.log" 2>&1  # not in a condition, where set -e would be ignored
 if [ $? != 0 ]; then
     cat "$work/setup.log" >&2
-    echo "bad_input: FAIL: could not make the fixtures" >&2
-    exit 1
+    fail "could not make the fixtures"
 fi
 "$python" -c 'import h5py, numpy' 2>/dev/null && have_h5py=1 || have_h5py=0
 # Fixtures that need something this machine may lack: a case that names one is skipped
@@ -336,10 +329,10 @@ while IFS= read -r -d '' n; do
         argv+=("$(quote "${fields[@]:5}")")
     fi
 done < <(read_cases)
-[ ${#ids[@]} -gt 0 ] || { echo "bad_input: no cases" >&2; exit 1; }
+[ ${#ids[@]} -gt 0 ] || fail "no cases"
 declare -A seen=()
 for id in "${ids[@]}"; do
-    [ -z "${seen[$id]:-}" ] || { echo "bad_input: case id $id is used twice" >&2; exit 1; }
+    [ -z "${seen[$id]:-}" ] || fail "case id $id is used twice"
     seen[$id]=1
 done
 

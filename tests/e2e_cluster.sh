@@ -16,22 +16,18 @@
 # without iproute2 for multihost) a case prints SKIP and passes, unless CI=true.
 set -euo pipefail
 
-case_name=$1
-build=$(cd "$2" && pwd)
-src=$(cd "$(dirname "$0")/.." && pwd)
-train=$build/nn-train
-make_data=$build/tests/tools/make_data
+. "$(dirname "$0")/lib.sh"
+nn_test_setup "$1" "$2" cluster-
 slurm_local=$src/cluster/slurm-local.sh
-work=$(mktemp -d "${TMPDIR:-/tmp}/nn-cluster-$case_name.XXXXXX")
 slurm_dir=$work/slurm
 slurm_up=0
 netns=()
-cleanup() {
-    local rc=$?
+# at exit: stop our Slurm, remove our namespaces and, on a failure, show the logs' tails
+cluster_cleanup() {
+    local rc=$1 ns f
     if [ "$slurm_up" = 1 ]; then
         "$slurm_local" stop "$slurm_dir" >/dev/null 2>&1 || true
     fi
-    local ns
     for ns in "${netns[@]}"; do
         # whatever still runs in our namespaces (a timed-out mpirun, its orted) is ours
         ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null || true
@@ -43,29 +39,11 @@ cleanup() {
             [ -f "$f" ] && { echo "--- tail of $f" >&2; tail -25 "$f" >&2; }
         done
     fi
-    if [ -n "${NN_KEEP:-}" ]; then echo "kept $work" >&2; else rm -rf "$work"; fi
 }
-trap cleanup EXIT
-cd "$work"
-
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_pml=ob1
-export OPENBLAS_NUM_THREADS=1 OMPI_MCA_rmaps_base_oversubscribe=1
+nn_on_exit cluster_cleanup
 # More ranks than cores: ranks that spin while they wait starve the others (a 40x slowdown)
 export OMPI_MCA_mpi_yield_when_idle=1
 
-fail() { echo "FAIL [$case_name]: $*" >&2; exit 1; }
-say() { echo "[$case_name] $*"; }
-skip() {
-    [ "${CI:-}" = true ] && fail "$* (CI=true: this environment must provide it)"
-    echo "SKIP [$case_name]: $*"
-    exit 0
-}
-# checksum FILE: the state checksum nn-train --verify reports (verifying the file on the way)
-checksum() {
-    "$train" --verify "$1" >v.txt 2>&1 || { cat v.txt >&2; fail "$1 does not verify"; }
-    sed -n 's/.*state checksum \([0-9a-f]*\) verified.*/\1/p' v.txt
-}
-newest() { find "$1" -maxdepth 1 -name 'ckpt-*.h5' | sort | tail -1; }
 elapsed() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }'; }
 
 # ---- Slurm -----------------------------------------------------------------------------
@@ -120,12 +98,26 @@ submit() { # LAUNCH CKPT_DIR EXTRA_ENV SBATCH-SCRIPT ARGS...: submit, print the 
         --export="ALL,NN_TRAIN=$train,LAUNCH=$launch,CKPT_DIR=$ck$extra" "$script" "$@"
 }
 
+# preempt_after_first_epoch JOBID CKPT_DIR: once the job runs and has finished its first epoch
+# (so the signal lands mid-run, with nn-train's handlers in place), SIGUSR1 to its batch
+# shell: what --signal=B:USR1@N does before the time limit, but now (Slurm's timer is coarse).
+preempt_after_first_epoch() {
+    local id=$1 ck=$2 end
+    wait_state "$id" 60 RUNNING
+    end=$((SECONDS + 60))
+    until [ "$(tail -n +2 "$ck/metrics.csv" 2>/dev/null | wc -l)" -ge 1 ]; do
+        [ "$SECONDS" -lt "$end" ] || fail "no epoch finished within 60 s"
+        sleep 0.1
+    done
+    scancel --batch --signal=USR1 "$id"
+}
+
 # 20000 samples of 32 features, 8 classes: 282 steps per epoch at 2 ranks, batch 64
 setup_data() { "$make_data" blobs d.h5 20000 32 8 3 0 3.0 >/dev/null; }
 ARGS=(--data d.h5 --layers "32,64,8" --batch 64 --keep 100)
 reference() { # EPOCHS: the uninterrupted 2-rank run, by a direct mpirun; prints its checksum
-    timeout 300 mpirun -np 2 "$train" "${ARGS[@]}" --epochs "$1" --checkpoint-dir ref \
-        --metrics ref.csv --quiet >ref.out 2>&1 || { cat ref.out >&2; fail "reference run failed"; }
+    run_np 2 "${ARGS[@]}" --epochs "$1" --checkpoint-dir ref --metrics ref.csv --quiet \
+        >ref.out 2>&1 || { cat ref.out >&2; fail "reference run failed"; }
     checksum "$(newest ref)"
 }
 
@@ -176,15 +168,7 @@ preempt() { # LAUNCH
     say "uninterrupted reference (direct mpirun, $e epochs): checksum $want"
     t0=$(date +%s.%N)
     id=$(submit "$launch" "$work/ck" "" "$src/cluster/nn-train.sbatch" "${ARGS[@]}" --epochs $e)
-    wait_state "$id" 60 RUNNING
-    # the first epoch done, so the signal lands mid-run, with nn-train's handlers in place
-    local end=$((SECONDS + 60))
-    until [ "$(tail -n +2 ck/metrics.csv 2>/dev/null | wc -l)" -ge 1 ]; do
-        [ "$SECONDS" -lt "$end" ] || fail "no epoch finished within 60 s"
-        sleep 0.1
-    done
-    # What --signal=B:USR1@N does before the time limit, but now (Slurm's timer is coarse)
-    scancel --batch --signal=USR1 "$id"
+    preempt_after_first_epoch "$id" ck
     wait_state "$id" 60 PENDING
     [ "$(job_field "$id" Restarts)" = 1 ] || fail "job $id pending but Restarts=$(job_field "$id" Restarts)"
     local stopped
@@ -217,15 +201,8 @@ case_preempt_mpirun() {
     local id
     id=$(submit mpirun "$work/cap" ",MAX_RESTARTS=0" "$src/cluster/nn-train.sbatch" \
         "${ARGS[@]}" --epochs 12)
-    wait_state "$id" 60 RUNNING
-    local end=$((SECONDS + 60))
-    until [ "$(tail -n +2 cap/metrics.csv 2>/dev/null | wc -l)" -ge 1 ]; do
-        [ "$SECONDS" -lt "$end" ] || fail "no epoch finished within 60 s"
-        sleep 0.1
-    done
-    scancel --batch --signal=USR1 "$id"
-    local st=""
-    end=$((SECONDS + 60))
+    preempt_after_first_epoch "$id" cap
+    local st="" end=$((SECONDS + 60))
     while :; do
         st=$(job_field "$id" JobState)
         case "$st" in FAILED | COMPLETED | PENDING) break ;; esac
@@ -343,7 +320,7 @@ EOF
         fail "the two-host run did not sum in shared memory within each host and MPI between: $(grep '^reduce' mh.out)"
     # The one-host run groups its ranks two by two as well (NN_TEST_RANKS_PER_NODE), so both
     # add the gradients in the same order: (r0 + r1) + (r2 + r3).
-    NN_TEST_RANKS_PER_NODE=2 timeout 120 mpirun -np 4 "$train" "${A[@]}" --step-log sh.csv \
+    NN_TEST_RANKS_PER_NODE=2 run_np 4 "${A[@]}" --step-log sh.csv \
         --checkpoint-dir sh --quiet >sh.out 2>&1 || { cat sh.out >&2; fail "the one-host run failed"; }
     # per-step losses within 1e-6 relative (the documented promise), and in fact identical
     awk -F, 'NR == FNR { l[$1] = $3; next }

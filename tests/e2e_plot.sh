@@ -8,22 +8,11 @@
 # and leave no PNG. Without gnuplot it prints SKIP, except in CI (CI=true), where it fails.
 set -euo pipefail
 
-build=$(cd "$1" && pwd)
-here=$(cd "$(dirname "$0")" && pwd)
-plot=$here/../scripts/plot-metrics.sh
-work=$(mktemp -d "${TMPDIR:-/tmp}/nn-e2e-plot.XXXXXX")
-trap 'rm -rf "$work"' EXIT
-cd "$work"
-
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_pml=ob1
-export OPENBLAS_NUM_THREADS=1 OMPI_MCA_rmaps_base_oversubscribe=1
-
-fail() { echo "FAIL [plot]: $*" >&2; exit 1; }
-if ! command -v gnuplot >/dev/null; then
-    [ "${CI:-}" = true ] && fail "gnuplot is missing in CI (scripts/install-deps.sh --tests installs gnuplot-nox)"
-    echo "SKIP e2e_plot: gnuplot not installed"
-    exit 0
-fi
+. "$(dirname "$0")/lib.sh"
+nn_test_setup plot "${1:-}" e2e-
+plot=$src/scripts/plot-metrics.sh
+command -v gnuplot >/dev/null ||
+    skip "gnuplot is not installed (scripts/install-deps.sh --tests installs gnuplot-nox)"
 
 # is_png FILE: exists, is not empty, and starts with the 8-byte PNG signature.
 is_png() {
@@ -50,9 +39,8 @@ plot_fails() {
 }
 
 # Classification: 600 training and 200 validation samples, 8 features, 3 classes.
-"$build/tests/tools/make_data" blobs c.h5 600 8 3 1 200
-timeout 120 mpirun -np 2 --oversubscribe "$build/nn-train" --data c.h5 --layers 8,16,3 \
-    --epochs 2 --metrics cls.csv --quiet || fail "nn-train on c.h5"
+"$make_data" blobs c.h5 600 8 3 1 200
+run_np 2 --data c.h5 --layers 8,16,3 --epochs 2 --metrics cls.csv --quiet || fail "nn-train on c.h5"
 [ "$(wc -l <cls.csv)" = 3 ] || fail "cls.csv has $(wc -l <cls.csv) lines; expected a header and 2 epochs"
 plot_ok cls.csv cls.png "validation accuracy"
 
@@ -69,7 +57,7 @@ awk -F, 'NR == 1 { print $0 ",lr"; next } { print $0 "," 0.001 / NR }' cls.csv >
 plot_ok lr.csv lr.png "with the learning rate"
 
 # Regression (the built-in example): val_accuracy is nan, so the second panel is the MSE.
-timeout 120 "$build/nn-train" --epochs 5 --metrics reg.csv --quiet || fail "nn-train built-in example"
+run_np plain --epochs 5 --metrics reg.csv --quiet || fail "nn-train built-in example"
 grep -q nan reg.csv || fail "reg.csv: expected nan accuracies for regression"
 plot_ok reg.csv reg.png "validation MSE"
 

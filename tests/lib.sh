@@ -4,11 +4,13 @@
 # ("nn-TAGCASE.XXXXXX" under TMPDIR) and
 # enters it (removed at exit, after killing the background job $bg and its children), and sets
 # Open MPI's environment for tests: root allowed, ob1 (no UCX probe), more ranks than cores,
-# one OpenBLAS thread per rank.
+# one OpenBLAS thread per rank. NN_KEEP=1 keeps the work directory (its path is printed).
+# nn_on_exit FUNCTION adds a step to the clean-up: FUNCTION STATUS runs at exit, after the
+# background job is killed and before the work directory goes, with the test's exit status.
 
 nn_test_setup() {
     case_name=$1
-    build=$(cd "$2" && pwd)
+    build=$(cd "${2:-}" 2>/dev/null && pwd) || { echo "$case_name: no build directory '${2:-}'" >&2; exit 2; }
     src=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
     here=$src/tests
     train=$build/nn-train
@@ -18,6 +20,7 @@ nn_test_setup() {
     tool=$build/tests/tools/predict_tool
     peak_rss=$build/tests/tools/peak_rss
     bg=""
+    nn_exit_hooks=()
     work=$(mktemp -d "${TMPDIR:-/tmp}/nn-${3:-}$case_name.XXXXXX")
     trap nn_test_cleanup EXIT
     cd "$work"
@@ -26,12 +29,22 @@ nn_test_setup() {
 }
 
 nn_test_cleanup() {
+    local rc=$? h
     [ -n "${bg:-}" ] && { pkill -9 -P "$bg"; kill -9 "$bg"; } 2>/dev/null
-    rm -rf "$work"
+    for h in "${nn_exit_hooks[@]}"; do "$h" "$rc" || true; done
+    if [ -n "${NN_KEEP:-}" ]; then echo "kept $work" >&2; else rm -rf "$work"; fi
 }
+nn_on_exit() { nn_exit_hooks+=("$1"); }
 
 fail() { echo "FAIL [$case_name]: $*" >&2; exit 1; }
 say() { echo "[$case_name] $*"; }
+# skip WHY: the case cannot run here; it prints SKIP and passes, except under CI=true (where
+# the environment must provide what it needs), where it fails.
+skip() {
+    [ "${CI:-}" = true ] && fail "$* (CI=true: this environment must provide it)"
+    echo "SKIP [$case_name]: $*"
+    exit 0
+}
 
 # mpi_run NP COMMAND ARGS...: COMMAND as a plain process (NP = plain) or under mpirun -np NP,
 # with a hang guard (the limit only tells a hang from a run; no test depends on speed).
