@@ -97,8 +97,9 @@ def check_includes(root):
                     continue
                 if path not in layered or layer is None:
                     continue  # tests include what they test; an unplaced file is reported above
-                if os.path.exists(os.path.join(root, os.path.dirname(path), name)):
-                    continue  # its own folder
+                own = os.path.normpath(os.path.join(os.path.dirname(path), name))
+                if own.startswith(os.path.dirname(path) + "/") and os.path.exists(os.path.join(root, own)):
+                    continue  # its own folder (not "../", which leaves it)
                 homes = headers.get(name, [])
                 if not homes:
                     bad.append('%s: includes "%s", which is in neither include/<layer>/ nor the'
@@ -374,6 +375,8 @@ def self_test(real_root):
             "include/core/nn_up.h": '#include "nn_io.h"\n',
             "src/base/lost.c": '#include "nowhere.h"\n',
             "src/misc/stray.c": "\n",
+            "src/core/sneak.c": '#include "../train/t.h"\n',
+            "src/train/t.h": "\n",
         }
         for p, body in src.items():
             write(os.path.join(t, p), body)
@@ -388,6 +391,7 @@ def self_test(real_root):
             'include/core/nn_up.h:1: includes "nn_io.h"',
             'src/base/lost.c:1: includes "nowhere.h"',
             "src/misc/stray.c: src/misc/ is no layer",
+            'src/core/sneak.c:1: includes "../train/t.h"',
         ]
         failed = expect("includes", check_includes(t)[0], want_incl)
 
