@@ -85,18 +85,21 @@ static int node_color(const nn_comm *c)
     return color;
 }
 
-/* A node-wide barrier that also orders the shared-memory accesses around it. */
-static void node_sync(nn_replica *r)
+/* Orders this rank's accesses to every shared window (a memory barrier for the windows). */
+static void sync_windows(nn_replica *r)
 {
     MPI_Win_sync(r->win_grads);
     MPI_Win_sync(r->win_sum);
     MPI_Win_sync(r->win_state);
     MPI_Win_sync(r->win_ctl);
+}
+
+/* A node-wide barrier that also orders the shared-memory accesses around it. */
+static void node_sync(nn_replica *r)
+{
+    sync_windows(r);
     MPI_Barrier(r->node);
-    MPI_Win_sync(r->win_grads);
-    MPI_Win_sync(r->win_sum);
-    MPI_Win_sync(r->win_state);
-    MPI_Win_sync(r->win_ctl);
+    sync_windows(r);
 }
 
 /* Coordination words of a node: two claim counters per slice, then one progress word per
