@@ -28,7 +28,7 @@ enum {
     NN_STREAM_SHUFFLE = 3,
     NN_STREAM_EXAMPLE = 4,
     NN_STREAM_DROPOUT = 5, /* per (step, rank): no state to carry, resume stays exact */
-    NN_STREAM_IMPORT = 16, /* nn-data's test split */
+    NN_STREAM_TEST_SPLIT = 16, /* nn-data import-csv's /test subset: its value picks the rows */
 };
 
 /* Mixes up to three small integers into one stream id. */

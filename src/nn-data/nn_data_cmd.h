@@ -1,0 +1,57 @@
+/* nn_data_cmd.h: what the files of the nn-data program share (private to src/nn-data). The
+ * parsed options of every subcommand (one struct, filled from the option tables in main.c),
+ * the exit statuses, the one error line, the output file's lifecycle (output.c) and the
+ * three subcommands (import_idx.c, import_csv.c, info.c). */
+#ifndef NN_DATA_CMD_H
+#define NN_DATA_CMD_H
+
+#include <stddef.h>
+
+#include "nn_h5write.h"
+
+enum { EXIT_DATA = 1, EXIT_USAGE = 2 };
+
+#define N_OF(a) (sizeof a / sizeof a[0])
+
+/* Every subcommand's options; each fills only its own. */
+typedef struct {
+    /* import-idx */
+    const char *images, *labels, *test_images, *test_labels;
+    /* import-csv */
+    const char *label, *task, *bad_rows, *header, *delimiter;
+    double test_fraction;
+    long seed;
+    /* info */
+    long features, classes;
+    /* common */
+    const char *output;
+    int help;
+    const char *input; /* the positional FILE */
+} dopts;
+
+/* The one error line, "nn-data: error: ..."; what it echoes (file names, values, fields) is
+ * escaped. */
+void data_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* ---- output.c: the output file, never left half-written ---- */
+
+/* Removes the temporary output on SIGINT, SIGTERM or SIGHUP, then dies of the signal. */
+void install_signal_handlers(void);
+/* Creates OUT.tmp (nn_h5w_create) with the signals held back until the handler knows it. */
+nn_h5w *open_output(const char *out, char *err, size_t errlen);
+/* Renames OUT.tmp to OUT (nn_h5w_commit). 0, or -1 with one line in err. */
+int commit_output(nn_h5w *w, char *err, size_t errlen);
+/* Removes OUT.tmp (nn_h5w_abort); accepts NULL. */
+void abort_output(nn_h5w *w);
+/* 1 after printing the error if OUT exists and is a device, FIFO or socket; else 0. */
+int special_output(const char *out);
+/* created_by, created (UTC) and command on the root group. 0, or nonzero on failure. */
+int write_provenance(nn_h5w *w, int argc, char **argv);
+
+/* ---- the subcommands: an exit status each, after printing their output or one error ---- */
+
+int cmd_import_idx(const dopts *o, int argc, char **argv);
+int cmd_import_csv(const dopts *o, int argc, char **argv);
+int cmd_info(const dopts *o, int argc, char **argv);
+
+#endif
