@@ -1,5 +1,5 @@
-/* nn_trainer.h: the data-parallel trainer. Every function here is collective: all ranks call
- * it, and all ranks get the same return status, so they stop together. */
+/* nn_trainer.h: the data-parallel trainer (src/train/). Every function here is collective: all
+ * ranks call it, and all ranks get the same return status, so they stop together. */
 #ifndef NN_TRAIN_H
 #define NN_TRAIN_H
 
@@ -111,16 +111,6 @@ void nn_trainer_settings(const nn_trainer *t, char *buf, size_t len);
 /* Writes <checkpoint-dir>/best.h5 (rank 0; the others wait): a checkpoint of the best
  * validation loss so far, for --patience. */
 void nn_trainer_save_best(nn_trainer *t, long epoch, nn_epoch_stats *st);
-/* Resuming (src/resume.c): prepare finds and reads the checkpoint and applies the resume
- * rules to t->cfg, before the data is read; restore puts the state in place after. */
-int nn_resume_prepare(nn_trainer *t, char *err, size_t errlen);
-int nn_resume_restore(nn_trainer *t, char *err, size_t errlen);
-/* Drops the rows of a CSV log whose first field is beyond `last` (work lost after the
- * checkpoint a run resumes from). */
-int nn_trim_csv(const char *path, long last);
-/* Signals (src/signals.c): SIGTERM, SIGINT and SIGUSR1 only set a flag, read here. */
-void nn_signals_install(void);
-int nn_signal_pending(void);
 /* Sums over every rank's rows v: acc = {loss sum, correct predictions, samples}. */
 void nn_trainer_evaluate(nn_trainer *t, const nn_rows *v, double acc[3]);
 void nn_trainer_free(nn_trainer *t);

@@ -1,6 +1,5 @@
-/* resume.c: the trainer's side of checkpoints. Writing one (rank 0, the others wait),
- * finding and loading one to resume from (rank 0 reads, everyone receives), and the rules for
- * what a resumed run may change.
+/* resume.c: resuming. Finding and loading the checkpoint to resume from (rank 0 reads,
+ * everyone receives), and the rules for what a resumed run may change.
  *
  * Resume rules. Settings that define the model or its data (--layers, --activation, --loss,
  * --optimizer, --seed, --val-fraction) are taken from the checkpoint when not given, and are an
@@ -17,7 +16,7 @@
 
 #include "nn_checkpoint.h"
 #include "nn_preprocess.h"
-#include "nn_trainer.h"
+#include "train_internal.h"
 
 /* Rank 0: the checkpoint to resume from. 1 found (info and state filled), 0 none (auto on an
  * empty directory), -1 error. */
@@ -311,116 +310,4 @@ int nn_resume_restore(nn_trainer *t, char *err, size_t errlen)
         t->resume_state[k] = NULL;
     }
     return 0;
-}
-
-/* Keeps the header and the rows whose first field is <= last, so a resumed run's CSV has no
- * rows from the work lost after the checkpoint. Rewritten through a temporary file. */
-int nn_trim_csv(const char *path, long last)
-{
-    FILE *in = fopen(path, "r");
-    if (!in)
-        return errno == ENOENT ? 0 : -1;
-    char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *out = fopen(tmp, "w");
-    if (!out) {
-        fclose(in);
-        return -1;
-    }
-    char line[4096];
-    int first = 1;
-    while (fgets(line, sizeof line, in)) {
-        if (first || strtol(line, NULL, 10) <= last)
-            fputs(line, out);
-        first = 0;
-    }
-    fclose(in);
-    int rc = fclose(out) == 0 && rename(tmp, path) == 0 ? 0 : -1;
-    if (rc)
-        unlink(tmp);
-    return rc;
-}
-
-/* The checkpoint's description of this run at this position. */
-static void fill_meta(const nn_trainer *t, nn_ckpt_meta *meta, long epoch, long epoch_step,
-                      double loss_sum)
-{
-    memset(meta, 0, sizeof *meta);
-    *meta = (nn_ckpt_meta){
-        .epoch = epoch, .epoch_step = epoch_step, .step = t->step,
-        .epoch_loss_sum = loss_sum, .seed = (uint64_t)t->cfg.seed, .lr = t->lr.base,
-        .batch = (long)t->sched.batch, .epochs = t->cfg.epochs,
-        .val_fraction = t->cfg.val_fraction, .no_shuffle = t->cfg.no_shuffle,
-        .l1 = t->l1, .l2 = t->l2, .world_size = t->comm->size,
-        .dropout = t->cfg.dropout, .warmup_epochs = t->cfg.warmup_epochs,
-        .lr_step_epochs = t->cfg.lr_step_epochs, .lr_gamma = t->cfg.lr_gamma,
-        .lr_min = t->cfg.lr_min, .patience = t->cfg.patience,
-        .best_val_loss = t->early.best, .best_epoch = t->early.best_epoch,
-        .bad_epochs = t->early.bad_epochs,
-    };
-    snprintf(meta->normalize, sizeof meta->normalize, "%s", t->pre.method);
-    snprintf(meta->lr_schedule, sizeof meta->lr_schedule, "%s", t->cfg.lr_schedule);
-    snprintf(meta->data, sizeof meta->data, "%s", t->example ? "(built-in example)" : t->cfg.data);
-    snprintf(meta->config, sizeof meta->config, "%s", t->cmdline ? t->cmdline : "");
-    nn_trainer_settings(t, meta->settings, sizeof meta->settings);
-}
-
-/* Rank 0 writes path; returns 1 on success. The optimizer's learning rate is stored as the
- * schedule's base: the rate of any step is recomputed from it. `last`: the run's final
- * checkpoint, whose failure fails the run. */
-static int write_at(nn_trainer *t, const char *path, long epoch, long epoch_step,
-                    double loss_sum, int last)
-{
-    char err[1024];
-    nn_ckpt_meta meta;
-    fill_meta(t, &meta, epoch, epoch_step, loss_sum);
-    nn_opt_hparams hp = t->hp;
-    hp.lr = (float)t->lr.base;
-    if (nn_ckpt_write(path, &t->lo, t->params, &hp, t->m, t->v, &meta, &t->pre, err,
-                      sizeof err) != 0) {
-        if (last)
-            nn_error(t->comm, "%s; it was the run's final checkpoint (exit status %d)", err,
-                     NN_EXIT_FAILURE);
-        else
-            nn_error(t->comm, "%s (training goes on)", err);
-        return 0;
-    }
-    return 1;
-}
-
-int nn_trainer_checkpoint(nn_trainer *t, long epoch, long epoch_step, double loss_sum,
-                          nn_epoch_stats *st, int last)
-{
-    double t0 = nn_now();
-    int ok = 1;
-    if (t->comm->rank == 0) {
-        char path[4096], err[1024];
-        nn_comm_test_point(t->comm, "checkpoint write");
-        nn_ckpt_path(path, sizeof path, t->cfg.checkpoint_dir, epoch, t->step);
-        ok = write_at(t, path, epoch, epoch_step, loss_sum, last);
-        if (ok && nn_ckpt_commit(t->cfg.checkpoint_dir, path, t->cfg.keep, err, sizeof err) != 0)
-            nn_error(t->comm, "%s (the checkpoint itself is complete)", err);
-    }
-    /* the other ranks wait for the write */
-    nn_comm_bcast_as(t->comm, "checkpoint write", &ok, sizeof ok, 0);
-    t->last_ckpt_time = nn_now();
-    if (st) {
-        st->t.io += t->last_ckpt_time - t0;
-        st->seconds += t->last_ckpt_time - t0;
-    }
-    return ok;
-}
-
-void nn_trainer_save_best(nn_trainer *t, long epoch, nn_epoch_stats *st)
-{
-    double t0 = nn_now();
-    int ok = 1;
-    if (t->comm->rank == 0) {
-        char path[4096];
-        snprintf(path, sizeof path, "%s/best.h5", t->cfg.checkpoint_dir);
-        ok = write_at(t, path, epoch, 0, 0.0, 0);
-    }
-    nn_comm_bcast_as(t->comm, "checkpoint write", &ok, sizeof ok, 0);
-    st->t.io += nn_now() - t0;
-    st->seconds += nn_now() - t0;
 }

@@ -5,7 +5,7 @@
 #include <signal.h>
 #include <string.h>
 
-#include "nn_trainer.h"
+#include "train_internal.h"
 
 static volatile sig_atomic_t pending;
 

@@ -1,0 +1,144 @@
+/* step.c: one training step, and evaluation. The step reads as a recipe:
+ *   gather local batch -> forward -> loss -> backward (writes every gradient) ->
+ *   one sum over ranks of [grads | loss sum | flags] (nn_replica: shared memory within a
+ *   node) -> optimizer step on this rank's slice of the state, with grad_scale = 1 / global
+ *   batch -> publish (every rank sees the whole updated state).
+ * Nothing here allocates. */
+#include <string.h>
+
+#include "nn_kernels.h"
+#include "train_internal.h"
+
+/* The local part of batch `step`: copied into t->batch when shuffling, or pointed at in
+ * place (file order). Returns the row count; sets x and y. No allocation. */
+static size_t local_batch(nn_trainer *t, long step, const float **x, nn_batch_y *y)
+{
+    size_t off, cnt, pos;
+    nn_sched_local(&t->sched, step, &off, &cnt, &pos);
+    const nn_rows *s = &t->train;
+    if (t->cfg.no_shuffle) {
+        *x = s->x + off * s->d;
+        y->labels = s->labels ? s->labels + off : NULL;
+        y->targets = s->targets ? s->targets + off * s->k : NULL;
+        return cnt;
+    }
+    nn_rows *b = &t->batch;
+    for (size_t i = 0; i < cnt; i++) {
+        size_t r = t->perm[off + i];
+        memcpy(b->x + i * s->d, s->x + r * s->d, (size_t)s->d * sizeof(float));
+        if (s->labels)
+            b->labels[i] = s->labels[r];
+        else
+            memcpy(b->targets + i * s->k, s->targets + r * s->k, (size_t)s->k * sizeof(float));
+    }
+    *x = b->x;
+    y->labels = s->labels ? b->labels : NULL;
+    y->targets = s->targets ? b->targets : NULL;
+    return cnt;
+}
+
+/* What the optimizer needs for one step, computed once. */
+typedef struct {
+    nn_trainer *t;
+    float grad_scale;
+    nn_adam_corr corr;
+} opt_step;
+
+/* The update of the floats [a, b) of one tensor, clipped to the range [lo, hi) whose
+ * gradient sum g starts at lo. */
+static void update_range(const opt_step *o, const float *g, size_t a, size_t b, size_t lo,
+                         size_t hi, nn_opt_decay d)
+{
+    nn_trainer *t = o->t;
+    a = a > lo ? a : lo;
+    b = b < hi ? b : hi;
+    if (a >= b)
+        return;
+    const float *ga = g + (a - lo);
+    if (t->hp.kind == NN_OPT_ADAM || t->hp.kind == NN_OPT_ADAMW)
+        nn_adam_apply(t->params + a, ga, t->m + a, t->v + a, b - a, o->grad_scale, &t->hp, d,
+                      o->corr);
+    else
+        nn_sgd_update(t->params + a, ga, t->m + a, b - a, o->grad_scale, &t->hp, d);
+}
+
+/* The optimizer on the state positions [lo, hi), whose gradient sum is g
+ * (nn_replica_update_fn): every tensor that meets the range, kernels with their penalties
+ * and decay, biases without. */
+static void optimizer_range(void *ctx, const float *grads, size_t lo, size_t hi)
+{
+    const opt_step *o = ctx;
+    const nn_trainer *t = o->t;
+    const nn_layout *l = &t->lo;
+    nn_opt_decay dk = {t->l1, t->l2, t->hp.weight_decay}, db = {0, 0, 0};
+    for (int i = 0; i < l->n_layers; i++) {
+        size_t w = l->w_off[i], b = l->b_off[i];
+        update_range(o, grads, w, b, lo, hi, dk);
+        update_range(o, grads, b, b + (size_t)l->sizes[i + 1], lo, hi, db);
+    }
+}
+
+/* The gradients from `from` on are final: other ranks may start adding them up. */
+static void publish(void *rep, size_t from) { nn_replica_ready(rep, from); }
+
+/* One global step. Returns the mean data loss of the global batch. */
+double nn_train_step(nn_trainer *t, long step, nn_timers *tm)
+{
+    const size_t n = t->lo.n_params;
+    double t0 = nn_now(), mm0 = nn_sgemm_seconds();
+    nn_comm_set_step(t->comm, t->step + 1);
+    /* Requests ride the gradient allreduce: any rank's signal, rank 0's clock. */
+    t->grads[n + 1] = nn_signal_pending() ? 1.0f : 0.0f;
+    t->grads[n + 2] = (t->comm->rank == 0 && t->cfg.checkpoint_interval > 0 &&
+                       t0 - t->last_ckpt_time >= t->cfg.checkpoint_interval)
+                          ? 1.0f
+                          : 0.0f;
+    const float *x;
+    nn_batch_y y;
+    size_t cnt = local_batch(t, step, &x, &y);
+    if (cnt > 0) { /* the last, partial batch can leave a rank without samples */
+        if (t->dropout > 0.0f) {
+            /* The masks of step s on rank r come from (seed, s, r) alone. */
+            nn_rng r;
+            nn_rng_seed(&r, (uint64_t)t->cfg.seed,
+                        nn_stream_id(NN_STREAM_DROPOUT, (uint64_t)t->step, (uint64_t)t->comm->rank));
+            nn_forward_train(&t->lo, t->params, &t->work, x, (int)cnt, t->dropout, &r);
+        } else {
+            nn_forward(&t->lo, t->params, &t->work, x, (int)cnt);
+        }
+        t->grads[n] = (float)nn_loss_and_grad(&t->lo, &t->work, y, (int)cnt, NULL);
+        /* writes all n, publishing each layer's gradients as soon as they are final */
+        nn_backward_notify(&t->lo, t->params, t->grads, &t->work, (int)cnt, publish, t->rep);
+    } else {
+        memset(t->grads, 0, (n + 1) * sizeof(float));
+    }
+    double t1 = nn_now();
+    tm->matmul += nn_sgemm_seconds() - mm0;
+    size_t global = nn_sched_global(&t->sched, step);
+    t->hp.lr = (float)nn_lr_at(&t->lr, t->step); /* before the step counter advances */
+    t->step++;
+    opt_step o = {t, 1.0f / (float)global, nn_adam_corrections(&t->hp, t->step)};
+    double t_opt;
+    /* The one sum over ranks, with the optimizer applied to this rank's share of it. */
+    const float *sum = t->gsum_out = nn_replica_step(t->rep, optimizer_range, &o, &t_opt);
+    double t2 = nn_now();
+    tm->compute += (t1 - t0) + t_opt;
+    tm->optimizer += t_opt;
+    tm->allreduce += (t2 - t1) - t_opt;
+    return (double)sum[n] / (double)global;
+}
+
+void nn_trainer_evaluate(nn_trainer *t, const nn_rows *v, double acc[3])
+{
+    long ok = 0;
+    acc[0] = 0.0;
+    acc[2] = (double)v->n;
+    for (size_t i = 0; i < v->n; i += (size_t)t->work.max_batch) {
+        size_t b = v->n - i < (size_t)t->work.max_batch ? v->n - i : (size_t)t->work.max_batch;
+        nn_batch_y y = {v->labels ? v->labels + i : NULL, v->targets ? v->targets + i * v->k : NULL};
+        nn_forward(&t->lo, t->params, &t->work, v->x + i * v->d, (int)b);
+        acc[0] += nn_loss_only(&t->lo, t->work.act[t->lo.n_layers], y, (int)b, &ok);
+    }
+    acc[1] = (double)ok;
+    nn_comm_sum_f64(t->comm, acc, 3); /* exact: sums and counts in double */
+}
