@@ -10,7 +10,8 @@
 
 nn_test_setup() {
     case_name=$1
-    build=$(cd "${2:-}" 2>/dev/null && pwd) || { echo "$case_name: no build directory '${2:-}'" >&2; exit 2; }
+    build=$([ -n "${2:-}" ] && cd "$2" 2>/dev/null && pwd) ||
+        { echo "$case_name: no build directory '${2:-}' (usage: $0 [CASE] BUILD_DIR)" >&2; exit 2; }
     src=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
     here=$src/tests
     train=$build/nn-train
