@@ -25,16 +25,12 @@ int nn_comm_init(nn_comm *c, int *argc, char ***argv)
     c->impl = calloc(1, sizeof *c->impl);
     if (!c->impl)
         MPI_Abort(MPI_COMM_WORLD, 1);
-    atomic_init(&c->impl->since, 0.0);
-    atomic_init(&c->impl->op, "");
-    atomic_init(&c->impl->step, 0);
-    atomic_init(&c->impl->stop, 0);
     MPI_Comm_dup(MPI_COMM_WORLD, &c->impl->comm);
     /* Errors in collectives are fatal for the whole job rather than a hang on some ranks. */
     MPI_Comm_set_errhandler(c->impl->comm, MPI_ERRORS_ARE_FATAL);
     MPI_Comm_rank(c->impl->comm, &c->rank);
     MPI_Comm_size(c->impl->comm, &c->size);
-    comm_test_hooks_init(c->impl);
+    comm_watchdog_init(c->impl);
     return 0;
 }
 

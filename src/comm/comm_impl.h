@@ -40,9 +40,9 @@ struct nn_comm_impl {
 
 /* ---- watchdog.c ---- */
 
-/* Reads NN_TEST_FREEZE and NN_TEST_FREEZE_SIGNAL into w; anything malformed leaves the hook
- * off. */
-void comm_test_hooks_init(nn_comm_impl *w);
+/* The watchdog's part of a new w (zeroed): no wait yet, step 0, and the test hooks from
+ * NN_TEST_FREEZE and NN_TEST_FREEZE_SIGNAL (anything malformed leaves a hook off). */
+void comm_watchdog_init(nn_comm_impl *w);
 /* The test hook at the wait or point `op` (only called while w->freeze_op is set). */
 void comm_freeze_point(const nn_comm *c, const char *op);
 /* Stops and joins the watchdog thread, if it runs. */

@@ -82,7 +82,7 @@ void nn_comm_test_point(const nn_comm *c, const char *where)
 }
 
 /* NN_TEST_FREEZE=OP:RANK[:STEP]; anything malformed leaves the hook off. */
-void comm_test_hooks_init(nn_comm_impl *w)
+static void parse_freeze(nn_comm_impl *w)
 {
     const char *e = getenv("NN_TEST_FREEZE");
     const char *colon = e ? strchr(e, ':') : NULL;
@@ -104,4 +104,13 @@ void comm_test_hooks_init(nn_comm_impl *w)
         w->freeze_signal = (int)sig;
         w->freeze_to_parent = strcmp(end, ":parent") == 0;
     }
+}
+
+void comm_watchdog_init(nn_comm_impl *w)
+{
+    atomic_init(&w->since, 0.0);
+    atomic_init(&w->op, "");
+    atomic_init(&w->step, 0);
+    atomic_init(&w->stop, 0);
+    parse_freeze(w);
 }
