@@ -173,6 +173,116 @@ static int verify(const char *path)
     return 0;
 }
 
+/* Flags that end the run before training: a parse error (2), --help or --version (0), srun
+ * without PMIx (2), --verify (0 or 1). Returns that exit status, or -1 to go on and train. */
+static int before_training(const nn_comm *comm, const nn_config *cfg, int bad, const char *err)
+{
+    if (bad || cfg->help || cfg->version) {
+        /* Every rank parsed the same argv, so they agree without talking; rank 0 speaks. */
+        if (comm->rank == 0) {
+            if (bad)
+                nn_print_error("nn-train", 0, err);
+            else if (cfg->help)
+                nn_config_usage(stdout);
+            else
+                printf("nn-train %s\n", NN_VERSION);
+        }
+        return bad ? 2 : 0;
+    }
+    /* The srun trap: srun without --mpi=pmix starts N copies that each see one rank, and
+     * would train N separate models. Slurm's step task count gives it away. */
+    const char *step_tasks = getenv("SLURM_STEP_NUM_TASKS");
+    if (step_tasks && atoi(step_tasks) > 1 && comm->size == 1 && !cfg->verify) {
+        const char *procid = getenv("SLURM_PROCID");
+        if (!procid || atoi(procid) == 0)
+            fprintf(stderr, "nn-train: error: Slurm started %s tasks but MPI reports a single "
+                    "rank: srun needs --mpi=pmix (Debian's Open MPI has no PMI2), or launch "
+                    "with mpirun inside the allocation\n", step_tasks);
+        return 2;
+    }
+    if (cfg->verify) {
+        int ok = comm->rank != 0 || verify(cfg->verify) == 0;
+        return nn_comm_agree(comm, !ok) >= 0 ? 1 : 0;
+    }
+    return -1;
+}
+
+/* After epoch e's steps (r: nn_trainer_epoch's 0, or 1 when a signal stopped it inside):
+ * early stopping and best.h5, the epoch's checkpoint, the epoch line and the logs. Returns
+ * -1 to go on, else the run's exit status (0 when it stopped early). */
+static int after_epoch(nn_trainer *t, long e, int r, nn_epoch_stats *st)
+{
+    const nn_comm *comm = t->comm;
+    int ckpt = t->cfg.checkpoint_dir != NULL, early = 0, rc;
+    if (r == 0) {
+        /* early stopping on the validation loss; the best model is kept as best.h5 */
+        if (t->n_val > 0 && nn_early_stop_update(&t->early, e, st->val_loss, t->cfg.patience,
+                                                 &early) &&
+            ckpt && t->cfg.patience > 0)
+            nn_trainer_save_best(t, e, st);
+        /* the run's last checkpoint must be written, or the run fails */
+        int last = e == t->cfg.epochs || t->stop || early;
+        if (ckpt && (e % t->cfg.checkpoint_every == 0 || last || t->ckpt_pending))
+            t->last_ckpt_failed = !nn_trainer_checkpoint(t, e, 0, 0.0, st, last) && last;
+        t->ckpt_pending = 0;
+        print_epoch(comm, t, st);
+    }
+    if ((rc = logs_failed(t)) != 0)
+        return rc;
+    if (early) {
+        nn_say(comm, t->cfg.quiet, "early stopping: no better validation loss for %ld epochs; "
+               "the best was %.6g at epoch %ld%s%s\n", t->cfg.patience, t->early.best,
+               t->early.best_epoch, ckpt ? ", kept in " : "", ckpt ? t->cfg.checkpoint_dir : "");
+        return 0;
+    }
+    if (t->stop && t->last_ckpt_failed) {
+        nn_say(comm, t->cfg.quiet, "stopped by a signal after step %ld; its checkpoint could "
+               "not be written (exit status %d)\n", t->step, NN_EXIT_FAILURE);
+        return 0; /* NN_EXIT_FAILURE follows from last_ckpt_failed */
+    }
+    if (t->stop) {
+        nn_say(comm, t->cfg.quiet, "stopped by a signal after step %ld; checkpoint written to "
+               "%s; resume with --resume auto (exit status %d)\n", t->step,
+               t->cfg.checkpoint_dir, NN_EXIT_CHECKPOINTED);
+        return NN_EXIT_CHECKPOINTED;
+    }
+    return -1;
+}
+
+/* The epoch loop of a set-up run, from its first epoch (a resumed run's may be past the
+ * end); then the run's verdict. Returns the exit status. */
+static int train(nn_trainer *t)
+{
+    const nn_comm *comm = t->comm;
+    if (t->cfg.patience > 0 && t->early.bad_epochs >= t->cfg.patience) {
+        nn_say(comm, t->cfg.quiet, "resume: the run stopped early at epoch %ld (patience %ld); "
+               "nothing to do\n", t->start_epoch - 1, t->cfg.patience);
+        t->start_epoch = t->cfg.epochs + 1;
+    } else if (t->start_epoch > t->cfg.epochs) {
+        nn_say(comm, t->cfg.quiet, "resume: the checkpoint has finished all %ld epochs; nothing "
+               "to do\n", t->cfg.epochs);
+    }
+    int rc = 0;
+    for (long e = t->start_epoch; e <= t->cfg.epochs; e++) {
+        nn_epoch_stats st;
+        int r = nn_trainer_epoch(t, e, &st);
+        if (r < 0) {
+            rc = 1;
+            break;
+        }
+        if ((rc = after_epoch(t, e, r, &st)) >= 0)
+            break;
+        rc = 0;
+    }
+    if (rc == 0 && t->last_ckpt_failed) /* reported when the write failed */
+        rc = NN_EXIT_FAILURE;
+    if (rc == 0 && t->example)
+        example_summary(t);
+    if (rc == 0)
+        report_memory(t);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     nn_comm comm;
@@ -185,104 +295,17 @@ int main(int argc, char **argv)
     nn_config cfg;
     char err[512] = "";
     int bad = nn_config_parse(&cfg, argc, argv, err, sizeof err) != 0;
-    if (bad || cfg.help || cfg.version) {
-        /* Every rank parsed the same argv, so they agree without talking; rank 0 speaks. */
-        if (comm.rank == 0) {
-            if (bad)
-                nn_print_error("nn-train", 0, err);
-            else if (cfg.help)
-                nn_config_usage(stdout);
-            else
-                printf("nn-train %s\n", NN_VERSION);
-        }
+    int rc = before_training(&comm, &cfg, bad, err);
+    if (rc >= 0) {
         nn_comm_finalize(&comm);
-        return bad ? 2 : 0;
+        return rc;
     }
-
-    /* The srun trap: srun without --mpi=pmix starts N copies that each see one rank, and
-     * would train N separate models. Slurm's step task count gives it away. */
-    const char *step_tasks = getenv("SLURM_STEP_NUM_TASKS");
-    if (step_tasks && atoi(step_tasks) > 1 && comm.size == 1 && !cfg.verify) {
-        const char *procid = getenv("SLURM_PROCID");
-        if (!procid || atoi(procid) == 0)
-            fprintf(stderr, "nn-train: error: Slurm started %s tasks but MPI reports a single "
-                    "rank: srun needs --mpi=pmix (Debian's Open MPI has no PMI2), or launch "
-                    "with mpirun inside the allocation\n", step_tasks);
-        nn_comm_finalize(&comm);
-        return 2;
-    }
-    if (cfg.verify) {
-        int ok = comm.rank != 0 || verify(cfg.verify) == 0;
-        int failed = nn_comm_agree(&comm, !ok) >= 0;
-        nn_comm_finalize(&comm);
-        return failed ? 1 : 0;
-    }
-
     char cmdline[4096];
     join_args(argc, argv, cmdline, sizeof cmdline);
     nn_trainer t;
-    int rc = nn_trainer_setup(&t, &comm, &cfg, cmdline);
-    if (rc != 0)
-        goto out;
-    if (t.cfg.patience > 0 && t.early.bad_epochs >= t.cfg.patience) {
-        nn_say(&comm, t.cfg.quiet, "resume: the run stopped early at epoch %ld (patience %ld); "
-               "nothing to do\n", t.start_epoch - 1, t.cfg.patience);
-        t.start_epoch = t.cfg.epochs + 1;
-    } else if (t.start_epoch > t.cfg.epochs) {
-        nn_say(&comm, t.cfg.quiet, "resume: the checkpoint has finished all %ld epochs; nothing "
-               "to do\n", t.cfg.epochs);
-    }
-    int ckpt = t.cfg.checkpoint_dir != NULL;
-    for (long e = t.start_epoch; e <= t.cfg.epochs; e++) {
-        nn_epoch_stats st;
-        int r = nn_trainer_epoch(&t, e, &st);
-        if (r < 0) {
-            rc = 1;
-            break;
-        }
-        int early = 0;
-        if (r == 0) {
-            /* early stopping on the validation loss; the best model is kept as best.h5 */
-            if (t.n_val > 0 && nn_early_stop_update(&t.early, e, st.val_loss, t.cfg.patience,
-                                                    &early) &&
-                ckpt && t.cfg.patience > 0)
-                nn_trainer_save_best(&t, e, &st);
-            /* the run's last checkpoint must be written, or the run fails */
-            int last = e == t.cfg.epochs || t.stop || early;
-            if (ckpt && (e % t.cfg.checkpoint_every == 0 || last || t.ckpt_pending))
-                t.last_ckpt_failed = !nn_trainer_checkpoint(&t, e, 0, 0.0, &st, last) && last;
-            t.ckpt_pending = 0;
-            print_epoch(&comm, &t, &st);
-        }
-        if ((rc = logs_failed(&t)) != 0)
-            break;
-        if (early) {
-            nn_say(&comm, t.cfg.quiet, "early stopping: no better validation loss for %ld epochs; "
-                   "the best was %.6g at epoch %ld%s%s\n", t.cfg.patience, t.early.best,
-                   t.early.best_epoch, ckpt ? ", kept in " : "",
-                   ckpt ? t.cfg.checkpoint_dir : "");
-            break;
-        }
-        if (t.stop && t.last_ckpt_failed) {
-            nn_say(&comm, t.cfg.quiet, "stopped by a signal after step %ld; its checkpoint could "
-                   "not be written (exit status %d)\n", t.step, NN_EXIT_FAILURE);
-            break;
-        }
-        if (t.stop) {
-            nn_say(&comm, t.cfg.quiet, "stopped by a signal after step %ld; checkpoint written to "
-                   "%s; resume with --resume auto (exit status %d)\n", t.step,
-                   t.cfg.checkpoint_dir, NN_EXIT_CHECKPOINTED);
-            rc = NN_EXIT_CHECKPOINTED;
-            break;
-        }
-    }
-    if (rc == 0 && t.last_ckpt_failed) /* reported when the write failed */
-        rc = NN_EXIT_FAILURE;
-    if (rc == 0 && t.example)
-        example_summary(&t);
+    rc = nn_trainer_setup(&t, &comm, &cfg, cmdline);
     if (rc == 0)
-        report_memory(&t);
-out:
+        rc = train(&t);
     nn_trainer_free(&t);
     nn_comm_finalize(&comm);
     return rc;
