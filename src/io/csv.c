@@ -180,20 +180,22 @@ static const char *show(int ch, char tmp[8])
     return tmp;
 }
 
-int nn_csv_next(nn_csv *c, const char *const **fields, size_t *nfields, char *err,
-                size_t errlen)
+/* At the very start of the file: a UTF-8 byte-order mark is passed over. */
+static void skip_bom(nn_csv *c)
 {
-    int ch;
-    if (!c->started) {
-        c->started = 1;
-        static const unsigned char bom[3] = {0xef, 0xbb, 0xbf};
-        if (peek(c) == bom[0] && c->len - c->pos >= 3 && memcmp(c->in + c->pos, bom, 3) == 0)
-            c->pos += 3;
-    }
-    /* Skip blank lines (LF or CRLF; a CR at the start of a line is dropped). */
+    static const unsigned char bom[3] = {0xef, 0xbb, 0xbf};
+    c->started = 1;
+    if (peek(c) == bom[0] && c->len - c->pos >= 3 && memcmp(c->in + c->pos, bom, 3) == 0)
+        c->pos += 3;
+}
+
+/* Skips blank lines (LF or CRLF; a CR at the start of a line is dropped). The next byte, or
+ * EOF, not consumed; c->rec_line is its line. */
+static int skip_blank_lines(nn_csv *c)
+{
     for (;;) {
         c->rec_line = c->line;
-        ch = peek(c);
+        int ch = peek(c);
         if (ch == '\n') {
             c->pos++;
             c->line++;
@@ -201,94 +203,132 @@ int nn_csv_next(nn_csv *c, const char *const **fields, size_t *nfields, char *er
         } else if (ch == '\r') {
             c->pos++;
         } else {
-            break;
+            return ch;
         }
     }
-    if (ch == EOF) {
-        if (ferror(c->f)) {
-            snprintf(err, errlen, "%s:%ld: read error: %s", c->name, c->line, strerror(errno));
+}
+
+static int read_error(const nn_csv *c, char *err, size_t errlen)
+{
+    snprintf(err, errlen, "%s:%ld: read error: %s", c->name, c->line, strerror(errno));
+    return NN_CSV_ERROR;
+}
+
+/* The record outgrew NN_CSV_MAX_RECORD, or memory. */
+static int too_long(const nn_csv *c, char *err, size_t errlen)
+{
+    if (c->bcap >= NN_CSV_MAX_RECORD)
+        snprintf(err, errlen, "%s:%ld: a record longer than %zu MiB; expected a text CSV file",
+                 c->name, c->rec_line, NN_CSV_MAX_RECORD >> 20);
+    else
+        snprintf(err, errlen, "%s:%ld: out of memory reading this record", c->name,
+                 c->rec_line);
+    return NN_CSV_ERROR;
+}
+
+/* A quoted field whose opening quote was just read: its text, up to the closing quote, into
+ * the record. *end: the byte after the closing quote (the delimiter, LF or EOF; the CR of a
+ * CRLF is passed over). 0, or NN_CSV_ERROR with the message. */
+static int quoted_field(nn_csv *c, int *end, char *err, size_t errlen)
+{
+    long qline = c->line;
+    int ch;
+    for (;;) {
+        ch = get(c);
+        if (ch == EOF) {
+            snprintf(err, errlen,
+                     "%s:%ld: field %zu: the quote opened on line %ld never closes; "
+                     "expected a closing \"",
+                     c->name, c->rec_line, c->nf - 1, qline);
             return NN_CSV_ERROR;
         }
-        return NN_CSV_EOF;
+        if (ch == '"') {
+            if (peek(c) != '"')
+                break;
+            c->pos++;
+        } else if (ch == '\n') {
+            c->line++;
+            c->lf_seen = 1;
+        } else if (ch == 0) {
+            return nul_byte(c, err, errlen);
+        } else if (ch == 0xef) {
+            c->maybe_bom = 1;
+        }
+        if (put(c, (char)ch) != 0)
+            return too_long(c, err, errlen);
     }
+    ch = get(c);
+    if (ch == '\r' && (peek(c) == '\n' || peek(c) == EOF))
+        ch = get(c);
+    else if (ch == '\r' && c->delim != '\r')
+        return bare_cr(c, err, errlen);
+    if (ch != c->delim && ch != '\n' && ch != EOF) {
+        char tmp[8];
+        snprintf(err, errlen,
+                 "%s:%ld: field %zu: unexpected %s after the closing quote; expected "
+                 "the delimiter or the end of the line (write a quote inside a quoted "
+                 "field as \"\")",
+                 c->name, c->line, c->nf - 1, show(ch, tmp));
+        return NN_CSV_ERROR;
+    }
+    *end = ch;
+    return 0;
+}
+
+/* An unquoted field whose first byte ch was just read: its text into the record. *end: the
+ * byte that ended it (the delimiter, LF or EOF; the CR of a CRLF is passed over). 0, or
+ * NN_CSV_ERROR with the message. */
+static int plain_field(nn_csv *c, int ch, int *end, char *err, size_t errlen)
+{
+    while (ch != c->delim && ch != '\n' && ch != EOF) {
+        if (ch == '\r' || ch == 0 || ch == 0xef) { /* rare: checked apart */
+            if (ch == '\r' && (peek(c) == '\n' || peek(c) == EOF)) {
+                ch = get(c);
+                break;
+            }
+            if (ch == '\r')
+                return bare_cr(c, err, errlen);
+            if (ch == 0)
+                return nul_byte(c, err, errlen);
+            c->maybe_bom = 1;
+        }
+        if (put(c, (char)ch) != 0)
+            return too_long(c, err, errlen);
+        ch = get(c);
+    }
+    *end = ch;
+    return 0;
+}
+
+/* Reads the record's fields, one per iteration, until one ends at a line end or EOF. 0, or
+ * NN_CSV_ERROR with the message. */
+static int read_fields(nn_csv *c, char *err, size_t errlen)
+{
     c->blen = 0;
     c->nf = 0;
     c->maybe_bom = 0;
-    char tmp[8];
-    for (;;) { /* one field per iteration */
+    int end;
+    do {
         if (start_field(c) != 0)
-            goto too_long;
-        ch = get(c);
-        if (ch == '"') {
-            long qline = c->line;
-            for (;;) {
-                ch = get(c);
-                if (ch == EOF) {
-                    snprintf(err, errlen,
-                             "%s:%ld: field %zu: the quote opened on line %ld never closes; "
-                             "expected a closing \"",
-                             c->name, c->rec_line, c->nf - 1, qline);
-                    return NN_CSV_ERROR;
-                }
-                if (ch == '"') {
-                    if (peek(c) != '"')
-                        break;
-                    c->pos++;
-                } else if (ch == '\n') {
-                    c->line++;
-                    c->lf_seen = 1;
-                } else if (ch == 0) {
-                    return nul_byte(c, err, errlen);
-                } else if (ch == 0xef) {
-                    c->maybe_bom = 1;
-                }
-                if (put(c, (char)ch) != 0)
-                    goto too_long;
-            }
-            ch = get(c);
-            if (ch == '\r' && (peek(c) == '\n' || peek(c) == EOF))
-                ch = get(c);
-            else if (ch == '\r' && c->delim != '\r')
-                return bare_cr(c, err, errlen);
-            if (ch != c->delim && ch != '\n' && ch != EOF) {
-                snprintf(err, errlen,
-                         "%s:%ld: field %zu: unexpected %s after the closing quote; expected "
-                         "the delimiter or the end of the line (write a quote inside a quoted "
-                         "field as \"\")",
-                         c->name, c->line, c->nf - 1, show(ch, tmp));
-                return NN_CSV_ERROR;
-            }
-        } else {
-            while (ch != c->delim && ch != '\n' && ch != EOF) {
-                if (ch == '\r' || ch == 0 || ch == 0xef) { /* rare: checked apart */
-                    if (ch == '\r' && (peek(c) == '\n' || peek(c) == EOF)) {
-                        ch = get(c);
-                        break;
-                    }
-                    if (ch == '\r')
-                        return bare_cr(c, err, errlen);
-                    if (ch == 0)
-                        return nul_byte(c, err, errlen);
-                    c->maybe_bom = 1;
-                }
-                if (put(c, (char)ch) != 0)
-                    goto too_long;
-                ch = get(c);
-            }
-        }
+            return too_long(c, err, errlen);
+        int ch = get(c), rc = ch == '"' ? quoted_field(c, &end, err, errlen)
+                                        : plain_field(c, ch, &end, err, errlen);
+        if (rc != 0)
+            return rc;
         if (put(c, '\0') != 0)
-            goto too_long;
-        if (ch == '\n') {
+            return too_long(c, err, errlen);
+        if (end == '\n') {
             c->line++;
             c->lf_seen = 1;
         }
-        if (ch != c->delim)
-            break;
-    }
-    if (ferror(c->f)) {
-        snprintf(err, errlen, "%s:%ld: read error: %s", c->name, c->line, strerror(errno));
-        return NN_CSV_ERROR;
-    }
+    } while (end == c->delim);
+    return 0;
+}
+
+/* The whole record read: a byte-order mark inside it, or a field count other than the first
+ * record's, is an error. 0, or NN_CSV_ERROR with the message. */
+static int check_record(nn_csv *c, char *err, size_t errlen)
+{
     if (c->maybe_bom && bom_inside(c, err, errlen) != 0)
         return NN_CSV_ERROR;
     if (c->width == 0) {
@@ -299,19 +339,27 @@ int nn_csv_next(nn_csv *c, const char *const **fields, size_t *nfields, char *er
                  c->name, c->rec_line, c->nf, c->width, c->width_line);
         return NN_CSV_ERROR;
     }
+    return 0;
+}
+
+int nn_csv_next(nn_csv *c, const char *const **fields, size_t *nfields, char *err,
+                size_t errlen)
+{
+    if (!c->started)
+        skip_bom(c);
+    if (skip_blank_lines(c) == EOF)
+        return ferror(c->f) ? read_error(c, err, errlen) : NN_CSV_EOF;
+    if (read_fields(c, err, errlen) != 0)
+        return NN_CSV_ERROR;
+    if (ferror(c->f))
+        return read_error(c, err, errlen);
+    if (check_record(c, err, errlen) != 0)
+        return NN_CSV_ERROR;
     for (size_t i = 0; i < c->nf; i++)
         c->fp[i] = c->buf + c->off[i];
     *fields = c->fp;
     *nfields = c->nf;
     return NN_CSV_RECORD;
-too_long:
-    if (c->bcap >= NN_CSV_MAX_RECORD)
-        snprintf(err, errlen, "%s:%ld: a record longer than %zu MiB; expected a text CSV file",
-                 c->name, c->rec_line, NN_CSV_MAX_RECORD >> 20);
-    else
-        snprintf(err, errlen, "%s:%ld: out of memory reading this record", c->name,
-                 c->rec_line);
-    return NN_CSV_ERROR;
 }
 
 static int blank(char ch) { return ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n'; }

@@ -64,6 +64,75 @@ static const char *what(int want_ndim)
                           : "an IDX image file (magic 0x00000803: unsigned bytes [N, rows, cols])";
 }
 
+/* The magic number h[0..3]: IDX, unsigned bytes, and as many dimensions as wanted (1 for
+ * labels, 2 or more for images). 0, or -1 with one line in err. */
+static int check_magic(const char *path, const unsigned char *h, int want_ndim, char *err,
+                       size_t errlen)
+{
+    uint32_t magic = be32(h);
+    int ndim = h[3];
+    if (h[0] != 0 || h[1] != 0 || ndim < 1 || ndim > NN_IDX_MAX_DIMS) {
+        snprintf(err, errlen, "%s: magic 0x%08x is not IDX; expected %s", path, (unsigned)magic,
+                 what(want_ndim));
+        return -1;
+    }
+    if (h[2] != 0x08) {
+        snprintf(err, errlen,
+                 "%s: magic 0x%08x has element type 0x%02x; expected 0x08 (unsigned bytes) in "
+                 "%s",
+                 path, (unsigned)magic, h[2], what(want_ndim));
+        return -1;
+    }
+    if ((want_ndim == 1 && ndim != 1) || (want_ndim == 0 && ndim < 2)) {
+        snprintf(err, errlen, "%s: magic 0x%08x has %d dimension(s); expected %s%s", path,
+                 (unsigned)magic, ndim, what(want_ndim),
+                 want_ndim == 1 ? " (images given as labels?)" : " (labels given as images?)");
+        return -1;
+    }
+    return 0;
+}
+
+/* Reads and checks the header (magic, then one big-endian size per dimension) into f. 0, or
+ * -1 with one line in err. */
+static int read_header(nn_idx *f, int want_ndim, char *err, size_t errlen)
+{
+    const char *path = f->path, *why = NULL;
+    unsigned char h[4 + 4 * NN_IDX_MAX_DIMS];
+    long long n = read_full(f->gz, h, 4, &why);
+    if (n < 0) {
+        snprintf(err, errlen, "%s: %s; expected %s%s", path, why, what(want_ndim),
+                 f->gzip ? " compressed with gzip" : "");
+        return -1;
+    }
+    if (n < 4) {
+        snprintf(err, errlen, "%s: %lld byte(s) only; expected %s", path, n, what(want_ndim));
+        return -1;
+    }
+    if (check_magic(path, h, want_ndim, err, errlen) != 0)
+        return -1;
+    int ndim = h[3];
+    n = read_full(f->gz, h + 4, 4 * (size_t)ndim, &why);
+    if (n < 4 * ndim) {
+        snprintf(err, errlen, "%s: the header ends early (%s); expected %d sizes after the magic",
+                 path, n < 0 ? why : "truncated", ndim);
+        return -1;
+    }
+    f->ndim = ndim;
+    f->item = 1;
+    for (int i = 0; i < ndim; i++) {
+        f->dims[i] = be32(h + 4 + 4 * i);
+        if (i > 0)
+            f->item *= f->dims[i]; /* at most 3 factors of 2^32 - 1: checked below */
+        if (i > 0 && (f->dims[i] == 0 || f->item > 100000000)) {
+            snprintf(err, errlen,
+                     "%s: items of %s bytes; expected 1 to 100000000 values per sample", path,
+                     f->dims[i] == 0 ? "0" : "over 100000000");
+            return -1;
+        }
+    }
+    return 0;
+}
+
 nn_idx *nn_idx_open(const char *path, int want_ndim, char *err, size_t errlen)
 {
     FILE *raw = fopen(path, "rb");
@@ -88,61 +157,11 @@ nn_idx *nn_idx_open(const char *path, int want_ndim, char *err, size_t errlen)
         return NULL;
     }
     gzbuffer(f->gz, 1u << 17);
-    const char *why = NULL;
-    unsigned char h[4 + 4 * NN_IDX_MAX_DIMS];
-    long long n = read_full(f->gz, h, 4, &why);
-    if (n < 0) {
-        snprintf(err, errlen, "%s: %s; expected %s%s", path, why, what(want_ndim),
-                 f->gzip ? " compressed with gzip" : "");
-        goto fail;
-    }
-    if (n < 4) {
-        snprintf(err, errlen, "%s: %lld byte(s) only; expected %s", path, n, what(want_ndim));
-        goto fail;
-    }
-    uint32_t magic = be32(h);
-    int ndim = h[3];
-    if (h[0] != 0 || h[1] != 0 || ndim < 1 || ndim > NN_IDX_MAX_DIMS) {
-        snprintf(err, errlen, "%s: magic 0x%08x is not IDX; expected %s", path, (unsigned)magic,
-                 what(want_ndim));
-        goto fail;
-    }
-    if (h[2] != 0x08) {
-        snprintf(err, errlen,
-                 "%s: magic 0x%08x has element type 0x%02x; expected 0x08 (unsigned bytes) in "
-                 "%s",
-                 path, (unsigned)magic, h[2], what(want_ndim));
-        goto fail;
-    }
-    if ((want_ndim == 1 && ndim != 1) || (want_ndim == 0 && ndim < 2)) {
-        snprintf(err, errlen, "%s: magic 0x%08x has %d dimension(s); expected %s%s", path,
-                 (unsigned)magic, ndim, what(want_ndim),
-                 want_ndim == 1 ? " (images given as labels?)" : " (labels given as images?)");
-        goto fail;
-    }
-    n = read_full(f->gz, h + 4, 4 * (size_t)ndim, &why);
-    if (n < 4 * ndim) {
-        snprintf(err, errlen, "%s: the header ends early (%s); expected %d sizes after the magic",
-                 path, n < 0 ? why : "truncated", ndim);
-        goto fail;
-    }
-    f->ndim = ndim;
-    f->item = 1;
-    for (int i = 0; i < ndim; i++) {
-        f->dims[i] = be32(h + 4 + 4 * i);
-        if (i > 0)
-            f->item *= f->dims[i]; /* at most 3 factors of 2^32 - 1: checked below */
-        if (i > 0 && (f->dims[i] == 0 || f->item > 100000000)) {
-            snprintf(err, errlen,
-                     "%s: items of %s bytes; expected 1 to 100000000 values per sample", path,
-                     f->dims[i] == 0 ? "0" : "over 100000000");
-            goto fail;
-        }
+    if (read_header(f, want_ndim, err, errlen) != 0) {
+        nn_idx_close(f);
+        return NULL;
     }
     return f;
-fail:
-    nn_idx_close(f);
-    return NULL;
 }
 
 int nn_idx_read(nn_idx *f, unsigned char *buf, size_t n, char *err, size_t errlen)

@@ -60,9 +60,9 @@ int csv_classes(csv_job *j)
         return 0;
     if (j->seen.overflow) {
         char cn[96];
-        data_error("%s: %s, the label, has more than %d distinct values; expected class labels "
-              "(for a numeric target use --task regress)",
-              j->path, col_name(j, j->label, cn, sizeof cn), MAX_CLASSES);
+        data_error("%s: %s, the label, has more than %d distinct values; expected class "
+                   "labels (for a numeric target use --task regress)",
+                   j->path, col_name(j, j->label, cn, sizeof cn), MAX_CLASSES);
         return EXIT_DATA;
     }
     size_t n = j->seen.n, k = 0;
