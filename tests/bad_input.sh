@@ -107,6 +107,7 @@ EOF
     exit 0
 fi
 
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$here/lib.sh"
 nn_test_setup bad_input "${1:?usage: bad_input.sh BUILD_DIR | --list}"
 python=/usr/bin/python3

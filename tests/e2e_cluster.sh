@@ -16,6 +16,7 @@
 # without iproute2 for multihost) a case prints SKIP and passes, unless CI=true.
 set -euo pipefail
 
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 nn_test_setup "$1" "$2" cluster-
 slurm_local=$src/cluster/slurm-local.sh

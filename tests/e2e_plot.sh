@@ -8,6 +8,7 @@
 # and leave no PNG. Without gnuplot it prints SKIP, except in CI (CI=true), where it fails.
 set -euo pipefail
 
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 nn_test_setup plot "${1:-}" e2e-
 plot=$src/scripts/plot-metrics.sh
