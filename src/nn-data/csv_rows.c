@@ -235,7 +235,8 @@ int csv_pass2(csv_job *j, const dopts *o, nn_h5w_split *train, nn_h5w_split *tes
         rc = EXIT_DATA;
     }
     if (rc == 0 && kept != j->kept) {
-        data_error("%s changed while nn-data was reading it; expected an unchanging file", j->path);
+        data_error("%s changed while nn-data was reading it; expected an unchanging file",
+                   j->path);
         rc = EXIT_DATA;
     }
     free(x);

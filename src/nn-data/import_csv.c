@@ -10,7 +10,6 @@
 
 #include "csv_job.h"
 #include "nn_clock.h"
-#include "nn_fileio.h"
 #include "nn_h5info.h"
 
 static void job_free(csv_job *j)
@@ -240,13 +239,7 @@ static int csv_check_args(const dopts *o, char *delim)
                    "or 'tab'", o->delimiter);
         return EXIT_USAGE;
     }
-    if (nn_same_file(o->input, o->output)) {
-        data_error("-o %s is the input file; expected a different output file", o->output);
-        return EXIT_USAGE;
-    }
-    if (special_output(o->output))
-        return EXIT_USAGE;
-    return 0;
+    return check_output(o->output, &o->input, 1) ? EXIT_USAGE : 0;
 }
 
 /* The job for o's input, opened for reading. 0, or EXIT_DATA after printing the error (the

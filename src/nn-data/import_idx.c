@@ -9,7 +9,6 @@
 
 #include "nn_clock.h"
 #include "nn_data_cmd.h"
-#include "nn_fileio.h"
 #include "nn_h5write.h"
 #include "nn_idx.h"
 
@@ -79,14 +78,7 @@ static int idx_check_args(const dopts *o, const char *const inputs[4])
                    o->test_images ? "test-labels" : "test-images");
         return EXIT_USAGE;
     }
-    for (int i = 0; i < 4; i++)
-        if (inputs[i] && nn_same_file(inputs[i], o->output)) {
-            data_error("-o %s is also an input; expected a different output file", o->output);
-            return EXIT_USAGE;
-        }
-    if (special_output(o->output))
-        return EXIT_USAGE;
-    return 0;
+    return check_output(o->output, inputs, 4) ? EXIT_USAGE : 0;
 }
 
 /* Opens the nf inputs (images, labels, then the test pair) into f and checks that they fit

@@ -37,7 +37,7 @@ typedef nn_arg opt;
 
 #define OFF(f) offsetof(dopts, f)
 #define OUTPUT_OPT                                                                             \
-    {"output", 'o', NN_ARG_STR, OFF(output), NULL, "FILE", 0, 0, NULL, 1,                           \
+    {"output", 'o', NN_ARG_STR, OFF(output), NULL, "FILE", 0, 0, NULL, 1,                      \
      "HDF5 file to write; written as FILE.tmp and renamed when complete"}
 #define HELP_OPT {"help", 'h', NN_ARG_FLAG, OFF(help), NULL, NULL, 0, 0, NULL, 0, "show this help"}
 
@@ -134,7 +134,8 @@ static int parse(const command *c, int argc, char **argv, dopts *d)
     unsigned char given[32];
     snprintf(prog, sizeof prog, "nn-data %s", c->name);
     nn_argspec spec = {c->opts, c->nopts, prog, c->positional ? &d->input : NULL};
-    if (c->nopts > sizeof given || nn_args_parse(&spec, d, given, argc, argv, 2, err, sizeof err) != 0) {
+    if (c->nopts > sizeof given ||
+        nn_args_parse(&spec, d, given, argc, argv, 2, err, sizeof err) != 0) {
         data_error("%s", err);
         return -1;
     }

@@ -43,8 +43,9 @@ nn_h5w *open_output(const char *out, char *err, size_t errlen);
 int commit_output(nn_h5w *w, char *err, size_t errlen);
 /* Removes OUT.tmp (nn_h5w_abort); accepts NULL. */
 void abort_output(nn_h5w *w);
-/* 1 after printing the error if OUT exists and is a device, FIFO or socket; else 0. */
-int special_output(const char *out);
+/* Whether -o OUT is usable: 1 after printing the (usage) error if it is one of the n inputs
+ * (NULL ones skipped), or exists as a device, FIFO or socket; else 0. */
+int check_output(const char *out, const char *const *inputs, size_t n);
 /* created_by, created (UTC) and command on the root group. 0, or nonzero on failure. */
 int write_provenance(nn_h5w *w, int argc, char **argv);
 

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "nn_data_cmd.h"
+#include "nn_fileio.h"
 #include "nn_h5write.h"
 
 /* The temporary output, removed by the signal handler if the run is interrupted. */
@@ -72,16 +73,28 @@ void abort_output(nn_h5w *w)
 
 /* An existing output that is a device, a FIFO or a socket (-o /dev/null): the rename would
  * replace the node itself. 1 after printing the error (a usage error). */
-int special_output(const char *out)
+static int special_output(const char *out)
 {
     struct stat st;
     if (stat(out, &st) != 0 || S_ISREG(st.st_mode) || S_ISDIR(st.st_mode))
         return 0;
     data_error("-o %s is a %s; expected the name of a regular file, which nn-data writes as "
-          "%s.tmp and renames over it", out,
-          S_ISCHR(st.st_mode) ? "character device" : S_ISBLK(st.st_mode) ? "block device"
-          : S_ISFIFO(st.st_mode) ? "FIFO" : "socket or other special file", out);
+               "%s.tmp and renames over it", out,
+               S_ISCHR(st.st_mode) ? "character device" : S_ISBLK(st.st_mode) ? "block device"
+               : S_ISFIFO(st.st_mode) ? "FIFO" : "socket or other special file", out);
     return 1;
+}
+
+int check_output(const char *out, const char *const *inputs, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (inputs[i] && nn_same_file(inputs[i], out)) {
+            data_error(n == 1 ? "-o %s is the input file; expected a different output file"
+                              : "-o %s is also an input; expected a different output file",
+                       out);
+            return 1;
+        }
+    return special_output(out);
 }
 
 /* Provenance on the root group: program, time, command line. */
