@@ -1,7 +1,8 @@
 /* csv_job.h: the state of one nn-data import-csv run, shared by the files of the CSV importer
  * (private to src/nn-data): import_csv.c (the command: arguments, first record, /meta,
  * summary), csv_rows.c (checking rows, and the two passes over the file), csv_classes.c (the
- * task and the classes, after pass 1) and labels.c (the set of label strings). */
+ * task and the classes, after pass 1), csv_job.c (freeing the job, naming its columns) and
+ * labels.c (the set of label strings). Each file needs only those listed after it. */
 #ifndef NN_DATA_CSV_JOB_H
 #define NN_DATA_CSV_JOB_H
 
@@ -56,11 +57,15 @@ typedef struct {
     size_t k;
 } csv_job;
 
-/* ---- csv_rows.c ---- */
+/* ---- csv_job.c ---- */
+/* Frees what the job holds and closes its file; the job itself is the caller's. */
+void job_free(csv_job *j);
 /* "column 3 ('age')" or "column 3", in buf. */
 const char *col_name(const csv_job *j, size_t c, char *buf, size_t len);
 /* A field's text for a message: at most 40 bytes, control characters escaped, in buf. */
 const char *quote_value(const char *s, char *buf, size_t len);
+
+/* ---- csv_rows.c ---- */
 /* Pass 1: every row checked and counted; the labels of kept rows collected. 0, or an exit
  * status after printing the error. */
 int csv_pass1(csv_job *j, int first_is_data);

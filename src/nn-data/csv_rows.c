@@ -2,7 +2,7 @@
  * Pass 1 checks every row (a feature that is not a number stops the import; an empty or
  * non-finite value drops the row, or stops it with --bad-rows fail), counts the rows kept
  * and dropped, and collects the labels; pass 2 reads the file again and writes each kept row
- * to /train or /test. Also here: how a column and a field are named in messages. */
+ * to /train or /test. */
 #include <float.h>
 #include <math.h>
 #include <stdint.h>
@@ -13,33 +13,6 @@
 #include "nn_rng.h"
 
 typedef enum { ROW_OK, ROW_MISSING, ROW_NONFINITE, ROW_ERROR } row_status;
-
-const char *col_name(const csv_job *j, size_t c, char *buf, size_t len)
-{
-    if (j->names)
-        snprintf(buf, len, "column %zu ('%.60s')", c, j->names[c]);
-    else
-        snprintf(buf, len, "column %zu", c);
-    return buf;
-}
-
-const char *quote_value(const char *s, char *buf, size_t len)
-{
-    size_t o = 0;
-    for (size_t i = 0; s[i] && o + 8 < len; i++) {
-        if (i == 40) {
-            o += (size_t)snprintf(buf + o, len - o, "...");
-            break;
-        }
-        unsigned char ch = (unsigned char)s[i];
-        if (ch < 0x20 || ch == 0x7f)
-            o += (size_t)snprintf(buf + o, len - o, "\\x%02x", ch);
-        else
-            buf[o++] = (char)ch;
-    }
-    buf[o] = '\0';
-    return buf;
-}
 
 /* The error of field c that is not a number: "FILE:LINE: column C('name')ROLE: 'text' is not
  * a number; expected EXPECTED". ROW_ERROR. */

@@ -10,21 +10,6 @@
 
 #include "csv_job.h"
 #include "nn_clock.h"
-#include "nn_h5info.h"
-
-static void job_free(csv_job *j)
-{
-    if (j->names)
-        for (size_t i = 0; i < j->width; i++)
-            free(j->names[i]);
-    free(j->names);
-    nn_h5_strings_free(j->cnames, j->k);
-    free(j->cval);
-    strset_free(&j->seen);
-    nn_csv_close(j->csv);
-    if (j->f)
-        fclose(j->f);
-}
 
 /* The first record: 0 with its fields in *fld, *nf (at least 2), or an exit status after
  * printing the error. */

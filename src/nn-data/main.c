@@ -1,9 +1,9 @@
 /* main.c: the nn-data command, which turns MNIST-style IDX files and CSV files into the HDF5
  * layout nn-train reads (docs/data-format.md) and summarises such files. Usage and every rule
  * are in docs/nn-data.md. This file holds the command table, one option table per subcommand
- * (driving both the parser and --help), the usage text, the one error line and the dispatch;
- * the subcommands are in import_idx.c, import_csv.c (with csv_rows.c, csv_classes.c and
- * labels.c) and info.c, the output file's lifecycle in output.c. Serial: no MPI.
+ * (driving both the parser and --help), the usage text and the dispatch; the subcommands are
+ * in import_idx.c, import_csv.c (with csv_rows.c, csv_classes.c, csv_job.c and labels.c) and
+ * info.c, the error line and the output file's lifecycle in output.c. Serial: no MPI.
  *
  * Memory never scales with the input: IDX files are read a chunk of rows at a time, and CSV
  * files are read twice, record by record (pass 1 checks every row and learns the header, the
@@ -11,7 +11,6 @@
  *
  * Exit status: 0 success, 1 a data or I/O error, 2 a usage error. Every error is one line,
  * "nn-data: error: ...", and the output file is never left half-written. */
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
@@ -19,16 +18,6 @@
 #include "nn_args.h"
 #include "nn_fileio.h"
 #include "nn_data_cmd.h"
-
-void data_error(const char *fmt, ...)
-{
-    char msg[4096];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    nn_print_error("nn-data", 0, msg);
-}
 
 /* ---------------------------------------------------------------------------------------- */
 /* Options: one table per subcommand (name, short name, type, default, help).                */

@@ -1,7 +1,7 @@
 /* nn_data_cmd.h: what the files of the nn-data program share (private to src/nn-data). The
  * parsed options of every subcommand (one struct, filled from the option tables in main.c),
- * the exit statuses, the one error line, the output file's lifecycle (output.c) and the
- * three subcommands (import_idx.c, import_csv.c, info.c). */
+ * the exit statuses, the one error line and the output file's lifecycle (output.c), and the
+ * three subcommands (import_idx.c, import_csv.c, info.c) that main.c dispatches to. */
 #ifndef NN_DATA_CMD_H
 #define NN_DATA_CMD_H
 
@@ -29,11 +29,11 @@ typedef struct {
     const char *input; /* the positional FILE */
 } dopts;
 
+/* ---- output.c: the one error line, and the output file, never left half-written ---- */
+
 /* The one error line, "nn-data: error: ..."; what it echoes (file names, values, fields) is
  * escaped. */
 void data_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-/* ---- output.c: the output file, never left half-written ---- */
 
 /* Removes the temporary output on SIGINT, SIGTERM or SIGHUP, then dies of the signal. */
 void install_signal_handlers(void);

@@ -1,18 +1,31 @@
-/* output.c: the output file of nn-data's importers, never left half-written. It is written as
- * OUT.tmp and renamed over OUT once complete (nn_h5write.h); a termination signal while it is
- * being written removes OUT.tmp before the program dies of the signal. Also here: the refusal
- * of an OUT that is a device, FIFO or socket, and the provenance attributes (program, time,
- * command line) every imported file carries. */
+/* output.c: what nn-data leaves behind: its one error line, and the output file of the
+ * importers, never left half-written. The file is written as OUT.tmp and renamed over OUT once
+ * complete (nn_h5write.h); a termination signal while it is being written removes OUT.tmp
+ * before the program dies of the signal. Also here: the refusal of an OUT that is an input or
+ * a device, FIFO or socket, and the provenance attributes (program, time, command line) every
+ * imported file carries. Nothing here needs another file of nn-data. */
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "nn_args.h"
 #include "nn_data_cmd.h"
 #include "nn_fileio.h"
 #include "nn_h5write.h"
+
+void data_error(const char *fmt, ...)
+{
+    char msg[4096];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    nn_print_error("nn-data", 0, msg);
+}
 
 /* The temporary output, removed by the signal handler if the run is interrupted. */
 static volatile sig_atomic_t g_have_tmp;
