@@ -37,6 +37,8 @@ int nn_args_parse(const nn_argspec *s, void *base, unsigned char *given, int arg
                   int first, char *err, size_t errlen);
 /* 1 if --name was given. */
 int nn_args_given(const nn_argspec *s, const unsigned char *given, const char *name);
+/* The table's entry for --name (its field's offset and type), or NULL. */
+const nn_arg *nn_args_find(const nn_argspec *s, const char *name);
 /* One line per flag: "  --name META   help (choices) [default]". */
 void nn_args_usage(const nn_argspec *s, FILE *out);
 

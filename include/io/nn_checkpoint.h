@@ -17,43 +17,32 @@
 #define NN_CKPT_FORMAT_VERSION 2 /* what nn-train writes */
 #define NN_CKPT_FORMAT_OLDEST 1  /* the oldest it still reads (and resumes) */
 
+/* The layer sizes, input to output: /model/layers. */
 typedef struct {
-    /* where the run stands */
-    long epoch;             /* epochs completed */
-    long epoch_step;        /* steps completed inside epoch + 1 (0 at an epoch boundary) */
-    long step;              /* optimizer steps taken in all */
-    double epoch_loss_sum;  /* data-loss sum over the samples of the unfinished epoch */
-    /* the settings that shape the trajectory */
-    uint64_t seed;
-    long batch;             /* global batch, resolved (never 0) */
-    long epochs;            /* epochs the run was asked for */
-    double val_fraction;
-    int no_shuffle;
-    double lr;              /* the schedule's base rate (--lr) exactly: /optimizer lr */
-    float l1, l2;
-    char normalize[32];     /* zscore | minmax | none; the statistics are in /preprocess */
-    double dropout;
-    char lr_schedule[32];
-    double warmup_epochs, lr_gamma, lr_min;
-    long lr_step_epochs, patience;
-    /* early stopping's state */
-    double best_val_loss;   /* INFINITY before the first validation */
-    long best_epoch, bad_epochs;
-    /* provenance */
-    int world_size;
-    char data[1024];        /* the data file */
-    char config[4096];      /* the command line */
-    char settings[2048];    /* the resolved settings, canonical "name=value;..." */
-    uint64_t config_hash;   /* FNV-1a 64 of settings (filled by nn_ckpt_write) */
+    int n;                    /* entries: layers + 1 */
+    int a[NN_MAX_LAYERS + 1];
+} nn_ckpt_sizes;
+
+/* Every attribute of a checkpoint, one member per row of nn_ckpt_fields.def (named by its
+ * `field` column) in the file's own types: int64_t, uint64_t, double, char[len], nn_ckpt_sizes.
+ * Plain data, so it can be copied and broadcast whole. The writer fills the rows whose src is
+ * RUN or FLAG and nn_ckpt_write the FILE ones; the reader fills them all. */
+#define NN_CKPT_MEMBER_I64(field, len) int64_t field;
+#define NN_CKPT_MEMBER_U64(field, len) uint64_t field;
+#define NN_CKPT_MEMBER_F64(field, len) double field;
+#define NN_CKPT_MEMBER_STR(field, len) char field[len];
+#define NN_CKPT_MEMBER_I32S(field, len) nn_ckpt_sizes field;
+typedef struct {
+#define NN_CKPT_FIELD(field, group, name, type, len, ...) NN_CKPT_MEMBER_##type(field, len)
+#include "nn_ckpt_fields.def"
+#undef NN_CKPT_FIELD
 } nn_ckpt_meta;
 
 /* What a checkpoint holds besides the tensors. */
 typedef struct {
-    nn_layout lo;
-    nn_opt_hparams hp;
-    nn_ckpt_meta meta;
-    char program_version[32];
-    char created[32];
+    nn_layout lo;           /* the model, from meta's /model rows */
+    nn_opt_hparams hp;      /* the optimizer, from meta's /optimizer rows (lr as float32) */
+    nn_ckpt_meta meta;      /* every attribute as read */
     int format_version;     /* of the file read: NN_CKPT_FORMAT_OLDEST .. NN_CKPT_FORMAT_VERSION */
     uint64_t checksum;      /* state_checksum, verified on load */
 } nn_ckpt_info;
@@ -71,7 +60,9 @@ void nn_ckpt_checksum_covers(int version, char *buf, size_t len);
 
 /* Writes a checkpoint atomically: "<path>.tmp" in the same directory, flushed and fsync'ed,
  * renamed over path, directory fsync'ed. On failure the tmp file is removed and any earlier
- * file is untouched. m and v as nn_ckpt_has_m/v say (NULL otherwise). pre (may be NULL or
+ * file is untouched. m and v as nn_ckpt_has_m/v say (NULL otherwise). meta's rows of src RUN
+ * and FLAG are stored as given; its FILE rows are ignored and written from lo, hp, the
+ * settings' hash, this program and the time. pre (may be NULL or
  * "none") becomes the /preprocess group that nn-predict applies. */
 int nn_ckpt_write(const char *path, const nn_layout *lo, const float *params,
                   const nn_opt_hparams *hp, const float *m, const float *v,

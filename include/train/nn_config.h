@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "nn_args.h"
+
 typedef struct {
     /* data and model */
     const char *data;
@@ -51,6 +53,10 @@ typedef struct {
 int nn_config_parse(nn_config *cfg, int argc, char **argv, char *err, size_t errlen);
 /* 1 if the user gave --name on the command line. */
 int nn_config_given(const nn_config *cfg, const char *name);
+/* The option table's entry for --name: where its value lives in nn_config (offset) and its
+ * type; NULL if there is no such flag. The run settings (nn_ckpt_fields.def) find their
+ * fields through it. */
+const nn_arg *nn_config_arg(const char *name);
 /* Writes the generated usage text. */
 void nn_config_usage(FILE *out);
 

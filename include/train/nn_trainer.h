@@ -81,10 +81,9 @@ typedef struct {
     /* resuming: the checkpoint's description (all ranks) and state (rank 0, until restored) */
     nn_ckpt_info *resume;
     nn_preprocess resume_pre; /* the checkpoint's scaling (all ranks) */
-    char resume_normalize[32], resume_lr_schedule[32]; /* strings the config points at */
     float *resume_state[3];
     char resume_path[4096];
-    char resume_layers[256];
+    char resume_layers[256];  /* the checkpoint's layer sizes as --layers text */
 } nn_trainer;
 
 enum { NN_GRAD_TAIL = 3 };

@@ -140,6 +140,14 @@ int nn_args_given(const nn_argspec *s, const unsigned char *given, const char *n
     return 0;
 }
 
+const nn_arg *nn_args_find(const nn_argspec *s, const char *name)
+{
+    for (size_t i = 0; i < s->n; i++)
+        if (strcmp(s->args[i].name, name) == 0)
+            return &s->args[i];
+    return NULL;
+}
+
 void nn_args_usage(const nn_argspec *s, FILE *out)
 {
     for (size_t i = 0; i < s->n; i++) {

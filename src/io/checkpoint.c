@@ -23,21 +23,23 @@
 #include "nn_h5attr.h"
 #include "nn_preprocess_h5.h"
 
-/* Attribute x of the table (nn_ckpt_attrs.h) onto its group of f. */
-static int attr_put(hid_t f, const nn_attr_spec *a, const nn_attr_val *x)
+/* Attribute a of the table (nn_ckpt_attrs.h), its value at x, onto its group of f. */
+static int attr_put(hid_t f, const nn_attr_spec *a, const void *x)
 {
     hid_t obj = H5Oopen(f, a->group, H5P_DEFAULT);
     if (obj < 0)
         return -1;
     int rc = -1;
     switch (a->type) {
-    case NN_AT_I64: rc = nn_h5_attr(obj, a->name, H5T_NATIVE_INT64, H5T_NATIVE_INT64, 0, &x->i); break;
-    case NN_AT_U64: rc = nn_h5_attr(obj, a->name, H5T_NATIVE_UINT64, H5T_NATIVE_UINT64, 0, &x->u); break;
-    case NN_AT_F64: rc = nn_h5_attr_f64(obj, a->name, x->f); break;
-    case NN_AT_STR: rc = nn_h5_attr_str(obj, a->name, x->s, 0); break;
-    case NN_AT_I32S:
-        rc = nn_h5_attr(obj, a->name, H5T_NATIVE_INT, H5T_NATIVE_INT, (size_t)x->n, x->a);
+    case NN_AT_I64: rc = nn_h5_attr(obj, a->name, H5T_NATIVE_INT64, H5T_NATIVE_INT64, 0, x); break;
+    case NN_AT_U64: rc = nn_h5_attr(obj, a->name, H5T_NATIVE_UINT64, H5T_NATIVE_UINT64, 0, x); break;
+    case NN_AT_F64: rc = nn_h5_attr_f64(obj, a->name, *(const double *)x); break;
+    case NN_AT_STR: rc = nn_h5_attr_str(obj, a->name, x, 0); break;
+    case NN_AT_I32S: {
+        const nn_ckpt_sizes *sz = x;
+        rc = nn_h5_attr(obj, a->name, H5T_NATIVE_INT, H5T_NATIVE_INT, (size_t)sz->n, sz->a);
         break;
+    }
     }
     H5Oclose(obj);
     return rc;
@@ -92,6 +94,40 @@ static int tensors_write(hid_t parent, const char *name, const nn_layout *lo, co
 
 
 
+/* The groups of a checkpoint: /model, /optimizer with the buffers present (m and v, or m as
+ * the momentum buffer), and /preprocess when pre is not NULL. 0, or -1 on any failure. */
+static int groups_write(hid_t f, const nn_layout *lo, const float *params, const float *m,
+                        const float *v, const nn_preprocess *pre)
+{
+    int rc = tensors_write(f, "model", lo, params);
+    hid_t o = H5Gcreate2(f, "optimizer", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    if (o >= 0) {
+        if (v) {
+            rc |= tensors_write(o, "m", lo, m);
+            rc |= tensors_write(o, "v", lo, v);
+        } else if (m) {
+            rc |= tensors_write(o, "momentum_buffer", lo, m);
+        }
+        H5Gclose(o);
+    } else {
+        rc = -1;
+    }
+    if (pre) { /* the scaling nn-predict applies (nn_preprocess.h) */
+        hid_t pg = H5Gcreate2(f, "preprocess", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+        rc |= pg < 0 ? -1 : nn_h5_attr_str(pg, "method", pre->method, 0);
+        if (pg >= 0) {
+            rc |= tensor_write(pg, "x_shift", 1, (hsize_t)pre->d, 1, pre->x_shift);
+            rc |= tensor_write(pg, "x_scale", 1, (hsize_t)pre->d, 1, pre->x_scale);
+            if (pre->k > 0 && pre->y_shift) {
+                rc |= tensor_write(pg, "y_shift", 1, (hsize_t)pre->k, 1, pre->y_shift);
+                rc |= tensor_write(pg, "y_scale", 1, (hsize_t)pre->k, 1, pre->y_scale);
+            }
+            H5Gclose(pg);
+        }
+    }
+    return rc;
+}
+
 int nn_ckpt_has_m(const nn_opt_hparams *hp)
 {
     return hp->kind == NN_OPT_ADAM || hp->kind == NN_OPT_ADAMW ||
@@ -138,8 +174,8 @@ int nn_ckpt_write(const char *path, const nn_layout *lo, const float *params,
     strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&now, &tmv));
     /* The state checksum over what the file will hold: the tensors, then every covered
      * attribute's value and /preprocess (nn_ckpt_attrs.h), exactly as they are written. */
-    nn_attr_val val[NN_A_N];
-    nn_ckpt_attrs_from(lo, hp, meta, when, nn_ckpt_config_hash(meta->settings), val);
+    nn_ckpt_meta val = *meta;
+    nn_ckpt_meta_finish(&val, lo, hp, when);
     if (!nn_ckpt_pre_present(pre))
         pre = NULL;
     size_t bytes = lo->n_params * sizeof(float);
@@ -148,36 +184,11 @@ int nn_ckpt_write(const char *path, const nn_layout *lo, const float *params,
         sum = nn_fnv1a(sum, m, bytes);
     if (v)
         sum = nn_fnv1a(sum, v, bytes);
-    sum = nn_ckpt_sum_finish(sum, NN_CKPT_FORMAT_VERSION, val, pre);
+    sum = nn_ckpt_sum_finish(sum, NN_CKPT_FORMAT_VERSION, &val, pre);
 
-    int rc = tensors_write(f, "model", lo, params);
-    hid_t o = H5Gcreate2(f, "optimizer", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    if (o >= 0) {
-        if (v) {
-            rc |= tensors_write(o, "m", lo, m);
-            rc |= tensors_write(o, "v", lo, v);
-        } else if (m) {
-            rc |= tensors_write(o, "momentum_buffer", lo, m);
-        }
-        H5Gclose(o);
-    } else {
-        rc = -1;
-    }
-    if (pre) { /* the scaling nn-predict applies (nn_preprocess.h) */
-        hid_t pg = H5Gcreate2(f, "preprocess", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-        rc |= pg < 0 ? -1 : nn_h5_attr_str(pg, "method", pre->method, 0);
-        if (pg >= 0) {
-            rc |= tensor_write(pg, "x_shift", 1, (hsize_t)pre->d, 1, pre->x_shift);
-            rc |= tensor_write(pg, "x_scale", 1, (hsize_t)pre->d, 1, pre->x_scale);
-            if (pre->k > 0 && pre->y_shift) {
-                rc |= tensor_write(pg, "y_shift", 1, (hsize_t)pre->k, 1, pre->y_shift);
-                rc |= tensor_write(pg, "y_scale", 1, (hsize_t)pre->k, 1, pre->y_scale);
-            }
-            H5Gclose(pg);
-        }
-    }
+    int rc = groups_write(f, lo, params, m, v, pre);
     for (int k = 0; k < NN_A_N; k++)
-        rc |= attr_put(f, &nn_ckpt_attrs[k], &val[k]);
+        rc |= attr_put(f, &nn_ckpt_attrs[k], nn_ckpt_attr_in(&val, k));
     rc |= nn_h5_attr(f, "state_checksum", H5T_NATIVE_UINT64, H5T_NATIVE_UINT64, 0, &sum);
     ssize_t size = rc == 0 && H5Fflush(f, H5F_SCOPE_GLOBAL) >= 0 ? H5Fget_file_image(f, NULL, 0)
                                                                  : -1;
@@ -209,12 +220,12 @@ int nn_ckpt_write(const char *path, const nn_layout *lo, const float *params,
 
 /* ---------------------------------------------------------------- reading */
 
-static const nn_attr_spec state_checksum_spec = {"/", "state_checksum", NN_AT_U64, 0};
+static const nn_attr_spec state_checksum_spec = {"/", "state_checksum", NN_AT_U64, 0, 0};
 
-/* Reads attribute a into x: a string into buf (a->len bytes), the layer sizes into ints
- * (a->len entries). -1 when it is missing or not of its type and shape, or a string is longer
- * than the reader keeps: nothing is converted silently but numbers (to their width). */
-static int attr_get(hid_t f, const nn_attr_spec *a, nn_attr_val *x, char *buf, int *ints)
+/* Reads attribute a into x (a string: a->len bytes; the layer sizes: an nn_ckpt_sizes). -1
+ * when it is missing or not of its type and shape, or a string is longer than the reader
+ * keeps: nothing is converted silently but numbers (to their width). */
+static int attr_get(hid_t f, const nn_attr_spec *a, void *x)
 {
     if (H5Aexists_by_name(f, a->group, a->name, H5P_DEFAULT) <= 0)
         return -1;
@@ -229,34 +240,34 @@ static int attr_get(hid_t f, const nn_attr_spec *a, nn_attr_val *x, char *buf, i
     switch (a->type) {
     case NN_AT_I64:
         if (cls == H5T_INTEGER && nd == 0)
-            rc = H5Aread(at, H5T_NATIVE_INT64, &x->i);
+            rc = H5Aread(at, H5T_NATIVE_INT64, x);
         break;
     case NN_AT_U64:
         if (cls == H5T_INTEGER && nd == 0)
-            rc = H5Aread(at, H5T_NATIVE_UINT64, &x->u);
+            rc = H5Aread(at, H5T_NATIVE_UINT64, x);
         break;
     case NN_AT_F64:
         if (cls == H5T_FLOAT && nd == 0)
-            rc = H5Aread(at, H5T_NATIVE_DOUBLE, &x->f);
+            rc = H5Aread(at, H5T_NATIVE_DOUBLE, x);
         break;
     case NN_AT_STR:
         if (cls == H5T_STRING && nd == 0 && H5Tis_variable_str(t) == 0 &&
             H5Tget_size(t) <= a->len) {
+            char *buf = x;
             hid_t mt = H5Tcopy(H5T_C_S1);
             H5Tset_size(mt, a->len);
             H5Tset_strpad(mt, H5T_STR_NULLTERM);
             memset(buf, 0, a->len);
             rc = H5Aread(at, mt, buf);
             buf[a->len - 1] = '\0';
-            x->s = buf;
             H5Tclose(mt);
         }
         break;
     case NN_AT_I32S:
         if (cls == H5T_INTEGER && nd == 1 && np >= 2 && np <= (hssize_t)a->len) {
-            rc = H5Aread(at, H5T_NATIVE_INT, ints);
-            x->a = ints;
-            x->n = (int)np;
+            nn_ckpt_sizes *sz = x;
+            rc = H5Aread(at, H5T_NATIVE_INT, sz->a);
+            sz->n = (int)np;
         }
         break;
     }
@@ -284,29 +295,19 @@ static const char *type_text(const nn_attr_spec *a, char *buf, size_t len)
     return "";
 }
 
-/* Bytes the reader keeps for the string attributes. */
-static size_t strings_len(void)
+/* Every attribute of the table into info->meta, format_version first: a file of another
+ * format may hold others. Then the model and optimizer from them, and the stored
+ * state_checksum. */
+static int read_info(hid_t f, const char *path, nn_ckpt_info *info, char *err, size_t errlen)
 {
-    size_t n = 0;
-    for (int k = 0; k < NN_A_N; k++)
-        n += nn_ckpt_attrs[k].type == NN_AT_STR ? nn_ckpt_attrs[k].len : 0;
-    return n;
-}
-
-/* Every attribute of the table into v (strings into strings[strings_len()], the layer sizes
- * into ints), format_version first: a file of another format may hold others. Then info from
- * them, and the stored state_checksum. */
-static int read_info(hid_t f, const char *path, nn_ckpt_info *info, nn_attr_val v[NN_A_N],
-                     char *strings, int *ints, char *err, size_t errlen)
-{
-    memset(v, 0, NN_A_N * sizeof *v);
-    if (attr_get(f, &nn_ckpt_attrs[NN_A_FORMAT_VERSION], &v[NN_A_FORMAT_VERSION], NULL,
-                 NULL) != 0) {
+    memset(info, 0, sizeof *info);
+    nn_ckpt_meta *meta = &info->meta;
+    if (attr_get(f, &nn_ckpt_attrs[NN_A_format_version], &meta->format_version) != 0) {
         snprintf(err, errlen, "%s: not an nn-train checkpoint (no format_version attribute)",
                  path);
         return -1;
     }
-    long long version = (long long)v[NN_A_FORMAT_VERSION].i;
+    long long version = (long long)meta->format_version;
     if (version < NN_CKPT_FORMAT_OLDEST || version > NN_CKPT_FORMAT_VERSION) {
         _Static_assert(NN_CKPT_FORMAT_VERSION == NN_CKPT_FORMAT_OLDEST + 1,
                        "say which versions this nn-train reads");
@@ -315,14 +316,11 @@ static int read_info(hid_t f, const char *path, nn_ckpt_info *info, nn_attr_val 
         return -1;
     }
     const nn_attr_spec *bad = NULL;
-    for (int k = 0; k < NN_A_N && !bad; k++) {
-        if (k != NN_A_FORMAT_VERSION && attr_get(f, &nn_ckpt_attrs[k], &v[k], strings, ints) != 0)
+    for (int k = 0; k < NN_A_N && !bad; k++)
+        if (k != NN_A_format_version && attr_get(f, &nn_ckpt_attrs[k], nn_ckpt_attr_at(meta, k)) != 0)
             bad = &nn_ckpt_attrs[k];
-        if (nn_ckpt_attrs[k].type == NN_AT_STR)
-            strings += nn_ckpt_attrs[k].len;
-    }
-    nn_attr_val sum;
-    if (!bad && attr_get(f, &state_checksum_spec, &sum, NULL, NULL) != 0)
+    uint64_t sum = 0;
+    if (!bad && attr_get(f, &state_checksum_spec, &sum) != 0)
         bad = &state_checksum_spec;
     if (bad) {
         char why[96];
@@ -336,9 +334,9 @@ static int read_info(hid_t f, const char *path, nn_ckpt_info *info, nn_attr_val 
                  bad->name, type_text(bad, why, sizeof why));
         return -1;
     }
-    if (nn_ckpt_attrs_to_info(v, info, path, err, errlen) != 0)
+    if (nn_ckpt_meta_model(info, path, err, errlen) != 0)
         return -1;
-    info->checksum = sum.u;
+    info->checksum = sum;
     return 0;
 }
 
@@ -403,17 +401,10 @@ static int load_fid(hid_t f, const char *path, nn_ckpt_info *info, float **param
 {
     float *buf[3] = {NULL, NULL, NULL}, *scratch = NULL;
     float **out[3] = {params, m, v};
-    nn_attr_val val[NN_A_N];
-    int ints[NN_MAX_LAYERS + 1];
     nn_preprocess pre;
     nn_preprocess_init(&pre);
-    char *strings = malloc(strings_len());
     int rc = -1;
-    if (!strings) {
-        snprintf(err, errlen, "%s: out of memory", path);
-        goto done;
-    }
-    if (read_info(f, path, info, val, strings, ints, err, errlen) != 0 ||
+    if (read_info(f, path, info, err, errlen) != 0 ||
         nn_preprocess_read_fid(f, path, &pre, err, errlen) != 0)
         goto done;
     const nn_layout *lo = &info->lo;
@@ -448,7 +439,7 @@ static int load_fid(hid_t f, const char *path, nn_ckpt_info *info, float **param
             goto done;
         }
     }
-    if (nn_ckpt_sum_finish(h, info->format_version, val, &pre) != info->checksum) {
+    if (nn_ckpt_sum_finish(h, info->format_version, &info->meta, &pre) != info->checksum) {
         snprintf(err, errlen, "%s: state_checksum does not match the contents%s (damaged "
                  "checkpoint)", path, info->format_version >= 2 ? ": a tensor or an attribute "
                  "was changed" : "");
@@ -457,7 +448,6 @@ static int load_fid(hid_t f, const char *path, nn_ckpt_info *info, float **param
     rc = 0;
 done:
     free(scratch);
-    free(strings);
     for (int k = 0; k < 3; k++) {
         if (rc == 0 && out[k]) {
             *out[k] = buf[k];

@@ -154,18 +154,18 @@ static int verify(const char *path)
     printf("  model      %s %s, %s (%zu parameters)\n", layers, nn_act_name(info.lo.act),
            info.lo.loss == NN_LOSS_XENT ? "softmax + cross-entropy" : "linear + MSE",
            info.lo.n_params);
-    printf("  optimizer  %s lr %g, step %ld%s\n", nn_opt_name(info.hp.kind), info.hp.lr, k->step,
-           m ? (v ? ", moments m and v" : ", momentum buffer") : "");
-    printf("  position   epoch %ld done, %ld steps into epoch %ld, of %ld epochs\n", k->epoch,
-           k->epoch_step, k->epoch + 1, k->epochs);
+    printf("  optimizer  %s lr %g, step %ld%s\n", nn_opt_name(info.hp.kind), info.hp.lr,
+           (long)k->step, m ? (v ? ", moments m and v" : ", momentum buffer") : "");
+    printf("  position   epoch %ld done, %ld steps into epoch %ld, of %ld epochs\n",
+           (long)k->epoch, (long)k->epoch_step, (long)k->epoch + 1, (long)k->epochs);
     printf("  run        seed %llu, global batch %ld, %d rank%s, data %s\n",
-           (unsigned long long)k->seed, k->batch, k->world_size, k->world_size > 1 ? "s" : "",
-           k->data);
+           (unsigned long long)k->seed, (long)k->batch, (int)k->world_size,
+           k->world_size > 1 ? "s" : "", k->data);
     if (pre.d > 0)
         printf("  inputs     %s over %d features%s\n", pre.method, pre.d,
                pre.k > 0 ? ", targets mapped back" : "");
     printf("  settings   %s (hash %016llx)\n", k->settings, (unsigned long long)k->config_hash);
-    printf("  written    %s by nn-train %s: %s\n", info.created, info.program_version, k->config);
+    printf("  written    %s by nn-train %s: %s\n", k->created, k->program_version, k->config);
     free(p);
     free(m);
     free(v);

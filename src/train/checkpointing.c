@@ -1,32 +1,29 @@
 /* checkpointing.c: the trainer's checkpoints. Rank 0 writes (the others wait, under the
  * watchdog's "checkpoint write"), into --checkpoint-dir or best.h5; the file describes the run
- * at this position (nn_ckpt_meta) and holds its state. */
+ * at this position (nn_ckpt_meta, the rows of include/io/nn_ckpt_fields.def) and holds its
+ * state. */
 #include <stdio.h>
 #include <string.h>
 
 #include "nn_checkpoint.h"
 #include "train_internal.h"
 
-/* The checkpoint's description of this run at this position. */
+/* The checkpoint's description of this run at this position: the settings (rows of src FLAG,
+ * from t->cfg, which holds the resolved values) and the rows of src RUN, the trainer's state;
+ * nn_ckpt_write adds the FILE rows. */
 static void fill_meta(const nn_trainer *t, nn_ckpt_meta *meta, long epoch, long epoch_step,
                       double loss_sum)
 {
     memset(meta, 0, sizeof *meta);
-    *meta = (nn_ckpt_meta){
-        .epoch = epoch, .epoch_step = epoch_step, .step = t->step,
-        .epoch_loss_sum = loss_sum, .seed = (uint64_t)t->cfg.seed, .lr = t->lr.base,
-        .batch = (long)t->sched.batch, .epochs = t->cfg.epochs,
-        .val_fraction = t->cfg.val_fraction, .no_shuffle = t->cfg.no_shuffle,
-        .l1 = t->l1, .l2 = t->l2, .world_size = t->comm->size,
-        .dropout = t->cfg.dropout, .warmup_epochs = t->cfg.warmup_epochs,
-        .lr_step_epochs = t->cfg.lr_step_epochs, .lr_gamma = t->cfg.lr_gamma,
-        .lr_min = t->cfg.lr_min, .patience = t->cfg.patience,
-        .best_val_loss = t->early.best, .best_epoch = t->early.best_epoch,
-        .bad_epochs = t->early.bad_epochs,
-    };
-    snprintf(meta->normalize, sizeof meta->normalize, "%s", t->pre.method);
-    snprintf(meta->lr_schedule, sizeof meta->lr_schedule, "%s", t->cfg.lr_schedule);
-    snprintf(meta->data, sizeof meta->data, "%s", t->example ? "(built-in example)" : t->cfg.data);
+    nn_settings_store(t, meta);
+    meta->epoch = epoch;
+    meta->epoch_step = epoch_step;
+    meta->step = t->step;
+    meta->epoch_loss_sum = loss_sum;
+    meta->best_val_loss = t->early.best;
+    meta->best_epoch = t->early.best_epoch;
+    meta->bad_epochs = t->early.bad_epochs;
+    meta->world_size = t->comm->size;
     snprintf(meta->config, sizeof meta->config, "%s", t->cmdline ? t->cmdline : "");
     nn_trainer_settings(t, meta->settings, sizeof meta->settings);
 }

@@ -96,6 +96,11 @@ int nn_config_given(const nn_config *cfg, const char *name)
     return nn_args_given(&spec, cfg->given, name);
 }
 
+const nn_arg *nn_config_arg(const char *name)
+{
+    return nn_args_find(&spec, name);
+}
+
 void nn_config_usage(FILE *out)
 {
     fprintf(out,

@@ -1,12 +1,13 @@
 /* resume.c: resuming. Finding and loading the checkpoint to resume from (rank 0 reads,
  * everyone receives), and the rules for what a resumed run may change.
  *
- * Resume rules. Settings that define the model or its data (--layers, --activation, --loss,
- * --optimizer, --seed, --val-fraction) are taken from the checkpoint when not given, and are an
+ * Resume rules: each setting's is a column of its row in include/io/nn_ckpt_fields.def.
+ * Settings that define the model or its data (--layers, --activation, --loss, --optimizer,
+ * --seed, --val-fraction, --normalize) are taken from the checkpoint when not given, and are an
  * error when given with another value. Settings a user may legitimately change on a long run
- * (--lr, --epochs, the optimizer's hyper-parameters, --l1, --l2, --no-shuffle) are taken from
- * the checkpoint when not given, and logged when changed. --batch may change only at an epoch
- * boundary. A different number of ranks is allowed: every rank holds the whole state. */
+ * (--lr, --epochs, the optimizer's hyper-parameters, --l1, --l2, --no-shuffle, ...) are taken
+ * from the checkpoint when not given, and logged when changed. --batch may change only at an
+ * epoch boundary. A different number of ranks is allowed: every rank holds the whole state. */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -15,6 +16,7 @@
 #include <unistd.h>
 
 #include "nn_checkpoint.h"
+#include "nn_ckpt_attrs.h"
 #include "nn_preprocess.h"
 #include "train_internal.h"
 
@@ -54,151 +56,137 @@ static int find_checkpoint(nn_trainer *t, char *path, size_t plen, char *err, si
     return found;
 }
 
-/* Applies the resume rules to t->cfg. Pure in (cfg, info): every rank decides alike. */
-static int adopt(nn_trainer *t, const nn_ckpt_info *ck, char *err, size_t errlen)
+/* The checkpoint's value of setting id as text, as the messages print it: %g for floats, the
+ * layer sizes joined by ',' (t->resume_layers). */
+static const char *ck_text(const nn_trainer *t, int id, char *buf, size_t len)
 {
-    nn_config *cfg = &t->cfg;
-    const nn_ckpt_meta *m = &ck->meta;
-    const int log = t->comm->rank == 0 && !cfg->quiet;
-    snprintf(t->resume_normalize, sizeof t->resume_normalize, "%s", m->normalize);
-    snprintf(t->resume_lr_schedule, sizeof t->resume_lr_schedule, "%s", m->lr_schedule);
+    const void *x = nn_ckpt_attr_in(&t->resume->meta, id);
+    switch (nn_ckpt_attrs[id].type) {
+    case NN_AT_I64: snprintf(buf, len, "%lld", (long long)*(const int64_t *)x); break;
+    case NN_AT_U64: snprintf(buf, len, "%llu", (unsigned long long)*(const uint64_t *)x); break;
+    case NN_AT_F64: snprintf(buf, len, "%g", *(const double *)x); break;
+    case NN_AT_STR: return x;
+    case NN_AT_I32S: return t->resume_layers;
+    }
+    return buf;
+}
 
-    /* model: --layers and --activation */
-    for (int i = 0; i <= ck->lo.n_layers; i++)
-        snprintf(t->resume_layers + strlen(t->resume_layers),
-                 sizeof t->resume_layers - strlen(t->resume_layers), "%s%d", i ? "," : "",
-                 ck->lo.sizes[i]);
-    if (!nn_config_given(cfg, "layers"))
-        cfg->layers = t->resume_layers;
-    else if (strcmp(cfg->layers, t->resume_layers) != 0) {
-        snprintf(err, errlen, "--layers %s does not match the checkpoint's model %s; expected "
-                 "the same layers to resume (or start a new run without --resume)",
-                 cfg->layers, t->resume_layers);
-        return -1;
+/* Takes setting id's value from the checkpoint into its config field (strings point into
+ * t->resume, which lives as long as the run). */
+static void take(nn_trainer *t, int id)
+{
+    nn_arg_type type = NN_ARG_FLAG;
+    void *f = nn_setting_field(&t->cfg, id, &type);
+    const void *x = nn_ckpt_attr_in(&t->resume->meta, id);
+    nn_attr_type at = nn_ckpt_attrs[id].type;
+    switch (type) {
+    case NN_ARG_STR: *(const char **)f = at == NN_AT_I32S ? t->resume_layers : x; break;
+    case NN_ARG_LONG:
+        *(long *)f = at == NN_AT_U64 ? (long)*(const uint64_t *)x : (long)*(const int64_t *)x;
+        break;
+    case NN_ARG_DOUBLE: *(double *)f = *(const double *)x; break;
+    case NN_ARG_FLAG: *(int *)f = (int)*(const int64_t *)x; break;
     }
-    if (!nn_config_given(cfg, "activation"))
-        cfg->activation = nn_act_name(ck->lo.act);
-    else if (strcmp(cfg->activation, nn_act_name(ck->lo.act)) != 0) {
-        snprintf(err, errlen, "--activation %s does not match the checkpoint's %s", cfg->activation,
-                 nn_act_name(ck->lo.act));
-        return -1;
+}
+
+/* Whether the run's value of setting id differs from the checkpoint's; CHANGE32 settings are
+ * stored as the float32 values used, so they are compared at that precision. */
+static int differs(nn_trainer *t, int id)
+{
+    nn_arg_type type = NN_ARG_FLAG;
+    const void *f = nn_setting_field(&t->cfg, id, &type);
+    const void *x = nn_ckpt_attr_in(&t->resume->meta, id);
+    nn_attr_type at = nn_ckpt_attrs[id].type;
+    char buf[32];
+    switch (type) {
+    case NN_ARG_STR: return strcmp(*(const char *const *)f, ck_text(t, id, buf, sizeof buf)) != 0;
+    case NN_ARG_LONG:
+        return *(const long *)f != (at == NN_AT_U64 ? (long)*(const uint64_t *)x
+                                                    : (long)*(const int64_t *)x);
+    case NN_ARG_DOUBLE:
+        if (nn_settings[id].rule == NN_RULE_CHANGE32)
+            return (float)*(const double *)f != (float)*(const double *)x;
+        return *(const double *)f != *(const double *)x;
+    case NN_ARG_FLAG: return *(const int *)f != (int)*(const int64_t *)x;
     }
-    if (!nn_config_given(cfg, "loss"))
-        cfg->loss = nn_loss_name(ck->lo.loss);
-    else if (strcmp(cfg->loss, "auto") != 0 && strcmp(cfg->loss, nn_loss_name(ck->lo.loss)) != 0) {
-        snprintf(err, errlen, "--loss %s does not match the checkpoint's %s", cfg->loss,
-                 nn_loss_name(ck->lo.loss));
-        return -1;
-    }
-    if (!nn_config_given(cfg, "optimizer"))
-        cfg->optimizer = nn_opt_name(ck->hp.kind);
-    else if (strcmp(cfg->optimizer, nn_opt_name(ck->hp.kind)) != 0) {
-        snprintf(err, errlen, "--optimizer %s cannot resume a checkpoint of %s (its state "
-                 "differs)", cfg->optimizer, nn_opt_name(ck->hp.kind));
-        return -1;
-    }
-    /* data-defining settings */
-    if (!nn_config_given(cfg, "seed"))
-        cfg->seed = (long)m->seed;
-    else if ((uint64_t)cfg->seed != m->seed) {
-        snprintf(err, errlen, "--seed %ld differs from the checkpoint's %llu; the seed decides "
-                 "the validation split and the data order, so it cannot change on resume",
-                 cfg->seed, (unsigned long long)m->seed);
-        return -1;
-    }
-    if (!nn_config_given(cfg, "val-fraction"))
-        cfg->val_fraction = m->val_fraction;
-    else if (cfg->val_fraction != m->val_fraction) {
-        snprintf(err, errlen, "--val-fraction %g differs from the checkpoint's %g; it cannot "
-                 "change on resume (training data would leak into validation)",
-                 cfg->val_fraction, m->val_fraction);
-        return -1;
-    }
-    /* the global batch: the same, or changed at an epoch boundary */
-    if (!nn_config_given(cfg, "batch") || cfg->optimizer[0] == 'g') {
-        cfg->batch = m->batch;
-    } else if (cfg->batch != m->batch) {
-        if (m->epoch_step != 0) {
-            snprintf(err, errlen, "--batch %ld differs from the checkpoint's %ld, which stopped "
-                     "inside an epoch; the batch can change only at an epoch boundary",
-                     cfg->batch, m->batch);
+    return 0;
+}
+
+/* Given values that stand whatever the checkpoint says: --loss auto is resolved from the data
+ * and then checked against the model (nn_resume_restore); the built-in example scales its own
+ * data by zscore (data.c), so --normalize zscore is its own. */
+static int stands(const nn_trainer *t, int id)
+{
+    return (id == NN_A_loss && strcmp(t->cfg.loss, "auto") == 0) ||
+           (id == NN_A_normalize && t->example && strcmp(t->cfg.normalize, "zscore") == 0);
+}
+
+/* Setting id's resume rule (nn_ckpt_fields.def) on t->cfg; -1 with err on a conflict. log:
+ * print what changed (rank 0, not --quiet). */
+static int apply_rule(nn_trainer *t, int id, int log, char *err, size_t errlen)
+{
+    const nn_setting *s = &nn_settings[id];
+    nn_config *cfg = &t->cfg;
+    int given = nn_config_given(cfg, s->flag);
+    char b1[64], b2[64];
+    const char *was = ck_text(t, id, b1, sizeof b1), *now = nn_setting_text(cfg, id, 0, b2, sizeof b2);
+    switch (s->rule) {
+    case NN_RULE_FIXED:
+        if (!given)
+            take(t, id);
+        else if (differs(t, id) && !stands(t, id)) {
+            snprintf(err, errlen, s->err, now, was);
             return -1;
         }
-        if (log)
-            printf("resume: global batch changed from %ld to %ld\n", m->batch, cfg->batch);
+        break;
+    case NN_RULE_BATCH: /* gd is full-batch: its batch is always the checkpoint's */
+        if (!given || cfg->optimizer[0] == 'g') {
+            take(t, id);
+        } else if (differs(t, id)) {
+            if (t->resume->meta.epoch_step != 0) {
+                snprintf(err, errlen, s->err, now, was);
+                return -1;
+            }
+            if (log)
+                printf(s->log, was, now);
+        }
+        break;
+    case NN_RULE_CHANGE:
+    case NN_RULE_CHANGE32:
+        if (!given)
+            take(t, id);
+        else if (differs(t, id) && log && s->log)
+            printf(s->log, was, now);
+        else if (differs(t, id) && log)
+            printf("resume: --%s changed from %s to %s\n", s->flag, was, now);
+        break;
+    case NN_RULE_ADOPT:
+        if (!given)
+            take(t, id);
+        break;
+    case NN_RULE_NOTE:
+        if (strcmp(now, was) != 0 && log)
+            printf(s->log, now, was);
+        break;
+    case NN_RULE_NONE: break;
     }
-    /* settings that may change, logged */
-    struct {
-        const char *flag;
-        double *cfgv;
-        double ckv;
-    } soft[] = {
-        {"lr", &cfg->lr, m->lr},
-        {"momentum", &cfg->momentum, ck->hp.momentum},
-        {"beta1", &cfg->beta1, ck->hp.beta1},
-        {"beta2", &cfg->beta2, ck->hp.beta2},
-        {"eps", &cfg->eps, ck->hp.eps},
-        {"weight-decay", &cfg->weight_decay, ck->hp.weight_decay},
-        {"l1", &cfg->l1, m->l1},
-        {"l2", &cfg->l2, m->l2},
-    };
-    for (size_t i = 0; i < sizeof soft / sizeof *soft; i++) {
-        /* the checkpoint stores the float32 value used; compare at that precision */
-        if (!nn_config_given(cfg, soft[i].flag))
-            *soft[i].cfgv = soft[i].ckv;
-        else if ((float)*soft[i].cfgv != (float)soft[i].ckv && log)
-            printf("resume: --%s changed from %g to %g\n", soft[i].flag, soft[i].ckv,
-                   *soft[i].cfgv);
-    }
-    if (!nn_config_given(cfg, "normalize"))
-        cfg->normalize = t->resume_normalize;
-    else if (strcmp(cfg->normalize, m->normalize) != 0 &&
-             !(t->example && strcmp(cfg->normalize, "zscore") == 0)) {
-        snprintf(err, errlen, "--normalize %s differs from the checkpoint's %s; the model was "
-                 "trained on inputs scaled that way", cfg->normalize, m->normalize);
-        return -1;
-    }
-    if (!nn_config_given(cfg, "lr-schedule"))
-        cfg->lr_schedule = t->resume_lr_schedule;
-    else if (strcmp(cfg->lr_schedule, m->lr_schedule) != 0 && log)
-        printf("resume: --lr-schedule changed from %s to %s\n", m->lr_schedule, cfg->lr_schedule);
-    struct {
-        const char *flag;
-        double *cfgv;
-        double ckv;
-    } more[] = {
-        {"dropout", &cfg->dropout, m->dropout},
-        {"warmup-epochs", &cfg->warmup_epochs, m->warmup_epochs},
-        {"lr-gamma", &cfg->lr_gamma, m->lr_gamma},
-        {"lr-min", &cfg->lr_min, m->lr_min},
-    };
-    for (size_t i = 0; i < sizeof more / sizeof *more; i++) {
-        if (!nn_config_given(cfg, more[i].flag))
-            *more[i].cfgv = more[i].ckv;
-        else if (*more[i].cfgv != more[i].ckv && log)
-            printf("resume: --%s changed from %g to %g\n", more[i].flag, more[i].ckv,
-                   *more[i].cfgv);
-    }
-    if (!nn_config_given(cfg, "lr-step-epochs"))
-        cfg->lr_step_epochs = m->lr_step_epochs;
-    if (!nn_config_given(cfg, "patience"))
-        cfg->patience = m->patience;
-    else if (cfg->patience != m->patience && log)
-        printf("resume: --patience changed from %ld to %ld\n", m->patience, cfg->patience);
-    if (!nn_config_given(cfg, "epochs"))
-        cfg->epochs = m->epochs;
-    else if (cfg->epochs != m->epochs && log)
-        printf("resume: --epochs changed from %ld to %ld\n", m->epochs, cfg->epochs);
-    if (!nn_config_given(cfg, "no-shuffle"))
-        cfg->no_shuffle = m->no_shuffle;
-    else if (cfg->no_shuffle != m->no_shuffle && log)
-        printf("resume: --no-shuffle turned on (the checkpoint's run shuffled)\n");
-    if (t->example != (strcmp(m->data, "(built-in example)") == 0) ||
-        (!t->example && strcmp(cfg->data, m->data) != 0)) {
-        if (log)
-            printf("resume: data %s differs from the checkpoint's %s\n",
-                   t->example ? "(built-in example)" : cfg->data, m->data);
-    }
+    return 0;
+}
+
+/* Applies the resume rules to t->cfg, in the table's rule order: the first conflict is the
+ * error. Pure in (cfg, checkpoint): every rank decides alike. */
+static int adopt(nn_trainer *t, char *err, size_t errlen)
+{
+    const nn_ckpt_sizes *sz = &t->resume->meta.layers;
+    for (int i = 0; i < sz->n; i++)
+        snprintf(t->resume_layers + strlen(t->resume_layers),
+                 sizeof t->resume_layers - strlen(t->resume_layers), "%s%d", i ? "," : "",
+                 sz->a[i]);
+    const int log = t->comm->rank == 0 && !t->cfg.quiet;
+    int ids[NN_A_N], n = nn_settings_sorted(1, ids);
+    for (int i = 0; i < n; i++)
+        if (apply_rule(t, ids[i], log, err, errlen) != 0)
+            return -1;
     return 0;
 }
 
@@ -256,10 +244,10 @@ int nn_resume_prepare(nn_trainer *t, char *err, size_t errlen)
     }
     const nn_ckpt_meta *m = &t->resume->meta;
     t->early.best = m->best_val_loss;
-    t->early.best_epoch = m->best_epoch;
-    t->early.bad_epochs = m->bad_epochs;
+    t->early.best_epoch = (long)m->best_epoch;
+    t->early.bad_epochs = (long)m->bad_epochs;
     /* a flag that contradicts the checkpoint is a usage error */
-    return nn_fail(c, adopt(t, t->resume, err, errlen) != 0 ? NN_EXIT_USAGE : 0, err);
+    return nn_fail(c, adopt(t, err, errlen) != 0 ? NN_EXIT_USAGE : 0, err);
 }
 
 int nn_resume_restore(nn_trainer *t, char *err, size_t errlen)
@@ -274,7 +262,7 @@ int nn_resume_restore(nn_trainer *t, char *err, size_t errlen)
         fail = 1;
     } else if (m->epoch_step > 0 && m->epoch_step >= t->sched.steps) {
         snprintf(err, errlen, "the checkpoint stopped at step %ld of an epoch, but this data has "
-                 "%ld steps per epoch; expected the same data set", m->epoch_step,
+                 "%ld steps per epoch; expected the same data set", (long)m->epoch_step,
                  t->sched.steps);
         fail = 1;
     }
@@ -291,18 +279,19 @@ int nn_resume_restore(nn_trainer *t, char *err, size_t errlen)
     /* Only rank 0 read the file; the others receive the whole state. */
     for (int k = 0; k < NN_REPLICA_STATES; k++)
         nn_replica_bcast(t->rep, k);
-    t->step = m->step;
-    t->start_epoch = m->epoch + 1;
-    t->start_step = m->epoch_step;
+    t->step = (long)m->step;
+    t->start_epoch = (long)m->epoch + 1;
+    t->start_step = (long)m->epoch_step;
     t->start_loss_sum = m->epoch_loss_sum;
     if (c->rank == 0 && !t->cfg.quiet) {
+        int world = (int)m->world_size;
         printf("resume: %s: epoch %ld, step %ld (%ld into epoch %ld), written by %d rank%s\n",
-               t->resume_path, m->epoch, m->step, m->epoch_step, m->epoch + 1, m->world_size,
-               m->world_size > 1 ? "s" : "");
-        if (m->world_size != c->size)
+               t->resume_path, (long)m->epoch, (long)m->step, (long)m->epoch_step,
+               (long)m->epoch + 1, world, world > 1 ? "s" : "");
+        if (world != c->size)
             printf("resume: now on %d ranks instead of %d: the global batch stays %zu; each rank "
                    "shuffles its own shard, so the order of the remaining samples differs%s\n",
-                   c->size, m->world_size, t->sched.batch,
+                   c->size, world, t->sched.batch,
                    t->cfg.no_shuffle ? " (not with --no-shuffle: same order)" : "");
     }
     for (int k = 0; k < 3; k++) {

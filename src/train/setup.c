@@ -243,6 +243,7 @@ int nn_trainer_setup(nn_trainer *t, const nn_comm *comm, const nn_config *cfg,
         nn_signals_install();
     t->last_ckpt_time = nn_now();
 
+    nn_settings_resolve(t); /* t->cfg now holds the values the run uses */
     banner(t, max_local, nn_now() - t0);
     return 0;
 }

@@ -28,6 +28,37 @@ double nn_train_step(nn_trainer *t, long step, nn_timers *tm);
 int nn_resume_prepare(nn_trainer *t, char *err, size_t errlen);
 int nn_resume_restore(nn_trainer *t, char *err, size_t errlen);
 
+/* settings.c: the run settings of the checkpoint table (include/io/nn_ckpt_fields.def), its
+ * columns the trainer reads, indexed by NN_A_<field>; the writer, the settings string and the
+ * resume rules iterate over them. */
+typedef enum { NN_SRC_RUN, NN_SRC_FLAG, NN_SRC_FILE } nn_setting_src;
+typedef enum {
+    NN_RULE_NONE, NN_RULE_FIXED, NN_RULE_CHANGE, NN_RULE_CHANGE32, NN_RULE_BATCH, NN_RULE_ADOPT,
+    NN_RULE_NOTE
+} nn_resume_rule;
+typedef struct {
+    const char *flag;    /* NULL: not a flag */
+    nn_setting_src src;
+    nn_resume_rule rule;
+    int key, order;      /* place in the settings string, among the resume rules; 0: none */
+    const char *err, *log;
+} nn_setting;
+extern const nn_setting nn_settings[];
+/* The ids (NN_A_*) with a place in the settings string (by_rule 0) or among the resume rules
+ * (by_rule 1), in that order; returns how many. */
+int nn_settings_sorted(int by_rule, int *ids);
+/* Setting id's nn_config field (through the option table, by its flag) and the field's type. */
+void *nn_setting_field(nn_config *cfg, int id, nn_arg_type *type);
+/* Setting id's config value as text: %.9g (exact 1) or %g (exact 0) for numbers; an unset
+ * --data is the built-in example. A string is returned as it is, anything else is put in buf. */
+const char *nn_setting_text(const nn_config *cfg, int id, int exact, char *buf, size_t len);
+/* Once the run has resolved its settings (the data read, the optimizer built): writes the
+ * values it uses back into t->cfg (the resolved global batch, the normalisation applied, the
+ * float32 optimizer settings, ...), so the settings string and the checkpoints store them. */
+void nn_settings_resolve(nn_trainer *t);
+/* The rows of src FLAG of a checkpoint's meta, from t->cfg. */
+void nn_settings_store(const nn_trainer *t, nn_ckpt_meta *meta);
+
 /* signals.c: SIGTERM, SIGINT and SIGUSR1 only set a flag, read at step boundaries. */
 void nn_signals_install(void);
 int nn_signal_pending(void);

@@ -34,11 +34,11 @@ static void verify_text(const nn_ckpt_info *info, const float *m, const float *v
              NN_CKPT_FORMAT_VERSION, (unsigned long long)info->checksum, layers,
              nn_act_name(info->lo.act),
              info->lo.loss == NN_LOSS_XENT ? "softmax + cross-entropy" : "linear + MSE",
-             info->lo.n_params, nn_opt_name(info->hp.kind), info->hp.lr, k->step,
-             m ? (v ? ", moments m and v" : ", momentum buffer") : "", k->epoch, k->epoch_step,
-             k->epochs, (unsigned long long)k->seed, k->batch, k->world_size, k->data,
-             k->settings, (unsigned long long)k->config_hash, info->created,
-             info->program_version, k->config);
+             info->lo.n_params, nn_opt_name(info->hp.kind), info->hp.lr, (long)k->step,
+             m ? (v ? ", moments m and v" : ", momentum buffer") : "", (long)k->epoch,
+             (long)k->epoch_step, (long)k->epochs, (unsigned long long)k->seed, (long)k->batch,
+             (int)k->world_size, k->data, k->settings, (unsigned long long)k->config_hash,
+             k->created, k->program_version, k->config);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
