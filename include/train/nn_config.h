@@ -1,5 +1,6 @@
-/* nn_config.h: nn-train's command line. One table (src/config.c) names every flag with its
- * type, default and help; parsing and --help both come from it, so they cannot drift. */
+/* nn_config.h: nn-train's command line. One table (nn_options.def) names every flag with its
+ * field, type, default and help; the struct, the parser and --help all come from it, so a new
+ * flag is one row there plus its use. */
 #ifndef NN_CONFIG_H
 #define NN_CONFIG_H
 
@@ -8,38 +9,15 @@
 
 #include "nn_args.h"
 
+/* One field per row of nn_options.def, of the row's type. */
+#define NN_CTYPE_STR const char *
+#define NN_CTYPE_LONG long
+#define NN_CTYPE_DOUBLE double
+#define NN_CTYPE_FLAG int
 typedef struct {
-    /* data and model */
-    const char *data;
-    const char *layers;
-    const char *activation;
-    const char *loss;       /* auto | mse | xent */
-    /* optimisation */
-    const char *optimizer;  /* sgd | gd | adam | adamw */
-    double lr, momentum, beta1, beta2, eps, weight_decay, l1, l2;
-    long batch, epochs, seed;
-    const char *normalize;    /* zscore | minmax | none */
-    double dropout;
-    const char *lr_schedule;  /* constant | step | cosine */
-    double warmup_epochs, lr_gamma, lr_min;
-    long lr_step_epochs, patience;
-    double val_fraction;
-    int no_shuffle;
-    /* output */
-    const char *checkpoint_dir;
-    long checkpoint_every;
-    long checkpoint_every_steps;
-    double checkpoint_interval;
-    long keep;
-    const char *resume;     /* FILE or "auto" */
-    double comm_timeout;    /* 0: off; inside a Slurm job the default is NN_SLURM_COMM_TIMEOUT */
-    const char *allreduce;  /* auto | mpi */
-    const char *verify;
-    const char *metrics;
-    const char *step_log;
-    int quiet;
-    long threads;
-    int help, version;
+#define NN_OPTION(field, flag, type, def, meta, lo, hi, choices, help) NN_CTYPE_##type field;
+#include "nn_options.def"
+#undef NN_OPTION
     /* which flags the user gave (index into the option table) */
     unsigned char given[64];
 } nn_config;
