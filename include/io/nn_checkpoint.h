@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "nn_hash.h"
 #include "nn_model.h"
 #include "nn_optim.h"
 #include "nn_preprocess.h"
@@ -53,7 +54,10 @@ int nn_ckpt_has_m(const nn_opt_hparams *hp);
 int nn_ckpt_has_v(const nn_opt_hparams *hp);
 
 /* FNV-1a 64 of a settings string: the config_hash attribute. */
-uint64_t nn_ckpt_config_hash(const char *settings);
+static inline uint64_t nn_ckpt_config_hash(const char *settings)
+{
+    return nn_fnv1a_str(settings);
+}
 /* One line on what a file's state_checksum covers: format 2 every tensor and every attribute
  * a resume or nn-predict reads, format 1 the tensors and the position only. */
 void nn_ckpt_checksum_covers(int version, char *buf, size_t len);

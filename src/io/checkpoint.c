@@ -139,11 +139,6 @@ int nn_ckpt_has_v(const nn_opt_hparams *hp)
     return hp->kind == NN_OPT_ADAM || hp->kind == NN_OPT_ADAMW;
 }
 
-uint64_t nn_ckpt_config_hash(const char *settings)
-{
-    return nn_fnv1a(NN_FNV_OFFSET, settings, strlen(settings));
-}
-
 int nn_ckpt_write(const char *path, const nn_layout *lo, const float *params,
                   const nn_opt_hparams *hp, const float *m, const float *v,
                   const nn_ckpt_meta *meta, const nn_preprocess *pre, char *err,
