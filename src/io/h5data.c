@@ -1,4 +1,5 @@
-/* h5data.c: reading data sets (and writing them, for tools and tests) with the HDF5 C API.
+/* h5data.c: reading data sets (and writing them, for tools and tests) with the HDF5 C API:
+ * nn-train's and nn-data's splits with y, and nn-predict's, whose y may be absent.
  * The layout is documented in docs/data-format.md. Every failure becomes one line in err
  * naming the file and dataset and saying what was expected. */
 #include <errno.h>
@@ -79,31 +80,37 @@ static hid_t open_dset(hid_t f, const char *path, const char *name, H5T_class_t 
 int nn_h5_probe(const char *path, const char *split, nn_split_info *info, char *err,
                 size_t errlen)
 {
-    memset(info, 0, sizeof *info);
-    hid_t f = nn_h5_open_ro(path, err, errlen);
-    if (f < 0)
-        return -1;
-    int rc = nn_h5_probe_fid(f, path, split, info, err, errlen);
-    nn_h5_close_ro(f);
-    return rc;
+    return nn_h5_probe_as(path, split, NN_H5_Y_REQUIRED, info, err, errlen);
 }
 
 int nn_h5_probe_fid(int64_t f, const char *path, const char *split, nn_split_info *info,
                     char *err, size_t errlen)
 {
-    char xname[64], yname[64], gname[64];
-    snprintf(gname, sizeof gname, "/%s", split);
+    return nn_h5_probe_as_fid(f, path, split, NN_H5_Y_REQUIRED, info, err, errlen);
+}
+
+int nn_h5_probe_as(const char *path, const char *split, nn_h5_y_rule y, nn_split_info *info,
+                   char *err, size_t errlen)
+{
+    memset(info, 0, sizeof *info);
+    hid_t f = nn_h5_open_ro(path, err, errlen);
+    if (f < 0)
+        return -1;
+    int rc = nn_h5_probe_as_fid(f, path, split, y, info, err, errlen);
+    nn_h5_close_ro(f);
+    return rc;
+}
+
+/* /SPLIT/x and /SPLIT/y: x float32 [N, D], y integer labels [N] or float targets [N] or
+ * [N, K] with N rows, 1 <= D <= 10^8, K >= 1. 0 or -1 (err). */
+static int probe_xy(hid_t f, const char *path, const char *split, nn_split_info *info,
+                    char *err, size_t errlen)
+{
+    char xname[64], yname[64];
     snprintf(xname, sizeof xname, "/%s/x", split);
     snprintf(yname, sizeof yname, "/%s/y", split);
-    memset(info, 0, sizeof *info);
     int rc = -1;
     hid_t dx = -1, dy = -1;
-    if (H5Lexists(f, gname, H5P_DEFAULT) <= 0) {
-        rc = 1;
-        snprintf(err, errlen, "%s: group %s is missing (expected %s/x and %s/y)", path, gname,
-                 gname, gname);
-        goto done;
-    }
     H5T_class_t cx, cy;
     int rx, ry;
     hsize_t xd[2] = {0, 0}, yd[2] = {0, 0};
@@ -155,6 +162,65 @@ done:
     if (dy >= 0)
         H5Dclose(dy);
     return rc;
+}
+
+/* /SPLIT/x alone, float32 [N, D] with 1 <= D <= 10^8, for a split without y. The messages are
+ * nn-predict's (the only reader of such splits), worded as they were before this reader
+ * served both programs. 0 or -1 (err). */
+static int probe_x_only(hid_t f, const char *path, const char *split, nn_split_info *info,
+                        char *err, size_t errlen)
+{
+    char xname[64];
+    snprintf(xname, sizeof xname, "/%s/x", split);
+    int rc = -1;
+    hid_t d = H5Lexists(f, xname, H5P_DEFAULT) > 0 ? H5Dopen2(f, xname, H5P_DEFAULT) : -1;
+    if (d < 0) {
+        snprintf(err, errlen, "%s: dataset %s is missing (expected float32 [N, D])", path, xname);
+        return -1;
+    }
+    hid_t t = H5Dget_type(d), s = H5Dget_space(d);
+    int rank = H5Sget_simple_extent_ndims(s);
+    hsize_t dims[2] = {0, 0};
+    if (rank == 2)
+        H5Sget_simple_extent_dims(s, dims, NULL);
+    if (H5Tget_class(t) != H5T_FLOAT || rank != 2)
+        snprintf(err, errlen, "%s: %s is not a 2-D float dataset; expected float32 [N, D]", path,
+                 xname);
+    else if (dims[1] < 1 || dims[1] > 100000000)
+        snprintf(err, errlen, "%s: %s has %llu features per sample; expected 1 to 100000000",
+                 path, xname, (unsigned long long)dims[1]);
+    else {
+        info->n = (size_t)dims[0];
+        info->d = (int)dims[1];
+        info->x_only = 1;
+        rc = 0;
+    }
+    H5Tclose(t);
+    H5Sclose(s);
+    H5Dclose(d);
+    return rc;
+}
+
+int nn_h5_probe_as_fid(int64_t f, const char *path, const char *split, nn_h5_y_rule y,
+                       nn_split_info *info, char *err, size_t errlen)
+{
+    char gname[64], yname[64];
+    snprintf(gname, sizeof gname, "/%s", split);
+    snprintf(yname, sizeof yname, "/%s/y", split);
+    memset(info, 0, sizeof *info);
+    if (H5Lexists(f, gname, H5P_DEFAULT) <= 0) {
+        if (y == NN_H5_Y_OPTIONAL)
+            snprintf(err, errlen, "%s: group %s is missing (expected %s/x, and %s/y for "
+                     "metrics)",
+                     path, gname, gname, gname);
+        else
+            snprintf(err, errlen, "%s: group %s is missing (expected %s/x and %s/y)", path,
+                     gname, gname, gname);
+        return 1;
+    }
+    if (y == NN_H5_Y_OPTIONAL && H5Lexists(f, yname, H5P_DEFAULT) <= 0)
+        return probe_x_only(f, path, split, info, err, errlen);
+    return probe_xy(f, path, split, info, err, errlen);
 }
 
 /* Reads the given ascending rows (whole rows of `cols` columns) of a 1-D or 2-D dataset into
@@ -247,18 +313,20 @@ static int read_rows(hid_t d, int rank, hsize_t cols, const size_t *rows, size_t
     return rc;
 }
 
-/* Allocates out for nrows rows; -1 with err when out of memory. */
+/* Allocates out for nrows rows (x only when the split has no y); -1 with err when out of
+ * memory. */
 static int rows_alloc(nn_rows *out, const char *path, const char *split,
                       const nn_split_info *info, size_t nrows, char *err, size_t errlen)
 {
-    if (nn_rows_alloc(out, nrows, info->d, info->y_is_label, info->k) == 0)
+    if (nn_rows_alloc(out, nrows, info->d, info->x_only ? 0 : info->y_is_label,
+                      info->x_only ? 0 : info->k) == 0)
         return 0;
     snprintf(err, errlen, "%s: out of memory for %zu rows of /%s/x", path, nrows, split);
     return -1;
 }
 
-/* Reads the rows of /SPLIT/x and /SPLIT/y from f into out (allocated by the caller); frees
- * out on failure. */
+/* Reads the rows of /SPLIT/x and /SPLIT/y (x alone when info->x_only) from f into out
+ * (allocated by the caller); frees out on failure. */
 static int split_rows_read(hid_t f, const char *path, const char *split,
                            const nn_split_info *info, const size_t *rows, size_t nrows,
                            nn_rows *out, char *err, size_t errlen)
@@ -267,21 +335,25 @@ static int split_rows_read(hid_t f, const char *path, const char *split,
     snprintf(xname, sizeof xname, "/%s/x", split);
     snprintf(yname, sizeof yname, "/%s/y", split);
     int rc = -1;
-    hid_t dx = H5Dopen2(f, xname, H5P_DEFAULT), dy = H5Dopen2(f, yname, H5P_DEFAULT);
-    if (dx < 0 || dy < 0 ||
+    hid_t dx = H5Dopen2(f, xname, H5P_DEFAULT);
+    hid_t dy = info->x_only ? -1 : H5Dopen2(f, yname, H5P_DEFAULT);
+    if (dx < 0 || (dy < 0 && !info->x_only) ||
         read_rows(dx, 2, (hsize_t)info->d, rows, nrows, H5T_NATIVE_FLOAT, out->x) != 0) {
         snprintf(err, errlen, "%s: reading %s failed (damaged file?)", path, xname);
         goto done;
     }
-    hid_t ys = H5Dget_space(dy);
-    int yrank = H5Sget_simple_extent_ndims(ys); /* float targets may be [N] or [N, K] */
-    H5Sclose(ys);
-    if (read_rows(dy, yrank, (hsize_t)info->k, rows, nrows,
-                  info->y_is_label ? H5T_NATIVE_INT32 : H5T_NATIVE_FLOAT,
-                  info->y_is_label ? (void *)out->labels : (void *)out->targets) != 0) {
-        snprintf(err, errlen, "%s: reading %s failed (damaged file, or labels beyond int32?)",
-                 path, yname);
-        goto done;
+    if (!info->x_only) {
+        hid_t ys = H5Dget_space(dy);
+        int yrank = H5Sget_simple_extent_ndims(ys); /* float targets may be [N] or [N, K] */
+        H5Sclose(ys);
+        if (read_rows(dy, yrank, (hsize_t)info->k, rows, nrows,
+                      info->y_is_label ? H5T_NATIVE_INT32 : H5T_NATIVE_FLOAT,
+                      info->y_is_label ? (void *)out->labels : (void *)out->targets) != 0) {
+            snprintf(err, errlen, "%s: reading %s failed (damaged file, or labels beyond "
+                     "int32?)",
+                     path, yname);
+            goto done;
+        }
     }
     rc = 0;
 done:
@@ -318,6 +390,22 @@ int nn_h5_read_rows_fid(int64_t f, const char *path, const char *split,
     if (rows_alloc(out, path, split, info, nrows, err, errlen) != 0)
         return -1;
     return nrows == 0 ? 0 : split_rows_read(f, path, split, info, rows, nrows, out, err, errlen);
+}
+
+int nn_h5_read_block(const char *path, const char *split, const nn_split_info *info,
+                     size_t lo, size_t n, nn_rows *out, char *err, size_t errlen)
+{
+    memset(out, 0, sizeof *out);
+    size_t *rows = malloc((n ? n : 1) * sizeof(size_t));
+    if (!rows) {
+        snprintf(err, errlen, "%s: out of memory for %zu rows", path, n);
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++)
+        rows[i] = lo + i;
+    int rc = nn_h5_read_rows(path, split, info, rows, n, out, err, errlen);
+    free(rows);
+    return rc;
 }
 
 static int write_dset(hid_t g, const char *name, hid_t type, int rank, const hsize_t *dims,

@@ -1,4 +1,4 @@
-/* predict_config.c: nn-predict's option table; src/args.c parses it and prints --help. */
+/* config.c: nn-predict's option table; src/base/args.c parses it and prints --help. */
 #include <stdio.h>
 #include <string.h>
 

@@ -1,6 +1,6 @@
-/* predict_io.c: nn-predict's file side (nn_predict.h): a checkpoint pre-check with messages
- * that say what is wrong with a file, a split probe and row reader that allow a split without
- * y, and the atomic CSV and HDF5 writers of the predictions. */
+/* io.c: nn-predict's file side (nn_predict.h): a checkpoint pre-check with messages that say
+ * what is wrong with a file, and the atomic CSV and HDF5 writers of the predictions. The data
+ * split is read by the I/O layer's reader (nn_h5data.h), which allows a split without y. */
 #include <errno.h>
 #include <fcntl.h>
 #include <hdf5.h>
@@ -14,7 +14,6 @@
 #include <unistd.h>
 
 #include "nn_checkpoint.h"
-#include "nn_h5data.h"
 #include "nn_fileio.h"
 #include "nn_h5attr.h"
 #include "nn_predict.h"
@@ -75,147 +74,6 @@ int nn_predict_check_ckpt(const char *path, char *err, size_t errlen)
     H5Fclose(f);
     nn_input_guard_disarm();
     return rc;
-}
-
-/* ---------------------------------------------------------------- data */
-
-
-int nn_predict_probe(const char *path, const char *split, nn_split_info *info, int *has_y,
-                     char *err, size_t errlen)
-{
-    memset(info, 0, sizeof *info);
-    *has_y = 0;
-    hid_t f = nn_h5_open_ro(path, err, errlen);
-    if (f < 0)
-        return -1;
-    int rc = nn_predict_probe_fid(f, path, split, info, has_y, err, errlen);
-    nn_h5_close_ro(f);
-    return rc;
-}
-
-int nn_predict_probe_fid(int64_t f, const char *path, const char *split, nn_split_info *info,
-                         int *has_y, char *err, size_t errlen)
-{
-    char gname[64], xname[64], yname[64];
-    snprintf(gname, sizeof gname, "/%s", split);
-    snprintf(xname, sizeof xname, "/%s/x", split);
-    snprintf(yname, sizeof yname, "/%s/y", split);
-    memset(info, 0, sizeof *info);
-    *has_y = 0;
-    if (H5Lexists(f, gname, H5P_DEFAULT) <= 0) {
-        snprintf(err, errlen, "%s: group %s is missing (expected %s/x, and %s/y for metrics)",
-                 path, gname, gname, gname);
-        return 1;
-    }
-    int y = H5Lexists(f, yname, H5P_DEFAULT) > 0;
-    if (y) { /* the trainer's own probe, with all its checks on x and y */
-        *has_y = 1;
-        return nn_h5_probe_fid(f, path, split, info, err, errlen) == 0 ? 0 : -1;
-    }
-    int rc = -1;
-    hid_t d = H5Lexists(f, xname, H5P_DEFAULT) > 0 ? H5Dopen2(f, xname, H5P_DEFAULT) : -1;
-    if (d < 0) {
-        snprintf(err, errlen, "%s: dataset %s is missing (expected float32 [N, D])", path, xname);
-        return -1;
-    }
-    hid_t t = H5Dget_type(d), s = H5Dget_space(d);
-    int rank = H5Sget_simple_extent_ndims(s);
-    hsize_t dims[2] = {0, 0};
-    if (rank == 2)
-        H5Sget_simple_extent_dims(s, dims, NULL);
-    if (H5Tget_class(t) != H5T_FLOAT || rank != 2)
-        snprintf(err, errlen, "%s: %s is not a 2-D float dataset; expected float32 [N, D]", path,
-                 xname);
-    else if (dims[1] < 1 || dims[1] > 100000000)
-        snprintf(err, errlen, "%s: %s has %llu features per sample; expected 1 to 100000000",
-                 path, xname, (unsigned long long)dims[1]);
-    else {
-        info->n = (size_t)dims[0];
-        info->d = (int)dims[1];
-        rc = 0;
-    }
-    H5Tclose(t);
-    H5Sclose(s);
-    H5Dclose(d);
-    return rc;
-}
-
-/* Rows [lo, lo + n) of /SPLIT/x into x (n, d), from file f, or from path (opened here) when
- * f < 0. */
-static int read_x_block(hid_t f, const char *path, const char *split, size_t lo, size_t n,
-                        int d, float *x, char *err, size_t errlen)
-{
-    char xname[64];
-    snprintf(xname, sizeof xname, "/%s/x", split);
-    hid_t own = f < 0 ? nn_h5_open_ro(path, err, errlen) : -1;
-    if (f < 0 && (f = own) < 0)
-        return -1;
-    int rc = -1;
-    hid_t ds = H5Dopen2(f, xname, H5P_DEFAULT);
-    hid_t fs = ds >= 0 ? H5Dget_space(ds) : -1;
-    hsize_t start[2] = {lo, 0}, count[2] = {n, (hsize_t)d};
-    hid_t ms = H5Screate_simple(2, count, NULL);
-    if (fs >= 0 && ms >= 0 &&
-        H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, count, NULL) >= 0 &&
-        H5Dread(ds, H5T_NATIVE_FLOAT, ms, fs, H5P_DEFAULT, x) >= 0)
-        rc = 0;
-    else
-        snprintf(err, errlen, "%s: reading %s failed (damaged file?)", path, xname);
-    if (ms >= 0)
-        H5Sclose(ms);
-    if (fs >= 0)
-        H5Sclose(fs);
-    if (ds >= 0)
-        H5Dclose(ds);
-    if (own >= 0)
-        nn_h5_close_ro(own);
-    return rc;
-}
-
-/* nn_predict_read_block on file f, or on path (opened here) when f < 0. */
-static int read_block(hid_t f, const char *path, const char *split, const nn_split_info *info,
-                      int has_y, size_t lo, size_t n, nn_rows *out, char *err, size_t errlen)
-{
-    memset(out, 0, sizeof *out);
-    if (has_y) { /* the trainer's reader: one contiguous run of rows */
-        size_t *rows = malloc((n ? n : 1) * sizeof(size_t));
-        if (!rows) {
-            snprintf(err, errlen, "%s: out of memory for %zu rows", path, n);
-            return -1;
-        }
-        for (size_t i = 0; i < n; i++)
-            rows[i] = lo + i;
-        int rc = f < 0 ? nn_h5_read_rows(path, split, info, rows, n, out, err, errlen)
-                       : nn_h5_read_rows_fid(f, path, split, info, rows, n, out, err, errlen);
-        free(rows);
-        return rc;
-    }
-    out->n = n;
-    out->d = info->d;
-    out->x = malloc((n ? n : 1) * (size_t)info->d * sizeof(float));
-    if (!out->x) {
-        snprintf(err, errlen, "%s: out of memory for %zu rows of /%s/x", path, n, split);
-        return -1;
-    }
-    if (n > 0 && read_x_block(f, path, split, lo, n, info->d, out->x, err, errlen) != 0) {
-        nn_rows_free(out);
-        return -1;
-    }
-    return 0;
-}
-
-int nn_predict_read_block(const char *path, const char *split, const nn_split_info *info,
-                          int has_y, size_t lo, size_t n, nn_rows *out, char *err,
-                          size_t errlen)
-{
-    return read_block(-1, path, split, info, has_y, lo, n, out, err, errlen);
-}
-
-int nn_predict_read_block_fid(int64_t f, const char *path, const char *split,
-                              const nn_split_info *info, int has_y, size_t lo, size_t n,
-                              nn_rows *out, char *err, size_t errlen)
-{
-    return read_block(f, path, split, info, has_y, lo, n, out, err, errlen);
 }
 
 /* ---------------------------------------------------------------- output */

@@ -1,4 +1,4 @@
-/* predict_main.c: nn-predict's entry point (docs/nn-predict.md).
+/* main.c: nn-predict's entry point (docs/nn-predict.md).
  *
  * Prolog: MPI, flags; rank 0 reads the checkpoint (model and /preprocess) and broadcasts it;
  * every rank probes the data split. Loop: each rank predicts its contiguous, balanced block of
@@ -9,7 +9,7 @@
  * correct count, samples) are summed over ranks in double; the predictions are gathered on
  * rank 0 in file order and written atomically.
  *
- * Every failure is decided collectively (nn_comm_agree): the lowest failing rank prints one
+ * Every failure is decided collectively (nn_fail): the lowest failing rank prints one
  * line, every rank exits with its status, and no output file is left behind.
  * Exit status: 0 success, 1 a runtime failure (checkpoint, data, I/O), 2 a usage error (a
  * bad flag, an --output that is an input, a --split the file lacks, a --batch too large). */
@@ -47,8 +47,7 @@ typedef struct {
     int width;           /* floats per record: K + classify */
     /* the data */
     const char *split;
-    nn_split_info info;
-    int has_y;
+    nn_split_info info;  /* info.x_only: the split has no y, so no metrics */
     size_t row0, n_local; /* this rank's block: file rows [row0, row0 + n_local) */
     int batch;           /* rows per forward pass; every pass has exactly this many, and
                           * pass j covers the split's rows [j * batch, (j + 1) * batch) */
@@ -58,12 +57,6 @@ typedef struct {
     double acc[3];       /* loss sum, correct, samples: summed over ranks at the end */
     double t_io, t_compute, t_out; /* seconds; reported as the max over ranks */
 } predictor;
-
-/* Collective failure: every rank returns -1, the message is printed once. */
-static int agree(const nn_comm *c, int failed, const char *msg)
-{
-    return nn_fail(c, failed != 0, msg) != 0 ? -1 : 0;
-}
 
 /* ---------------------------------------------------------------- prolog */
 
@@ -85,13 +78,13 @@ static int load_model(predictor *p)
             fail = 1;
         }
     }
-    if (agree(c, fail, err))
+    if (nn_fail(c, fail, err))
         return -1;
     nn_comm_bcast(c, &p->lo, sizeof p->lo, 0); /* plain data: sizes and offsets */
     if (c->rank != 0)
         p->params = malloc(p->lo.n_params * sizeof(float));
     snprintf(err, sizeof err, "out of memory for a model of %zu parameters", p->lo.n_params);
-    if (agree(c, !p->params, err))
+    if (nn_fail(c, !p->params, err))
         return -1;
     nn_comm_bcast(c, p->params, p->lo.n_params * sizeof(float), 0);
 
@@ -104,7 +97,7 @@ static int load_model(predictor *p)
     fail = 0;
     if (c->rank != 0 && h.d > 0)
         fail = nn_preprocess_alloc(&p->pre, h.method, h.d, h.k) != 0;
-    if (agree(c, fail, "out of memory for /preprocess"))
+    if (nn_fail(c, fail, "out of memory for /preprocess"))
         return -1;
     if (h.d > 0) {
         nn_comm_bcast(c, p->pre.x_shift, (size_t)h.d * sizeof(float), 0);
@@ -119,64 +112,72 @@ static int load_model(predictor *p)
     return 0;
 }
 
-/* Picks the split (--split, or test > val > train) and checks it against the model. Every rank
- * reads the same metadata and reaches the same verdict. */
-static int open_split(predictor *p)
+/* Probes --split, or the first of /test, /val and /train the file has (y may be absent).
+ * 0, 1 when the split is not there (err says which the file has; *usage when --split named
+ * it), or -1 (err). */
+static int probe_split(predictor *p, char *err, size_t errlen, int *usage)
 {
     const char *path = p->cfg.data;
     static const char *const order[] = {"test", "val", "train"};
-    char err[ERRLEN] = "";
-    int fail = 0, rc = 1;
-    int usage = 0; /* the failure is a flag's: --split names a split the file lacks */
+    int rc = 1;
     if (strcmp(p->cfg.split, "auto") != 0) {
         p->split = p->cfg.split;
-        rc = nn_predict_probe(path, p->split, &p->info, &p->has_y, err, sizeof err);
-        fail = rc != 0;
+        rc = nn_h5_probe_as(path, p->split, NN_H5_Y_OPTIONAL, &p->info, err, errlen);
         if (rc == 1) { /* say which splits the file does have */
             char have[64] = "";
             nn_split_info other;
-            int y;
             for (int i = 0; i < 3; i++)
-                if (nn_predict_probe(path, order[i], &other, &y, err, sizeof err) != 1)
+                if (nn_h5_probe_as(path, order[i], NN_H5_Y_OPTIONAL, &other, err, errlen) != 1)
                     snprintf(have + strlen(have), sizeof have - strlen(have), "%s/%s",
                              *have ? ", " : "", order[i]);
-            snprintf(err, sizeof err, "--split %s: %s has no group /%s (it has: %s)", p->split,
+            snprintf(err, errlen, "--split %s: %s has no group /%s (it has: %s)", p->split,
                      path, p->split, *have ? have : "none of /test, /val, /train");
-            usage = 1;
+            *usage = 1;
         }
-    } else {
-        for (int i = 0; i < 3 && rc == 1; i++) {
-            p->split = order[i];
-            rc = nn_predict_probe(path, p->split, &p->info, &p->has_y, err, sizeof err);
-        }
-        fail = rc != 0;
-        if (rc == 1)
-            snprintf(err, sizeof err, "%s: has none of /test, /val and /train; expected at "
-                     "least one split (docs/data-format.md)",
-                     path);
+        return rc;
     }
+    for (int i = 0; i < 3 && rc == 1; i++) {
+        p->split = order[i];
+        rc = nn_h5_probe_as(path, p->split, NN_H5_Y_OPTIONAL, &p->info, err, errlen);
+    }
+    if (rc == 1)
+        snprintf(err, errlen, "%s: has none of /test, /val and /train; expected at least one "
+                 "split (docs/data-format.md)",
+                 path);
+    return rc;
+}
+
+/* Checks the split against the model: features, target columns, classes. 0 or -1 (err). */
+static int match_split(const predictor *p, char *err, size_t errlen)
+{
+    const char *path = p->cfg.data;
     int D = p->lo.sizes[0], K = p->lo.sizes[p->lo.n_layers];
-    if (!fail && p->info.d != D) {
-        snprintf(err, sizeof err, "--data %s: /%s/x has %d features but the model's input size "
+    if (p->info.d != D) {
+        snprintf(err, errlen, "--data %s: /%s/x has %d features but the model's input size "
                  "is %d (--model %s); expected equal",
                  path, p->split, p->info.d, D, p->cfg.model);
-        fail = 1;
-    } else if (!fail && p->has_y && !p->info.y_is_label && p->info.k != K) {
-        snprintf(err, sizeof err, "--data %s: /%s/y has %d target columns but the model has %d "
+        return -1;
+    }
+    if (!p->info.x_only && !p->info.y_is_label && p->info.k != K) {
+        snprintf(err, errlen, "--data %s: /%s/y has %d target columns but the model has %d "
                  "outputs; expected equal",
                  path, p->split, p->info.k, K);
-        fail = 1;
-    } else if (!fail && p->classify && K > (1 << 24)) {
-        snprintf(err, sizeof err, "the model has %d classes; nn-predict handles at most 2^24",
-                 K);
-        fail = 1;
+        return -1;
     }
-    if ((fail = nn_fail(p->comm, fail ? (usage ? NN_EXIT_USAGE : 1) : 0,
-                               err)) != 0)
-        return fail;
+    if (p->classify && K > (1 << 24)) {
+        snprintf(err, errlen, "the model has %d classes; nn-predict handles at most 2^24", K);
+        return -1;
+    }
+    return 0;
+}
 
-    /* One forward pass has exactly `batch` rows: --batch, or all rows if fewer. The same on
-     * every rank and at every rank count. */
+/* Sizes the passes (--batch, or all rows if fewer: the same on every rank and at every rank
+ * count), takes this rank's block of rows and allocates for it; rank 0 checks --output's
+ * directory now, so that a bad --output costs no work. 0, or an exit status (decided by all). */
+static int plan_passes(predictor *p)
+{
+    char err[ERRLEN] = "";
+    int D = p->lo.sizes[0];
     size_t n = p->info.n;
     size_t b = (size_t)p->cfg.batch < n ? (size_t)p->cfg.batch : (n ? n : 1);
     if (b > (size_t)INT_MAX / (size_t)p->lo.max_width ||
@@ -189,7 +190,7 @@ static int open_split(predictor *p)
     p->batch = (int)b;
     p->row0 = nn_split_lo(n, p->comm->size, p->comm->rank);
     p->n_local = nn_split_lo(n, p->comm->size, p->comm->rank + 1) - p->row0;
-    fail = p->n_local > SIZE_MAX / sizeof(float) / (size_t)p->width;
+    int fail = p->n_local > SIZE_MAX / sizeof(float) / (size_t)p->width;
     if (!fail) {
         p->rec = malloc((p->n_local ? p->n_local : 1) * (size_t)p->width * sizeof(float));
         p->xpad = malloc(b * (size_t)D * sizeof(float));
@@ -198,46 +199,29 @@ static int open_split(predictor *p)
     snprintf(err, sizeof err, "out of memory for %zu predictions of %d floats and a batch of "
              "%zu rows",
              p->n_local, p->width, b);
-    if (agree(p->comm, fail, err))
-        return -1;
-    /* Rank 0 checks the output's directory now, so that a bad --output costs no work. */
+    if (nn_fail(p->comm, fail, err))
+        return 1;
     fail = 0;
     if (p->comm->rank == 0 && p->cfg.output)
         fail = nn_predict_check_output(p->cfg.output, err, sizeof err) != 0;
-    return agree(p->comm, fail, err);
+    return nn_fail(p->comm, fail, err);
+}
+
+/* Picks the split and checks it against the model (every rank reads the same metadata and
+ * reaches the same verdict), then plans the passes. 0, or an exit status: 2 when --split
+ * names a split the file lacks. */
+static int open_split(predictor *p)
+{
+    char err[ERRLEN] = "";
+    int usage = 0; /* the failure is a flag's: --split names a split the file lacks */
+    int fail = probe_split(p, err, sizeof err, &usage) != 0 ||
+               match_split(p, err, sizeof err) != 0;
+    if ((fail = nn_fail(p->comm, fail ? (usage ? NN_EXIT_USAGE : 1) : 0, err)) != 0)
+        return fail;
+    return plan_passes(p);
 }
 
 /* ---------------------------------------------------------------- the loop */
-
-/* Finite features and targets, labels within [0, K). Row numbers are file rows of the split. */
-static int check_rows(const predictor *p, const nn_rows *r, size_t row0, char *err,
-                      size_t errlen)
-{
-    int K = p->lo.sizes[p->lo.n_layers];
-    for (size_t i = 0; i < r->n; i++) {
-        for (int j = 0; j < r->d; j++)
-            if (!isfinite(r->x[i * (size_t)r->d + j])) {
-                snprintf(err, errlen, "%s: /%s/x row %zu column %d is not finite; expected "
-                         "finite float32 values",
-                         p->cfg.data, p->split, row0 + i, j);
-                return -1;
-            }
-        if (r->labels && (r->labels[i] < 0 || r->labels[i] >= K)) {
-            snprintf(err, errlen, "%s: /%s/y row %zu has label %d; expected a class in [0, %d) "
-                     "(the model has %d outputs)",
-                     p->cfg.data, p->split, row0 + i, (int)r->labels[i], K, K);
-            return -1;
-        }
-        if (r->targets)
-            for (int j = 0; j < r->k; j++)
-                if (!isfinite(r->targets[i * (size_t)r->k + j])) {
-                    snprintf(err, errlen, "%s: /%s/y row %zu is not finite", p->cfg.data,
-                             p->split, row0 + i);
-                    return -1;
-                }
-    }
-    return 0;
-}
 
 /* Turns one pass's outputs out (b, K) into records rec (b, width) and adds to the metrics.
  * Classification: the class is the argmax of the logits (as in the accuracy), the
@@ -248,7 +232,7 @@ static void emit(predictor *p, const float *out, int b, nn_batch_y y, float *rec
     int K = p->lo.sizes[p->lo.n_layers];
     long ok = 0;
     if (p->classify) {
-        if (p->has_y)
+        if (!p->info.x_only)
             p->acc[0] += nn_loss_only(&p->lo, out, y, b, &ok);
         for (int i = 0; i < b; i++) {
             const float *z = out + (size_t)i * K; /* (K) logits */
@@ -267,7 +251,7 @@ static void emit(predictor *p, const float *out, int b, nn_batch_y y, float *rec
     } else {
         memcpy(rec, out, (size_t)b * (size_t)K * sizeof(float));
         nn_preprocess_unapply_y(&p->pre, rec, (size_t)b, K);
-        if (p->has_y)
+        if (!p->info.x_only)
             p->acc[0] += nn_loss_only(&p->lo, rec, y, b, &ok);
     }
     p->acc[1] += (double)ok;
@@ -295,10 +279,12 @@ static int predict_block(predictor *p, char *err, size_t errlen)
         size_t b = j1 * B < row1 ? j1 * B : row1;
         nn_rows rows;
         double t0 = nn_now();
-        if (nn_predict_read_block(p->cfg.data, p->split, &p->info, p->has_y, a, b - a, &rows,
-                                  err, errlen) != 0)
+        if (nn_h5_read_block(p->cfg.data, p->split, &p->info, a, b - a, &rows, err, errlen) != 0)
             return -1;
-        if (check_rows(p, &rows, a, err, errlen) != 0) {
+        /* finite features and targets, labels within [0, K); rows numbered as in the file */
+        nn_rows_source src = {p->cfg.data, p->split, NULL, a, "expected finite float32 values",
+                              "the model"};
+        if (nn_rows_check(&rows, K, &src, err, errlen) != 0) {
             nn_rows_free(&rows);
             return -1;
         }
@@ -339,13 +325,13 @@ static int write_output(predictor *p)
         all = malloc((total ? total : 1) * sizeof(float));
     snprintf(err, sizeof err, "out of memory on rank 0 for %zu predictions of %d floats", n,
              p->width);
-    if (agree(c, c->rank == 0 && !all, err))
+    if (nn_fail(c, c->rank == 0 && !all, err))
         return -1;
     int rc = nn_comm_gatherv_f32(c, p->rec, p->n_local * (size_t)p->width, all, total, 0);
     snprintf(err, sizeof err, "gathering the predictions failed: the parts do not add up to "
              "%zu rows",
              n);
-    if (agree(c, rc != 0, err)) {
+    if (nn_fail(c, rc != 0, err)) {
         free(all);
         return -1;
     }
@@ -357,7 +343,7 @@ static int write_output(predictor *p)
                                 sizeof err) != 0;
     }
     free(all);
-    return agree(c, fail, err);
+    return nn_fail(c, fail, err);
 }
 
 static void banner(const predictor *p)
@@ -367,7 +353,7 @@ static void banner(const predictor *p)
     for (int i = 0; i <= p->lo.n_layers; i++)
         snprintf(layers + strlen(layers), sizeof layers - strlen(layers), "%s%d", i ? "-" : "",
                  p->lo.sizes[i]);
-    if (!p->has_y)
+    if (p->info.x_only)
         snprintf(y, sizeof y, "no y (predictions only)");
     else if (p->info.y_is_label)
         snprintf(y, sizeof y, "class labels");
@@ -388,7 +374,7 @@ static void report(predictor *p)
     double t[3] = {p->t_io, p->t_compute, p->t_out};
     nn_comm_max_f64(p->comm, t, 3);
     const char *loss = nn_loss_name(p->lo.loss);
-    if (!p->has_y)
+    if (p->info.x_only)
         nn_say(p->comm, p->cfg.quiet,
                "result /%s: %.0f samples predicted; no /%s/y, so no metrics\n", p->split, a[2],
                p->split);
@@ -469,7 +455,7 @@ int main(int argc, char **argv)
     }
     banner(&p);
     int fail = predict_block(&p, err, sizeof err) != 0;
-    if (agree(&comm, fail, err))
+    if (nn_fail(&comm, fail, err))
         goto out;
     double t0 = nn_now();
     if (p.cfg.output && write_output(&p) != 0)

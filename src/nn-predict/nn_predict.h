@@ -1,18 +1,16 @@
 /* nn_predict.h: nn-predict, the deployment half: run a checkpoint's model over one split of a
  * data file (docs/nn-predict.md).
  *
- *   predict_config.c  the option table, the parser and --help (pure: no MPI, no HDF5)
- *   predict_io.c      the HDF5 side: checkpoint and split probes, x-only rows, the output files
- *   predict_main.c    the program: prolog (flags, model, data), the prediction loop, epilog
+ *   config.c  the option table, the parser and --help (pure: no MPI, no HDF5)
+ *   io.c      the HDF5 side: the checkpoint pre-check and the output files (the data split
+ *             is read by nn_h5_probe_as and nn_h5_read_block, nn_h5data.h)
+ *   main.c    the program: prolog (flags, model, data), the prediction loop, epilog
  */
 #ifndef NN_PREDICT_H
 #define NN_PREDICT_H
 
 #include <stddef.h>
-#include <stdint.h>
 #include <stdio.h>
-
-#include "nn_h5data.h"
 
 /* ---- command line (one table names every flag; parsing and --help come from it) ---- */
 
@@ -42,26 +40,6 @@ void nn_predict_config_usage(FILE *out);
 /* Checks that path is an nn-train checkpoint before the model is read, so that a missing,
  * unreadable, truncated or foreign file gets a message that says which. 0 or -1 (err). */
 int nn_predict_check_ckpt(const char *path, char *err, size_t errlen);
-
-/* Like nn_h5_probe, but /SPLIT/y may be absent: then *has_y = 0, info->n and info->d come
- * from /SPLIT/x (info->k = 0). With y present the full checks of nn_h5_probe apply.
- * Returns 0, 1 if the group /SPLIT does not exist, -1 on error (err). */
-int nn_predict_probe(const char *path, const char *split, nn_split_info *info, int *has_y,
-                     char *err, size_t errlen);
-
-/* Reads the n contiguous rows [lo, lo + n) of SPLIT into out (allocated here): x always, and
- * y when has_y (else out->labels and out->targets are NULL). 0 or -1 (err). */
-int nn_predict_read_block(const char *path, const char *split, const nn_split_info *info,
-                          int has_y, size_t lo, size_t n, nn_rows *out, char *err,
-                          size_t errlen);
-
-/* The same two readers on a file the caller opened and still owns (an hid_t, e.g. an image in
- * memory, as tests/fuzz does; f >= 0); path only names it in messages. */
-int nn_predict_probe_fid(int64_t f, const char *path, const char *split, nn_split_info *info,
-                         int *has_y, char *err, size_t errlen);
-int nn_predict_read_block_fid(int64_t f, const char *path, const char *split,
-                              const nn_split_info *info, int has_y, size_t lo, size_t n,
-                              nn_rows *out, char *err, size_t errlen);
 
 /* What the output files record besides the predictions. */
 typedef struct {

@@ -1,6 +1,6 @@
-/* fuzz_data.c: libFuzzer harness for the data-file readers: nn-train's (nn_h5_probe,
- * nn_h5_read_rows in src/h5data.c) and nn-predict's, which also takes x without y
- * (nn_predict_probe, nn_predict_read_block in src/predict_io.c).
+/* fuzz_data.c: libFuzzer harness for the data-file reader (src/io/h5data.c) as nn-train uses
+ * it (nn_h5_probe, nn_h5_read_rows) and as nn-predict does, taking x without y
+ * (nn_h5_probe_as with NN_H5_Y_OPTIONAL, and a contiguous block of rows).
  *
  * The input is an HDF5 file image opened in memory (fuzz_h5.h). For each split the trainer's
  * probe runs, then a read of scattered rows (as a rank reads its shard: runs of consecutive
@@ -14,7 +14,6 @@
 #define FUZZ_HARNESS "fuzz_data"
 #include "fuzz_h5.h"
 #include "nn_h5data.h"
-#include "nn_predict.h"
 
 /* Reads are skipped when one row (x and y) holds more floats than this: the reader would
  * rightly allocate them (up to 10^8 features are allowed), but not 4 GB per input here. */
@@ -62,22 +61,25 @@ static void split_checks(hid_t f, const char *split)
             }
         }
     }
-    int has_y = 0;
-    rc = nn_predict_probe_fid(f, FUZZ_H5_NAME, split, &info, &has_y, err, sizeof err);
-    fuzz_h5_say("nn_predict_probe", rc, err);
-    need(rc >= -1 && rc <= 1, "nn_predict_probe returned an unknown code");
+    rc = nn_h5_probe_as_fid(f, FUZZ_H5_NAME, split, NN_H5_Y_OPTIONAL, &info, err, sizeof err);
+    fuzz_h5_say("nn_h5_probe_as (y optional)", rc, err);
+    need(rc >= -1 && rc <= 1, "nn_h5_probe_as returned an unknown code");
     if (rc != 0 || info.d < 1 || (size_t)info.d + (size_t)info.k > MAX_ROW_FLOATS)
         return;
     size_t n = info.n < 16 ? info.n : 16;
     size_t los[2] = {0, info.n - n};
     for (int i = 0; i < 2; i++) {
+        size_t rows[16]; /* the block [lo, lo + n), as nn_h5_read_block reads it */
+        for (size_t j = 0; j < n; j++)
+            rows[j] = los[i] + j;
         nn_rows r;
-        int rr = nn_predict_read_block_fid(f, FUZZ_H5_NAME, split, &info, has_y, los[i], n, &r,
-                                           err, sizeof err);
-        fuzz_h5_say("nn_predict_read_block", rr, err);
+        int rr = nn_h5_read_rows_fid(f, FUZZ_H5_NAME, split, &info, rows, n, &r, err,
+                                     sizeof err);
+        fuzz_h5_say("nn_h5_read_rows (block)", rr, err);
         if (rr == 0) {
-            need(r.n == n && r.x != NULL, "nn_predict_read_block succeeded without the rows");
-            need(!has_y || r.labels || r.targets, "nn_predict_read_block lost y");
+            need(r.n == n && r.x != NULL, "a block read succeeded without the rows");
+            need(info.x_only || r.labels || r.targets, "a block read lost y");
+            need(!info.x_only || (!r.labels && !r.targets), "a block read without y has y");
             nn_rows_free(&r);
         }
     }
