@@ -16,6 +16,7 @@
 #include "nn_data_cmd.h"
 #include "nn_fileio.h"
 #include "nn_h5write.h"
+#include "nn_sig.h"
 
 void data_error(const char *fmt, ...)
 {
@@ -41,13 +42,8 @@ static void on_signal(int sig)
 
 void install_signal_handlers(void)
 {
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGHUP, &sa, NULL);
+    static const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
+    nn_sig_handle(sigs, 3, on_signal, 0);
 }
 
 /* Creates the output's temporary file with the termination signals held back, so that the

@@ -3,8 +3,8 @@
  * gradient allreduce, write a checkpoint and exit NN_EXIT_CHECKPOINTED. A second signal while
  * saving only sets the flag again: the write in progress completes. */
 #include <signal.h>
-#include <string.h>
 
+#include "nn_sig.h"
 #include "train_internal.h"
 
 static volatile sig_atomic_t pending;
@@ -13,14 +13,8 @@ static void on_signal(int sig) { pending = sig; }
 
 void nn_signals_install(void)
 {
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sa.sa_flags = SA_RESTART;
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGUSR1, &sa, NULL);
+    static const int sigs[] = {SIGTERM, SIGINT, SIGUSR1};
+    nn_sig_handle(sigs, 3, on_signal, SA_RESTART);
 }
 
 int nn_signal_pending(void) { return pending; }
