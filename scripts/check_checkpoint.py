@@ -8,9 +8,9 @@ usage: check_checkpoint.py CKPT DATA METRICS_CSV
    /optimizer attributes, and optimizer state groups that mirror /model; and recomputes
    state_checksum from the file as docs/checkpoint.md defines it for the file's version.
 2. Runs the model forward in numpy (float64) over DATA's validation split and computes the
-   mean loss and accuracy the way nn-train does (src/kernels.c). The validation split is /val
+   mean loss and accuracy the way nn-train does (src/core/kernels.c). The validation split is /val
    when DATA has one; otherwise the --val-fraction holdout of /train is rebuilt from the
-   checkpoint's seed and config (Floyd's algorithm, as nn_holdout_split in src/shard.c).
+   checkpoint's seed and config (Floyd's algorithm, as nn_holdout_split in src/core/shard.c).
 3. Compares them with the last row of METRICS_CSV (nn-train --metrics): val_loss to 1e-4
    relative, val_accuracy to 1e-6 absolute (both NaN when nn-train does not measure them).
 
@@ -30,7 +30,7 @@ import numpy as np
 FORMAT_VERSIONS = (1, 2)
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "linear")
 OPTIMIZERS = ("sgd", "gd", "adam", "adamw")
-ROOT_ATTRS = {  # name -> numpy dtype kind/size as written by src/checkpoint.c
+ROOT_ATTRS = {  # name -> numpy dtype kind/size as written by src/io/checkpoint.c
     "format_version": "i8", "program": "S", "program_version": "S", "epoch": "i8",
     "epoch_step": "i8", "step": "i8", "epoch_loss_sum": "f8", "seed": "u8", "batch": "i8",
     "epochs": "i8", "val_fraction": "f8", "no_shuffle": "i8", "world_size": "i8",
@@ -297,7 +297,7 @@ M64 = (1 << 64) - 1
 
 
 class Rng:
-    """xoshiro256** seeded through splitmix64, as src/rng.c."""
+    """xoshiro256** seeded through splitmix64, as src/core/rng.c."""
 
     def __init__(self, seed, stream):
         x = (seed ^ (stream * 0xD1342543DE82EF95)) & M64
@@ -340,7 +340,7 @@ class Rng:
 
 
 def holdout_rows(n, frac, seed):
-    """The validation rows of nn_holdout_split (src/shard.c), ascending."""
+    """The validation rows of nn_holdout_split (src/core/shard.c), ascending."""
     k = int(frac * n)
     in_val = bytearray(n)
     r = Rng(seed, 2 << 56)  # nn_stream_id(NN_STREAM_SPLIT, 0, 0)
@@ -352,7 +352,7 @@ def holdout_rows(n, frac, seed):
 
 def val_fraction(config):
     frac = 0.1  # nn-train's default
-    args = config.split()  # argv joined with single spaces (src/main.c)
+    args = config.split()  # argv joined with single spaces (src/nn-train/main.c)
     for i, a in enumerate(args):
         if a == "--val-fraction" and i + 1 < len(args):
             frac = float(args[i + 1])
@@ -391,7 +391,7 @@ def load_val(path, root, d):
     return x, None, t.reshape(len(t), -1), split
 
 
-# ---- the model and its loss, as src/kernels.c ---------------------------------------------
+# ---- the model and its loss, as src/core/kernels.c ---------------------------------------------
 
 def forward(params, act, x):
     h = x

@@ -10,7 +10,7 @@ independent implementation.
 Run with Debian's interpreter (it has python3-torch and python3-h5py):
     /usr/bin/python3 scripts/make_torch_fixture.py [output.h5]
 
-Layout conventions match the C core (include/nn_model.h): a dense kernel is stored as
+Layout conventions match the C core (include/core/nn_model.h): a dense kernel is stored as
 [in, out], i.e. torch.nn.Linear.weight transposed, and gradients are of the MEAN loss.
 """
 import os

@@ -1,4 +1,4 @@
-/* test_csv.c: the streaming CSV reader (src/csv.c) on in-memory files (fmemopen): quotes,
+/* test_csv.c: the streaming CSV reader (src/io/csv.c) on in-memory files (fmemopen): quotes,
  * delimiters and newlines inside quotes, CRLF, empty fields, blank lines, ragged records,
  * a missing final newline, malformed quotes, rewinding, and the number parser. */
 #include <stdarg.h>

@@ -1,7 +1,7 @@
-/* fuzz_ckpt.c: libFuzzer harness for the checkpoint reader (src/checkpoint.c), as a resume,
+/* fuzz_ckpt.c: libFuzzer harness for the checkpoint reader (src/io/checkpoint.c), as a resume,
  * nn-train --verify and nn-predict use it: nn_ckpt_load with every buffer, the same with the
  * buffers discarded (nn_ckpt_read_model's way), what --verify prints from a loaded checkpoint,
- * and nn-predict's /preprocess reader (src/preprocess_h5.c) with its checks against the model.
+ * and nn-predict's /preprocess reader (src/io/preprocess_h5.c) with its checks against the model.
  *
  * The input is an HDF5 file image opened in memory (fuzz_h5.h). Afterwards no HDF5 identifier
  * may be left open. */
@@ -16,7 +16,7 @@
 #include "nn_preprocess.h"
 #include "nn_preprocess_h5.h"
 
-/* What src/main.c's verify() prints, into a buffer: every string must be terminated and every
+/* What src/nn-train/main.c's verify() prints, into a buffer: every string must be terminated and every
  * name known. */
 static void verify_text(const nn_ckpt_info *info, const float *m, const float *v)
 {

@@ -1,4 +1,4 @@
-/* fuzz_csv.c: libFuzzer harness for the CSV reader (src/csv.c, nn_csv.h).
+/* fuzz_csv.c: libFuzzer harness for the CSV reader (src/io/csv.c, nn_csv.h).
  *
  * Input: the first byte is the delimiter when it is ',' ';' '\t' or '|' (else ',' is used);
  * the rest is the file, read through fmemopen as nn-data reads a file. Every record is read

@@ -1,4 +1,4 @@
-/* fuzz_idx.c: libFuzzer harness for the IDX reader (src/idx.c, nn_idx.h), plain and gzipped.
+/* fuzz_idx.c: libFuzzer harness for the IDX reader (src/io/idx.c, nn_idx.h), plain and gzipped.
  *
  * Input: one mode byte, then the file. Mode bit 0 set: the harness gzips the file first, so
  * the fuzzer's mutations reach the reader through a valid gzip stream (zlib is not
