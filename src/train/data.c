@@ -114,34 +114,15 @@ static int pick_rows(const nn_rows *src, const size_t *rows, size_t n, nn_rows *
     return 0;
 }
 
-/* Checks a rank's rows: finite features and targets, labels within [0, classes).
- * Row numbers in messages are file rows. */
+/* Checks a rank's rows (nn_rows_check: finite features and targets, labels within
+ * [0, classes)) in nn-train's words. Row numbers in messages are file rows. */
 static int check_rows(const nn_rows *r, const size_t *file_rows, int classes, const char *path,
                       const char *split, char *err, size_t errlen)
 {
-    for (size_t i = 0; i < r->n; i++) {
-        for (int j = 0; j < r->d; j++)
-            if (!isfinite(r->x[i * r->d + j])) {
-                snprintf(err, errlen, "%s: /%s/x row %zu column %d is not finite; clean the data "
-                         "first (expected finite float32 values)",
-                         path, split, file_rows[i], j);
-                return -1;
-            }
-        if (r->labels && (r->labels[i] < 0 || r->labels[i] >= classes)) {
-            snprintf(err, errlen, "%s: /%s/y row %zu has label %d; expected a class in [0, %d) "
-                     "(the last layer has %d outputs)",
-                     path, split, file_rows[i], (int)r->labels[i], classes, classes);
-            return -1;
-        }
-        if (r->targets)
-            for (int j = 0; j < r->k; j++)
-                if (!isfinite(r->targets[i * r->k + j])) {
-                    snprintf(err, errlen, "%s: /%s/y row %zu is not finite", path, split,
-                             file_rows[i]);
-                    return -1;
-                }
-    }
-    return 0;
+    nn_rows_source src = {path, split, file_rows, 0,
+                          "clean the data first (expected finite float32 values)",
+                          "the last layer"};
+    return nn_rows_check(r, classes, &src, err, errlen);
 }
 
 /* Resolves the loss from the labels' type and --loss, and checks the model's ends against the
