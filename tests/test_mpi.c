@@ -16,7 +16,7 @@
 
 #include "nn_comm.h"
 #include "nn_config.h"
-#include "nn_h5data.h"
+#include "nn_h5write.h"
 #include "nn_trainer.h"
 
 static int failures;
@@ -30,6 +30,24 @@ static int failures;
         }                                                                                     \
     } while (0)
 
+/* Writes /train with n rows: x = (i, 0) float32 [n, 2], y = i % 2 int32 [n]. 0 or -1 (err). */
+static int write_rowid(const char *path, size_t n, char *err, size_t errlen)
+{
+    nn_h5w *w = nn_h5w_create(path, err, errlen);
+    nn_h5w_split *s = w ? nn_h5w_add_split(w, "train", 2, 0, err, errlen) : NULL;
+    for (size_t i = 0; s && i < n; i++) {
+        float x[2] = {(float)i, 0.0f};
+        int32_t y = (int32_t)(i % 2);
+        if (nn_h5w_append(s, x, &y, err, errlen) != 0)
+            s = NULL;
+    }
+    if (!s) {
+        nn_h5w_abort(w);
+        return -1;
+    }
+    return nn_h5w_commit(w, err, errlen);
+}
+
 int main(int argc, char **argv)
 {
     nn_comm comm;
@@ -39,20 +57,10 @@ int main(int argc, char **argv)
     }
     const char *path = argv[1];
     enum { N = 1037 };
-    if (comm.rank == 0) {
-        nn_rows r;
-        char err[256];
-        nn_rows_alloc(&r, N, 2, 1, 1);
-        for (size_t i = 0; i < N; i++) {
-            r.x[2 * i] = (float)i;
-            r.x[2 * i + 1] = 0.0f;
-            r.labels[i] = (int32_t)(i % 2);
-        }
-        if (nn_h5_write_split(path, 1, "train", &r, err, sizeof err) != 0) {
-            fprintf(stderr, "%s\n", err);
-            nn_comm_abort(&comm, 2);
-        }
-        nn_rows_free(&r);
+    char werr[256];
+    if (comm.rank == 0 && write_rowid(path, N, werr, sizeof werr) != 0) {
+        fprintf(stderr, "%s\n", werr);
+        nn_comm_abort(&comm, 2);
     }
     nn_comm_barrier(&comm);
 

@@ -46,10 +46,6 @@ int nn_h5_read_rows_fid(int64_t f, const char *path, const char *split,
                         const nn_split_info *info, const size_t *rows, size_t nrows,
                         nn_rows *out, char *err, size_t errlen);
 
-/* Writes a complete split (used by tools and tests to make data sets); 0 or -1. */
-int nn_h5_write_split(const char *path, int truncate, const char *split, const nn_rows *r,
-                      char *err, size_t errlen);
-
 /* Opens an HDF5 file read-only for the I/O modules (the int64_t is an hid_t), or -1 with one
  * line in err: missing, unreadable, not HDF5, or damaged. */
 int64_t nn_h5_open_ro(const char *path, char *err, size_t errlen);

@@ -1,5 +1,5 @@
-/* h5data.c: reading data sets (and writing them, for tools and tests) with the HDF5 C API:
- * nn-train's and nn-data's splits with y, and nn-predict's, whose y may be absent.
+/* h5data.c: reading data sets with the HDF5 C API: nn-train's and nn-data's splits with y,
+ * and nn-predict's, whose y may be absent. (Data files are written by nn_h5write.h.)
  * The layout is documented in docs/data-format.md. Every failure becomes one line in err
  * naming the file and dataset and saying what was expected. */
 #include <errno.h>
@@ -405,45 +405,6 @@ int nn_h5_read_block(const char *path, const char *split, const nn_split_info *i
         rows[i] = lo + i;
     int rc = nn_h5_read_rows(path, split, info, rows, n, out, err, errlen);
     free(rows);
-    return rc;
-}
-
-static int write_dset(hid_t g, const char *name, hid_t type, int rank, const hsize_t *dims,
-                      const void *buf)
-{
-    hid_t s = H5Screate_simple(rank, dims, NULL);
-    hid_t d = H5Dcreate2(g, name, type, s, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    int rc = (d >= 0 && H5Dwrite(d, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) >= 0) ? 0 : -1;
-    if (d >= 0)
-        H5Dclose(d);
-    H5Sclose(s);
-    return rc;
-}
-
-int nn_h5_write_split(const char *path, int truncate, const char *split, const nn_rows *r,
-                      char *err, size_t errlen)
-{
-    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-    hid_t f = truncate ? H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT)
-                       : H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
-    if (f < 0) {
-        snprintf(err, errlen, "%s: cannot %s it for writing", path, truncate ? "create" : "open");
-        return -1;
-    }
-    int rc = -1;
-    hid_t g = H5Gcreate2(f, split, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    if (g >= 0) {
-        hsize_t xd[2] = {r->n, (hsize_t)r->d}, yd[2] = {r->n, (hsize_t)r->k};
-        if (write_dset(g, "x", H5T_NATIVE_FLOAT, 2, xd, r->x) == 0 &&
-            (r->labels ? write_dset(g, "y", H5T_NATIVE_INT32, 1, yd, r->labels)
-                       : write_dset(g, "y", H5T_NATIVE_FLOAT, 2, yd, r->targets)) == 0)
-            rc = 0;
-        H5Gclose(g);
-    }
-    if (H5Fclose(f) < 0)
-        rc = -1;
-    if (rc != 0)
-        snprintf(err, errlen, "%s: writing group /%s failed", path, split);
     return rc;
 }
 

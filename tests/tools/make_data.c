@@ -1,6 +1,7 @@
 /* make_data.c: writes the small HDF5 data sets the end-to-end tests train on, and broken ones
- * for the bad-input tests. Uses nn-train's own writer (nn_h5_write_split) for valid files and
- * the raw HDF5 API for the broken ones.
+ * for the bad-input tests. Uses nn-data's writer (nn_h5w, nn_h5write.h: chunked and compressed
+ * datasets, written to FILE.tmp and renamed) for valid files and the raw HDF5 API for the
+ * broken ones, which that writer cannot make.
  *
  *   make_data blobs   FILE N D K SEED [VAL [NOISE]]  Gaussian clusters (spread NOISE, default
  *                                            0.5), integer labels, optional /val rows
@@ -14,7 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "nn_h5data.h"
+#include "nn_h5write.h"
+#include "nn_rows.h"
 #include "nn_rng.h"
 
 static double gauss(nn_rng *r)
@@ -34,14 +36,52 @@ static void blobs(nn_rows *r, size_t n, int d, int k, nn_rng *g, const float *ce
     }
 }
 
-static int write_or_die(const char *path, int trunc, const char *split, const nn_rows *r)
+static void die(const char *err)
 {
-    char err[256];
-    if (nn_h5_write_split(path, trunc, split, r, err, sizeof err) != 0) {
-        fprintf(stderr, "make_data: %s\n", err);
-        exit(1);
+    fprintf(stderr, "make_data: %s\n", err);
+    exit(1);
+}
+
+static nn_h5w *create_or_die(const char *path)
+{
+    char err[512];
+    nn_h5w *w = nn_h5w_create(path, err, sizeof err);
+    if (!w)
+        die(err);
+    return w;
+}
+
+/* Adds group /split holding r's rows to w. */
+static void add_or_die(nn_h5w *w, const char *split, const nn_rows *r)
+{
+    char err[512];
+    nn_h5w_split *s = nn_h5w_add_split(w, split, (size_t)r->d, r->labels ? 0 : (size_t)r->k,
+                                       err, sizeof err);
+    for (size_t i = 0; s && i < r->n; i++) {
+        const void *y = r->labels ? (const void *)(r->labels + i)
+                                  : (const void *)(r->targets + i * (size_t)r->k);
+        if (nn_h5w_append(s, r->x + i * (size_t)r->d, y, err, sizeof err) != 0)
+            s = NULL;
     }
-    return 0;
+    if (!s) {
+        nn_h5w_abort(w);
+        die(err);
+    }
+}
+
+static void commit_or_die(nn_h5w *w)
+{
+    char err[512];
+    if (nn_h5w_commit(w, err, sizeof err) != 0)
+        die(err);
+}
+
+/* Writes a file of one split, /train. */
+static void write_train(const char *path, const nn_rows *r)
+{
+    nn_h5w *w = create_or_die(path);
+    add_or_die(w, "train", r);
+    commit_or_die(w);
 }
 
 /* Writes /train with x of the given HDF5 type and shape, and y as labels or strings. */
@@ -79,6 +119,39 @@ static void write_raw(const char *path, hid_t xtype, const void *x, hsize_t xn, 
     H5Fclose(f);
 }
 
+/* The broken files bad-KIND: 16 rows of 4 features, 3 classes. 0, or 2 for an unknown KIND. */
+static int write_bad(const char *path, const char *kind)
+{
+    enum { N = 16, D = 4 };
+    float x[N * D];
+    int xi[N * D], y[N];
+    for (int i = 0; i < N * D; i++) {
+        x[i] = (float)i / 10.0f;
+        xi[i] = i;
+    }
+    for (int i = 0; i < N; i++)
+        y[i] = i % 3;
+    if (strcmp(kind, "bad-xint") == 0)
+        write_raw(path, H5T_NATIVE_INT, xi, N, D, 0, y, N, 1);
+    else if (strcmp(kind, "bad-label") == 0) {
+        y[11] = 7; /* three classes, label 7 */
+        write_raw(path, H5T_NATIVE_FLOAT, x, N, D, 0, y, N, 1);
+    } else if (strcmp(kind, "bad-nan") == 0) {
+        x[5 * D + 2] = NAN;
+        write_raw(path, H5T_NATIVE_FLOAT, x, N, D, 0, y, N, 1);
+    } else if (strcmp(kind, "bad-noy") == 0)
+        write_raw(path, H5T_NATIVE_FLOAT, x, N, D, 0, y, N, 0);
+    else if (strcmp(kind, "bad-rows") == 0)
+        write_raw(path, H5T_NATIVE_FLOAT, x, N, D, 0, y, N - 3, 1);
+    else if (strcmp(kind, "bad-ystr") == 0)
+        write_raw(path, H5T_NATIVE_FLOAT, x, N, D, 1, y, N, 1);
+    else {
+        fprintf(stderr, "make_data: unknown kind %s\n", kind);
+        return 2;
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 3) {
@@ -98,16 +171,18 @@ int main(int argc, char **argv)
         float *centers = malloc((size_t)k * d * sizeof(float));
         for (int i = 0; i < k * d; i++)
             centers[i] = (float)(2.0 * gauss(&g));
+        nn_h5w *w = create_or_die(path);
         nn_rows_alloc(&r, n, d, 1, 1);
         blobs(&r, n, d, k, &g, centers, noise);
-        write_or_die(path, 1, "train", &r);
+        add_or_die(w, "train", &r);
         nn_rows_free(&r);
         if (nval) {
             nn_rows_alloc(&r, nval, d, 1, 1);
             blobs(&r, nval, d, k, &g, centers, noise);
-            write_or_die(path, 0, "val", &r);
+            add_or_die(w, "val", &r);
             nn_rows_free(&r);
         }
+        commit_or_die(w);
         free(centers);
     } else if (strcmp(kind, "regress") == 0) {
         nn_rows_alloc(&r, n, d, 0, k);
@@ -121,7 +196,7 @@ int main(int argc, char **argv)
                 r.targets[i * k + c] = (float)tanh(s);
             }
         }
-        write_or_die(path, 1, "train", &r);
+        write_train(path, &r);
         nn_rows_free(&r);
     } else if (strcmp(kind, "rowid") == 0) {
         nn_rows_alloc(&r, n, 2, 1, 1);
@@ -130,36 +205,10 @@ int main(int argc, char **argv)
             r.x[2 * i + 1] = 0.0f;
             r.labels[i] = (int32_t)(i % 2);
         }
-        write_or_die(path, 1, "train", &r);
+        write_train(path, &r);
         nn_rows_free(&r);
     } else if (strncmp(kind, "bad-", 4) == 0) {
-        enum { N = 16, D = 4 };
-        float x[N * D];
-        int xi[N * D], y[N];
-        for (int i = 0; i < N * D; i++) {
-            x[i] = (float)i / 10.0f;
-            xi[i] = i;
-        }
-        for (int i = 0; i < N; i++)
-            y[i] = i % 3;
-        if (strcmp(kind, "bad-xint") == 0)
-            write_raw(path, H5T_NATIVE_INT, xi, N, D, 0, y, N, 1);
-        else if (strcmp(kind, "bad-label") == 0) {
-            y[11] = 7; /* three classes, label 7 */
-            write_raw(path, H5T_NATIVE_FLOAT, x, N, D, 0, y, N, 1);
-        } else if (strcmp(kind, "bad-nan") == 0) {
-            x[5 * D + 2] = NAN;
-            write_raw(path, H5T_NATIVE_FLOAT, x, N, D, 0, y, N, 1);
-        } else if (strcmp(kind, "bad-noy") == 0)
-            write_raw(path, H5T_NATIVE_FLOAT, x, N, D, 0, y, N, 0);
-        else if (strcmp(kind, "bad-rows") == 0)
-            write_raw(path, H5T_NATIVE_FLOAT, x, N, D, 0, y, N - 3, 1);
-        else if (strcmp(kind, "bad-ystr") == 0)
-            write_raw(path, H5T_NATIVE_FLOAT, x, N, D, 1, y, N, 1);
-        else {
-            fprintf(stderr, "make_data: unknown kind %s\n", kind);
-            return 2;
-        }
+        return write_bad(path, kind);
     } else {
         fprintf(stderr, "make_data: unknown kind %s\n", kind);
         return 2;

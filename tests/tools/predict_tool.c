@@ -2,7 +2,11 @@
  * (tests/e2e_predict.sh), with the HDF5 C API so the tests need no h5py.
  *
  *   predict_tool copy-split SRC SPLIT DST NEWSPLIT [x-only]
- *       copies SRC's /SPLIT into DST (created if missing) as /NEWSPLIT; x-only drops y
+ *       copies SRC's /SPLIT into DST (created if missing) as /NEWSPLIT; x-only drops y.
+ *       Data files are written by nn-data's writer (nn_h5w, nn_h5write.h), which makes whole
+ *       files: DST is rewritten with its /train, /val and /test and the new split (nothing
+ *       else of DST is kept). A split without y, which that writer does not make, is added
+ *       to DST in place with the HDF5 C API.
  *   predict_tool affine SRC DST XA XB [YA YB]
  *       writes DST with every split of SRC mapped to "raw" units: x[:, j] * sx_j + hx_j, and
  *       with YA YB float targets y[:, c] * sy_c + hy_c, where h_j = A + 0.5 j, s_j = B (1 + 0.25 j)
@@ -19,6 +23,7 @@
 
 #include "nn_checkpoint.h"
 #include "nn_h5data.h"
+#include "nn_h5write.h"
 #include "nn_preprocess.h"
 
 static void die(const char *msg)
@@ -34,14 +39,43 @@ static float scale_of(double b, int j) { return (float)(b * (1.0 + 0.25 * j)); }
 static void read_split(const char *path, const char *split, nn_rows *r, nn_split_info *info)
 {
     char err[512];
-    if (nn_h5_probe(path, split, info, err, sizeof err) != 0)
+    if (nn_h5_probe(path, split, info, err, sizeof err) != 0 ||
+        nn_h5_read_block(path, split, info, 0, info->n, r, err, sizeof err) != 0)
         die(err);
-    size_t *rows = malloc((info->n ? info->n : 1) * sizeof(size_t));
-    for (size_t i = 0; i < info->n; i++)
-        rows[i] = i;
-    if (nn_h5_read_rows(path, split, info, rows, info->n, r, err, sizeof err) != 0)
+}
+
+static nn_h5w *create_or_die(const char *path)
+{
+    char err[512];
+    nn_h5w *w = nn_h5w_create(path, err, sizeof err);
+    if (!w)
         die(err);
-    free(rows);
+    return w;
+}
+
+/* Adds group /split holding r's rows to w. */
+static void add_or_die(nn_h5w *w, const char *split, const nn_rows *r)
+{
+    char err[512];
+    nn_h5w_split *s = nn_h5w_add_split(w, split, (size_t)r->d, r->labels ? 0 : (size_t)r->k,
+                                       err, sizeof err);
+    for (size_t i = 0; s && i < r->n; i++) {
+        const void *y = r->labels ? (const void *)(r->labels + i)
+                                  : (const void *)(r->targets + i * (size_t)r->k);
+        if (nn_h5w_append(s, r->x + i * (size_t)r->d, y, err, sizeof err) != 0)
+            s = NULL;
+    }
+    if (!s) {
+        nn_h5w_abort(w);
+        die(err);
+    }
+}
+
+static void commit_or_die(nn_h5w *w)
+{
+    char err[512];
+    if (nn_h5w_commit(w, err, sizeof err) != 0)
+        die(err);
 }
 
 static int exists(const char *path)
@@ -71,26 +105,54 @@ static void write_x_only(const char *path, const char *split, const nn_rows *r)
     H5Fclose(f);
 }
 
+static const char *const splits[] = {"train", "val", "test"};
+
+/* Rewrites dst with its splits (if it exists) and r as /to, which dst must not have yet. */
+static void add_split(const char *dst, const char *to, const nn_rows *r)
+{
+    char err[512];
+    int old = exists(dst);
+    nn_h5w *w = create_or_die(dst);
+    for (int s = 0; old && s < 3; s++) {
+        nn_split_info info;
+        int rc = nn_h5_probe(dst, splits[s], &info, err, sizeof err);
+        if (rc == 1)
+            continue; /* dst has no such split */
+        if (rc == 0 && strcmp(splits[s], to) == 0) {
+            snprintf(err, sizeof err, "%s already has /%s", dst, to);
+            rc = -1;
+        }
+        if (rc != 0) {
+            nn_h5w_abort(w);
+            die(err);
+        }
+        nn_rows keep;
+        read_split(dst, splits[s], &keep, &info);
+        add_or_die(w, splits[s], &keep);
+        nn_rows_free(&keep);
+    }
+    add_or_die(w, to, r);
+    commit_or_die(w);
+}
+
 static void copy_split(const char *src, const char *split, const char *dst, const char *to,
                        int x_only)
 {
     nn_rows r;
     nn_split_info info;
-    char err[512];
     read_split(src, split, &r, &info);
     if (x_only)
         write_x_only(dst, to, &r);
-    else if (nn_h5_write_split(dst, !exists(dst), to, &r, err, sizeof err) != 0)
-        die(err);
+    else
+        add_split(dst, to, &r);
     nn_rows_free(&r);
 }
 
 static void affine(const char *src, const char *dst, double xa, double xb, int with_y,
                    double ya, double yb)
 {
-    static const char *const splits[] = {"train", "val", "test"};
     char err[512];
-    int first = 1;
+    nn_h5w *w = NULL;
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
     for (int s = 0; s < 3; s++) {
         nn_split_info info;
@@ -109,13 +171,14 @@ static void affine(const char *src, const char *dst, double xa, double xb, int w
                     *v = *v * scale_of(yb, c) + shift_of(ya, c);
                 }
         }
-        if (nn_h5_write_split(dst, first, splits[s], &r, err, sizeof err) != 0)
-            die(err);
-        first = 0;
+        if (!w)
+            w = create_or_die(dst);
+        add_or_die(w, splits[s], &r);
         nn_rows_free(&r);
     }
-    if (first)
+    if (!w)
         die("the source has no split");
+    commit_or_die(w);
 }
 
 /* The /preprocess vectors: shift h_j = a + 0.5 j, scale s_j = b (1 + 0.25 j). */
