@@ -42,7 +42,7 @@ done
 "$root/scripts/install-deps.sh" --fuzz
 
 # ---- build
-CC=clang-14 cmake -S "$root/tests/fuzz" -B "$build" >/dev/null
+CC=clang-14 cmake -S "$root" -B "$build" -DNN_FUZZ=ON >/dev/null
 cmake --build "$build" -j "$(nproc)" >"$build/build.log" 2>&1 || { cat "$build/build.log" >&2; exit 1; }
 
 fz=$root/tests/fuzz
