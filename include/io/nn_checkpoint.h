@@ -87,6 +87,11 @@ int nn_ckpt_load(const char *path, nn_ckpt_info *info, float **params, float **m
 int nn_ckpt_load_fid(int64_t f, const char *path, nn_ckpt_info *info, float **params,
                      float **m, float **v, char *err, size_t errlen);
 
+/* Checks that path is an nn-train checkpoint before it is read, so that a missing, unreadable,
+ * truncated or foreign file gets a message that says which, beginning "WHAT PATH:" (what: the
+ * flag that named it, "--model"). 0 or -1 (err). */
+int nn_ckpt_precheck(const char *what, const char *path, char *err, size_t errlen);
+
 /* Reads the model only (layout, parameters allocated here, and /preprocess when pre is not
  * NULL), after the same checks: nn-predict's load. */
 int nn_ckpt_read_model(const char *path, nn_layout *lo, float **params, nn_preprocess *pre,

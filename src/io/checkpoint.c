@@ -21,6 +21,7 @@
 #include "nn_ckpt_attrs.h"
 #include "nn_fileio.h"
 #include "nn_h5attr.h"
+#include "nn_h5mem.h"
 #include "nn_preprocess_h5.h"
 
 /* Attribute a of the table (nn_ckpt_attrs.h), its value at x, onto its group of f. */
@@ -150,13 +151,8 @@ int nn_ckpt_write(const char *path, const nn_layout *lo, const float *params,
         snprintf(err, errlen, "%s: checkpoint path too long", path);
         return -1;
     }
-    /* The file is built in memory (HDF5's core driver, no backing store) and written with
-     * plain write + fsync: every I/O error is then ours to see and handle, and HDF5 never
-     * holds a half-closed file after a full disk. */
-    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
-    H5Pset_fapl_core(fapl, 1 << 20, 0);
-    hid_t f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
-    H5Pclose(fapl);
+    /* Built in memory and written in one piece (nn_h5mem.h): every I/O error is ours to see. */
+    hid_t f = nn_h5_mem_create(tmp);
     if (f < 0) {
         snprintf(err, errlen, "%s: cannot build the checkpoint in memory", tmp);
         return -1;
@@ -185,19 +181,11 @@ int nn_ckpt_write(const char *path, const nn_layout *lo, const float *params,
     for (int k = 0; k < NN_A_N; k++)
         rc |= attr_put(f, &nn_ckpt_attrs[k], nn_ckpt_attr_in(&val, k));
     rc |= nn_h5_attr(f, "state_checksum", H5T_NATIVE_UINT64, H5T_NATIVE_UINT64, 0, &sum);
-    ssize_t size = rc == 0 && H5Fflush(f, H5F_SCOPE_GLOBAL) >= 0 ? H5Fget_file_image(f, NULL, 0)
-                                                                 : -1;
-    void *image = size > 0 ? malloc((size_t)size) : NULL;
-    if (!image || H5Fget_file_image(f, image, (size_t)size) != size)
-        rc = -1;
-    H5Fclose(f); /* in memory: nothing to fail on */
-    if (rc != 0) {
-        free(image);
+    rc = nn_h5_mem_save(f, rc == 0, tmp);
+    if (rc < 0) {
         snprintf(err, errlen, "%s: building the checkpoint failed (out of memory?)", path);
         return -1;
     }
-    rc = nn_write_file(tmp, image, (size_t)size);
-    free(image);
     if (rc != 0) {
         snprintf(err, errlen, "%s: writing the checkpoint failed: %s; any earlier checkpoint is "
                  "untouched", tmp, strerror(rc));
@@ -634,4 +622,60 @@ void nn_ckpt_clean_tmp(const char *dir)
         }
     }
     closedir(d);
+}
+
+int nn_ckpt_precheck(const char *what, const char *path, char *err, size_t errlen)
+{
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    struct stat st;
+    if (stat(path, &st) != 0 || access(path, R_OK) != 0) {
+        snprintf(err, errlen, "%s %s: cannot open the checkpoint: %s", what, path,
+                 strerror(errno));
+        return -1;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        snprintf(err, errlen, "%s %s: not a regular file (expected a checkpoint file, "
+                 "e.g. ckpt/ckpt-e000010-s000000420.h5)",
+                 what, path);
+        return -1;
+    }
+    nn_input_guard_arm(path);
+    if (H5Fis_hdf5(path) <= 0) {
+        snprintf(err, errlen, "%s %s: not an HDF5 file (expected a checkpoint written by "
+                 "nn-train)",
+                 what, path);
+        nn_input_guard_disarm();
+        return -1;
+    }
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (f < 0) {
+        snprintf(err, errlen, "%s %s: HDF5 cannot open it (truncated or damaged "
+                 "checkpoint?)",
+                 what, path);
+        nn_input_guard_disarm();
+        return -1;
+    }
+    int rc = -1;
+    long long version = 0;
+    if (H5Aexists(f, "format_version") <= 0 || H5Lexists(f, "/model", H5P_DEFAULT) <= 0) {
+        snprintf(err, errlen, "%s %s: not an nn-train checkpoint (no format_version "
+                 "attribute or /model group; see docs/checkpoint.md)",
+                 what, path);
+    } else {
+        hid_t a = H5Aopen(f, "format_version", H5P_DEFAULT);
+        if (a < 0 || H5Aread(a, H5T_NATIVE_LLONG, &version) < 0)
+            snprintf(err, errlen, "%s %s: the format_version attribute is unreadable",
+                     what, path);
+        else if (version < NN_CKPT_FORMAT_OLDEST || version > NN_CKPT_FORMAT_VERSION)
+            snprintf(err, errlen, "%s %s: checkpoint format_version %lld; this nn-predict "
+                     "reads versions %d and %d",
+                     what, path, version, NN_CKPT_FORMAT_OLDEST, NN_CKPT_FORMAT_VERSION);
+        else
+            rc = 0;
+        if (a >= 0)
+            H5Aclose(a);
+    }
+    H5Fclose(f);
+    nn_input_guard_disarm();
+    return rc;
 }

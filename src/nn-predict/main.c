@@ -70,7 +70,7 @@ static int load_model(predictor *p)
     int fail = 0;
     nn_preprocess_init(&p->pre);
     if (c->rank == 0) {
-        fail = nn_predict_check_ckpt(path, err, sizeof err) != 0 ||
+        fail = nn_ckpt_precheck("--model", path, err, sizeof err) != 0 ||
                nn_ckpt_read_model(path, &p->lo, &p->params, &p->pre, err, sizeof err) != 0;
         if (!fail && nn_preprocess_check(&p->pre, p->lo.sizes[0], p->lo.sizes[p->lo.n_layers],
                                          why, sizeof why) != 0) {
@@ -337,7 +337,7 @@ static int write_output(predictor *p)
     }
     int fail = 0;
     if (c->rank == 0) {
-        nn_predict_meta meta = {p->cfg.model, p->cfg.data, p->split, p->classify,
+        nn_predictions_meta meta = {p->cfg.model, p->cfg.data, p->split, p->classify,
                                 p->lo.sizes[p->lo.n_layers], c->size};
         fail = nn_predict_write(p->cfg.output, p->cfg.out_kind, all, n, &meta, err,
                                 sizeof err) != 0;

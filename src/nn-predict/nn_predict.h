@@ -2,8 +2,10 @@
  * data file (docs/nn-predict.md).
  *
  *   config.c  the option table, the parser and --help (pure: no MPI, no HDF5)
- *   io.c      the HDF5 side: the checkpoint pre-check and the output files (the data split
- *             is read by nn_h5_probe_as and nn_h5_read_block, nn_h5data.h)
+ *   io.c      the output files: the checks before any work, and the atomic CSV and HDF5
+ *             writers (the HDF5 file itself is nn_predictions.h's; the checkpoint pre-check
+ *             is nn_ckpt_precheck, the data split is read by nn_h5_probe_as and
+ *             nn_h5_read_block: all in the io layer)
  *   main.c    the program: prolog (flags, model, data), the prediction loop, epilog
  */
 #ifndef NN_PREDICT_H
@@ -11,6 +13,8 @@
 
 #include <stddef.h>
 #include <stdio.h>
+
+#include "nn_predictions.h"
 
 /* ---- command line (one table names every flag; parsing and --help come from it) ---- */
 
@@ -35,19 +39,9 @@ int nn_predict_config_parse(nn_predict_config *cfg, int argc, char **argv, char 
 int nn_predict_config_given(const nn_predict_config *cfg, const char *name);
 void nn_predict_config_usage(FILE *out);
 
-/* ---- HDF5 side ---- */
+/* ---- output files ---- */
 
-/* Checks that path is an nn-train checkpoint before the model is read, so that a missing,
- * unreadable, truncated or foreign file gets a message that says which. 0 or -1 (err). */
-int nn_predict_check_ckpt(const char *path, char *err, size_t errlen);
 
-/* What the output files record besides the predictions. */
-typedef struct {
-    const char *model, *data, *split;
-    int classify;  /* 1: records are [class, p_0 .. p_{k-1}]; 0: [y_0 .. y_{k-1}] */
-    int k;         /* outputs per row */
-    int world_size;
-} nn_predict_meta;
 
 /* Writes n records (rec: (n, k + classify) floats, the class first as a float) atomically:
  * "<path>.tmp" in the same directory, flushed and fsync'ed, renamed over path, directory
@@ -56,7 +50,7 @@ typedef struct {
  * float32 round trip). HDF5: /predictions float32 [n, k], /classes int32 [n] when classify,
  * and provenance attributes on the root. 0, or -1 with err. */
 int nn_predict_write(const char *path, nn_out_kind kind, const float *rec, size_t n,
-                     const nn_predict_meta *meta, char *err, size_t errlen);
+                     const nn_predictions_meta *meta, char *err, size_t errlen);
 
 /* Checks, before any work, that the output's directory exists and is writable and that the
  * output is not a directory. 0 or -1 (err). */
