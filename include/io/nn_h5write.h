@@ -14,6 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "nn_rows.h"
+
 typedef struct nn_h5w nn_h5w;
 typedef struct nn_h5w_split nn_h5w_split;
 
@@ -33,6 +35,10 @@ nn_h5w_split *nn_h5w_add_split(nn_h5w *w, const char *name, size_t d, size_t k, 
 /* Appends one row: x[d], and *(const int32_t *)y (k == 0) or ((const float *)y)[0..k). */
 int nn_h5w_append(nn_h5w_split *s, const float *x, const void *y, char *err, size_t errlen);
 size_t nn_h5w_rows(const nn_h5w_split *s);
+/* Adds group /name holding the rows r whole, as fixed-size contiguous datasets (neither
+ * chunked nor compressed: the layout h5py and most tools write by default, and the other path
+ * of the row reader). For tests and tools that have every row in memory. 0, or -1 with err. */
+int nn_h5w_put_rows(nn_h5w *w, const char *name, const nn_rows *r, char *err, size_t errlen);
 size_t nn_h5w_chunk_rows(const nn_h5w_split *s);
 
 /* Attributes on the group or dataset obj (a group is created if missing); 0 or -1. */

@@ -219,6 +219,42 @@ nn_h5w_split *nn_h5w_add_split(nn_h5w *w, const char *name, size_t d, size_t k, 
     return s;
 }
 
+/* A fixed-size dataset, contiguous (not chunked, not compressed), holding buf whole. */
+static int put_dset(nn_h5w *w, hid_t g, const char *name, hid_t type, int rank,
+                    const hsize_t *dims, const void *buf)
+{
+    hid_t s = H5Screate_simple(rank, dims, NULL);
+    hid_t d = s >= 0 ? H5Dcreate2(g, name, type, s, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT) : -1;
+    int rc = d >= 0 && (dims[0] == 0 || H5Dwrite(d, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) >= 0)
+                 ? 0
+                 : -1;
+    if (rc != 0)
+        note_errno(w);
+    if (d >= 0)
+        H5Dclose(d);
+    if (s >= 0)
+        H5Sclose(s);
+    return rc;
+}
+
+int nn_h5w_put_rows(nn_h5w *w, const char *name, const nn_rows *r, char *err, size_t errlen)
+{
+    hid_t g = H5Gcreate2(w->f, name, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    hsize_t xd[2] = {r->n, (hsize_t)r->d}, yd[2] = {r->n, (hsize_t)r->k};
+    int rc = g >= 0 && put_dset(w, g, "x", H5T_NATIVE_FLOAT, 2, xd, r->x) == 0 &&
+                     (r->labels ? put_dset(w, g, "y", H5T_NATIVE_INT32, 1, yd, r->labels)
+                                : put_dset(w, g, "y", H5T_NATIVE_FLOAT, 2, yd, r->targets)) == 0
+                 ? 0
+                 : -1;
+    if (g >= 0)
+        H5Gclose(g);
+    if (rc != 0) {
+        snprintf(err, errlen, "%s: writing /%s failed: %s", w->path, name, why(w));
+        detach(w);
+    }
+    return rc;
+}
+
 /* Writes rows [start, start + n) of a dataset with `cols` columns (0: 1-D) from buf. */
 static int write_rows(nn_h5w *w, hid_t d, hid_t memtype, size_t cols, hsize_t start,
                       hsize_t n, const void *buf)

@@ -15,7 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "nn_h5write.h"
+#define TOOL_NAME "make_data"
+#include "tool_h5w.h"
 #include "nn_rows.h"
 #include "nn_rng.h"
 
@@ -34,46 +35,6 @@ static void blobs(nn_rows *r, size_t n, int d, int k, nn_rng *g, const float *ce
         for (int j = 0; j < d; j++)
             r->x[i * d + j] = (float)(centers[c * d + j] + noise * gauss(g));
     }
-}
-
-static void die(const char *err)
-{
-    fprintf(stderr, "make_data: %s\n", err);
-    exit(1);
-}
-
-static nn_h5w *create_or_die(const char *path)
-{
-    char err[512];
-    nn_h5w *w = nn_h5w_create(path, err, sizeof err);
-    if (!w)
-        die(err);
-    return w;
-}
-
-/* Adds group /split holding r's rows to w. */
-static void add_or_die(nn_h5w *w, const char *split, const nn_rows *r)
-{
-    char err[512];
-    nn_h5w_split *s = nn_h5w_add_split(w, split, (size_t)r->d, r->labels ? 0 : (size_t)r->k,
-                                       err, sizeof err);
-    for (size_t i = 0; s && i < r->n; i++) {
-        const void *y = r->labels ? (const void *)(r->labels + i)
-                                  : (const void *)(r->targets + i * (size_t)r->k);
-        if (nn_h5w_append(s, r->x + i * (size_t)r->d, y, err, sizeof err) != 0)
-            s = NULL;
-    }
-    if (!s) {
-        nn_h5w_abort(w);
-        die(err);
-    }
-}
-
-static void commit_or_die(nn_h5w *w)
-{
-    char err[512];
-    if (nn_h5w_commit(w, err, sizeof err) != 0)
-        die(err);
 }
 
 /* Writes a file of one split, /train. */

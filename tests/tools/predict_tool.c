@@ -23,14 +23,9 @@
 
 #include "nn_checkpoint.h"
 #include "nn_h5data.h"
-#include "nn_h5write.h"
+#define TOOL_NAME "predict_tool"
+#include "tool_h5w.h"
 #include "nn_preprocess.h"
-
-static void die(const char *msg)
-{
-    fprintf(stderr, "predict_tool: %s\n", msg);
-    exit(1);
-}
 
 static float shift_of(double a, int j) { return (float)(a + 0.5 * j); }
 static float scale_of(double b, int j) { return (float)(b * (1.0 + 0.25 * j)); }
@@ -41,40 +36,6 @@ static void read_split(const char *path, const char *split, nn_rows *r, nn_split
     char err[512];
     if (nn_h5_probe(path, split, info, err, sizeof err) != 0 ||
         nn_h5_read_block(path, split, info, 0, info->n, r, err, sizeof err) != 0)
-        die(err);
-}
-
-static nn_h5w *create_or_die(const char *path)
-{
-    char err[512];
-    nn_h5w *w = nn_h5w_create(path, err, sizeof err);
-    if (!w)
-        die(err);
-    return w;
-}
-
-/* Adds group /split holding r's rows to w. */
-static void add_or_die(nn_h5w *w, const char *split, const nn_rows *r)
-{
-    char err[512];
-    nn_h5w_split *s = nn_h5w_add_split(w, split, (size_t)r->d, r->labels ? 0 : (size_t)r->k,
-                                       err, sizeof err);
-    for (size_t i = 0; s && i < r->n; i++) {
-        const void *y = r->labels ? (const void *)(r->labels + i)
-                                  : (const void *)(r->targets + i * (size_t)r->k);
-        if (nn_h5w_append(s, r->x + i * (size_t)r->d, y, err, sizeof err) != 0)
-            s = NULL;
-    }
-    if (!s) {
-        nn_h5w_abort(w);
-        die(err);
-    }
-}
-
-static void commit_or_die(nn_h5w *w)
-{
-    char err[512];
-    if (nn_h5w_commit(w, err, sizeof err) != 0)
         die(err);
 }
 
