@@ -367,21 +367,17 @@ static void test_loss_grad(void **state)
     free_case(&c);
 }
 
-static void test_optimizer(void **state)
+/* The hyperparameters scripts/make_torch_fixture.py uses for check, the fixture's tag, and
+ * the kernels' decoupled weight decay (torch param group 1: kernels decayed, biases not). */
+static const char *optimizer_of(int check, nn_opt_hparams *out, float *kernel_wd_out)
 {
-    const test_spec *spec = *state;
-    fx_case c;
-    load_case(&c, spec->case_name);
-    size_t n = c.lo.n_params;
-
-    /* The hyperparameters scripts/make_torch_fixture.py uses. */
     nn_opt_hparams hp = {0};
     hp.beta1 = 0.9f;
     hp.beta2 = 0.999f;
     hp.eps = 1e-8f;
     float kernel_wd = 0.0f;
     const char *tag = NULL;
-    switch (spec->check) {
+    switch (check) {
     case CHECK_ADAM:
         tag = "adam3";
         hp.kind = NN_OPT_ADAM;
@@ -392,7 +388,7 @@ static void test_optimizer(void **state)
         hp.kind = NN_OPT_ADAMW;
         hp.lr = 0.01f;
         hp.weight_decay = 0.1f;
-        kernel_wd = 0.1f; /* torch param group 1: kernels decayed, biases not */
+        kernel_wd = 0.1f;
         break;
     case CHECK_SGDM:
         tag = "sgdm3";
@@ -403,6 +399,20 @@ static void test_optimizer(void **state)
     default:
         fail_msg("bad optimizer spec");
     }
+    *out = hp;
+    *kernel_wd_out = kernel_wd;
+    return tag;
+}
+
+static void test_optimizer(void **state)
+{
+    const test_spec *spec = *state;
+    fx_case c;
+    load_case(&c, spec->case_name);
+    size_t n = c.lo.n_params;
+    nn_opt_hparams hp;
+    float kernel_wd;
+    const char *tag = optimizer_of(spec->check, &hp, &kernel_wd);
     const nn_opt_decay dk = {0.0f, 0.0f, kernel_wd}, db = {0.0f, 0.0f, 0.0f};
 
     float *p = alloc_floats(n), *g = alloc_floats(n), *want = alloc_floats(n);

@@ -12,6 +12,15 @@
 #include "nn_h5data.h"
 #include "nn_fileio.h"
 
+/* Closes the datasets x and y of a split that are open (>= 0). */
+static void close_pair(hid_t dx, hid_t dy)
+{
+    if (dx >= 0)
+        H5Dclose(dx);
+    if (dy >= 0)
+        H5Dclose(dy);
+}
+
 /* Opens a file for reading with a useful message when it is missing or not HDF5. */
 _Static_assert(sizeof(hid_t) == sizeof(int64_t), "nn_h5_open_ro returns an hid_t as int64_t");
 int64_t nn_h5_open_ro(const char *path, char *err, size_t errlen)
@@ -157,10 +166,7 @@ static int probe_xy(hid_t f, const char *path, const char *split, nn_split_info 
     info->d = (int)xd[1];
     rc = 0;
 done:
-    if (dx >= 0)
-        H5Dclose(dx);
-    if (dy >= 0)
-        H5Dclose(dy);
+    close_pair(dx, dy);
     return rc;
 }
 
@@ -357,10 +363,7 @@ static int split_rows_read(hid_t f, const char *path, const char *split,
     }
     rc = 0;
 done:
-    if (dx >= 0)
-        H5Dclose(dx);
-    if (dy >= 0)
-        H5Dclose(dy);
+    close_pair(dx, dy);
     if (rc != 0)
         nn_rows_free(out);
     return rc;
