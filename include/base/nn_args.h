@@ -39,6 +39,9 @@ int nn_args_parse(const nn_argspec *s, void *base, unsigned char *given, int arg
 int nn_args_given(const nn_argspec *s, const unsigned char *given, const char *name);
 /* The table's entry for --name (its field's offset and type), or NULL. */
 const nn_arg *nn_args_find(const nn_argspec *s, const char *name);
+/* The index of s in names[0..n), or -1: a name table's lookup (activations, optimizers,
+ * schedules). */
+int nn_name_index(const char *const *names, int n, const char *s);
 /* One line per flag: "  --name META   help (choices) [default]". */
 void nn_args_usage(const nn_argspec *s, FILE *out);
 

@@ -212,3 +212,11 @@ void nn_print_error(const char *prog, int rank, const char *msg)
     fputc('\n', stderr);
     fflush(stderr);
 }
+
+int nn_name_index(const char *const *names, int n, const char *s)
+{
+    for (int i = 0; i < n; i++)
+        if (strcmp(s, names[i]) == 0)
+            return i;
+    return -1;
+}

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nn_args.h"
 #include "nn_kernels.h"
 #include "nn_model.h"
 #include "nn_rng.h"
@@ -17,10 +18,7 @@ const char *nn_act_name(nn_act a) { return act_names[a]; }
 
 int nn_act_from_name(const char *s)
 {
-    for (int i = 0; i < 4; i++)
-        if (strcmp(s, act_names[i]) == 0)
-            return i;
-    return -1;
+    return nn_name_index(act_names, (int)(sizeof act_names / sizeof *act_names), s);
 }
 
 const char *nn_loss_name(nn_loss l) { return l == NN_LOSS_XENT ? "xent" : "mse"; }

@@ -2,6 +2,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "nn_args.h"
 #include "nn_model.h"
 #include "nn_optim.h"
 
@@ -17,10 +18,7 @@ const char *nn_opt_name(nn_opt_kind k) { return opt_names[k]; }
 
 int nn_opt_from_name(const char *s)
 {
-    for (int i = 0; i < 4; i++)
-        if (strcmp(s, opt_names[i]) == 0)
-            return i;
-    return -1;
+    return nn_name_index(opt_names, (int)(sizeof opt_names / sizeof *opt_names), s);
 }
 
 void nn_sgd_update(float *p, const float *g, float *buf, size_t n, float grad_scale,

@@ -2,6 +2,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "nn_args.h"
 #include "nn_schedule.h"
 
 #define NN_PI 3.14159265358979323846
@@ -12,10 +13,7 @@ const char *nn_lr_kind_name(nn_lr_kind k) { return lr_names[k]; }
 
 int nn_lr_kind_from_name(const char *s)
 {
-    for (int i = 0; i < 3; i++)
-        if (strcmp(s, lr_names[i]) == 0)
-            return i;
-    return -1;
+    return nn_name_index(lr_names, (int)(sizeof lr_names / sizeof *lr_names), s);
 }
 
 double nn_lr_at(const nn_lr_schedule *s, long step)
