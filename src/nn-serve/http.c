@@ -1,0 +1,355 @@
+/* http.c: the HTTP edge (libmicrohttpd, epoll, a thread pool). A request's body is gathered up to
+ * --max-body, then route() picks the endpoint; the protocols' parsing and answers are
+ * request.c's and answer.c's, the model's work model.c's. On stop: no new connections
+ * (quiesce), the open ones finish (answers then carry "Connection: close"), then the daemon
+ * stops. */
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "nn_args.h"
+#include "nn_clock.h"
+#include "nn_serve.h"
+
+struct nn_server {
+    struct MHD_Daemon *d;
+    nn_serve_model *m;
+    const char *key; /* NULL: no key */
+    size_t max_body;
+    int quiet;
+    pthread_mutex_t lock; /* the log, and the count below */
+    pthread_cond_t idle;
+    long open;            /* open connections */
+    int stopping;
+};
+
+typedef struct {
+    nn_buf body;
+    int too_big;
+    double t0;
+} conn_state;
+
+typedef struct {
+    int status;
+    nn_buf out;          /* the body; empty for health */
+    const char *allow;   /* for 405 */
+} reply;
+
+static int fail(reply *r, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail(reply *r, int status, const char *fmt, ...)
+{
+    char msg[768];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    r->status = status;
+    nn_serve_error_json(&r->out, msg);
+    return status;
+}
+
+static int method_is(reply *r, const char *method, const char *want)
+{
+    if (strcmp(method, want) == 0)
+        return 1;
+    r->allow = want;
+    fail(r, 405, "method %.16s is not allowed here; expected %s", method, want);
+    return 0;
+}
+
+/* POST .../infer or :predict: parse, predict, answer. */
+static void infer(nn_server *s, reply *r, int tf, const conn_state *c)
+{
+    nn_serve_model *m = s->m;
+    nn_serve_req q;
+    char err[512];
+    int K = nn_serve_outputs(m);
+    int st = (tf ? nn_serve_parse_tf : nn_serve_parse_v2)(c->body.s, c->body.len,
+                                                          m->lo.sizes[0], (size_t)m->max_batch,
+                                                          &q, err, sizeof err);
+    if (st) {
+        fail(r, st, "%s", err);
+        return;
+    }
+    float *out = malloc(q.n * (size_t)K * sizeof(float));
+    long *cls = malloc(q.n * sizeof(long));
+    if (!out || !cls) {
+        fail(r, 500, "out of memory for %zu rows of %d outputs", q.n, K);
+    } else {
+        nn_serve_predict(m, q.x, q.n, out, cls);
+        r->status = 200;
+        if (tf)
+            nn_serve_answer_tf(&r->out, m, q.n, out, cls);
+        else
+            nn_serve_answer_v2(&r->out, m, &q, out, cls);
+    }
+    free(out);
+    free(cls);
+    nn_serve_req_free(&q);
+}
+
+/* /v2/models/<rest>: NAME [/versions/V] [/ready | /infer]. */
+static void v2_model(nn_server *s, reply *r, const char *method, const char *rest,
+                     const conn_state *c)
+{
+    const nn_serve_model *m = s->m;
+    size_t nl = strcspn(rest, "/");
+    const char *tail = rest + nl;
+    if (nl != strlen(m->name) || strncmp(rest, m->name, nl) != 0) {
+        fail(r, 404, "unknown model '%.*s'; this server serves '%s'", (int)(nl > 128 ? 128 : nl),
+             rest, m->name);
+        return;
+    }
+    if (strncmp(tail, "/versions/", 10) == 0) {
+        size_t vl = strcspn(tail + 10, "/");
+        if (vl != strlen(m->version) || strncmp(tail + 10, m->version, vl) != 0) {
+            fail(r, 404, "model '%s' has no version '%.*s'; it serves version %s", m->name,
+                 (int)(vl > 64 ? 64 : vl), tail + 10, m->version);
+            return;
+        }
+        tail += 10 + vl;
+    }
+    if (*tail == 0) {
+        if (method_is(r, method, "GET"))
+            r->status = 200, nn_serve_model_meta(&r->out, m);
+    } else if (strcmp(tail, "/ready") == 0) {
+        if (method_is(r, method, "GET"))
+            r->status = 200;
+    } else if (strcmp(tail, "/infer") == 0) {
+        if (method_is(r, method, "POST"))
+            infer(s, r, 0, c);
+    } else {
+        fail(r, 404, "no endpoint %.200s", tail);
+    }
+}
+
+/* /v1/models/<rest>: NAME [/versions/V] [:predict]. */
+static void v1_model(nn_server *s, reply *r, const char *method, const char *rest,
+                     const conn_state *c)
+{
+    const nn_serve_model *m = s->m;
+    size_t len = strlen(rest);
+    int predict = len >= 8 && strcmp(rest + len - 8, ":predict") == 0;
+    size_t nl = strcspn(rest, "/:");
+    const char *tail = rest + nl;
+    if (nl != strlen(m->name) || strncmp(rest, m->name, nl) != 0) {
+        fail(r, 404, "unknown model '%.*s'; this server serves '%s'", (int)(nl > 128 ? 128 : nl),
+             rest, m->name);
+        return;
+    }
+    if (strncmp(tail, "/versions/", 10) == 0) {
+        size_t vl = strcspn(tail + 10, "/:");
+        if (vl != strlen(m->version) || strncmp(tail + 10, m->version, vl) != 0) {
+            fail(r, 404, "model '%s' has no version '%.*s'; it serves version %s", m->name,
+                 (int)(vl > 64 ? 64 : vl), tail + 10, m->version);
+            return;
+        }
+        tail += 10 + vl;
+    }
+    if (predict && strcmp(tail, ":predict") == 0) {
+        if (method_is(r, method, "POST"))
+            infer(s, r, 1, c);
+    } else if (*tail == 0) {
+        if (method_is(r, method, "GET"))
+            r->status = 200, nn_serve_tf_status(&r->out, m);
+    } else {
+        fail(r, 404, "no endpoint %.200s", tail);
+    }
+}
+
+static int authorized(const nn_server *s, struct MHD_Connection *conn)
+{
+    const char *h = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
+    if (!s->key)
+        return 1;
+    if (!h || strncasecmp(h, "Bearer ", 7) != 0)
+        return 0;
+    const char *k = h + 7;
+    size_t n = strlen(s->key);
+    size_t kn = strlen(k);
+    unsigned diff = kn != n; /* every byte compared: no early exit on a mismatch */
+    for (size_t i = 0; i < n; i++)
+        diff |= (unsigned)((unsigned char)s->key[i] ^ (unsigned char)(i < kn ? k[i] : 0));
+    return diff == 0;
+}
+
+static void route(nn_server *s, reply *r, struct MHD_Connection *conn, const char *method,
+                  const char *url, const conn_state *c)
+{
+    if (strcmp(url, "/v2/health/live") == 0 || strcmp(url, "/v2/health/ready") == 0) {
+        if (method_is(r, method, "GET"))
+            r->status = 200;
+    } else if (!authorized(s, conn)) {
+        fail(r, 401, "missing or wrong API key; expected 'Authorization: Bearer KEY'");
+    } else if (c->too_big) {
+        fail(r, 413, "body over --max-body %zu bytes", s->max_body);
+    } else if (strcmp(url, "/v2") == 0 || strcmp(url, "/v2/") == 0) {
+        if (method_is(r, method, "GET"))
+            r->status = 200, nn_serve_server_meta(&r->out);
+    } else if (strncmp(url, "/v2/models/", 11) == 0) {
+        v2_model(s, r, method, url + 11, c);
+    } else if (strncmp(url, "/v1/models/", 11) == 0) {
+        v1_model(s, r, method, url + 11, c);
+    } else {
+        fail(r, 404, "no endpoint %.200s; see docs/serving.md", url);
+    }
+}
+
+static void access_log(nn_server *s, const char *method, const char *url, int status,
+                       const conn_state *c, size_t out)
+{
+    if (s->quiet)
+        return;
+    pthread_mutex_lock(&s->lock);
+    printf("%.16s ", method);
+    nn_put_escaped(url, stdout);
+    printf(" %d in %zu out %zu %.3fms\n", status, c->body.len, out, (nn_now() - c->t0) * 1e3);
+    fflush(stdout);
+    pthread_mutex_unlock(&s->lock);
+}
+
+static enum MHD_Result respond(nn_server *s, struct MHD_Connection *conn, reply *r)
+{
+    if (r->out.oom) {
+        nn_buf_free(&r->out);
+        r->status = 500;
+    }
+    struct MHD_Response *res = MHD_create_response_from_buffer(
+        r->out.len, r->out.s ? r->out.s : (void *)"", MHD_RESPMEM_MUST_COPY);
+    if (!res)
+        return MHD_NO;
+    if (r->out.len)
+        MHD_add_response_header(res, "Content-Type", "application/json");
+    MHD_add_response_header(res, "NN-Model-Version", s->m->version);
+    if (r->allow)
+        MHD_add_response_header(res, "Allow", r->allow);
+    if (r->status == 401)
+        MHD_add_response_header(res, "WWW-Authenticate", "Bearer");
+    pthread_mutex_lock(&s->lock);
+    int stopping = s->stopping;
+    pthread_mutex_unlock(&s->lock);
+    if (stopping || r->status == 413)
+        MHD_add_response_header(res, "Connection", "close");
+    enum MHD_Result ok = MHD_queue_response(conn, (unsigned)r->status, res);
+    MHD_destroy_response(res);
+    return ok;
+}
+
+/* Gathers the body (up to --max-body; beyond it the rest is read and dropped, and the answer
+ * is 413), then answers. */
+static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const char *url,
+                               const char *method, const char *version, const char *data,
+                               size_t *size, void **con_cls)
+{
+    nn_server *s = cls;
+    conn_state *c = *con_cls;
+    (void)version;
+    if (!c) {
+        if (!(c = calloc(1, sizeof *c)))
+            return MHD_NO;
+        c->t0 = nn_now();
+        const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
+        c->too_big = cl && strtod(cl, NULL) > (double)s->max_body;
+        *con_cls = c;
+        return MHD_YES;
+    }
+    if (*size) {
+        if (!c->too_big && c->body.len + *size > s->max_body)
+            c->too_big = 1, nn_buf_free(&c->body);
+        if (!c->too_big)
+            nn_buf_append(&c->body, data, *size);
+        if (c->body.oom || *size > (size_t)1 << 30)
+            return MHD_NO;
+        *size = 0;
+        return MHD_YES;
+    }
+    reply r = {0, {0}, NULL};
+    route(s, &r, conn, method, url, c);
+    enum MHD_Result ok = respond(s, conn, &r);
+    access_log(s, method, url, r.status, c, r.out.len);
+    nn_buf_free(&r.out);
+    return ok;
+}
+
+static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                      enum MHD_RequestTerminationCode why)
+{
+    conn_state *c = *con_cls;
+    (void)cls, (void)conn, (void)why;
+    if (c) {
+        nn_buf_free(&c->body);
+        free(c);
+        *con_cls = NULL;
+    }
+}
+
+/* Counts open connections, so that stop can wait for them. */
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_ctx,
+                          enum MHD_ConnectionNotificationCode what)
+{
+    nn_server *s = cls;
+    (void)conn, (void)socket_ctx;
+    pthread_mutex_lock(&s->lock);
+    s->open += what == MHD_CONNECTION_NOTIFY_STARTED ? 1 : -1;
+    if (s->open == 0)
+        pthread_cond_broadcast(&s->idle);
+    pthread_mutex_unlock(&s->lock);
+}
+
+nn_server *nn_server_start(const nn_serve_config *cfg, nn_serve_model *m, const char *key,
+                           int *port, char *err, size_t errlen)
+{
+    struct sockaddr_in sa = {0};
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons((uint16_t)cfg->port);
+    if (inet_pton(AF_INET, cfg->host, &sa.sin_addr) != 1) {
+        snprintf(err, errlen, "--host %s: expected an IPv4 address such as 127.0.0.1", cfg->host);
+        return NULL;
+    }
+    nn_server *s = calloc(1, sizeof *s);
+    if (!s)
+        return snprintf(err, errlen, "out of memory"), NULL;
+    *s = (nn_server){NULL, m, key, (size_t)cfg->max_body, cfg->quiet,
+                     PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0};
+    s->d = MHD_start_daemon(
+        MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC, 0, NULL, NULL, handler, s,
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->threads,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->max_conn,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->timeout,
+        MHD_OPTION_NOTIFY_COMPLETED, completed, s,
+        MHD_OPTION_NOTIFY_CONNECTION, on_connection, s, MHD_OPTION_END);
+    if (!s->d) {
+        snprintf(err, errlen, "cannot listen on %s:%ld (in use, or not an address of this "
+                 "host?)", cfg->host, cfg->port);
+        free(s);
+        return NULL;
+    }
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
+    *port = info ? (int)info->port : (int)cfg->port;
+    return s;
+}
+
+void nn_server_stop(nn_server *s)
+{
+    if (!s)
+        return;
+    pthread_mutex_lock(&s->lock);
+    s->stopping = 1;
+    pthread_mutex_unlock(&s->lock);
+    MHD_socket fd = MHD_quiesce_daemon(s->d); /* no new connections from here on */
+    if (fd != MHD_INVALID_SOCKET)
+        close(fd); /* refuse at once, rather than queue in the backlog */
+    pthread_mutex_lock(&s->lock);
+    while (s->open > 0) /* idle keep-alive ones end at --timeout */
+        pthread_cond_wait(&s->idle, &s->lock);
+    pthread_mutex_unlock(&s->lock);
+    MHD_stop_daemon(s->d);
+    free(s);
+}
