@@ -1,7 +1,11 @@
 /* answer.c: the JSON answers and metadata of both protocols, written as text (floats as %.9g,
- * which round-trips float32). Strings from outside (the id) are escaped by cJSON. */
+ * which round-trips float32). Strings from outside (the id) are escaped by cJSON. Outputs asked
+ * in binary (the binary tensor data extension) follow the JSON as raw little-endian bytes. */
 #include <cjson/cJSON.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "nn_serve.h"
 
@@ -28,27 +32,97 @@ void nn_serve_error_json(nn_buf *b, const char *msg)
     nn_buf_printf(b, "}");
 }
 
+int nn_serve_check_outputs(const nn_serve_model *m, const nn_serve_req *r, char *err,
+                           size_t errlen)
+{
+    const char *values = m->classify ? "probabilities" : "predictions";
+    const char *asked = (r->outputs & NN_OUT_CLASS) && !m->classify ? "class" : r->values_name;
+    if (!asked || !strcmp(asked, values))
+        return 0;
+    snprintf(err, errlen, "outputs: \"%s\" is not an output of model '%s'; its outputs are %s",
+             asked, m->name, m->classify ? "\"probabilities\", \"class\"" : "\"predictions\"");
+    return 400;
+}
+
+/* Raw bytes after the JSON: FP32 or INT64, little-endian (a memcpy on a little-endian host). */
+static void put_le_f32(nn_buf *b, const float *v, size_t n)
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    nn_buf_append(b, (const char *)v, n * sizeof(float));
+#else
+    for (size_t i = 0; i < n; i++) {
+        uint32_t u;
+        memcpy(&u, v + i, sizeof u);
+        u = __builtin_bswap32(u);
+        nn_buf_append(b, (const char *)&u, sizeof u);
+    }
+#endif
+}
+
+static void put_le_i64(nn_buf *b, const long *v, size_t n)
+{
+    unsigned char t[8 * 64]; /* 64 values a chunk */
+    for (size_t i = 0; i < n;) {
+        size_t k = 0;
+        for (; k < 64 && i < n; k++, i++)
+            for (int j = 0; j < 8; j++)
+                t[8 * k + j] = (unsigned char)((uint64_t)(int64_t)v[i] >> (8 * j));
+        nn_buf_append(b, (const char *)t, 8 * k);
+    }
+}
+
+/* One output's object: its data as JSON, or only its size when it goes in binary (the bytes
+ * follow the JSON). v (n, K) FP32 values; or, when v is NULL, cls (n) INT64 classes, K 0. */
+static void put_output(nn_buf *b, const char *name, size_t n, int K, int binary,
+                       const float *v, const long *cls)
+{
+    size_t count = n * (size_t)(K ? K : 1);
+    nn_buf_printf(b, "{\"name\":\"%s\",\"shape\":[%zu", name, n);
+    if (K)
+        nn_buf_printf(b, ",%d", K);
+    nn_buf_printf(b, "],\"datatype\":\"%s\",", v ? "FP32" : "INT64");
+    if (binary) {
+        nn_buf_printf(b, "\"parameters\":{\"binary_data_size\":%zu}}", count * (v ? 4 : 8));
+        return;
+    }
+    nn_buf_printf(b, "\"data\":[");
+    if (v)
+        put_floats(b, v, count);
+    else
+        for (size_t i = 0; i < n; i++)
+            nn_buf_printf(b, "%s%ld", i ? "," : "", cls[i]);
+    nn_buf_printf(b, "]}");
+}
+
 void nn_serve_answer_v2(nn_buf *b, const nn_serve_model *m, const nn_serve_req *r,
-                        const float *out, const long *cls)
+                        const float *out, const long *cls, size_t *json_len)
 {
     int K = nn_serve_outputs(m);
+    size_t start = b->len;
+    /* No outputs asked (a request made by hand): all the model has. */
+    unsigned want = r->outputs ? r->outputs : NN_OUT_VALUES | NN_OUT_CLASS;
+    if (!m->classify)
+        want &= ~NN_OUT_CLASS;
+    unsigned bin = r->binary & want;
     nn_buf_printf(b, "{\"model_name\":");
     put_string(b, m->name);
     nn_buf_printf(b, ",\"model_version\":\"%s\"", m->version);
     if (r->id)
         nn_buf_printf(b, ",\"id\":%s", r->id);
-    nn_buf_printf(b, ",\"outputs\":[{\"name\":\"%s\",\"shape\":[%zu,%d],\"datatype\":\"FP32\","
-                  "\"data\":[", m->classify ? "probabilities" : "predictions", r->n, K);
-    put_floats(b, out, r->n * (size_t)K);
-    nn_buf_printf(b, "]}");
-    if (m->classify) {
-        nn_buf_printf(b, ",{\"name\":\"class\",\"shape\":[%zu],\"datatype\":\"INT64\",\"data\":[",
-                      r->n);
-        for (size_t i = 0; i < r->n; i++)
-            nn_buf_printf(b, "%s%ld", i ? "," : "", cls[i]);
-        nn_buf_printf(b, "]}");
+    nn_buf_printf(b, ",\"outputs\":[");
+    if (want & NN_OUT_VALUES)
+        put_output(b, m->classify ? "probabilities" : "predictions", r->n, K,
+                   !!(bin & NN_OUT_VALUES), out, NULL);
+    if (want & NN_OUT_CLASS) {
+        nn_buf_printf(b, "%s", want & NN_OUT_VALUES ? "," : "");
+        put_output(b, "class", r->n, 0, !!(bin & NN_OUT_CLASS), NULL, cls);
     }
     nn_buf_printf(b, "]}");
+    *json_len = bin ? b->len - start : 0;
+    if (bin & NN_OUT_VALUES)
+        put_le_f32(b, out, r->n * (size_t)K);
+    if (bin & NN_OUT_CLASS)
+        put_le_i64(b, cls, r->n);
 }
 
 void nn_serve_answer_tf(nn_buf *b, const nn_serve_model *m, size_t n, const float *out,
@@ -69,7 +143,9 @@ void nn_serve_answer_tf(nn_buf *b, const nn_serve_model *m, size_t n, const floa
 
 void nn_serve_server_meta(nn_buf *b)
 {
-    nn_buf_printf(b, "{\"name\":\"nn-serve\",\"version\":\"%s\",\"extensions\":[]}", NN_VERSION);
+    /* "binary_tensor_data": the name Triton reports for the binary tensor data extension. */
+    nn_buf_printf(b, "{\"name\":\"nn-serve\",\"version\":\"%s\","
+                  "\"extensions\":[\"binary_tensor_data\"]}", NN_VERSION);
 }
 
 void nn_serve_model_meta(nn_buf *b, const nn_serve_model *m)

@@ -75,7 +75,12 @@ typedef struct {
     float *x;        /* (n, d) */
     char *id;        /* the request's "id" as JSON text, or NULL */
     char *in_name;   /* the input's name (OIP v2) */
+    unsigned outputs; /* which outputs to answer (NN_OUT_*); default: all the model has */
+    unsigned binary;  /* of those, the ones answered as binary data (the binary extension) */
+    const char *values_name; /* the name "outputs" asked NN_OUT_VALUES by, or NULL (static) */
 } nn_serve_req;
+#define NN_OUT_VALUES 1u /* "probabilities" for a classifier, "predictions" for a regressor */
+#define NN_OUT_CLASS 2u  /* "class", classifiers only */
 
 /* A growing text buffer for answers. */
 typedef struct {
@@ -88,16 +93,25 @@ void nn_buf_append(nn_buf *b, const char *data, size_t n); /* raw bytes, NULs to
 void nn_buf_free(nn_buf *b);
 
 /* Parse a body (len bytes, not NUL-terminated) into r for a model of d inputs taking at most
- * max_rows rows. 0, or the HTTP status (400, 413) with one line in err naming the problem. */
-int nn_serve_parse_v2(const char *body, size_t len, int d, size_t max_rows, nn_serve_req *r,
-                      char *err, size_t errlen);
+ * max_rows rows. 0, or the HTTP status (400, 413) with one line in err naming the problem.
+ * v2, binary tensor data extension: header_len is the text of the request's
+ * Inference-Header-Content-Length header, or NULL when absent; with it, the first H bytes of
+ * the body are the JSON and the rest the input's raw little-endian FP32 bytes. */
+int nn_serve_parse_v2(const char *body, size_t len, const char *header_len, int d,
+                      size_t max_rows, nn_serve_req *r, char *err, size_t errlen);
 int nn_serve_parse_tf(const char *body, size_t len, int d, size_t max_rows, nn_serve_req *r,
                       char *err, size_t errlen);
 void nn_serve_req_free(nn_serve_req *r);
 
-/* Answers: out (n, K), cls (n) as from nn_serve_predict. */
+/* The outputs r asks for exist in m ("class" only for a classifier, "probabilities" or
+ * "predictions" as m has): 0, or 400 with err naming the model's outputs. */
+int nn_serve_check_outputs(const nn_serve_model *m, const nn_serve_req *r, char *err,
+                           size_t errlen);
+/* Answers: out (n, K), cls (n) as from nn_serve_predict. v2: *json_len is 0 when the whole
+ * answer is JSON; otherwise the byte length of the JSON part that precedes the binary outputs
+ * (send Inference-Header-Content-Length: *json_len, Content-Type: application/octet-stream). */
 void nn_serve_answer_v2(nn_buf *b, const nn_serve_model *m, const nn_serve_req *r,
-                        const float *out, const long *cls);
+                        const float *out, const long *cls, size_t *json_len);
 void nn_serve_answer_tf(nn_buf *b, const nn_serve_model *m, size_t n, const float *out,
                         const long *cls);
 /* {"error": "msg"} with msg escaped. */

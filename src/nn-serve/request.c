@@ -68,7 +68,10 @@ void nn_serve_req_free(nn_serve_req *r)
     memset(r, 0, sizeof *r);
 }
 
-static int parse_body(const char *body, size_t len, cJSON **root, char *err, size_t errlen)
+/* The JSON object that fills body (len bytes; only white space may follow it). hint says what
+ * bytes after it would mean. */
+static int parse_body(const char *body, size_t len, const char *hint, cJSON **root, char *err,
+                      size_t errlen)
 {
     const char *end = NULL;
     if (len == 0)
@@ -80,6 +83,12 @@ static int parse_body(const char *body, size_t len, cJSON **root, char *err, siz
                    CJSON_NESTING_LIMIT);
     if (!cJSON_IsObject(*root))
         return BAD("the body is JSON but not an object; expected {...}");
+    size_t at = (size_t)(end - body), k = at;
+    while (k < len && (body[k] == ' ' || body[k] == '\t' || body[k] == '\n' || body[k] == '\r'))
+        k++;
+    if (k < len)
+        return BAD("%zu bytes after the JSON object, which ends at byte %zu; expected %s",
+                   len - at, at, hint);
     return 0;
 }
 
@@ -155,12 +164,114 @@ static int read_shape(const cJSON *shape, int d, size_t *n, char *err, size_t er
     return 0;
 }
 
-static int v2_input(const cJSON *in, int d, size_t max_rows, nn_serve_req *r, char *err,
-                    size_t errlen)
+/* The binary part of a body (the binary tensor data extension): the bytes after the JSON
+ * header, which the inputs with parameters.binary_data_size take in input order. */
+typedef struct {
+    const char *p; /* next unread byte */
+    size_t left;   /* bytes not yet taken */
+    size_t json;   /* the header's length H (0: no Inference-Header-Content-Length) */
+    int used;      /* an input took binary data */
+} bin_part;
+
+/* The Inference-Header-Content-Length text: an integer H, 1 <= H <= len (the JSON must be
+ * there). Spaces around it are allowed, signs and anything else not. */
+static int header_length(const char *text, size_t len, size_t *h, char *err, size_t errlen)
+{
+    const char *s = text, *digits;
+    size_t v = 0;
+    int over = 0;
+    while (*s == ' ' || *s == '\t')
+        s++;
+    for (digits = s; *s >= '0' && *s <= '9'; s++) {
+        over |= v > (SIZE_MAX - 9) / 10;
+        v = v * 10 + (size_t)(*s - '0');
+    }
+    while (*s == ' ' || *s == '\t')
+        s++;
+    if (s == digits || *s)
+        return BAD("Inference-Header-Content-Length \"%.32s\" is not a number; expected the JSON "
+                   "part's length in bytes, 1 to %zu", text, len);
+    if (over || v == 0 || v > len)
+        return BAD("Inference-Header-Content-Length %.32s is outside the body; expected the JSON "
+                   "part's length in bytes, 1 to %zu (the body's length)", digits, len);
+    *h = v;
+    return 0;
+}
+
+/* Raw little-endian FP32 into x, as memcpy on a little-endian host. 1 if any value is NaN or
+ * Inf (exponent bits all set): one OR over the words, so the loop stays a vector loop. */
+static int copy_le_f32(float *x, const char *p, size_t n)
+{
+    uint32_t bad = 0;
+    memcpy(x, p, n * sizeof(float));
+    for (size_t i = 0; i < n; i++) {
+        uint32_t u;
+        memcpy(&u, x + i, sizeof u);
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+        u = __builtin_bswap32(u);
+        memcpy(x + i, &u, sizeof u);
+#endif
+        bad |= (uint32_t)((u & 0x7f800000u) == 0x7f800000u);
+    }
+    return bad != 0;
+}
+
+/* inputs[0]'s binary_data_size bytes from bin into x (n, d); they must be n*d*4 bytes of finite
+ * FP32 values, all there. */
+static int read_binary(const cJSON *size, bin_part *bin, size_t n, int d, float *x, char *err,
+                       size_t errlen)
+{
+    size_t need = n * (size_t)d * sizeof(float);
+    if (size->valuedouble != (double)need)
+        return BAD("inputs[0].parameters.binary_data_size %.16g: the shape [%zu, %d] of FP32 "
+                   "takes %zu bytes; expected %zu", size->valuedouble, n, d, need, need);
+    if (bin->left < need)
+        return BAD("binary data truncated: inputs[0] needs %zu bytes (binary_data_size) after "
+                   "the %zu-byte JSON header, the body has %zu", need, bin->json, bin->left);
+    if (copy_le_f32(x, bin->p, n * (size_t)d)) {
+        for (size_t i = 0;; i++)
+            if (!isfinite(x[i]))
+                return BAD("binary data element %zu (%g) is not a finite float32 value", i,
+                           (double)x[i]);
+    }
+    bin->p += need;
+    bin->left -= need;
+    bin->used = 1;
+    return 0;
+}
+
+/* inputs[0].parameters.binary_data_size, when given: a non-negative integer, with the header
+ * and instead of data. *size is NULL when the input's data is JSON. */
+static int binary_size(const cJSON *in, const bin_part *bin, const cJSON **size, char *err,
+                       size_t errlen)
+{
+    const cJSON *par = cJSON_GetObjectItemCaseSensitive(in, "parameters");
+    *size = NULL;
+    if (!par)
+        return 0;
+    if (!cJSON_IsObject(par))
+        return BAD("inputs[0].parameters: expected an object");
+    const cJSON *b = cJSON_GetObjectItemCaseSensitive(par, "binary_data_size");
+    if (!b)
+        return 0;
+    if (!cJSON_IsNumber(b) || b->valuedouble < 0 || b->valuedouble != floor(b->valuedouble))
+        return BAD("inputs[0].parameters.binary_data_size: expected a byte count, an integer");
+    if (!bin->json)
+        return BAD("inputs[0].parameters.binary_data_size without an "
+                   "Inference-Header-Content-Length header; expected the header with the JSON "
+                   "part's length");
+    if (cJSON_GetObjectItemCaseSensitive(in, "data"))
+        return BAD("inputs[0] has both data and parameters.binary_data_size; expected one");
+    *size = b;
+    return 0;
+}
+
+static int v2_input(const cJSON *in, int d, size_t max_rows, bin_part *bin, nn_serve_req *r,
+                    char *err, size_t errlen)
 {
     const cJSON *name = cJSON_GetObjectItemCaseSensitive(in, "name");
     const cJSON *dt = cJSON_GetObjectItemCaseSensitive(in, "datatype");
-    const cJSON *data = cJSON_GetObjectItemCaseSensitive(in, "data");
+    const cJSON *data = cJSON_GetObjectItemCaseSensitive(in, "data"), *size = NULL;
     size_t n = 0;
     int st;
     if (!cJSON_IsObject(in))
@@ -173,33 +284,140 @@ static int v2_input(const cJSON *in, int d, size_t max_rows, nn_serve_req *r, ch
         return BAD("inputs[0].datatype \"%.32s\": expected \"FP32\"", dt->valuestring);
     if ((st = read_shape(cJSON_GetObjectItemCaseSensitive(in, "shape"), d, &n, err, errlen)))
         return st;
-    if (!cJSON_IsArray(data))
-        return BAD("inputs[0].data: expected an array of numbers (flat or nested)");
+    if ((st = binary_size(in, bin, &size, err, errlen)))
+        return st;
+    if (!size && !cJSON_IsArray(data))
+        return BAD("inputs[0].data: expected an array of numbers (flat or nested), or "
+                   "parameters.binary_data_size with the data in binary");
     if ((st = alloc_rows(r, n, d, max_rows, err, errlen)))
         return st;
-    r->in_name = strdup(name->valuestring);
-    return fill_rows(data, n, d, r->x, err, errlen);
+    if (!(r->in_name = strdup(name->valuestring)))
+        return snprintf(err, errlen, "out of memory for the input's name"), 500;
+    return size ? read_binary(size, bin, n, d, r->x, err, errlen)
+                : fill_rows(data, n, d, r->x, err, errlen);
 }
 
-int nn_serve_parse_v2(const char *body, size_t len, int d, size_t max_rows, nn_serve_req *r,
-                      char *err, size_t errlen)
+/* One entry of "outputs": {name, parameters: {binary_data}}; *bit the output it names and
+ * *binary whether it is asked in binary (binary_data, else the request's default). */
+static int v2_output(const cJSON *o, size_t i, int dflt, unsigned *bit, int *binary,
+                     const char **name_as, char *err, size_t errlen)
+{
+    const cJSON *name = cJSON_GetObjectItemCaseSensitive(o, "name");
+    const cJSON *par = cJSON_GetObjectItemCaseSensitive(o, "parameters");
+    const cJSON *b = cJSON_IsObject(par) ? cJSON_GetObjectItemCaseSensitive(par, "binary_data")
+                                         : NULL;
+    if (!cJSON_IsObject(o) || !cJSON_IsString(name))
+        return BAD("outputs[%zu]: expected {\"name\": \"...\"}", i);
+    if (par && !cJSON_IsObject(par))
+        return BAD("outputs[%zu].parameters: expected an object", i);
+    if (b && !cJSON_IsBool(b))
+        return BAD("outputs[%zu].parameters.binary_data: expected true or false", i);
+    *binary = b ? cJSON_IsTrue(b) : dflt;
+    *name_as = NULL;
+    if (!strcmp(name->valuestring, "class"))
+        *bit = NN_OUT_CLASS;
+    else if (!strcmp(name->valuestring, "probabilities"))
+        *bit = NN_OUT_VALUES, *name_as = "probabilities";
+    else if (!strcmp(name->valuestring, "predictions"))
+        *bit = NN_OUT_VALUES, *name_as = "predictions";
+    else
+        return BAD("outputs[%zu].name \"%.64s\" is not an output; expected \"probabilities\" or "
+                   "\"class\" (a classifier), \"predictions\" (a regressor)", i,
+                   name->valuestring);
+    return 0;
+}
+
+/* "outputs" and parameters.binary_data_output: which outputs to answer (all when "outputs" is
+ * absent or empty), and which of them in binary. */
+static int v2_outputs(const cJSON *root, nn_serve_req *r, char *err, size_t errlen)
+{
+    const cJSON *par = cJSON_GetObjectItemCaseSensitive(root, "parameters");
+    const cJSON *outs = cJSON_GetObjectItemCaseSensitive(root, "outputs");
+    const cJSON *all = cJSON_IsObject(par) ? cJSON_GetObjectItemCaseSensitive(par,
+                                                                             "binary_data_output")
+                                           : NULL;
+    if (par && !cJSON_IsObject(par))
+        return BAD("parameters: expected an object");
+    if (all && !cJSON_IsBool(all))
+        return BAD("parameters.binary_data_output: expected true or false");
+    if (outs && !cJSON_IsArray(outs))
+        return BAD("outputs: expected an array of {\"name\": ..., \"parameters\": {...}}");
+    if (!outs || !outs->child) {
+        r->outputs = NN_OUT_VALUES | NN_OUT_CLASS;
+        r->binary = cJSON_IsTrue(all) ? r->outputs : 0;
+        return 0;
+    }
+    size_t i = 0;
+    for (const cJSON *o = outs->child; o; o = o->next, i++) {
+        unsigned bit;
+        int binary, st;
+        const char *as;
+        if ((st = v2_output(o, i, cJSON_IsTrue(all), &bit, &binary, &as, err, errlen)))
+            return st;
+        if (r->outputs & bit)
+            return BAD("outputs[%zu]: \"%s\" is asked for twice; expected each output once", i,
+                       cJSON_GetObjectItemCaseSensitive(o, "name")->valuestring);
+        r->outputs |= bit;
+        r->binary |= binary ? bit : 0;
+        if (as)
+            r->values_name = as;
+    }
+    return 0;
+}
+
+/* Bytes left after the JSON part: the binary inputs' data must fill the body exactly. */
+static int binary_rest(const bin_part *bin, size_t len, char *err, size_t errlen)
+{
+    if (!bin->left)
+        return 0;
+    if (!bin->used)
+        return BAD("%zu bytes after the %zu-byte JSON header but no input has "
+                   "parameters.binary_data_size; expected Inference-Header-Content-Length %zu",
+                   bin->left, bin->json, len);
+    return BAD("%zu extra bytes after the last binary input; expected the body to end there "
+               "(%zu bytes)", bin->left, len - bin->left);
+}
+
+static int v2_body(const cJSON *root, int d, size_t max_rows, bin_part *bin, nn_serve_req *r,
+                   char *err, size_t errlen)
+{
+    const cJSON *ins = cJSON_GetObjectItemCaseSensitive(root, "inputs");
+    const cJSON *id = cJSON_GetObjectItemCaseSensitive(root, "id");
+    int st;
+    if (id && !cJSON_IsString(id))
+        return BAD("id: expected a string");
+    if (!cJSON_IsArray(ins) || cJSON_GetArraySize(ins) != 1)
+        return BAD("inputs: expected an array of exactly one input, [{name, shape: [N, %d], "
+                   "datatype: \"FP32\", data}]", d);
+    if ((st = v2_outputs(root, r, err, errlen)))
+        return st;
+    if ((st = v2_input(ins->child, d, max_rows, bin, r, err, errlen)))
+        return st;
+    if (id && !(r->id = cJSON_PrintUnformatted(id)))
+        return snprintf(err, errlen, "out of memory for the id"), 500;
+    return 0;
+}
+
+int nn_serve_parse_v2(const char *body, size_t len, const char *header_len, int d,
+                      size_t max_rows, nn_serve_req *r, char *err, size_t errlen)
 {
     cJSON *root = NULL;
+    bin_part bin = {0};
+    size_t json = len;
+    int st = 0;
     memset(r, 0, sizeof *r);
-    int st = parse_body(body, len, &root, err, errlen);
-    if (!st) {
-        const cJSON *ins = cJSON_GetObjectItemCaseSensitive(root, "inputs");
-        const cJSON *id = cJSON_GetObjectItemCaseSensitive(root, "id");
-        if (id && !cJSON_IsString(id))
-            st = BAD("id: expected a string");
-        else if (!cJSON_IsArray(ins) || cJSON_GetArraySize(ins) != 1)
-            st = BAD("inputs: expected an array of exactly one input, [{name, shape: [N, %d], "
-                     "datatype: \"FP32\", data}]", d);
-        else
-            st = v2_input(ins->child, d, max_rows, r, err, errlen);
-        if (!st && id)
-            r->id = cJSON_PrintUnformatted(id);
-    }
+    if (header_len && (st = header_length(header_len, len, &json, err, errlen)))
+        return st;
+    if (header_len)
+        bin = (bin_part){.p = body + json, .left = len - json, .json = json};
+    if (!(st = parse_body(body, json,
+                          header_len ? "Inference-Header-Content-Length to be the JSON's length"
+                                     : "nothing (binary data needs an "
+                                       "Inference-Header-Content-Length header)",
+                          &root, err, errlen)))
+        st = v2_body(root, d, max_rows, &bin, r, err, errlen);
+    if (!st)
+        st = binary_rest(&bin, len, err, errlen);
     cJSON_Delete(root);
     if (st)
         nn_serve_req_free(r);
@@ -211,7 +429,7 @@ int nn_serve_parse_tf(const char *body, size_t len, int d, size_t max_rows, nn_s
 {
     cJSON *root = NULL;
     memset(r, 0, sizeof *r);
-    int st = parse_body(body, len, &root, err, errlen);
+    int st = parse_body(body, len, "nothing", &root, err, errlen);
     if (!st) {
         const cJSON *ins = cJSON_GetObjectItemCaseSensitive(root, "instances");
         if (!cJSON_IsArray(ins))
