@@ -8,7 +8,7 @@
 #                                           and print executions, exec/s, corpus and coverage
 #   scripts/fuzz.sh --replay FILE... --harness NAME   run single inputs, reports in full
 #   scripts/fuzz.sh --triage DIR --harness NAME       classify the findings in DIR again
-# HARNESS: csv idx data ckpt (default: all). FUZZ_BUILD: the build directory (build-fuzz).
+# HARNESS: csv idx data ckpt serve (default: all). FUZZ_BUILD: the build directory (build-fuzz).
 # FUZZ_WORK: where fuzzing writes its corpus and findings (a fresh temp dir for --ci,
 # FUZZ_BUILD/long for --long, kept).
 #
@@ -31,12 +31,12 @@ while [ $# -gt 0 ]; do
     --triage) mode=triage; triage_dir=${2:?--triage needs DIR}; shift ;;
     --harness) replay_harness=${2:?}; shift ;;
     -h|--help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    csv|idx|data|ckpt) harnesses+=("$1") ;;
+    csv|idx|data|ckpt|serve) harnesses+=("$1") ;;
     *) [ "$mode" = replay ] && files+=("$1") || { echo "fuzz.sh: unknown argument '$1'" >&2; exit 2; } ;;
     esac
     shift
 done
-[ ${#harnesses[@]} = 0 ] && harnesses=(csv idx data ckpt)
+[ ${#harnesses[@]} = 0 ] && harnesses=(csv idx data ckpt serve)
 
 # ---- tools: clang-14 and libFuzzer from Debian, with what the readers need
 "$root/scripts/install-deps.sh" --fuzz
@@ -61,7 +61,7 @@ classify() {
     awk '
     function who(l) {
         if (l ~ /libhdf5/) return "hdf5"
-        if (l ~ /\/(src\/[A-Za-z0-9_]+\.c|tests\/fuzz\/[A-Za-z0-9_]+\.[ch]):[0-9]/) return "ours"
+        if (l ~ /\/(src\/([A-Za-z0-9_-]+\/)*[A-Za-z0-9_]+\.[ch]|tests\/fuzz\/[A-Za-z0-9_]+\.[ch]):[0-9]/) return "ours"
         return ""
     }
     /runtime error:|^fuzz(_[a-z]+)?: / { v = "ours"; exit }

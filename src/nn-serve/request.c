@@ -68,6 +68,16 @@ void nn_serve_req_free(nn_serve_req *r)
     memset(r, 0, sizeof *r);
 }
 
+/* A status, with err made one line: messages quote the request's own strings (a datatype, a
+ * name, the header), which may hold control characters. */
+static int one_line(int st, char *err)
+{
+    for (char *c = err; st && *c; c++)
+        if ((unsigned char)*c < 0x20 || *c == 0x7f)
+            *c = ' ';
+    return st;
+}
+
 /* The JSON object that fills body (len bytes; only white space may follow it). hint says what
  * bytes after it would mean. */
 static int parse_body(const char *body, size_t len, const char *hint, cJSON **root, char *err,
@@ -407,7 +417,7 @@ int nn_serve_parse_v2(const char *body, size_t len, const char *header_len, int 
     int st = 0;
     memset(r, 0, sizeof *r);
     if (header_len && (st = header_length(header_len, len, &json, err, errlen)))
-        return st;
+        return one_line(st, err);
     if (header_len)
         bin = (bin_part){.p = body + json, .left = len - json, .json = json};
     if (!(st = parse_body(body, json,
@@ -421,7 +431,7 @@ int nn_serve_parse_v2(const char *body, size_t len, const char *header_len, int 
     cJSON_Delete(root);
     if (st)
         nn_serve_req_free(r);
-    return st;
+    return one_line(st, err);
 }
 
 int nn_serve_parse_tf(const char *body, size_t len, int d, size_t max_rows, nn_serve_req *r,
@@ -443,5 +453,5 @@ int nn_serve_parse_tf(const char *body, size_t len, int d, size_t max_rows, nn_s
     cJSON_Delete(root);
     if (st)
         nn_serve_req_free(r);
-    return st;
+    return one_line(st, err);
 }
