@@ -75,6 +75,54 @@ def v2_body(x, nested, rid=None):
     return json.dumps(d)
 
 
+def binary(head, values, extra=b"", cut=0, header=None):
+    """A binary tensor data request: the JSON text head, then values as little-endian FP32, then
+    extra bytes, less the last cut bytes. Returns (body, headers), the header being the JSON's
+    length unless given."""
+    js = head.encode() if isinstance(head, str) else head
+    body = js + np.asarray(values, dtype="<f4").tobytes() + extra
+    body = body[:len(body) - cut]
+    return body, {"Inference-Header-Content-Length": str(len(js) if header is None else header)}
+
+
+def binary_split(body, headers):
+    """An answer with binary outputs: (its JSON, {output name: array}) from the bytes after the
+    JSON part, in output order (FP32 or INT64, little-endian)."""
+    h = {k.lower(): v for k, v in headers.items()}
+    if "inference-header-content-length" not in h:
+        return json.loads(body), {}
+    n = int(h["inference-header-content-length"])
+    ans, at, arrays = json.loads(body[:n]), n, {}
+    for o in ans["outputs"]:
+        size = o.get("parameters", {}).get("binary_data_size")
+        if size is None:
+            continue
+        dt = {"FP32": "<f4", "INT64": "<i8"}[o["datatype"]]
+        arrays[o["name"]] = np.frombuffer(body[at:at + size], dtype=dt).reshape(o["shape"])
+        at += size
+    if at != len(body):
+        fail("binary answer: %d bytes after the outputs it announces" % (len(body) - at))
+    return ans, arrays
+
+
+def check_v2_binary(url, name, x, ref, classify, what):
+    """x in binary, every output asked in binary; the answer equals nn-predict's."""
+    head = json.dumps({"id": "bin", "inputs": [{"name": "input", "shape": list(x.shape),
+                       "datatype": "FP32", "parameters": {"binary_data_size": x.size * 4}}],
+                       "parameters": {"binary_data_output": True}})
+    body, headers = binary(head, x)
+    s, b, h = call(url + "/v2/models/%s/infer" % name, "POST", body, headers)
+    if s != 200:
+        fail("%s: status %d; body %r" % (what, s, b[:300]))
+    ans, arrays = binary_split(b, h)
+    if ans["id"] != "bin" or any("data" in o for o in ans["outputs"]):
+        fail("%s: %r" % (what, ans))
+    values = arrays["probabilities" if classify else "predictions"]
+    close(values, ref[:len(x), 1:], what + (" probabilities" if classify else " values"))
+    if classify and list(arrays["class"]) != [int(c) for c in ref[:len(x), 0]]:
+        fail(what + ": classes differ from nn-predict's")
+
+
 def expect(st, body, want, what):
     if st != want:
         fail("%s: status %d, expected %d; body %r" % (what, st, want, body[:300]))
@@ -109,14 +157,17 @@ def endpoints(url, name, version, data, split, csv):
     for lo in range(0, n, 37):  # many small requests: every row's answer at any position
         s, b, _ = call(url + "/v2/models/%s/infer" % name, "POST", v2_body(x[lo:lo + 37], False))
         check_v2(expect(s, b, 200, "infer"), ref, classify, lo, min(37, n - lo), "rows %d.." % lo)
+    check_v2_binary(url, name, x, ref, classify, "binary infer")
+    if "binary_tensor_data" not in meta["extensions"]:
+        fail("/v2: binary_tensor_data is not among the extensions: %r" % meta)
     s, b, _ = call(url + "/v1/models/%s:predict" % name, "POST",
                    json.dumps({"instances": x.tolist()}))
     a = expect(s, b, 200, ":predict")
     if a.get("model_version") != version:
         fail(":predict: no model_version %s" % version)
     check_tf(a, ref, classify, 0, n, ":predict")
-    print("endpoints: %d rows through /v2 infer (flat, nested, versions) and :predict equal "
-          "nn-predict's to 1e-6" % n)
+    print("endpoints: %d rows through /v2 infer (flat, nested, versions, binary) and :predict "
+          "equal nn-predict's to 1e-6" % n)
 
 
 def concurrency(url, name, data, split, csv, clients):
@@ -160,6 +211,9 @@ def bad(url, name, cases):
         path = path.replace("NAME", name)
         headers = dict(h.split(": ", 1) for h in hdr.split(";")) if hdr != "-" else {}
         body = None if body == "-" else (eval(body[3:]) if body.startswith("py:") else body)
+        if isinstance(body, tuple):  # binary(...): the body and its headers
+            body, more = body
+            headers = dict(headers, **more)
         s, b, h = call(url + path, method, body, headers)
         if s != int(status):
             fail("%s %s %r: status %d, expected %s; body %r" % (method, path, str(body)[:80], s,
