@@ -1,6 +1,6 @@
 #!/bin/bash
 # e2e_serve.sh: end-to-end tests of nn-serve against a running server (docs/serving.md).
-#   e2e_serve.sh CASE BUILD_DIR     CASE: endpoints concurrency sigterm auth bad_input
+#   e2e_serve.sh CASE BUILD_DIR     CASE: endpoints concurrency sigterm auth bad_input live_update
 # Each case trains a small model, starts its own server on 127.0.0.1 with --port 0, reads the
 # port from the startup line, and talks to it with curl and Python's urllib (serve_client.py).
 set -euo pipefail
@@ -32,7 +32,9 @@ model() {
 # start ARGS...: starts nn-serve in the background ($bg) and waits for its startup line (or
 # its exit); sets url, name, version.
 start() {
-    "$serve" --model "$ck" --host 127.0.0.1 --port 0 "$@" >serve.log 2>&1 &
+    local src=(--model "$ck")
+    [ -z "${follow:-}" ] || src=(--model-dir "$follow")
+    "$serve" "${src[@]}" --host 127.0.0.1 --port 0 "$@" >serve.log 2>&1 &
     bg=$!
     until grep -q '^nn-serve .* on http://' serve.log; do
         kill -0 "$bg" 2>/dev/null || fail "nn-serve exited before listening: $(cat serve.log)"
@@ -42,6 +44,7 @@ start() {
     url=$(sed -n 's|.* on \(http://[0-9.]*:[0-9]*\).*|\1|p' <<<"$line")
     name=$(sed -n 's|.*: model \([^ ]*\) .*|\1|p' <<<"$line")
     version=$(sed -n 's|.* version \([0-9]*\) on .*|\1|p' <<<"$line")
+    url=${url%,}
     say "$line"
 }
 # stop: SIGTERM, and the server must exit 0.
@@ -118,6 +121,70 @@ case_auth() {
     curl -s -o /dev/null -w '%{http_code}' "$url/v2" | grep -q 401 || fail "curl without key"
     curl -sf -H 'Authorization: Bearer secret-key-0123456789' "$url/v2" >/dev/null ||
         fail "curl with the key"
+    stop
+}
+
+# until_log PATTERN WHAT: waits for a line in serve.log (or the server's exit).
+until_log() {
+    until grep -q "$1" serve.log; do
+        kill -0 "$bg" 2>/dev/null || fail "nn-serve exited while waiting for $2: $(tail -5 serve.log)"
+        sleep 0.05 # polling for the line
+    done
+}
+# metric NAME_AND_LABELS: one value from /metrics.
+metric() { curl -sf "$url/metrics" | awk -v k="$1" '$1 == k { print $2 }'; }
+# point FILE: makes ck/latest name FILE the way nn-train does (a rename).
+point() { echo "$1" >ck/latest.tmp && mv ck/latest.tmp ck/latest; }
+
+stop_clients() { touch "$loadstop"; }
+case_live_update() {
+    # nn-train writes new checkpoints into the directory the server follows while 8 clients
+    # keep it busy: not one request fails, each client sees the versions only go up, and the
+    # server ends on the last checkpoint. Then a damaged checkpoint and one of another shape
+    # are refused with one line each, and the old model keeps serving.
+    model c
+    "$make_data" regress r.h5 200 10 2 6
+    run_np plain --data r.h5 --layers 10,8,2 --epochs 1 --checkpoint-dir other --quiet
+    follow=ck start --quiet
+    [ "$name" = ck ] || fail "--model-dir ck serves '$name'; expected the directory's name, ck"
+    /usr/bin/python3 "$here/serve_load.py" "$url" "$name" d.h5 stop load.json 8 &
+    load=$!
+    loadstop=$PWD/stop
+    nn_on_exit stop_clients
+    until [ "$(metric 'nn_serve_requests_total{endpoint="infer",code="200"}')" -gt 20 ] 2>/dev/null; do
+        kill -0 "$load" 2>/dev/null || fail "the clients stopped early: $(cat load.json)"
+        sleep 0.05 # polling the metrics
+    done
+    run_np plain --data d.h5 --layers 12,32,3 --epochs 9 --checkpoint-dir ck --resume auto --quiet
+    last=$(sed -n 's/.*-s0*\([0-9]*\)\.h5$/\1/p' ck/latest)
+    until_log "now serving ck version $last " "the last checkpoint (version $last)"
+    echo "not a checkpoint" >ck/ckpt-e000090-s000009000.h5
+    point ckpt-e000090-s000009000.h5
+    until_log "refused a new model: .*ckpt-e000090" "the damaged checkpoint's refusal"
+    cp "$(newest other)" ck/ckpt-e000091-s000009100.h5
+    point ckpt-e000091-s000009100.h5
+    until_log "refused a new model: it takes 10 inputs" "the other shape's refusal"
+    got=$(curl -sf -o /dev/null -D - "$url/v2/models/ck" | tr -d '\r' | sed -n 's/^NN-Model-Version: //p')
+    [ "$got" = "$last" ] || fail "after the refusals the server answers as version '$got'; expected $last"
+    touch stop
+    wait "$load" || fail "requests failed during the updates: $(cat load.json)"
+    /usr/bin/python3 - "$last" "$version" <<'PY' || fail "versions: $(cat load.json)"
+import json, sys
+last, first = int(sys.argv[1]), int(sys.argv[2])
+r = json.load(open("load.json"))
+assert r["failed"] == 0, r["failures"]
+seen = set()
+for runs in r["versions"]:
+    vs = [v for v, _ in runs]
+    assert vs == sorted(vs), f"a client saw versions go back: {vs}"
+    seen.update(vs)
+assert first in seen and last in seen and len(seen) >= 2, f"versions seen {sorted(seen)}"
+print(f"[live_update] {r['requests']} requests, 0 failed, versions {sorted(seen)}")
+PY
+    [ "$(metric 'nn_serve_reloads_total{result="refused"}')" = 2 ] ||
+        fail "refused reloads in /metrics: $(metric 'nn_serve_reloads_total{result="refused"}'); expected 2"
+    [ "$(metric nn_serve_model_version)" = "$last" ] || fail "nn_serve_model_version is not $last"
+    [ "$(grep -c 'refused a new model' serve.log)" = 2 ] || fail "expected 2 refusal lines: $(cat serve.log)"
     stop
 }
 

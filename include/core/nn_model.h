@@ -93,6 +93,11 @@ void nn_backward(const nn_layout *lo, const float *params, float *grads, nn_work
 void nn_backward_notify(const nn_layout *lo, const float *params, float *grads, nn_work *w,
                         int B, void (*done)(void *ctx, size_t from), void *ctx);
 
+/* One row of logits z (K) as a classifier's answer: prob (K) the softmax, computed in double
+ * and rounded to float, and the class returned: the argmax of the logits, the first on a tie
+ * (the class the accuracy counts). nn-predict and nn-serve answer through it alike. */
+int nn_softmax_row(const float *z, int K, float *prob);
+
 /* Regularisation over the kernels only (biases are not penalised):
  * R = l1 * sum|w| + l2/2 * sum w^2. nn_reg_loss returns R; nn_reg_grad adds dR/dw into grads
  * (the optimizers fold the same term, nn_reg_term, into their update). */

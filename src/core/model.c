@@ -224,3 +224,17 @@ double nn_reg_loss(const nn_layout *lo, const float *params, float l1, float l2)
     }
     return l1 * s1 + 0.5 * l2 * s2;
 }
+
+int nn_softmax_row(const float *z, int K, float *prob)
+{
+    int best = 0;
+    for (int j = 1; j < K; j++)
+        if (z[j] > z[best])
+            best = j;
+    double sum = 0.0;
+    for (int j = 0; j < K; j++)
+        sum += exp((double)z[j] - (double)z[best]);
+    for (int j = 0; j < K; j++)
+        prob[j] = (float)(exp((double)z[j] - (double)z[best]) / sum);
+    return best;
+}

@@ -235,18 +235,8 @@ static void emit(predictor *p, const float *out, int b, nn_batch_y y, float *rec
         if (!p->info.x_only)
             p->acc[0] += nn_loss_only(&p->lo, out, y, b, &ok);
         for (int i = 0; i < b; i++) {
-            const float *z = out + (size_t)i * K; /* (K) logits */
             float *r = rec + (size_t)i * (size_t)p->width;
-            int best = 0;
-            for (int j = 1; j < K; j++)
-                if (z[j] > z[best])
-                    best = j;
-            double sum = 0.0;
-            for (int j = 0; j < K; j++)
-                sum += exp((double)z[j] - (double)z[best]);
-            r[0] = (float)best;
-            for (int j = 0; j < K; j++)
-                r[1 + j] = (float)(exp((double)z[j] - (double)z[best]) / sum);
+            r[0] = (float)nn_softmax_row(out + (size_t)i * K, K, r + 1);
         }
     } else {
         memcpy(rec, out, (size_t)b * (size_t)K * sizeof(float));

@@ -7,8 +7,11 @@
 
 #define OFF(f) offsetof(nn_serve_config, f)
 static const nn_arg options[] = {
-    {"model", 0, NN_ARG_STR, OFF(model), NULL, "FILE", 0, 0, NULL, 1,
-     "checkpoint written by nn-train (docs/checkpoint.md)"},
+    {"model", 0, NN_ARG_STR, OFF(model), NULL, "FILE", 0, 0, NULL, 0,
+     "checkpoint written by nn-train (docs/checkpoint.md); SIGHUP reads it again"},
+    {"model-dir", 0, NN_ARG_STR, OFF(model_dir), NULL, "DIR", 0, 0, NULL, 0,
+     "a --checkpoint-dir of nn-train: serves the checkpoint DIR/latest names and swaps in "
+     "each new one, verified, without dropping a request"},
     {"name", 0, NN_ARG_STR, OFF(name), NULL, "NAME", 0, 0, NULL, 0,
      "the model's name in URLs; default: the file name without directory and extension"},
     {"host", 0, NN_ARG_STR, OFF(host), "127.0.0.1", "ADDR", 0, 0, NULL, 0,
@@ -17,8 +20,17 @@ static const nn_arg options[] = {
      "TCP port; 0: any free port (the startup line names it)"},
     {"threads", 0, NN_ARG_LONG, OFF(threads), "4", "N", 1, 256, NULL, 0,
      "worker threads (libmicrohttpd's pool, epoll); each runs one request at a time"},
+    {"model-threads", 0, NN_ARG_LONG, OFF(model_threads), "0", "N", 0, 256, NULL, 0,
+     "forward passes at once; requests beyond them queue and ride together in the next "
+     "pass; 0: the number of cores, at most --threads"},
     {"max-batch", 0, NN_ARG_LONG, OFF(max_batch), "1024", "ROWS", 1, 1 << 20, NULL, 0,
-     "rows one request may carry; more are answered 413"},
+     "rows one request may carry (more are answered 413), and one forward pass gathers"},
+    {"batch-delay-us", 0, NN_ARG_LONG, OFF(batch_delay_us), "0", "US", 0, 1000000, NULL, 0,
+     "how long a pass that is not full may wait for requests whose bodies are still "
+     "arriving; a lone request never waits"},
+    {"reload-seconds", 0, NN_ARG_LONG, OFF(reload_s), "2", "S", 1, 86400, NULL, 0,
+     "--model-dir: look at DIR/latest at least this often (changes are seen at once where "
+     "the file system reports them)"},
     {"max-body", 0, NN_ARG_LONG, OFF(max_body), "67108864", "BYTES", 64, 1L << 34, NULL, 0,
      "bytes one request body may hold; more are answered 413"},
     {"max-connections", 0, NN_ARG_LONG, OFF(max_conn), "256", "N", 1, 65536, NULL, 0,
@@ -40,12 +52,19 @@ static const nn_argspec spec = {options, N_OPTIONS, "nn-serve", NULL};
 int nn_serve_config_parse(nn_serve_config *cfg, int argc, char **argv, char *err, size_t errlen)
 {
     memset(cfg, 0, sizeof *cfg);
-    return nn_args_parse(&spec, cfg, cfg->given, argc, argv, 1, err, errlen);
+    int rc = nn_args_parse(&spec, cfg, cfg->given, argc, argv, 1, err, errlen);
+    if (rc == 0 && !cfg->help && !cfg->version && !cfg->model == !cfg->model_dir) {
+        snprintf(err, errlen, "%s; expected one of --model FILE or --model-dir DIR",
+                 cfg->model ? "both --model and --model-dir given" : "no model given");
+        return -1;
+    }
+    return rc;
 }
 
 void nn_serve_config_usage(FILE *out)
 {
     fprintf(out, "usage: nn-serve --model CHECKPOINT [flags]\n"
+                 "       nn-serve --model-dir CHECKPOINT_DIR [flags]\n"
                  "Serves a trained model over HTTP: the Open Inference Protocol v2 (/v2/...) and\n"
                  "TensorFlow Serving's REST predict (/v1/...); docs/serving.md.\n\n");
     nn_args_usage(&spec, out);

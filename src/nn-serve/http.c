@@ -1,8 +1,9 @@
 /* http.c: the HTTP edge (libmicrohttpd, epoll, a thread pool). A request's body is gathered up to
- * --max-body, then route() picks the endpoint; the protocols' parsing and answers are
- * request.c's and answer.c's, the model's work model.c's. On stop: no new connections
- * (quiesce), the open ones finish (answers then carry "Connection: close"), then the daemon
- * stops. */
+ * --max-body, then route() picks the endpoint on the model of the moment (a reference held
+ * until the answer is queued); the protocols' parsing and answers are request.c's and
+ * answer.c's, the model's work model.c's and batch.c's. Every request is counted in the
+ * metrics. On stop: no new connections (quiesce), the requests begun finish (answers then carry
+ * "Connection: close"), then the daemon stops and closes the idle connections. */
 #include <arpa/inet.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
@@ -15,23 +16,28 @@
 
 #include "nn_args.h"
 #include "nn_clock.h"
+#include "nn_metrics.h"
 #include "nn_serve.h"
 
 struct nn_server {
     struct MHD_Daemon *d;
-    nn_serve_model *m;
-    const char *key; /* NULL: no key */
+    nn_registry *g;
+    nn_metrics *mx;
+    atomic_long *arriving; /* bodies being read: the batcher may wait for them */
+    const char *key;       /* NULL: no key */
     size_t max_body;
     int quiet;
-    pthread_mutex_t lock; /* the log, and the count below */
+    pthread_mutex_t lock;  /* the log, and the count below */
     pthread_cond_t idle;
-    long open;            /* open connections */
+    long busy;             /* requests begun and not yet completed */
     int stopping;
 };
 
 typedef struct {
     nn_buf body;
     int too_big;
+    int arriving; /* counted in *arriving until its body is parsed */
+    int answered; /* nn_metrics_end called */
     double t0;
 } conn_state;
 
@@ -39,6 +45,9 @@ typedef struct {
     int status;
     nn_buf out;          /* the body; empty for health */
     const char *allow;   /* for 405 */
+    const char *type;    /* Content-Type when not JSON */
+    size_t json_len;     /* binary answers: the JSON part's length */
+    nn_endpoint ep;
 } reply;
 
 static int fail(reply *r, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -63,16 +72,30 @@ static int method_is(reply *r, const char *method, const char *want)
     return 0;
 }
 
-/* POST .../infer or :predict: parse, predict, answer. */
-static void infer(nn_server *s, reply *r, int tf, const conn_state *c)
+/* The body has been read and parsed: the batcher no longer waits for it. */
+static void arrived(nn_server *s, conn_state *c)
 {
-    nn_serve_model *m = s->m;
+    if (c->arriving) {
+        c->arriving = 0;
+        atomic_fetch_sub(s->arriving, 1);
+    }
+}
+
+/* POST .../infer or :predict: parse, predict, answer. */
+static void infer(nn_server *s, nn_serve_model *m, reply *r, int tf, conn_state *c,
+                  struct MHD_Connection *conn)
+{
     nn_serve_req q;
     char err[512];
-    int K = nn_serve_outputs(m);
-    int st = (tf ? nn_serve_parse_tf : nn_serve_parse_v2)(c->body.s, c->body.len,
-                                                          m->lo.sizes[0], (size_t)m->max_batch,
-                                                          &q, err, sizeof err);
+    int K = nn_serve_outputs(m), D = nn_serve_inputs(m);
+    size_t max = (size_t)m->max_batch;
+    int st = tf ? nn_serve_parse_tf(c->body.s, c->body.len, D, max, &q, err, sizeof err)
+                : nn_serve_parse_v2(c->body.s, c->body.len,
+                                    MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                                                "Inference-Header-Content-Length"),
+                                    D, max, &q, err, sizeof err);
+    arrived(s, c);
+    r->ep = tf ? NN_EP_PREDICT : NN_EP_INFER;
     if (st) {
         fail(r, st, "%s", err);
         return;
@@ -87,7 +110,7 @@ static void infer(nn_server *s, reply *r, int tf, const conn_state *c)
         if (tf)
             nn_serve_answer_tf(&r->out, m, q.n, out, cls);
         else
-            nn_serve_answer_v2(&r->out, m, &q, out, cls);
+            nn_serve_answer_v2(&r->out, m, &q, out, cls, &r->json_len);
     }
     free(out);
     free(cls);
@@ -95,10 +118,9 @@ static void infer(nn_server *s, reply *r, int tf, const conn_state *c)
 }
 
 /* /v2/models/<rest>: NAME [/versions/V] [/ready | /infer]. */
-static void v2_model(nn_server *s, reply *r, const char *method, const char *rest,
-                     const conn_state *c)
+static void v2_model(nn_server *s, nn_serve_model *m, reply *r, const char *method,
+                     const char *rest, conn_state *c, struct MHD_Connection *conn)
 {
-    const nn_serve_model *m = s->m;
     size_t nl = strcspn(rest, "/");
     const char *tail = rest + nl;
     if (nl != strlen(m->name) || strncmp(rest, m->name, nl) != 0) {
@@ -123,17 +145,16 @@ static void v2_model(nn_server *s, reply *r, const char *method, const char *res
             r->status = 200;
     } else if (strcmp(tail, "/infer") == 0) {
         if (method_is(r, method, "POST"))
-            infer(s, r, 0, c);
+            infer(s, m, r, 0, c, conn);
     } else {
         fail(r, 404, "no endpoint %.200s", tail);
     }
 }
 
 /* /v1/models/<rest>: NAME [/versions/V] [:predict]. */
-static void v1_model(nn_server *s, reply *r, const char *method, const char *rest,
-                     const conn_state *c)
+static void v1_model(nn_server *s, nn_serve_model *m, reply *r, const char *method,
+                     const char *rest, conn_state *c, struct MHD_Connection *conn)
 {
-    const nn_serve_model *m = s->m;
     size_t len = strlen(rest);
     int predict = len >= 8 && strcmp(rest + len - 8, ":predict") == 0;
     size_t nl = strcspn(rest, "/:");
@@ -154,7 +175,7 @@ static void v1_model(nn_server *s, reply *r, const char *method, const char *res
     }
     if (predict && strcmp(tail, ":predict") == 0) {
         if (method_is(r, method, "POST"))
-            infer(s, r, 1, c);
+            infer(s, m, r, 1, c, conn);
     } else if (*tail == 0) {
         if (method_is(r, method, "GET"))
             r->status = 200, nn_serve_tf_status(&r->out, m);
@@ -179,54 +200,76 @@ static int authorized(const nn_server *s, struct MHD_Connection *conn)
     return diff == 0;
 }
 
-static void route(nn_server *s, reply *r, struct MHD_Connection *conn, const char *method,
-                  const char *url, const conn_state *c)
+static void route(nn_server *s, nn_serve_model *m, reply *r, struct MHD_Connection *conn,
+                  const char *method, const char *url, conn_state *c)
 {
+    r->ep = NN_EP_METADATA;
     if (strcmp(url, "/v2/health/live") == 0 || strcmp(url, "/v2/health/ready") == 0) {
+        r->ep = NN_EP_HEALTH;
         if (method_is(r, method, "GET"))
             r->status = 200;
     } else if (!authorized(s, conn)) {
+        r->ep = NN_EP_OTHER;
         fail(r, 401, "missing or wrong API key; expected 'Authorization: Bearer KEY'");
     } else if (c->too_big) {
+        r->ep = NN_EP_OTHER;
         fail(r, 413, "body over --max-body %zu bytes", s->max_body);
+    } else if (strcmp(url, "/metrics") == 0) {
+        r->ep = NN_EP_METRICS;
+        if (method_is(r, method, "GET")) {
+            r->status = 200, r->type = "text/plain; version=0.0.4; charset=utf-8";
+            nn_metrics_render(s->mx, &r->out);
+        }
     } else if (strcmp(url, "/v2") == 0 || strcmp(url, "/v2/") == 0) {
         if (method_is(r, method, "GET"))
             r->status = 200, nn_serve_server_meta(&r->out);
     } else if (strncmp(url, "/v2/models/", 11) == 0) {
-        v2_model(s, r, method, url + 11, c);
+        v2_model(s, m, r, method, url + 11, c, conn);
     } else if (strncmp(url, "/v1/models/", 11) == 0) {
-        v1_model(s, r, method, url + 11, c);
+        v1_model(s, m, r, method, url + 11, c, conn);
     } else {
+        r->ep = NN_EP_OTHER;
         fail(r, 404, "no endpoint %.200s; see docs/serving.md", url);
     }
 }
 
-static void access_log(nn_server *s, const char *method, const char *url, int status,
-                       const conn_state *c, size_t out)
+static void access_log(nn_server *s, const char *method, const char *url, const reply *r,
+                       const conn_state *c, double seconds)
 {
     if (s->quiet)
         return;
     pthread_mutex_lock(&s->lock);
     printf("%.16s ", method);
     nn_put_escaped(url, stdout);
-    printf(" %d in %zu out %zu %.3fms\n", status, c->body.len, out, (nn_now() - c->t0) * 1e3);
+    printf(" %d in %zu out %zu %.3fms\n", r->status, c->body.len, r->out.len, seconds * 1e3);
     fflush(stdout);
     pthread_mutex_unlock(&s->lock);
 }
 
-static enum MHD_Result respond(nn_server *s, struct MHD_Connection *conn, reply *r)
+/* Queues r's answer; its buffer passes to libmicrohttpd, which frees it. */
+static enum MHD_Result respond(nn_server *s, const nn_serve_model *m,
+                               struct MHD_Connection *conn, reply *r)
 {
+    char jl[32];
     if (r->out.oom) {
         nn_buf_free(&r->out);
-        r->status = 500;
+        r->status = 500, r->json_len = 0;
     }
-    struct MHD_Response *res = MHD_create_response_from_buffer(
-        r->out.len, r->out.s ? r->out.s : (void *)"", MHD_RESPMEM_MUST_COPY);
+    struct MHD_Response *res = r->out.len
+        ? MHD_create_response_from_buffer(r->out.len, r->out.s, MHD_RESPMEM_MUST_FREE)
+        : MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
     if (!res)
         return MHD_NO;
     if (r->out.len)
-        MHD_add_response_header(res, "Content-Type", "application/json");
-    MHD_add_response_header(res, "NN-Model-Version", s->m->version);
+        r->out.s = NULL, r->out.cap = 0; /* libmicrohttpd's now */
+    if (r->json_len) {
+        snprintf(jl, sizeof jl, "%zu", r->json_len);
+        MHD_add_response_header(res, "Inference-Header-Content-Length", jl);
+        MHD_add_response_header(res, "Content-Type", "application/octet-stream");
+    } else if (r->out.len) {
+        MHD_add_response_header(res, "Content-Type", r->type ? r->type : "application/json");
+    }
+    MHD_add_response_header(res, "NN-Model-Version", m->version);
     if (r->allow)
         MHD_add_response_header(res, "Allow", r->allow);
     if (r->status == 401)
@@ -241,6 +284,47 @@ static enum MHD_Result respond(nn_server *s, struct MHD_Connection *conn, reply 
     return ok;
 }
 
+/* A request begins: counted in flight, and (a POST) among the bodies on their way. */
+static conn_state *begin(nn_server *s, struct MHD_Connection *conn, const char *method)
+{
+    conn_state *c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    c->t0 = nn_now();
+    const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
+    c->too_big = cl && strtod(cl, NULL) > (double)s->max_body;
+    if (strcmp(method, "POST") == 0) {
+        c->arriving = 1;
+        atomic_fetch_add(s->arriving, 1);
+    }
+    pthread_mutex_lock(&s->lock);
+    s->busy++;
+    pthread_mutex_unlock(&s->lock);
+    nn_metrics_begin(s->mx);
+    return c;
+}
+
+/* The body is complete: answer on the model of the moment, which this request holds until
+ * its answer is queued (a reload meanwhile does not touch it). */
+static enum MHD_Result answer(nn_server *s, struct MHD_Connection *conn, const char *method,
+                              const char *url, conn_state *c)
+{
+    reply r = {0, {0}, NULL, NULL, 0, NN_EP_OTHER};
+    nn_serve_model *m = nn_registry_acquire(s->g);
+    route(s, m, &r, conn, method, url, c);
+    arrived(s, c);
+    size_t out_len = r.out.len;
+    enum MHD_Result ok = respond(s, m, conn, &r);
+    nn_serve_model_release(m);
+    double dt = nn_now() - c->t0;
+    r.out.len = out_len;
+    access_log(s, method, url, &r, c, dt);
+    nn_buf_free(&r.out);
+    c->answered = 1;
+    nn_metrics_end(s->mx, r.ep, r.status, dt);
+    return ok;
+}
+
 /* Gathers the body (up to --max-body; beyond it the rest is read and dropped, and the answer
  * is 413), then answers. */
 static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const char *url,
@@ -250,15 +334,8 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
     nn_server *s = cls;
     conn_state *c = *con_cls;
     (void)version;
-    if (!c) {
-        if (!(c = calloc(1, sizeof *c)))
-            return MHD_NO;
-        c->t0 = nn_now();
-        const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
-        c->too_big = cl && strtod(cl, NULL) > (double)s->max_body;
-        *con_cls = c;
-        return MHD_YES;
-    }
+    if (!c)
+        return (*con_cls = begin(s, conn, method)) ? MHD_YES : MHD_NO;
     if (*size) {
         if (!c->too_big && c->body.len + *size > s->max_body)
             c->too_big = 1, nn_buf_free(&c->body);
@@ -269,41 +346,33 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
         *size = 0;
         return MHD_YES;
     }
-    reply r = {0, {0}, NULL};
-    route(s, &r, conn, method, url, c);
-    enum MHD_Result ok = respond(s, conn, &r);
-    access_log(s, method, url, r.status, c, r.out.len);
-    nn_buf_free(&r.out);
-    return ok;
+    return answer(s, conn, method, url, c);
 }
 
+/* A request ends (answered, or its connection gone): uncounted. */
 static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                       enum MHD_RequestTerminationCode why)
 {
-    conn_state *c = *con_cls;
-    (void)cls, (void)conn, (void)why;
-    if (c) {
-        nn_buf_free(&c->body);
-        free(c);
-        *con_cls = NULL;
-    }
-}
-
-/* Counts open connections, so that stop can wait for them. */
-static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_ctx,
-                          enum MHD_ConnectionNotificationCode what)
-{
     nn_server *s = cls;
-    (void)conn, (void)socket_ctx;
+    conn_state *c = *con_cls;
+    (void)conn, (void)why;
+    if (!c)
+        return;
+    arrived(s, c);
+    if (!c->answered) /* the client went away first */
+        nn_metrics_end(s->mx, NN_EP_OTHER, 499, nn_now() - c->t0);
+    nn_buf_free(&c->body);
+    free(c);
+    *con_cls = NULL;
     pthread_mutex_lock(&s->lock);
-    s->open += what == MHD_CONNECTION_NOTIFY_STARTED ? 1 : -1;
-    if (s->open == 0)
+    if (--s->busy == 0)
         pthread_cond_broadcast(&s->idle);
     pthread_mutex_unlock(&s->lock);
 }
 
-nn_server *nn_server_start(const nn_serve_config *cfg, nn_serve_model *m, const char *key,
-                           int *port, char *err, size_t errlen)
+nn_server *nn_server_start(const nn_serve_config *cfg, nn_registry *g, nn_metrics *mx,
+                           atomic_long *arriving, const char *key, int *port, char *err,
+                           size_t errlen)
 {
     struct sockaddr_in sa = {0};
     sa.sin_family = AF_INET;
@@ -315,7 +384,7 @@ nn_server *nn_server_start(const nn_serve_config *cfg, nn_serve_model *m, const 
     nn_server *s = calloc(1, sizeof *s);
     if (!s)
         return snprintf(err, errlen, "out of memory"), NULL;
-    *s = (nn_server){NULL, m, key, (size_t)cfg->max_body, cfg->quiet,
+    *s = (nn_server){NULL, g, mx, arriving, key, (size_t)cfg->max_body, cfg->quiet,
                      PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0};
     s->d = MHD_start_daemon(
         MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC, 0, NULL, NULL, handler, s,
@@ -323,8 +392,7 @@ nn_server *nn_server_start(const nn_serve_config *cfg, nn_serve_model *m, const 
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->threads,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->max_conn,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->timeout,
-        MHD_OPTION_NOTIFY_COMPLETED, completed, s,
-        MHD_OPTION_NOTIFY_CONNECTION, on_connection, s, MHD_OPTION_END);
+        MHD_OPTION_NOTIFY_COMPLETED, completed, s, MHD_OPTION_END);
     if (!s->d) {
         snprintf(err, errlen, "cannot listen on %s:%ld (in use, or not an address of this "
                  "host?)", cfg->host, cfg->port);
@@ -336,6 +404,8 @@ nn_server *nn_server_start(const nn_serve_config *cfg, nn_serve_model *m, const 
     return s;
 }
 
+/* No new connections; the requests begun finish and are answered (with Connection: close);
+ * then the daemon closes the idle keep-alive connections and stops. */
 void nn_server_stop(nn_server *s)
 {
     if (!s)
@@ -347,7 +417,7 @@ void nn_server_stop(nn_server *s)
     if (fd != MHD_INVALID_SOCKET)
         close(fd); /* refuse at once, rather than queue in the backlog */
     pthread_mutex_lock(&s->lock);
-    while (s->open > 0) /* idle keep-alive ones end at --timeout */
+    while (s->busy > 0)
         pthread_cond_wait(&s->idle, &s->lock);
     pthread_mutex_unlock(&s->lock);
     MHD_stop_daemon(s->d);

@@ -1,12 +1,14 @@
-/* model.c: the served model. Loaded and verified once (nn_ckpt_load: the checks of nn-train
- * --verify); each request borrows one of n_slots work slots (an nn_work of max_batch rows), so
- * concurrent requests share nothing but the read-only parameters and preprocessing. */
+/* model.c: one served checkpoint. Loaded and verified once (nn_ckpt_load: the checks of
+ * nn-train --verify), then read-only: concurrent passes share the parameters and the
+ * preprocessing; each pass has its own work slot in the batcher. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "nn_checkpoint.h"
+#include "nn_clock.h"
 #include "nn_serve.h"
 
 /* The file stem: "ck/ckpt-e1-s42.h5" -> "ckpt-e1-s42". */
@@ -19,36 +21,40 @@ static void stem(char *buf, size_t len, const char *path)
     snprintf(buf, len, "%.*s", (int)n, base);
 }
 
-static int alloc_slots(nn_serve_model *m, char *err, size_t errlen)
+/* The pass the batcher runs: forward, then softmax and class, or the targets' units. */
+static void run_rows(void *ctx, nn_work *w, const float *x, size_t n, float *out, long *cls)
 {
-    m->work = calloc((size_t)m->n_slots, sizeof *m->work);
-    m->busy = calloc((size_t)m->n_slots, sizeof *m->busy);
-    int fail = !m->work || !m->busy;
-    for (int i = 0; i < m->n_slots && !fail; i++)
-        fail = nn_work_init(&m->work[i], &m->lo, m->max_batch) != 0;
-    if (fail)
-        snprintf(err, errlen, "out of memory for %d work slots of %d rows (--threads, "
-                 "--max-batch)", m->n_slots, m->max_batch);
-    return fail ? -1 : 0;
+    const nn_serve_model *m = ctx;
+    const int K = nn_serve_outputs(m);
+    nn_forward(&m->lo, m->params, w, x, (int)n);
+    const float *z = w->act[m->lo.n_layers]; /* (n, K) */
+    if (m->classify) {
+        for (size_t i = 0; i < n; i++)
+            cls[i] = nn_softmax_row(z + i * (size_t)K, K, out + i * (size_t)K);
+    } else {
+        memcpy(out, z, n * (size_t)K * sizeof(float));
+        nn_preprocess_unapply_y(&m->pre, out, n, K);
+    }
 }
 
-int nn_serve_model_load(nn_serve_model *m, const char *path, const char *name, int max_batch,
-                        int n_slots, char *err, size_t errlen)
+nn_serve_model *nn_serve_model_load(const char *path, const char *name,
+                                    const nn_batch_limits *lim, char *err, size_t errlen)
 {
     nn_ckpt_info info;
     char why[256];
-    memset(m, 0, sizeof *m);
+    double t0 = nn_now();
+    nn_serve_model *m = calloc(1, sizeof *m);
+    if (!m)
+        return snprintf(err, errlen, "out of memory for a model"), NULL;
     nn_preprocess_init(&m->pre);
-    pthread_mutex_init(&m->lock, NULL);
-    pthread_cond_init(&m->freed, NULL);
     if (nn_ckpt_precheck("--model", path, err, errlen) != 0 ||
         nn_ckpt_load(path, &info, &m->params, NULL, NULL, &m->pre, err, errlen) != 0)
-        return -1;
+        goto fail;
     m->lo = info.lo;
     if (nn_preprocess_check(&m->pre, m->lo.sizes[0], m->lo.sizes[m->lo.n_layers], why,
                             sizeof why) != 0) {
-        snprintf(err, errlen, "--model %s: %s", path, why);
-        return -1;
+        snprintf(err, errlen, "%s: %s", path, why);
+        goto fail;
     }
     m->classify = m->lo.loss == NN_LOSS_XENT;
     m->step = (long)info.meta.step;
@@ -57,78 +63,39 @@ int nn_serve_model_load(nn_serve_model *m, const char *path, const char *name, i
         snprintf(m->name, sizeof m->name, "%s", name);
     else
         stem(m->name, sizeof m->name, path);
+    snprintf(m->path, sizeof m->path, "%s", path);
     for (int i = 0; i <= m->lo.n_layers; i++)
         snprintf(m->layers + strlen(m->layers), sizeof m->layers - strlen(m->layers), "%s%d",
                  i ? "-" : "", m->lo.sizes[i]);
-    m->max_batch = max_batch;
-    m->n_slots = n_slots;
-    return alloc_slots(m, err, errlen);
+    m->max_batch = lim->max_batch;
+    atomic_init(&m->refs, 1);
+    if (!(m->batch = nn_batcher_new(&m->lo, lim, run_rows, m))) {
+        snprintf(err, errlen, "out of memory for %d work slots of %d rows (--model-threads, "
+                 "--max-batch)", lim->executors, lim->max_batch);
+        goto fail;
+    }
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    m->loaded_at = (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+    m->load_seconds = nn_now() - t0;
+    return m;
+fail:
+    nn_serve_model_free(m);
+    return NULL;
 }
 
 void nn_serve_model_free(nn_serve_model *m)
 {
-    for (int i = 0; m->work && i < m->n_slots; i++)
-        nn_work_free(&m->work[i]);
-    free(m->work);
-    free(m->busy);
+    if (!m)
+        return;
+    nn_batcher_free(m->batch);
     free(m->params);
     nn_preprocess_free(&m->pre);
-    pthread_mutex_destroy(&m->lock);
-    pthread_cond_destroy(&m->freed);
-}
-
-static int take_slot(nn_serve_model *m)
-{
-    pthread_mutex_lock(&m->lock);
-    for (;;) {
-        for (int i = 0; i < m->n_slots; i++)
-            if (!m->busy[i]) {
-                m->busy[i] = 1;
-                pthread_mutex_unlock(&m->lock);
-                return i;
-            }
-        pthread_cond_wait(&m->freed, &m->lock);
-    }
-}
-
-static void give_slot(nn_serve_model *m, int i)
-{
-    pthread_mutex_lock(&m->lock);
-    m->busy[i] = 0;
-    pthread_cond_signal(&m->freed);
-    pthread_mutex_unlock(&m->lock);
-}
-
-/* Logits z (n, K) to probabilities out (n, K) and classes cls (n), as nn-predict does: the class
- * is the argmax (the first on a tie), the softmax is computed in double. */
-static void softmax_rows(const float *z, size_t n, int K, float *out, long *cls)
-{
-    for (size_t i = 0; i < n; i++, z += K, out += K) {
-        int best = 0;
-        for (int j = 1; j < K; j++)
-            if (z[j] > z[best])
-                best = j;
-        double sum = 0.0;
-        for (int j = 0; j < K; j++)
-            sum += exp((double)z[j] - (double)z[best]);
-        cls[i] = best;
-        for (int j = 0; j < K; j++)
-            out[j] = (float)(exp((double)z[j] - (double)z[best]) / sum);
-    }
+    free(m);
 }
 
 void nn_serve_predict(nn_serve_model *m, float *x, size_t n, float *out, long *cls)
 {
-    const int D = m->lo.sizes[0], K = nn_serve_outputs(m);
-    nn_preprocess_apply_x(&m->pre, x, n, D);
-    int s = take_slot(m);
-    nn_forward(&m->lo, m->params, &m->work[s], x, (int)n);
-    const float *z = m->work[s].act[m->lo.n_layers]; /* (n, K) */
-    if (m->classify) {
-        softmax_rows(z, n, K, out, cls);
-    } else {
-        memcpy(out, z, n * (size_t)K * sizeof(float));
-        nn_preprocess_unapply_y(&m->pre, out, n, K);
-    }
-    give_slot(m, s);
+    nn_preprocess_apply_x(&m->pre, x, n, nn_serve_inputs(m));
+    nn_batcher_run(m->batch, x, n, out, cls);
 }

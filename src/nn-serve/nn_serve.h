@@ -1,18 +1,23 @@
 /* nn_serve.h: nn-serve, an HTTP inference server for nn-train checkpoints (docs/serving.md).
  *
  *   config.c   the option table, the parser and --help (pure)
- *   model.c    the model: load and verify a checkpoint, the work slots (one nn_work per
- *              concurrent request), predict: scaling, forward, softmax or target unscaling
+ *   batch.c    dynamic batching: the rows of concurrent requests run together in one pass
+ *   model.c    one checkpoint: load and verify it, predict: scaling, the batched forward pass,
+ *              softmax or target unscaling
+ *   registry.c the model being served: references, reload and swap, the --model-dir watcher
  *   request.c  the protocols' bodies: parse an OIP v2 infer or a TF Serving predict body into
- *              plain rows, or one error with its HTTP status; write the answers (no HTTP here,
- *              so tests/test_serve.c drives it directly)
- *   http.c     libmicrohttpd: routing, the key, the body limit, the access log
- *   main.c     flags, start, the startup line, signals, stop
+ *              plain rows, or one error with its HTTP status (no HTTP here, so
+ *              tests/test_serve.c drives it directly)
+ *   answer.c   the answers and metadata of both protocols
+ *   metrics.c  Prometheus /metrics (nn_metrics.h)
+ *   http.c     libmicrohttpd: routing, the key, the body limit, the access log, metrics
+ *   main.c     flags, start, the startup line, signals (TERM/INT stop, HUP reload), stop
  */
 #ifndef NN_SERVE_H
 #define NN_SERVE_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
 
@@ -21,52 +26,100 @@
 
 /* ---- command line ---- */
 typedef struct {
-    const char *model;    /* checkpoint written by nn-train */
-    const char *name;     /* the model's name in URLs; NULL: the file stem */
-    const char *host;     /* address to bind */
-    long port;            /* 0: any free port */
-    long threads;         /* libmicrohttpd's thread pool */
-    long max_batch;       /* rows per request */
-    long max_body;        /* bytes per request body */
-    long max_conn;        /* open connections */
-    long timeout;         /* seconds a connection may stay idle */
-    const char *key_file; /* --api-key-file */
+    const char *model;     /* checkpoint written by nn-train */
+    const char *model_dir; /* --checkpoint-dir of nn-train: serve DIR/latest, follow it */
+    const char *name;      /* the model's name in URLs; NULL: the file stem / the dir's name */
+    const char *host;      /* address to bind */
+    long port;             /* 0: any free port */
+    long threads;          /* libmicrohttpd's thread pool */
+    long model_threads;    /* forward passes at once; 0: the cores, at most threads */
+    long max_batch;        /* rows per request, and per forward pass */
+    long batch_delay_us;   /* how long a pass may wait for rows on their way */
+    long reload_s;         /* --model-dir: look at DIR/latest at least this often */
+    long max_body;         /* bytes per request body */
+    long max_conn;         /* open connections */
+    long timeout;          /* seconds a connection may stay idle */
+    const char *key_file;  /* --api-key-file */
     int quiet, help, version;
-    unsigned char given[16];
+    unsigned char given[20];
 } nn_serve_config;
 
 int nn_serve_config_parse(nn_serve_config *cfg, int argc, char **argv, char *err, size_t errlen);
 void nn_serve_config_usage(FILE *out);
 
-/* ---- the model ---- */
+/* ---- dynamic batching (batch.c) ----
+ * Requests hand their rows to the batcher; at most `executors` forward passes run at once, and
+ * the rows that queue behind them ride together in the next pass, up to max_batch rows. A
+ * request that finds an executor free runs at once (a lone request is never delayed); a pass
+ * waits up to delay_us for more rows only while *arriving (requests whose bodies are still
+ * being read) is non-zero and the batch is not full. */
+typedef struct nn_batcher nn_batcher;
+/* The pass itself: x (n, D) to out (n, K) and, for a classifier, cls (n). */
+typedef void (*nn_batch_fn)(void *ctx, nn_work *w, const float *x, size_t n, float *out,
+                            long *cls);
 typedef struct {
+    int max_batch;           /* rows per pass */
+    int executors;           /* passes at once */
+    long delay_us;           /* --batch-delay-us */
+    atomic_long *arriving;   /* bodies on their way (http.c), or NULL */
+    struct nn_metrics *mx;   /* batch and queue-time figures, or NULL */
+} nn_batch_limits;
+nn_batcher *nn_batcher_new(const nn_layout *lo, const nn_batch_limits *lim, nn_batch_fn fn,
+                           void *ctx);
+void nn_batcher_free(nn_batcher *b);
+/* Runs n <= max_batch rows through the model in some pass; returns when out and cls hold
+ * them. Thread-safe; blocks. */
+void nn_batcher_run(nn_batcher *b, const float *x, size_t n, float *out, long *cls);
+
+/* ---- the model (model.c): one loaded checkpoint, immutable once loaded ---- */
+typedef struct nn_serve_model {
     nn_layout lo;
-    float *params;      /* lo.n_params */
+    float *params;       /* lo.n_params */
     nn_preprocess pre;
-    int classify;       /* softmax output: probabilities and a class per row */
-    long step;          /* the checkpoint's step: the version every answer carries */
-    char version[24];   /* step as text */
-    char name[128];     /* --name or the file stem */
-    char layers[256];   /* "784-256-10" */
-    int max_batch;      /* rows a slot holds */
-    int n_slots;        /* work slots: one per concurrent request */
-    nn_work *work;      /* (n_slots) */
-    int *busy;          /* (n_slots) */
-    pthread_mutex_t lock;
-    pthread_cond_t freed;
+    int classify;        /* softmax output: probabilities and a class per row */
+    long step;           /* the checkpoint's step: the version every answer carries */
+    char version[24];    /* step as text */
+    char name[128];      /* --name, or the file stem (--model) or directory name (--model-dir) */
+    char layers[256];    /* "784-256-10" */
+    char path[4096];     /* the checkpoint file */
+    double loaded_at;    /* Unix time the load finished */
+    double load_seconds; /* how long reading and verifying it took */
+    int max_batch;       /* rows one request may carry */
+    atomic_int refs;     /* the registry's reference and one per request using it */
+    nn_batcher *batch;
 } nn_serve_model;
 
-/* Reads and verifies path (the checks of nn-train --verify) and allocates n_slots work slots of
- * max_batch rows. 0, or -1 with one line in err. */
-int nn_serve_model_load(nn_serve_model *m, const char *path, const char *name, int max_batch,
-                        int n_slots, char *err, size_t errlen);
+/* Reads and verifies path (the checks of nn-train --verify) and starts its batcher. The model
+ * or NULL with one line in err. */
+nn_serve_model *nn_serve_model_load(const char *path, const char *name,
+                                    const nn_batch_limits *lim, char *err, size_t errlen);
 void nn_serve_model_free(nn_serve_model *m);
 /* Floats per output row: K. */
 static inline int nn_serve_outputs(const nn_serve_model *m) { return m->lo.sizes[m->lo.n_layers]; }
+static inline int nn_serve_inputs(const nn_serve_model *m) { return m->lo.sizes[0]; }
 /* Predicts n <= max_batch rows x (n, D), scaled in place: out (n, K) the probabilities (in
- * double, as nn-predict) or the values in the targets' units; cls (n) the argmax of the logits
- * when classify (may be NULL otherwise). Takes a free work slot, waiting for one. */
+ * double, as nn-predict) or the values in the targets' units; cls (n) the class when classify
+ * (may be NULL otherwise). Rides in a dynamic batch. */
 void nn_serve_predict(nn_serve_model *m, float *x, size_t n, float *out, long *cls);
+
+/* ---- the model being served, and live updates (registry.c) ----
+ * Requests take a reference to the current model for their whole life; a reload loads and
+ * verifies the new checkpoint beside it, swaps the pointer, and the old model is freed when
+ * its last request lets go. */
+typedef struct nn_registry nn_registry;
+/* Loads cfg's --model, or --model-dir's DIR/latest. NULL with one line in err. */
+nn_registry *nn_registry_open(const nn_serve_config *cfg, const nn_batch_limits *lim,
+                              char *err, size_t errlen);
+void nn_registry_close(nn_registry *g);
+nn_serve_model *nn_registry_acquire(nn_registry *g);
+void nn_serve_model_release(nn_serve_model *m);
+/* Loads the checkpoint now named (--model's file, or DIR/latest) when it differs from the one
+ * served (force: even when it does not), verifies it, and swaps it in; one log line either
+ * way. 1 swapped, 0 nothing new, -1 refused (the old model keeps serving). */
+int nn_registry_reload(nn_registry *g, int force);
+/* --model-dir: a thread that reloads when DIR/latest changes (inotify, and a look every
+ * reload_s seconds for file systems without it). 0, or -1 with err. */
+int nn_registry_watch(nn_registry *g, char *err, size_t errlen);
 
 /* ---- requests and answers (no HTTP) ---- */
 typedef struct {
@@ -121,11 +174,12 @@ void nn_serve_server_meta(nn_buf *b);
 void nn_serve_model_meta(nn_buf *b, const nn_serve_model *m);
 void nn_serve_tf_status(nn_buf *b, const nn_serve_model *m);
 
-/* ---- the server ---- */
+/* ---- the server (http.c) ---- */
 typedef struct nn_server nn_server;
-/* Starts serving m on cfg's host and port; *port is the port bound. NULL with err. */
-nn_server *nn_server_start(const nn_serve_config *cfg, nn_serve_model *m, const char *key,
-                           int *port, char *err, size_t errlen);
+/* Starts serving g's model on cfg's host and port; *port is the port bound. NULL with err. */
+nn_server *nn_server_start(const nn_serve_config *cfg, nn_registry *g, struct nn_metrics *mx,
+                           atomic_long *arriving, const char *key, int *port, char *err,
+                           size_t errlen);
 /* Stops accepting, finishes what is in flight, frees. */
 void nn_server_stop(nn_server *s);
 

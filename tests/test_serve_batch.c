@@ -1,0 +1,224 @@
+/* test_serve_batch.c: nn-serve's dynamic batcher (src/nn-serve/batch.c). Answers go back to
+ * the request that asked, whatever batch they rode in; rows queued behind a running pass go
+ * together into the next; a pass waits for rows on their way only while some are, and a lone
+ * request never waits (the test would hang until ctest's timeout if it did). */
+#include <math.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "nn_model.h"
+#include "nn_rng.h"
+#include "nn_serve.h"
+
+#define D 6
+#define K 3
+
+/* A stand-in pass that records its batch sizes: out[i][k] = sum(x[i]) * (k + 1), cls = row's
+ * first value rounded. The gate, when set, holds the first pass until released. */
+typedef struct {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    size_t sizes[4096];
+    int n_passes;
+    int gate_closed, in_pass;
+} recorder;
+
+static void record(void *ctx, nn_work *w, const float *x, size_t n, float *out, long *cls)
+{
+    recorder *r = ctx;
+    (void)w;
+    pthread_mutex_lock(&r->lock);
+    r->sizes[r->n_passes++] = n;
+    r->in_pass = 1;
+    pthread_cond_broadcast(&r->cond);
+    while (r->gate_closed)
+        pthread_cond_wait(&r->cond, &r->lock);
+    r->in_pass = 0;
+    pthread_mutex_unlock(&r->lock);
+    for (size_t i = 0; i < n; i++) {
+        float s = 0;
+        for (int j = 0; j < D; j++)
+            s += x[i * D + j];
+        for (int k = 0; k < K; k++)
+            out[i * K + k] = s * (float)(k + 1);
+        cls[i] = lroundf(x[i * D]);
+    }
+}
+
+static nn_layout layout(void)
+{
+    nn_layout lo;
+    int sizes[] = {D, 8, K};
+    char err[128];
+    assert_int_equal(nn_layout_init(&lo, sizes, 2, NN_ACT_RELU, NN_LOSS_XENT, err, sizeof err), 0);
+    return lo;
+}
+
+typedef struct {
+    nn_batcher *b;
+    int id;
+    size_t n;
+    float x[16 * D], out[16 * K];
+    long cls[16];
+    int ok;
+} client;
+
+static void *ask(void *arg)
+{
+    client *c = arg;
+    for (size_t i = 0; i < c->n; i++)
+        for (int j = 0; j < D; j++)
+            c->x[i * D + j] = j == 0 ? (float)(c->id * 100 + (int)i) : 0.5f * (float)j;
+    nn_batcher_run(c->b, c->x, c->n, c->out, c->cls);
+    c->ok = 1;
+    for (size_t i = 0; i < c->n; i++) {
+        float s = (float)(c->id * 100 + (int)i) + 0.5f * (1 + 2 + 3 + 4 + 5);
+        for (int k = 0; k < K; k++)
+            c->ok &= c->out[i * K + k] == s * (float)(k + 1);
+        c->ok &= c->cls[i] == c->id * 100 + (long)i;
+    }
+    return NULL;
+}
+
+/* 64 clients of 1..16 rows through one executor: every answer is its own, the passes hold
+ * whole requests up to max_batch rows, and some passes carry several requests. */
+static void test_answers_routed(void **state)
+{
+    (void)state;
+    nn_layout lo = layout();
+    recorder r = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, {0}, 0, 1, 0};
+    nn_batch_limits lim = {32, 1, 0, NULL, NULL};
+    nn_batcher *b = nn_batcher_new(&lo, &lim, record, &r);
+    assert_non_null(b);
+    enum { N = 64 };
+    static client c[N];
+    pthread_t t[N];
+    size_t rows = 0;
+    for (int i = 0; i < N; i++) {
+        c[i] = (client){.b = b, .id = i, .n = (size_t)(1 + (i * 7) % 16)};
+        rows += c[i].n;
+        assert_int_equal(pthread_create(&t[i], NULL, ask, &c[i]), 0);
+        if (i == 0) { /* hold the first pass, so that the others queue behind it */
+            pthread_mutex_lock(&r.lock);
+            while (!r.in_pass)
+                pthread_cond_wait(&r.cond, &r.lock);
+            pthread_mutex_unlock(&r.lock);
+        }
+    }
+    pthread_mutex_lock(&r.lock);
+    r.gate_closed = 0;
+    pthread_cond_broadcast(&r.cond);
+    pthread_mutex_unlock(&r.lock);
+    for (int i = 0; i < N; i++) {
+        pthread_join(t[i], NULL);
+        assert_true(c[i].ok);
+    }
+    size_t total = 0, most = 0;
+    for (int p = 0; p < r.n_passes; p++) {
+        assert_true(r.sizes[p] >= 1 && r.sizes[p] <= 32);
+        total += r.sizes[p];
+        most = r.sizes[p] > most ? r.sizes[p] : most;
+    }
+    assert_int_equal(total, rows);
+    assert_true(r.n_passes < N); /* rows rode together */
+    assert_true(most > 16);      /* more than any one request holds */
+    nn_batcher_free(b);
+}
+
+/* A lone request with a huge delay and nothing on its way runs at once. */
+static void test_lone_request_not_delayed(void **state)
+{
+    (void)state;
+    nn_layout lo = layout();
+    recorder r = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, {0}, 0, 0, 0};
+    atomic_long arriving;
+    atomic_init(&arriving, 0);
+    nn_batch_limits lim = {32, 1, 3600L * 1000000L, &arriving, NULL};
+    nn_batcher *b = nn_batcher_new(&lo, &lim, record, &r);
+    client c = {.b = b, .id = 3, .n = 2};
+    ask(&c);
+    assert_true(c.ok);
+    assert_int_equal(r.n_passes, 1);
+    nn_batcher_free(b);
+}
+
+/* With a body on its way, a pass that is not full waits for it (up to the delay, here an
+ * hour): the next request's rows join the same pass. */
+static void test_waits_for_arriving_rows(void **state)
+{
+    (void)state;
+    nn_layout lo = layout();
+    recorder r = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, {0}, 0, 0, 0};
+    atomic_long arriving;
+    atomic_init(&arriving, 1);
+    nn_batch_limits lim = {4, 1, 3600L * 1000000L, &arriving, NULL};
+    nn_batcher *b = nn_batcher_new(&lo, &lim, record, &r);
+    client c1 = {.b = b, .id = 1, .n = 1}, c2 = {.b = b, .id = 2, .n = 3};
+    pthread_t t1, t2;
+    pthread_create(&t1, NULL, ask, &c1);
+    pthread_create(&t2, NULL, ask, &c2); /* 1 + 3 rows fill the batch of 4 */
+    pthread_join(t1, NULL);
+    pthread_join(t2, NULL);
+    assert_true(c1.ok && c2.ok);
+    assert_int_equal(r.n_passes, 1);
+    assert_int_equal(r.sizes[0], 4);
+    nn_batcher_free(b);
+}
+
+/* The real pass: rows answered in a batch of many equal the rows answered alone, to 1e-6
+ * relative (sgemm may round a row differently by its place in the batch). */
+typedef struct {
+    nn_layout lo;
+    float *p;
+} real_model;
+
+static void forward(void *ctx, nn_work *w, const float *x, size_t n, float *out, long *cls)
+{
+    real_model *m = ctx;
+    nn_forward(&m->lo, m->p, w, x, (int)n);
+    for (size_t i = 0; i < n; i++)
+        cls[i] = nn_softmax_row(w->act[m->lo.n_layers] + i * K, K, out + i * K);
+}
+
+static void test_batched_equals_alone(void **state)
+{
+    (void)state;
+    real_model m = {layout(), NULL};
+    nn_rng rng;
+    nn_rng_seed(&rng, 7, 0);
+    m.p = malloc(m.lo.n_params * sizeof(float));
+    nn_params_init(&m.lo, m.p, 7);
+    enum { R = 100 };
+    float x[R * D], alone[R * K], batched[R * K];
+    long ca[R], cb[R];
+    for (int i = 0; i < R * D; i++)
+        x[i] = (float)(4.0 * nn_rng_uniform(&rng) - 2.0);
+    nn_batch_limits lim = {R, 1, 0, NULL, NULL};
+    nn_batcher *b = nn_batcher_new(&m.lo, &lim, forward, &m);
+    for (int i = 0; i < R; i++)
+        nn_batcher_run(b, x + i * D, 1, alone + i * K, ca + i);
+    nn_batcher_run(b, x, R, batched, cb);
+    for (int i = 0; i < R * K; i++)
+        assert_true(fabsf(batched[i] - alone[i]) <= 1e-6f * fabsf(alone[i]) + 1e-12f);
+    for (int i = 0; i < R; i++)
+        assert_int_equal(ca[i], cb[i]);
+    nn_batcher_free(b);
+    free(m.p);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_answers_routed),
+        cmocka_unit_test(test_lone_request_not_delayed),
+        cmocka_unit_test(test_waits_for_arriving_rows),
+        cmocka_unit_test(test_batched_equals_alone),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
