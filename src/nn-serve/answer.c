@@ -36,7 +36,10 @@ int nn_serve_check_outputs(const nn_serve_model *m, const nn_serve_req *r, char 
                            size_t errlen)
 {
     const char *values = m->classify ? "probabilities" : "predictions";
-    const char *asked = (r->outputs & NN_OUT_CLASS) && !m->classify ? "class" : r->values_name;
+    /* no "outputs" in the request (VALUES | CLASS, no name) means every output the model has */
+    int all = r->outputs == (NN_OUT_VALUES | NN_OUT_CLASS) && !r->values_name;
+    const char *asked = (r->outputs & NN_OUT_CLASS) && !m->classify && !all ? "class"
+                                                                            : r->values_name;
     if (!asked || !strcmp(asked, values))
         return 0;
     snprintf(err, errlen, "outputs: \"%s\" is not an output of model '%s'; its outputs are %s",

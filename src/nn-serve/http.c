@@ -96,6 +96,8 @@ static void infer(nn_server *s, nn_serve_model *m, reply *r, int tf, conn_state 
                                     D, max, &q, err, sizeof err);
     arrived(s, c);
     r->ep = tf ? NN_EP_PREDICT : NN_EP_INFER;
+    if (!st && !tf && (st = nn_serve_check_outputs(m, &q, err, sizeof err)))
+        nn_serve_req_free(&q);
     if (st) {
         fail(r, st, "%s", err);
         return;
