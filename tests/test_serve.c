@@ -464,8 +464,8 @@ static void test_check_outputs(void **state)
     assert_int_equal(nn_serve_check_outputs(&g, &r, err, sizeof err), 0);
     /* Outputs not named ("all the model has") include "class" and fit a regressor too. */
     r = (nn_serve_req){.outputs = 3};
+    assert_int_equal(nn_serve_check_outputs(&g, &r, err, sizeof err), 0);
     r.outputs = NN_OUT_CLASS;
-    r.values_name = NULL;
     assert_int_equal(nn_serve_check_outputs(&g, &r, err, sizeof err), 400);
     assert_non_null(strstr(err, "\"class\" is not an output"));
     assert_non_null(strstr(err, "its outputs are \"predictions\""));

@@ -145,8 +145,10 @@ void nn_buf_printf(nn_buf *b, const char *fmt, ...) __attribute__((format(printf
 void nn_buf_append(nn_buf *b, const char *data, size_t n); /* raw bytes, NULs too */
 void nn_buf_free(nn_buf *b);
 
-/* Parse a body (len bytes, not NUL-terminated) into r for a model of d inputs taking at most
- * max_rows rows. 0, or the HTTP status (400, 413) with one line in err naming the problem.
+/* Parse a body into r for a model of d inputs taking at most max_rows rows. 0, or the HTTP
+ * status (400, 413) with one line in err naming the problem. The body is len bytes and need
+ * not be NUL-terminated, but the byte after it must be readable: cJSON 1.7.15 reads one byte
+ * past a truncated object (DaveGamble/cJSON#804); nn_buf's terminating NUL is that byte.
  * v2, binary tensor data extension: header_len is the text of the request's
  * Inference-Header-Content-Length header, or NULL when absent; with it, the first H bytes of
  * the body are the JSON and the rest the input's raw little-endian FP32 bytes. */
