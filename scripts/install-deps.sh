@@ -13,6 +13,7 @@ for a in "$@"; do
     --tests) pkgs+=(hdf5-tools python3-h5py python3-numpy slurm-wlm munge iproute2 gnuplot-nox
                     stress-ng curl) ;;
     --fuzz) pkgs+=(clang-14 libfuzzer-14-dev) ;;
+    --bench) pkgs+=(wrk hey python3-torch python3-h5py python3-numpy) ;; # scripts/bench-serve.sh
     -*) echo "install-deps: unknown option '$a'" >&2; exit 2 ;;
     *) pkgs+=("$a") ;;
     esac
