@@ -3,10 +3,12 @@
 # dependencies and Debian's dataset-fashion-mnist and gnuplot-nox, builds, imports the IDX
 # files, trains 784-256-128-10 data-parallel on 2 MPI ranks, evaluates the final checkpoint
 # on the 10,000 test images with nn-predict, plots the loss and accuracy curves, and prints
-# one Markdown table row. Exits 1 when the test accuracy is below 0.89.
+# one Markdown table row, then the commands that serve the model with nn-serve and classify
+# one test image over HTTP. Exits 1 when the test accuracy is below 0.89.
 #   scripts/fashion-mnist.sh [OUTDIR]          (default out/fashion-mnist)
 # OUTDIR receives fmnist.h5 (kept and reused by later runs), ckpt/, metrics.csv, train.log,
-# test-preds.csv, predict.log, metrics.png and summary.md. docs/fashion-mnist.md has the results.
+# test-preds.csv, predict.log, metrics.png, summary.md and image0.json (test image 0 as an
+# inference request). docs/fashion-mnist.md has the results; docs/serving.md, serving them.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 out=${1:-$root/out/fashion-mnist}
@@ -26,6 +28,14 @@ command -v gnuplot >/dev/null || extra+=(gnuplot-nox)
 bin=$root/build
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
+# idx NAME: the IDX file NAME in the data set, gzipped or not; idx_bytes NAME SKIP COUNT: COUNT
+# of its bytes after SKIP, as unsigned decimal numbers, one per line (od stops reading early,
+# so gzip's SIGPIPE, 141, is no error).
+idx() { if [ -f "$data_dir/$1.gz" ]; then echo "$data_dir/$1.gz"; else echo "$data_dir/$1"; fi; }
+idx_bytes() {
+    { gzip -dcf "$(idx "$1")"; local r=$?; [ "$r" = 0 ] || [ "$r" = 141 ]; } |
+        od -An -v -tu1 -j "$2" -N "$3" | tr -s ' ' '\n' | sed '/^$/d'
+}
 
 # Import: 60,000 training and 10,000 test images, pixels scaled to x/255 (docs/nn-data.md).
 if [ -f "$out/fmnist.h5" ]; then
@@ -35,7 +45,6 @@ else
              t10k-labels-idx1-ubyte; do
         [ -f "$data_dir/$f.gz" ] || [ -f "$data_dir/$f" ] || die "$data_dir/$f(.gz) is missing"
     done
-    idx() { if [ -f "$data_dir/$1.gz" ]; then echo "$data_dir/$1.gz"; else echo "$data_dir/$1"; fi; }
     "$bin/nn-data" import-idx --images "$(idx train-images-idx3-ubyte)" \
         --labels "$(idx train-labels-idx1-ubyte)" --test-images "$(idx t10k-images-idx3-ubyte)" \
         --test-labels "$(idx t10k-labels-idx1-ubyte)" -o "$out/fmnist.h5"
@@ -96,6 +105,24 @@ echo
 head -3 "$out/summary.md"
 echo
 say "wrote $out/summary.md, $out/metrics.png, $out/test-preds.csv"
+# Test image 0 as an Open Inference Protocol v2 request, scaled as the import scales it: x/255
+# (%.17g: the double that rounds to the same float32 as the importer's (float)x / 255.0f).
+# The IDX images start after a 16-byte header, the labels after an 8-byte one.
+idx_bytes t10k-images-idx3-ubyte 16 784 | awk '
+    BEGIN { printf "{\"inputs\": [{\"name\": \"image\", \"shape\": [1, 784], "
+            printf "\"datatype\": \"FP32\", \"data\": [" }
+    { printf "%s%.17g", (NR > 1 ? "," : ""), $1 / 255 }
+    END { print "]}]}"; exit (NR != 784) }' >"$out/image0.json" ||
+    die "could not read test image 0 from $(idx t10k-images-idx3-ubyte)"
+label=$(idx_bytes t10k-labels-idx1-ubyte 8 1)
+[ -n "$label" ] || die "could not read test label 0 from $(idx t10k-labels-idx1-ubyte)"
+names=(T-shirt/top Trouser Pullover Dress Coat Sandal Shirt Sneaker Bag "Ankle boot")
+echo
+say "serve the model (it follows new checkpoints in $out/ckpt; Ctrl-C stops it):"
+echo "  $bin/nn-serve --model-dir $out/ckpt --name fmnist --port 8080"
+say "then classify test image 0 (true class $label, ${names[label]}; the answer's \"class\"):"
+echo "  curl -s -d @$out/image0.json http://127.0.0.1:8080/v2/models/fmnist/infer"
+echo
 if awk -v a="$acc" -v m="$min_accuracy" 'BEGIN { exit !(a < m) }'; then
     die "test accuracy $acc is below the target $min_accuracy"
 fi

@@ -6,8 +6,10 @@
 # with nn-data, trains a small model (784-64-10, 1 epoch), runs nn-predict on the 10,000 test
 # images, serves the checkpoint directory as the recipe does (--model-dir), and sends every test
 # image through /v2/models/NAME/infer as JSON, the same with the binary tensor data extension,
-# and /v1/models/NAME:predict (tests/serve_fmnist.py: requests of 250 rows, 4 clients at once).
-# Every class and probability must equal nn-predict's (1e-6 relative), and so the accuracy.
+# and /v1/models/NAME:predict (tests/serve_fmnist.py: requests of 250 rows, 4 clients at once),
+# then the first 500 images one per request (a row alone in a forward pass; OpenBLAS takes
+# another path for a one-row product). Every class and probability must equal nn-predict's
+# (1e-6 relative), and so the accuracy.
 # All three protocols run even when one fails; the test fails naming each that did.
 set -euo pipefail
 
@@ -46,6 +48,8 @@ for mode in json binary tf; do
     /usr/bin/python3 "$here/serve_fmnist.py" "$url" fmnist fm.h5 test p.csv "$correct" "$mode" ||
         failed+=("$mode")
 done
+/usr/bin/python3 "$here/serve_fmnist.py" "$url" fmnist fm.h5 test p.csv "$correct" json 1 4 500 ||
+    failed+=("json-single-rows")
 
 kill -TERM "$bg"
 rc=0
