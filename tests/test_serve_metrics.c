@@ -446,6 +446,27 @@ static void test_exact_lines(void **state)
     nn_metrics_free(mx);
 }
 
+/* The model's gauges: the fewest digits that read back exactly, NaN and Inf as the format
+ * spells them (printf would say "nan", which Prometheus refuses). */
+static void test_model_gauges(void **state)
+{
+    (void)state;
+    nn_metrics *mx = nn_metrics_new();
+    nn_metrics_model(mx, -1, NAN, INFINITY);
+    exposition *e = render(mx);
+    expect(e, "nn_serve_model_version", "-1");
+    expect(e, "nn_serve_model_loaded_timestamp_seconds", "NaN");
+    expect(e, "nn_serve_model_load_seconds", "+Inf");
+    free(e);
+    nn_metrics_model(mx, 7, 0.1 + 0.2, 0.1); /* 0.30000000000000004; 0.1 (%.17g: ...0001) */
+    e = render(mx);
+    expect(e, "nn_serve_model_version", "7");
+    expect(e, "nn_serve_model_loaded_timestamp_seconds", "0.30000000000000004");
+    expect(e, "nn_serve_model_load_seconds", "0.1");
+    free(e);
+    nn_metrics_free(mx);
+}
+
 static void test_names_and_codes(void **state)
 {
     (void)state;
@@ -640,7 +661,7 @@ int main(void)
         cmocka_unit_test(test_reader_rejects), cmocka_unit_test(test_families),
         cmocka_unit_test(test_known_events),   cmocka_unit_test(test_exact_lines),
         cmocka_unit_test(test_names_and_codes), cmocka_unit_test(test_threads),
-        cmocka_unit_test(test_null),
+        cmocka_unit_test(test_model_gauges),    cmocka_unit_test(test_null),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -187,15 +187,23 @@ static const char *seconds_text(unsigned long long ns, char buf[32])
     return buf;
 }
 
-/* A gauge's double: NaN and infinities as the format spells them. */
+/* A gauge's double in the fewest digits that read back to it (0.25, not
+ * 0.25000000000000000), and NaN and infinities as the format spells them. */
 static void put_double(nn_buf *out, double v)
 {
-    if (isnan(v))
+    char t[40];
+    if (isnan(v)) {
         nn_buf_printf(out, "NaN\n");
-    else if (isinf(v))
+    } else if (isinf(v)) {
         nn_buf_printf(out, "%sInf\n", v > 0 ? "+" : "-");
-    else
-        nn_buf_printf(out, "%.17g\n", v);
+    } else {
+        for (int digits = 15; digits <= 17; digits++) {
+            snprintf(t, sizeof t, "%.*g", digits, v);
+            if (strtod(t, NULL) == v)
+                break;
+        }
+        nn_buf_printf(out, "%s\n", t);
+    }
 }
 
 static void family(nn_buf *out, const char *name, const char *type, const char *help)
