@@ -11,7 +11,7 @@ pkgs=(gcc make cmake pkg-config libopenmpi-dev openmpi-bin libopenblas-dev libhd
 for a in "$@"; do
     case $a in
     --tests) pkgs+=(hdf5-tools python3-h5py python3-numpy slurm-wlm munge iproute2 gnuplot-nox
-                    stress-ng curl) ;;
+                    stress-ng curl dataset-fashion-mnist) ;;
     --fuzz) pkgs+=(clang-14 libfuzzer-14-dev) ;;
     --bench) pkgs+=(wrk hey python3-torch python3-h5py python3-numpy) ;; # scripts/bench-serve.sh
     -*) echo "install-deps: unknown option '$a'" >&2; exit 2 ;;
