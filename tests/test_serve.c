@@ -83,14 +83,16 @@ static char *binary_body(const char *json, const float *x, size_t n, size_t extr
 
 static const char *const BIN_JSON =
     "{\"inputs\": [{\"name\": \"in\", \"shape\": [2, 3], \"datatype\": \"FP32\","
-    " \"parameters\": {\"binary_data_size\": 24}}], \"parameters\": {\"binary_data_output\": true}}";
+    " \"parameters\": {\"binary_data_size\": 24}}],"
+    " \"parameters\": {\"binary_data_output\": true}}";
 
 static void test_v2_flat_and_nested(void **state)
 {
     (void)state;
     nn_serve_req r;
     char err[256] = "";
-    assert_int_equal(nn_serve_parse_v2(FLAT, strlen(FLAT), NULL, D, MAX_ROWS, &r, err, sizeof err), 0);
+    assert_int_equal(nn_serve_parse_v2(FLAT, strlen(FLAT), NULL, D, MAX_ROWS, &r, err,
+                                       sizeof err), 0);
     assert_int_equal(r.n, 2);
     assert_int_equal(r.d, D);
     assert_memory_equal(r.x, FLAT_X, sizeof FLAT_X);
@@ -127,7 +129,8 @@ static void test_tf(void **state)
         {"{\"instances\": [1, 2, 3]}", NULL, 400, "expected rows of 3", 0},
         {"{\"instances\": [[1, 2]]}", NULL, 400, "data row 0", 0},
         {"{\"instances\": [[1, 2, true]]}", NULL, 400, "not a number", 0},
-        {"{\"instances\": [[1,2,3],[1,2,3],[1,2,3],[1,2,3],[1,2,3]]}", NULL, 413, "--max-batch 4", 0},
+        {"{\"instances\": [[1,2,3],[1,2,3],[1,2,3],[1,2,3],[1,2,3]]}", NULL, 413,
+         "--max-batch 4", 0},
         {"{\"instances\": [[1, 2, 3]]} x", NULL, 400, "after the JSON object", 0},
         {"[]", NULL, 400, "not an object", 0},
     };
@@ -164,7 +167,8 @@ static void test_v2_errors(void **state)
          "data has 3 values but the shape [2, 3] needs 6", 0},
         {IN("\"shape\": [2, 3], \"datatype\": \"FP32\", \"data\": [[1, 2, 3], [1, 2]]"), NULL,
          400, "data row 1", 0},
-        {IN("\"shape\": [0, 3], \"datatype\": \"FP32\", \"data\": []"), NULL, 400, "empty batch", 0},
+        {IN("\"shape\": [0, 3], \"datatype\": \"FP32\", \"data\": []"), NULL, 400,
+         "empty batch", 0},
         {IN("\"shape\": [-1, 3], \"datatype\": \"FP32\", \"data\": []"), NULL, 400,
          "non-negative integer", 0},
         {IN("\"shape\": [5, 3], \"datatype\": \"FP32\", \"data\": []"), NULL, 413,
