@@ -4,8 +4,9 @@
  * soft targets, MSE with float targets and with one-hot labels), and for the L1/L2 penalties,
  * the analytic gradient of (mean data loss + penalty) is compared, parameter by parameter, with
  * (f(p + h) - f(p - h)) / 2h evaluated in the same float kernels. Also checks the loss of a
- * tiny case computed by hand, the sgemm wrapper's transposes against a naive product, and
- * that nn_backward_notify announces each layer only once its gradients are final. */
+ * tiny case computed by hand, the sgemm wrapper's transposes against a naive product, that
+ * nn_backward_notify announces each layer only once its gradients are final, and that a row's
+ * inference answer is the same bits alone as in a batch. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -335,6 +336,51 @@ static void test_backward_notify(void **s)
     teardown(&c);
 }
 
+/* nn_forward of one row gives the bits that row gets in a batch of any size: OpenBLAS rounds a
+ * one-row product differently (5e-6 relative at 784-256-128-10 here), which nn-serve's
+ * dynamic batching and nn-predict's last block would otherwise show. */
+static void test_row_alone_as_in_batch(void **s)
+{
+    (void)s;
+    char err[128];
+    int sizes[] = {784, 256, 128, 10};
+    enum { B = 37 };
+    nn_layout lo;
+    assert_int_equal(nn_layout_init(&lo, sizes, 3, NN_ACT_RELU, NN_LOSS_XENT, err, sizeof err), 0);
+    float *p = malloc(lo.n_params * sizeof(float)), *x = malloc((size_t)B * 784 * sizeof(float));
+    float *all = malloc((size_t)B * 10 * sizeof(float));
+    assert_non_null(p);
+    assert_non_null(x);
+    assert_non_null(all);
+    nn_params_init(&lo, p, 3);
+    nn_rng r;
+    nn_rng_seed(&r, 9, 1);
+    for (size_t i = 0; i < (size_t)B * 784; i++)
+        x[i] = (float)nn_rng_uniform(&r);
+    nn_work w, one;
+    assert_int_equal(nn_work_init(&w, &lo, B), 0);
+    assert_int_equal(nn_work_init(&one, &lo, 1), 0); /* --max-batch 1 */
+    nn_forward(&lo, p, &w, x, B);
+    memcpy(all, w.act[3], (size_t)B * 10 * sizeof(float));
+    for (int n = 1; n <= B; n += 3) { /* the first n rows as a batch of n */
+        nn_forward(&lo, p, &w, x, n);
+        assert_memory_equal(w.act[3], all, (size_t)n * 10 * sizeof(float));
+    }
+    for (int i = 0; i < B; i++) {
+        nn_forward(&lo, p, i % 2 ? &w : &one, x + (size_t)i * 784, 1);
+        float *got = (i % 2 ? &w : &one)->act[3];
+        for (int k = 0; k < 10; k++)
+            if (got[k] != all[(size_t)i * 10 + k])
+                fail_msg("row %d alone, logit %d: %.9g, in the batch %.9g", i, k, got[k],
+                         all[(size_t)i * 10 + k]);
+    }
+    nn_work_free(&w);
+    nn_work_free(&one);
+    free(p);
+    free(x);
+    free(all);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -346,7 +392,7 @@ int main(void)
         cmocka_unit_test(test_fd_l1),           cmocka_unit_test(test_fd_l2),
         cmocka_unit_test(test_fd_l1_l2),        cmocka_unit_test(test_loss_by_hand),
         cmocka_unit_test(test_fd_dropout_relu), cmocka_unit_test(test_fd_dropout_tanh),
-        cmocka_unit_test(test_fd_dropout_sigmoid),
+        cmocka_unit_test(test_fd_dropout_sigmoid), cmocka_unit_test(test_row_alone_as_in_batch),
         cmocka_unit_test(test_sgemm_transposes), cmocka_unit_test(test_parse_layers),
         cmocka_unit_test(test_init_scale),      cmocka_unit_test(test_backward_notify),
     };

@@ -36,6 +36,13 @@ void nn_dropout_act_backward(float *d, const float *a_drop, const float *mask, s
 void nn_sgemm(int transA, int transB, int M, int N, int K, float alpha, const float *A,
               const float *B, float beta, float *C);
 
+/* The row count R such that every row of an sgemm product (C = A W, W: k x n) whose row count
+ * is a multiple of R has the same bits as in any other such product, found by running a few
+ * (BLAS kernels handle a last partial tile of rows in another order: OpenBLAS 0.3.21 rounds
+ * the odd row of an odd batch differently on this project's machines). 1, 2, 4, 8, 16, or 48
+ * when none of those holds; -1 when out of memory. */
+int nn_sgemm_row_multiple(int k, int n);
+
 /* Timing of the products, for the step split of --metrics (off by default: two clock reads
  * per product). nn_sgemm_seconds is the running total of seconds in cblas_sgemm. */
 void nn_sgemm_timing(int on);

@@ -55,6 +55,7 @@ void nn_params_init(const nn_layout *lo, float *params, uint64_t seed);
 /* Scratch for one forward/backward pass over at most max_batch samples. Allocated once. */
 typedef struct {
     int max_batch;
+    int row_multiple;              /* nn_forward pads a batch to a multiple of it */
     float *act[NN_MAX_LAYERS + 1]; /* act[0] aliases the input; act[i] (B, sizes[i]); act[L] = logits */
     float *delta_a, *delta_b;      /* (B, max_width) ping-pong buffers for dL/dZ */
     float *block;                  /* the one allocation behind act[1..L] and the deltas */
@@ -76,7 +77,11 @@ typedef struct {
     const float *targets;   /* (B, K) or NULL */
 } nn_batch_y;
 
-/* Forward pass. x (B, D). Leaves the logits/outputs in w->act[L]. */
+/* Forward pass for inference. x (B, D). Leaves the logits/outputs in w->act[L]. A row's answer
+ * is the same bits whatever the batch it is computed in: BLAS computes the last rows of a
+ * batch in another order unless the batch is a multiple of w->row_multiple rows (a property of
+ * the kernel, nn_sgemm_row_multiple), so a batch that is not is padded with copies of its last
+ * row, through w->delta_a: it must not come between nn_forward_train and nn_backward. */
 void nn_forward(const nn_layout *lo, const float *params, nn_work *w, const float *x, int B);
 
 /* Forward pass for training with inverted dropout at rate p on every hidden activation:

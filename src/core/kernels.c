@@ -6,6 +6,8 @@
 #include <xmmintrin.h>
 #endif
 #include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "nn_clock.h"
@@ -29,6 +31,50 @@ void nn_sgemm(int transA, int transB, int M, int N, int K, float alpha, const fl
                 transB ? CblasTrans : CblasNoTrans, M, N, K, alpha, A, lda, B, ldb, beta, C, N);
     if (sgemm_timing)
         sgemm_seconds += nn_now() - t0;
+}
+
+/* Whether rows [0, m) of C = A W (A: m rows of k, W: k x n) come out as the same bits as
+ * those rows of ref, computed with more rows. */
+static int rows_agree(int m, int n, int k, const float *a, const float *w, const float *ref,
+                      float *c)
+{
+    nn_sgemm(0, 0, m, n, k, 1.0f, a, w, 0.0f, c);
+    return memcmp(c, ref, (size_t)m * n * sizeof(float)) == 0;
+}
+
+int nn_sgemm_row_multiple(int k, int n)
+{
+    enum { REF = 48 }; /* a multiple of every candidate */
+    static const int cand[] = {1, 2, 4, 8, 16};
+    float *a = malloc((size_t)REF * k * sizeof(float)), *w = malloc((size_t)k * n * sizeof(float));
+    float *ref = malloc((size_t)REF * n * sizeof(float)), *c = malloc((size_t)REF * n * sizeof(float));
+    int u = -1;
+    if (a && w && ref && c) {
+        /* Values whose products round (not small integers), so another order shows. */
+        uint32_t x = 2463534242u;
+        for (size_t i = 0; i < (size_t)REF * k + (size_t)k * n; i++) {
+            x ^= x << 13, x ^= x >> 17, x ^= x << 5;
+            float v = (float)(x >> 8) * 0x1p-24f - 0.5f;
+            if (i < (size_t)REF * k)
+                a[i] = v;
+            else
+                w[i - (size_t)REF * k] = v;
+        }
+        nn_sgemm(0, 0, REF, n, k, 1.0f, a, w, 0.0f, ref);
+        for (size_t j = 0; j < sizeof cand / sizeof *cand && u < 0; j++) {
+            const int m[] = {cand[j], 2 * cand[j], 3 * cand[j]};
+            if (rows_agree(m[0], n, k, a, w, ref, c) && rows_agree(m[1], n, k, a, w, ref, c) &&
+                rows_agree(m[2], n, k, a, w, ref, c))
+                u = cand[j];
+        }
+        if (u < 0)
+            u = REF; /* no candidate: rows depend on more than their tile; pad to the reference */
+    }
+    free(a);
+    free(w);
+    free(ref);
+    free(c);
+    return u;
 }
 
 void nn_flush_denormals(void)

@@ -122,20 +122,30 @@ void nn_params_init(const nn_layout *lo, float *params, uint64_t seed)
 int nn_work_init(nn_work *w, const nn_layout *lo, int max_batch)
 {
     memset(w, 0, sizeof *w);
-    size_t total = 2 * (size_t)max_batch * lo->max_width;
+    int mult = 1;
+    for (int i = 0; i < lo->n_layers; i++) {
+        int m = nn_sgemm_row_multiple(lo->sizes[i], lo->sizes[i + 1]);
+        if (m < 0)
+            return -1;
+        mult = m > mult ? m : mult; /* 1, 2, 4, 8, 16 or 48: the largest is a multiple of all */
+    }
+    /* Room for a batch padded to the multiple (nn_forward), its input in delta_a. */
+    const size_t rows = ((size_t)(max_batch > 1 ? max_batch : 1) + mult - 1) / mult * mult;
+    size_t total = 2 * rows * lo->max_width;
     for (int i = 1; i <= lo->n_layers; i++)
-        total += (size_t)max_batch * lo->sizes[i];
+        total += rows * lo->sizes[i];
     w->block = malloc((total ? total : 1) * sizeof(float));
     if (!w->block)
         return -1;
     w->max_batch = max_batch;
+    w->row_multiple = mult;
     float *p = w->block;
     for (int i = 1; i <= lo->n_layers; i++) {
         w->act[i] = p;
-        p += (size_t)max_batch * lo->sizes[i];
+        p += rows * lo->sizes[i];
     }
     w->delta_a = p;
-    w->delta_b = p + (size_t)max_batch * lo->max_width;
+    w->delta_b = p + rows * lo->max_width;
     return 0;
 }
 
@@ -166,6 +176,17 @@ void nn_work_free(nn_work *w)
 
 void nn_forward(const nn_layout *lo, const float *params, nn_work *w, const float *x, int B)
 {
+    const int m = w->row_multiple;
+    if (B % m) {
+        /* Padded with copies of the last row to the multiple of rows that BLAS computes alike
+         * in every batch (nn_sgemm_row_multiple), from delta_a, unused outside training. */
+        const size_t D = (size_t)lo->sizes[0], padded = ((size_t)B + m - 1) / m * m;
+        memcpy(w->delta_a, x, (size_t)B * D * sizeof(float));
+        for (size_t i = (size_t)B; i < padded; i++)
+            memcpy(w->delta_a + i * D, x + (size_t)(B - 1) * D, D * sizeof(float));
+        x = w->delta_a;
+        B = (int)padded;
+    }
     nn_forward_train(lo, params, w, x, B, 0.0f, NULL);
 }
 

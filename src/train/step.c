@@ -97,15 +97,12 @@ double nn_train_step(nn_trainer *t, long step, nn_timers *tm)
     nn_batch_y y;
     size_t cnt = local_batch(t, step, &x, &y);
     if (cnt > 0) { /* the last, partial batch can leave a rank without samples */
-        if (t->dropout > 0.0f) {
-            /* The masks of step s on rank r come from (seed, s, r) alone. */
-            nn_rng r;
+        /* The masks of step s on rank r come from (seed, s, r) alone. */
+        nn_rng r;
+        if (t->dropout > 0.0f)
             nn_rng_seed(&r, (uint64_t)t->cfg.seed,
                         nn_stream_id(NN_STREAM_DROPOUT, (uint64_t)t->step, (uint64_t)t->comm->rank));
-            nn_forward_train(&t->lo, t->params, &t->work, x, (int)cnt, t->dropout, &r);
-        } else {
-            nn_forward(&t->lo, t->params, &t->work, x, (int)cnt);
-        }
+        nn_forward_train(&t->lo, t->params, &t->work, x, (int)cnt, t->dropout, &r);
         t->grads[n] = (float)nn_loss_and_grad(&t->lo, &t->work, y, (int)cnt, NULL);
         /* writes all n, publishing each layer's gradients as soon as they are final */
         nn_backward_notify(&t->lo, t->params, t->grads, &t->work, (int)cnt, publish, t->rep);
