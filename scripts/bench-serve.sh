@@ -199,7 +199,7 @@ done
 ver() { dpkg-query -W -f='${Version}' "$1" 2>/dev/null || echo '?'; }
 cpu=$(sed -n 's/^model name[[:space:]]*: *//p' /proc/cpuinfo | head -1)
 echo "machine: $(nproc) cores, $cpu, Linux $(uname -r); load average $load0 at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end"
-echo "versions: $("$serve" --version 2>&1 | head -1) (libmicrohttpd $(ver libmicrohttpd12), cJSON $(ver libcjson1), OpenBLAS $(ver libopenblas0-pthread)); Python $("$py" -c 'import platform; print(platform.python_version())'), torch $("$py" -c 'import torch; print(torch.__version__)'), $(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2)"
+echo "versions: $("$serve" --version 2>&1 | head -1) (libmicrohttpd $(ver libmicrohttpd12), jsmn $(ver libjsmn-dev), OpenBLAS $(ver libopenblas0-pthread)); Python $("$py" -c 'import platform; print(platform.python_version())'), torch $("$py" -c 'import torch; print(torch.__version__)'), $(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2)"
 echo "model: $model ($(sed -n 's/.*(\(.*\)) version \([0-9]*\) on .*/\1, version \2/p' "$work/${servers[0]}.log" | head -1))"
 echo "nn-serve: defaults (--threads 4, --model-threads = cores, --max-batch 1024, --batch-delay-us 0) and --quiet;" \
     "python: scripts/serve_torch.py, ThreadingHTTPServer, HTTP/1.1 keep-alive, torch 1 intra-op thread, no access log"

@@ -7,7 +7,7 @@
 # installed too (scripts/fashion-mnist.sh: the data set and gnuplot).
 set -euo pipefail
 pkgs=(gcc make cmake pkg-config libopenmpi-dev openmpi-bin libopenblas-dev libhdf5-dev
-      libcmocka-dev zlib1g-dev libmicrohttpd-dev libcjson-dev)
+      libcmocka-dev zlib1g-dev libmicrohttpd-dev libjsmn-dev libcjson-dev)
 for a in "$@"; do
     case $a in
     --tests) pkgs+=(hdf5-tools python3-h5py python3-numpy slurm-wlm munge iproute2 gnuplot-nox

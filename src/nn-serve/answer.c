@@ -1,7 +1,7 @@
 /* answer.c: the JSON answers and metadata of both protocols, written as text (floats as %.9g,
- * which round-trips float32). Strings from outside (the id) are escaped by cJSON. Outputs asked
+ * which round-trips float32); strings are escaped here, and the id is echoed as the request's
+ * own JSON text (the parse checked it). Outputs asked
  * in binary (the binary tensor data extension) follow the JSON as raw little-endian bytes. */
-#include <cjson/cJSON.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,14 +15,26 @@ static void put_floats(nn_buf *b, const float *v, size_t n)
         nn_buf_printf(b, "%s%.9g", i ? "," : "", (double)v[i]);
 }
 
-/* s as a JSON string (quoted, escaped). */
+/* s as a JSON string: quoted, with '"', '\\' and the control characters escaped (RFC 8259
+ * section 7); other bytes as they are. */
 static void put_string(nn_buf *b, const char *s)
 {
-    cJSON *j = cJSON_CreateString(s);
-    char *t = j ? cJSON_PrintUnformatted(j) : NULL;
-    nn_buf_printf(b, "%s", t ? t : "\"\"");
-    free(t);
-    cJSON_Delete(j);
+    char t[256];
+    size_t n = 0;
+    nn_buf_append(b, "\"", 1);
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (n > sizeof t - 8)
+            nn_buf_append(b, t, n), n = 0;
+        if (c == '"' || c == '\\')
+            t[n++] = '\\', t[n++] = (char)c;
+        else if (c < 0x20)
+            n += (size_t)snprintf(t + n, sizeof t - n, "\\u%04x", c);
+        else
+            t[n++] = (char)c;
+    }
+    nn_buf_append(b, t, n);
+    nn_buf_append(b, "\"", 1);
 }
 
 void nn_serve_error_json(nn_buf *b, const char *msg)

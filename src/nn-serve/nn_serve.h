@@ -127,7 +127,7 @@ typedef struct {
     int d;           /* features */
     float *x;        /* (n, d) */
     char *id;        /* the request's "id" as JSON text, or NULL */
-    char *in_name;   /* the input's name (OIP v2) */
+    char *in_name;   /* the input's name (OIP v2) as written: quotes off, escapes kept */
     unsigned outputs; /* which outputs to answer (NN_OUT_*); default: all the model has */
     unsigned binary;  /* of those, the ones answered as binary data (the binary extension) */
     const char *values_name; /* the name "outputs" asked NN_OUT_VALUES by, or NULL (static) */
@@ -147,8 +147,7 @@ void nn_buf_free(nn_buf *b);
 
 /* Parse a body into r for a model of d inputs taking at most max_rows rows. 0, or the HTTP
  * status (400, 413) with one line in err naming the problem. The body is len bytes and need
- * not be NUL-terminated, but the byte after it must be readable: cJSON 1.7.15 reads one byte
- * past a truncated object (DaveGamble/cJSON#804); nn_buf's terminating NUL is that byte.
+ * not be NUL-terminated (nothing past it is read).
  * v2, binary tensor data extension: header_len is the text of the request's
  * Inference-Header-Content-Length header, or NULL when absent; with it, the first H bytes of
  * the body are the JSON and the rest the input's raw little-endian FP32 bytes. */

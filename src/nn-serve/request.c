@@ -1,7 +1,6 @@
 /* request.c: the protocols' bodies, without HTTP. A body becomes plain rows (n, d) or one error
- * line with its HTTP status; the answers are written as JSON text. Parsing is cJSON's
- * (nesting limited to CJSON_NESTING_LIMIT, 1000; a body need not be NUL-terminated). */
-#include <cjson/cJSON.h>
+ * line with its HTTP status. The JSON is json.c's (jsmn's tokens, strict RFC 8259, nesting
+ * limited to NN_JSON_MAX_DEPTH; numbers converted straight to the nearest float32). */
 #include <float.h>
 #include <math.h>
 #include <stdarg.h>
@@ -9,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "json.h"
 #include "nn_serve.h"
 
 #define BAD(...) (snprintf(err, errlen, __VA_ARGS__), 400)
@@ -78,56 +78,69 @@ static int one_line(int st, char *err)
     return st;
 }
 
+/* A string value's text as written (escapes not decoded: the protocols' names have none),
+ * quoted, at most 64 bytes: for messages. */
+#define QUOTED(j, v) (int)quoted_len(j, v), (j)->s + quoted_at(j, v)
+static size_t quoted_at(const nn_json *j, int v)
+{
+    size_t at;
+    nn_json_raw(j, v, &at);
+    return at + 1;
+}
+static size_t quoted_len(const nn_json *j, int v)
+{
+    size_t at, n = nn_json_raw(j, v, &at) - 2;
+    return n < 64 ? n : 64;
+}
+
 /* The JSON object that fills body (len bytes; only white space may follow it). hint says what
  * bytes after it would mean. */
-static int parse_body(const char *body, size_t len, const char *hint, cJSON **root, char *err,
+static int parse_body(const char *body, size_t len, const char *hint, nn_json *j, char *err,
                       size_t errlen)
 {
-    const char *end = NULL;
     if (len == 0)
         return BAD("empty body; expected a JSON object");
-    *root = cJSON_ParseWithLengthOpts(body, len, &end, 0);
-    if (!*root)
-        return BAD("malformed JSON at byte %zu of %zu (or nested deeper than %d)",
-                   end && end >= body ? (size_t)(end - body) : (size_t)0, len,
-                   CJSON_NESTING_LIMIT);
-    if (!cJSON_IsObject(*root))
-        return BAD("the body is JSON but not an object; expected {...}");
-    size_t at = (size_t)(end - body), k = at;
+    size_t k = 0;
     while (k < len && (body[k] == ' ' || body[k] == '\t' || body[k] == '\n' || body[k] == '\r'))
         k++;
-    if (k < len)
-        return BAD("%zu bytes after the JSON object, which ends at byte %zu; expected %s",
-                   len - at, at, hint);
+    int object = k < len && body[k] == '{';
+    if (nn_json_parse(j, body, len, err, errlen) != 0) {
+        if (j->end && object)
+            return BAD("%zu bytes after the JSON object, which ends at byte %zu; expected %s",
+                       len - j->end, j->end, hint);
+        return 400; /* err: "malformed JSON at byte N of LEN: what" */
+    }
+    if (!object)
+        return BAD("the body is JSON but not an object; expected {...}");
     return 0;
 }
 
-/* One number into x[i]: a finite float32. */
-static int put_number(const cJSON *v, float *x, size_t i, char *err, size_t errlen)
+/* v, a number, into x[i]: the nearest float32, which must be finite. */
+static int put_number(const nn_json *j, int v, float *x, size_t i, char *err, size_t errlen)
 {
-    if (!cJSON_IsNumber(v))
+    if (nn_json_type_of(j, v) != NN_JSON_NUMBER)
         return BAD("data element %zu is not a number; expected FP32 values", i);
-    double d = v->valuedouble;
-    if (!isfinite(d) || fabs(d) > FLT_MAX)
-        return BAD("data element %zu (%g) is not a finite float32 value", i, d);
-    x[i] = (float)d;
+    if (nn_json_float(j, v, x + i) != 0)
+        return BAD("data element %zu (%g) is not a finite float32 value", i,
+                   nn_json_number(j, v));
     return 0;
 }
 
 /* data: flat (n*d numbers) or nested (n arrays of d numbers) into x (n, d). */
-static int fill_rows(const cJSON *data, size_t n, int d, float *x, char *err, size_t errlen)
+static int fill_rows(const nn_json *j, int data, size_t n, int d, float *x, char *err,
+                     size_t errlen)
 {
-    size_t cnt = (size_t)cJSON_GetArraySize(data), i = 0;
-    const cJSON *e = data->child;
-    if (e && cJSON_IsArray(e)) {
+    size_t cnt = (size_t)nn_json_size(j, data), i = 0;
+    int e = nn_json_first(j, data);
+    if (nn_json_type_of(j, e) == NN_JSON_ARRAY) {
         if (cnt != n)
             return BAD("data has %zu rows but the shape says %zu", cnt, n);
-        for (; e; e = e->next) {
-            if (!cJSON_IsArray(e) || cJSON_GetArraySize(e) != d)
+        for (; e >= 0; e = nn_json_next(j, e)) {
+            if (nn_json_type_of(j, e) != NN_JSON_ARRAY || nn_json_size(j, e) != d)
                 return BAD("data row %zu is not an array of %d numbers; expected [N, %d]",
                            i / (size_t)d, d, d);
-            for (const cJSON *v = e->child; v; v = v->next, i++)
-                if (put_number(v, x, i, err, errlen))
+            for (int v = nn_json_first(j, e); v >= 0; v = nn_json_next(j, v), i++)
+                if (put_number(j, v, x, i, err, errlen))
                     return 400;
         }
         return 0;
@@ -135,8 +148,8 @@ static int fill_rows(const cJSON *data, size_t n, int d, float *x, char *err, si
     if (cnt != n * (size_t)d)
         return BAD("data has %zu values but the shape [%zu, %d] needs %zu", cnt, n, d,
                    n * (size_t)d);
-    for (; e; e = e->next, i++)
-        if (put_number(e, x, i, err, errlen))
+    for (; e >= 0; e = nn_json_next(j, e), i++)
+        if (put_number(j, e, x, i, err, errlen))
             return 400;
     return 0;
 }
@@ -158,13 +171,13 @@ static int alloc_rows(nn_serve_req *r, size_t n, int d, size_t max_rows, char *e
 }
 
 /* shape: [N, D] of non-negative integers with D the model's. */
-static int read_shape(const cJSON *shape, int d, size_t *n, char *err, size_t errlen)
+static int read_shape(const nn_json *j, int shape, int d, size_t *n, char *err, size_t errlen)
 {
-    const cJSON *a = cJSON_GetArrayItem(shape, 0), *b = cJSON_GetArrayItem(shape, 1);
-    if (!cJSON_IsArray(shape) || cJSON_GetArraySize(shape) != 2 || !cJSON_IsNumber(a) ||
-        !cJSON_IsNumber(b))
+    int a = nn_json_first(j, shape), b = nn_json_next(j, a);
+    if (nn_json_type_of(j, shape) != NN_JSON_ARRAY || nn_json_size(j, shape) != 2 ||
+        nn_json_type_of(j, a) != NN_JSON_NUMBER || nn_json_type_of(j, b) != NN_JSON_NUMBER)
         return BAD("shape: expected [N, %d], two integers", d);
-    double nv = a->valuedouble, dv = b->valuedouble;
+    double nv = nn_json_number(j, a), dv = nn_json_number(j, b);
     if (nv < 0 || nv != floor(nv) || nv > (double)SIZE_MAX / 4 || dv != floor(dv))
         return BAD("shape [%g, %g]: expected [N, %d] with N a non-negative integer", nv, dv, d);
     if (dv != d)
@@ -226,15 +239,15 @@ static int copy_le_f32(float *x, const char *p, size_t n)
     return bad != 0;
 }
 
-/* inputs[0]'s binary_data_size bytes from bin into x (n, d); they must be n*d*4 bytes of finite
- * FP32 values, all there. */
-static int read_binary(const cJSON *size, bin_part *bin, size_t n, int d, float *x, char *err,
+/* inputs[0]'s binary_data_size bytes (size) from bin into x (n, d); they must be n*d*4 bytes
+ * of finite FP32 values, all there. */
+static int read_binary(double size, bin_part *bin, size_t n, int d, float *x, char *err,
                        size_t errlen)
 {
     size_t need = n * (size_t)d * sizeof(float);
-    if (size->valuedouble != (double)need)
+    if (size != (double)need)
         return BAD("inputs[0].parameters.binary_data_size %.16g: the shape [%zu, %d] of FP32 "
-                   "takes %zu bytes; expected %zu", size->valuedouble, n, d, need, need);
+                   "takes %zu bytes; expected %zu", size, n, d, need, need);
     if (bin->left < need)
         return BAD("binary data truncated: inputs[0] needs %zu bytes (binary_data_size) after "
                    "the %zu-byte JSON header, the body has %zu", need, bin->json, bin->left);
@@ -251,122 +264,131 @@ static int read_binary(const cJSON *size, bin_part *bin, size_t n, int d, float 
 }
 
 /* inputs[0].parameters.binary_data_size, when given: a non-negative integer, with the header
- * and instead of data. *size is NULL when the input's data is JSON. */
-static int binary_size(const cJSON *in, const bin_part *bin, const cJSON **size, char *err,
+ * and instead of data. *size is the token, -1 when the input's data is JSON. */
+static int binary_size(const nn_json *j, int in, const bin_part *bin, int *size, char *err,
                        size_t errlen)
 {
-    const cJSON *par = cJSON_GetObjectItemCaseSensitive(in, "parameters");
-    *size = NULL;
-    if (!par)
+    int par = nn_json_get(j, in, "parameters");
+    *size = -1;
+    if (par < 0)
         return 0;
-    if (!cJSON_IsObject(par))
+    if (nn_json_type_of(j, par) != NN_JSON_OBJECT)
         return BAD("inputs[0].parameters: expected an object");
-    const cJSON *b = cJSON_GetObjectItemCaseSensitive(par, "binary_data_size");
-    if (!b)
+    int b = nn_json_get(j, par, "binary_data_size");
+    if (b < 0)
         return 0;
-    if (!cJSON_IsNumber(b) || b->valuedouble < 0 || b->valuedouble != floor(b->valuedouble))
+    double v = nn_json_number(j, b);
+    if (nn_json_type_of(j, b) != NN_JSON_NUMBER || v < 0 || v != floor(v))
         return BAD("inputs[0].parameters.binary_data_size: expected a byte count, an integer");
     if (!bin->json)
         return BAD("inputs[0].parameters.binary_data_size without an "
                    "Inference-Header-Content-Length header; expected the header with the JSON "
                    "part's length");
-    if (cJSON_GetObjectItemCaseSensitive(in, "data"))
+    if (nn_json_get(j, in, "data") >= 0)
         return BAD("inputs[0] has both data and parameters.binary_data_size; expected one");
     *size = b;
     return 0;
 }
 
-static int v2_input(const cJSON *in, int d, size_t max_rows, bin_part *bin, nn_serve_req *r,
-                    char *err, size_t errlen)
+/* A string value's text as written (quotes off, escapes kept), in a new allocation. */
+static char *string_copy(const nn_json *j, int v)
 {
-    const cJSON *name = cJSON_GetObjectItemCaseSensitive(in, "name");
-    const cJSON *dt = cJSON_GetObjectItemCaseSensitive(in, "datatype");
-    const cJSON *data = cJSON_GetObjectItemCaseSensitive(in, "data"), *size = NULL;
+    size_t at, n = nn_json_raw(j, v, &at) - 2;
+    char *s = malloc(n + 1);
+    if (s) {
+        memcpy(s, j->s + at + 1, n);
+        s[n] = 0;
+    }
+    return s;
+}
+
+static int v2_input(const nn_json *j, int in, int d, size_t max_rows, bin_part *bin,
+                    nn_serve_req *r, char *err, size_t errlen)
+{
+    int name = nn_json_get(j, in, "name"), dt = nn_json_get(j, in, "datatype");
+    int data = nn_json_get(j, in, "data"), size = -1;
     size_t n = 0;
     int st;
-    if (!cJSON_IsObject(in))
+    if (nn_json_type_of(j, in) != NN_JSON_OBJECT)
         return BAD("inputs[0] is not an object; expected {name, shape, datatype, data}");
-    if (!cJSON_IsString(name))
+    if (nn_json_type_of(j, name) != NN_JSON_STRING)
         return BAD("inputs[0].name: expected a string");
-    if (!cJSON_IsString(dt))
+    if (nn_json_type_of(j, dt) != NN_JSON_STRING)
         return BAD("inputs[0].datatype: expected \"FP32\"");
-    if (strcmp(dt->valuestring, "FP32") != 0)
-        return BAD("inputs[0].datatype \"%.32s\": expected \"FP32\"", dt->valuestring);
-    if ((st = read_shape(cJSON_GetObjectItemCaseSensitive(in, "shape"), d, &n, err, errlen)))
+    if (!nn_json_is(j, dt, "FP32"))
+        return BAD("inputs[0].datatype \"%.*s\": expected \"FP32\"", QUOTED(j, dt));
+    if ((st = read_shape(j, nn_json_get(j, in, "shape"), d, &n, err, errlen)))
         return st;
-    if ((st = binary_size(in, bin, &size, err, errlen)))
+    if ((st = binary_size(j, in, bin, &size, err, errlen)))
         return st;
-    if (!size && !cJSON_IsArray(data))
+    if (size < 0 && nn_json_type_of(j, data) != NN_JSON_ARRAY)
         return BAD("inputs[0].data: expected an array of numbers (flat or nested), or "
                    "parameters.binary_data_size with the data in binary");
     if ((st = alloc_rows(r, n, d, max_rows, err, errlen)))
         return st;
-    if (!(r->in_name = strdup(name->valuestring)))
+    if (!(r->in_name = string_copy(j, name)))
         return snprintf(err, errlen, "out of memory for the input's name"), 500;
-    return size ? read_binary(size, bin, n, d, r->x, err, errlen)
-                : fill_rows(data, n, d, r->x, err, errlen);
+    return size >= 0 ? read_binary(nn_json_number(j, size), bin, n, d, r->x, err, errlen)
+                     : fill_rows(j, data, n, d, r->x, err, errlen);
 }
 
 /* One entry of "outputs": {name, parameters: {binary_data}}; *bit the output it names and
  * *binary whether it is asked in binary (binary_data, else the request's default). */
-static int v2_output(const cJSON *o, size_t i, int dflt, unsigned *bit, int *binary,
+static int v2_output(const nn_json *j, int o, size_t i, int dflt, unsigned *bit, int *binary,
                      const char **name_as, char *err, size_t errlen)
 {
-    const cJSON *name = cJSON_GetObjectItemCaseSensitive(o, "name");
-    const cJSON *par = cJSON_GetObjectItemCaseSensitive(o, "parameters");
-    const cJSON *b = cJSON_IsObject(par) ? cJSON_GetObjectItemCaseSensitive(par, "binary_data")
-                                         : NULL;
-    if (!cJSON_IsObject(o) || !cJSON_IsString(name))
+    int name = nn_json_get(j, o, "name"), par = nn_json_get(j, o, "parameters");
+    int b = nn_json_get(j, par, "binary_data");
+    nn_json_type bt = nn_json_type_of(j, b);
+    if (nn_json_type_of(j, o) != NN_JSON_OBJECT || nn_json_type_of(j, name) != NN_JSON_STRING)
         return BAD("outputs[%zu]: expected {\"name\": \"...\"}", i);
-    if (par && !cJSON_IsObject(par))
+    if (par >= 0 && nn_json_type_of(j, par) != NN_JSON_OBJECT)
         return BAD("outputs[%zu].parameters: expected an object", i);
-    if (b && !cJSON_IsBool(b))
+    if (b >= 0 && bt != NN_JSON_TRUE && bt != NN_JSON_FALSE)
         return BAD("outputs[%zu].parameters.binary_data: expected true or false", i);
-    *binary = b ? cJSON_IsTrue(b) : dflt;
+    *binary = b >= 0 ? bt == NN_JSON_TRUE : dflt;
     *name_as = NULL;
-    if (!strcmp(name->valuestring, "class"))
+    if (nn_json_is(j, name, "class"))
         *bit = NN_OUT_CLASS;
-    else if (!strcmp(name->valuestring, "probabilities"))
+    else if (nn_json_is(j, name, "probabilities"))
         *bit = NN_OUT_VALUES, *name_as = "probabilities";
-    else if (!strcmp(name->valuestring, "predictions"))
+    else if (nn_json_is(j, name, "predictions"))
         *bit = NN_OUT_VALUES, *name_as = "predictions";
     else
-        return BAD("outputs[%zu].name \"%.64s\" is not an output; expected \"probabilities\" or "
+        return BAD("outputs[%zu].name \"%.*s\" is not an output; expected \"probabilities\" or "
                    "\"class\" (a classifier), \"predictions\" (a regressor)", i,
-                   name->valuestring);
+                   QUOTED(j, name));
     return 0;
 }
 
 /* "outputs" and parameters.binary_data_output: which outputs to answer (all when "outputs" is
  * absent or empty), and which of them in binary. */
-static int v2_outputs(const cJSON *root, nn_serve_req *r, char *err, size_t errlen)
+static int v2_outputs(const nn_json *j, nn_serve_req *r, char *err, size_t errlen)
 {
-    const cJSON *par = cJSON_GetObjectItemCaseSensitive(root, "parameters");
-    const cJSON *outs = cJSON_GetObjectItemCaseSensitive(root, "outputs");
-    const cJSON *all = cJSON_IsObject(par) ? cJSON_GetObjectItemCaseSensitive(par,
-                                                                             "binary_data_output")
-                                           : NULL;
-    if (par && !cJSON_IsObject(par))
+    int par = nn_json_get(j, 0, "parameters"), outs = nn_json_get(j, 0, "outputs");
+    int all = nn_json_get(j, par, "binary_data_output");
+    nn_json_type at = nn_json_type_of(j, all);
+    if (par >= 0 && nn_json_type_of(j, par) != NN_JSON_OBJECT)
         return BAD("parameters: expected an object");
-    if (all && !cJSON_IsBool(all))
+    if (all >= 0 && at != NN_JSON_TRUE && at != NN_JSON_FALSE)
         return BAD("parameters.binary_data_output: expected true or false");
-    if (outs && !cJSON_IsArray(outs))
+    if (outs >= 0 && nn_json_type_of(j, outs) != NN_JSON_ARRAY)
         return BAD("outputs: expected an array of {\"name\": ..., \"parameters\": {...}}");
-    if (!outs || !outs->child) {
+    if (nn_json_first(j, outs) < 0) {
         r->outputs = NN_OUT_VALUES | NN_OUT_CLASS;
-        r->binary = cJSON_IsTrue(all) ? r->outputs : 0;
+        r->binary = at == NN_JSON_TRUE ? r->outputs : 0;
         return 0;
     }
     size_t i = 0;
-    for (const cJSON *o = outs->child; o; o = o->next, i++) {
+    for (int o = nn_json_first(j, outs); o >= 0; o = nn_json_next(j, o), i++) {
         unsigned bit;
         int binary, st;
         const char *as;
-        if ((st = v2_output(o, i, cJSON_IsTrue(all), &bit, &binary, &as, err, errlen)))
+        if ((st = v2_output(j, o, i, at == NN_JSON_TRUE, &bit, &binary, &as, err, errlen)))
             return st;
         if (r->outputs & bit)
-            return BAD("outputs[%zu]: \"%s\" is asked for twice; expected each output once", i,
-                       cJSON_GetObjectItemCaseSensitive(o, "name")->valuestring);
+            return BAD("outputs[%zu]: \"%.*s\" is asked for twice; expected each output once", i,
+                       QUOTED(j, nn_json_get(j, o, "name")));
         r->outputs |= bit;
         r->binary |= binary ? bit : 0;
         if (as)
@@ -388,30 +410,34 @@ static int binary_rest(const bin_part *bin, size_t len, char *err, size_t errlen
                "(%zu bytes)", bin->left, len - bin->left);
 }
 
-static int v2_body(const cJSON *root, int d, size_t max_rows, bin_part *bin, nn_serve_req *r,
+static int v2_body(const nn_json *j, int d, size_t max_rows, bin_part *bin, nn_serve_req *r,
                    char *err, size_t errlen)
 {
-    const cJSON *ins = cJSON_GetObjectItemCaseSensitive(root, "inputs");
-    const cJSON *id = cJSON_GetObjectItemCaseSensitive(root, "id");
+    int ins = nn_json_get(j, 0, "inputs"), id = nn_json_get(j, 0, "id");
     int st;
-    if (id && !cJSON_IsString(id))
+    if (id >= 0 && nn_json_type_of(j, id) != NN_JSON_STRING)
         return BAD("id: expected a string");
-    if (!cJSON_IsArray(ins) || cJSON_GetArraySize(ins) != 1)
+    if (nn_json_type_of(j, ins) != NN_JSON_ARRAY || nn_json_size(j, ins) != 1)
         return BAD("inputs: expected an array of exactly one input, [{name, shape: [N, %d], "
                    "datatype: \"FP32\", data}]", d);
-    if ((st = v2_outputs(root, r, err, errlen)))
+    if ((st = v2_outputs(j, r, err, errlen)))
         return st;
-    if ((st = v2_input(ins->child, d, max_rows, bin, r, err, errlen)))
+    if ((st = v2_input(j, nn_json_first(j, ins), d, max_rows, bin, r, err, errlen)))
         return st;
-    if (id && !(r->id = cJSON_PrintUnformatted(id)))
-        return snprintf(err, errlen, "out of memory for the id"), 500;
+    if (id >= 0) { /* echoed as it came: JSON text, valid because the parse checked it */
+        size_t at, n = nn_json_raw(j, id, &at);
+        if (!(r->id = malloc(n + 1)))
+            return snprintf(err, errlen, "out of memory for the id"), 500;
+        memcpy(r->id, j->s + at, n);
+        r->id[n] = 0;
+    }
     return 0;
 }
 
 int nn_serve_parse_v2(const char *body, size_t len, const char *header_len, int d,
                       size_t max_rows, nn_serve_req *r, char *err, size_t errlen)
 {
-    cJSON *root = NULL;
+    nn_json j = {0};
     bin_part bin = {0};
     size_t json = len;
     int st = 0;
@@ -424,11 +450,11 @@ int nn_serve_parse_v2(const char *body, size_t len, const char *header_len, int 
                           header_len ? "Inference-Header-Content-Length to be the JSON's length"
                                      : "nothing (binary data needs an "
                                        "Inference-Header-Content-Length header)",
-                          &root, err, errlen)))
-        st = v2_body(root, d, max_rows, &bin, r, err, errlen);
+                          &j, err, errlen)))
+        st = v2_body(&j, d, max_rows, &bin, r, err, errlen);
     if (!st)
         st = binary_rest(&bin, len, err, errlen);
-    cJSON_Delete(root);
+    nn_json_free(&j);
     if (st)
         nn_serve_req_free(r);
     return one_line(st, err);
@@ -437,20 +463,21 @@ int nn_serve_parse_v2(const char *body, size_t len, const char *header_len, int 
 int nn_serve_parse_tf(const char *body, size_t len, int d, size_t max_rows, nn_serve_req *r,
                       char *err, size_t errlen)
 {
-    cJSON *root = NULL;
+    nn_json j = {0};
     memset(r, 0, sizeof *r);
-    int st = parse_body(body, len, "nothing", &root, err, errlen);
+    int st = parse_body(body, len, "nothing", &j, err, errlen);
     if (!st) {
-        const cJSON *ins = cJSON_GetObjectItemCaseSensitive(root, "instances");
-        if (!cJSON_IsArray(ins))
+        int ins = nn_json_get(&j, 0, "instances");
+        if (nn_json_type_of(&j, ins) != NN_JSON_ARRAY)
             st = BAD("instances: expected an array of rows, [[%d numbers], ...]", d);
-        else if (ins->child && !cJSON_IsArray(ins->child))
+        else if (nn_json_size(&j, ins) &&
+                 nn_json_type_of(&j, nn_json_first(&j, ins)) != NN_JSON_ARRAY)
             st = BAD("instances: expected rows of %d numbers, [[...], ...]", d);
-        else if (!(st = alloc_rows(r, (size_t)cJSON_GetArraySize(ins), d, max_rows, err,
+        else if (!(st = alloc_rows(r, (size_t)nn_json_size(&j, ins), d, max_rows, err,
                                    errlen)))
-            st = fill_rows(ins, r->n, d, r->x, err, errlen);
+            st = fill_rows(&j, ins, r->n, d, r->x, err, errlen);
     }
-    cJSON_Delete(root);
+    nn_json_free(&j);
     if (st)
         nn_serve_req_free(r);
     return one_line(st, err);
