@@ -297,11 +297,22 @@ case_cli() {
     # warning when ranks x threads exceed the cores
     run_np 4 --data c.h5 --layers 4,8,2 --epochs 1 >o.txt 2>e.txt
     grep -q "^nn-train .*: 4 ranks on 1 host: .* (4)$" o.txt || fail "banner: $(head -2 o.txt)"
-    grep -q "^system 1 OpenBLAS thread/rank, up to 4 ranks/host on [0-9]* cores; Open MPI .*, HDF5 1\.[0-9.]*; settings hash [0-9a-f]\{16\}$" o.txt ||
+    grep -q "^system 1 OpenBLAS thread/rank, [A-Za-z0-9]* kernels\( (chosen here: OpenBLAS took this CPU for a [A-Za-z0-9]*)\)\?, up to 4 ranks/host on [0-9]* cores; Open MPI .*, HDF5 1\.[0-9.]*; settings hash [0-9a-f]\{16\}$" o.txt ||
         fail "banner: $(head -2 o.txt)"
     if [ "$(nproc)" -lt 4 ]; then
         grep -q "warning: 4 ranks x 1 OpenBLAS thread on a host with $(nproc) cores" e.txt ||
             fail "no oversubscription warning: $(cat e.txt)"
+    fi
+    # OpenBLAS's kernels: the widest this CPU runs (re-executed with OPENBLAS_CORETYPE when
+    # OpenBLAS took it for an older one), and the user's OPENBLAS_CORETYPE left alone
+    if grep -qw avx512bw /proc/cpuinfo && grep -qw avx512vl /proc/cpuinfo; then
+        grep -Eq "^system .*, (SkylakeX|Cooperlake|SapphireRapids) kernels" o.txt ||
+            fail "an AVX-512 CPU without AVX-512 kernels: $(sed -n 2p o.txt)"
+    fi
+    if grep -qw avx2 /proc/cpuinfo; then
+        OPENBLAS_CORETYPE=Haswell run_np 2 --data c.h5 --layers 4,8,2 --epochs 1 >o2.txt 2>&1
+        grep -q "^system 1 OpenBLAS thread/rank, Haswell kernels, up to" o2.txt ||
+            fail "OPENBLAS_CORETYPE=Haswell not kept: $(sed -n 2p o2.txt)"
     fi
     # gd = full batch: one step per epoch
     run_np 2 --data c.h5 --layers 4,8,2 --optimizer gd --lr 0.1 --epochs 3 --quiet --step-log s.csv

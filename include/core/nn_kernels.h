@@ -51,6 +51,16 @@ double nn_sgemm_seconds(void);
 /* Flushes subnormal floats to zero in this thread (x86 FTZ/DAZ); a no-op elsewhere. */
 void nn_flush_denormals(void);
 
+/* Call first in main, before any thread, MPI or file: when OpenBLAS chose kernels narrower
+ * than this x86-64 CPU runs (it does not know the model, so it falls back to Prescott's SSE3),
+ * re-executes the program (/proc/self/exe, the same argv and pid) with OPENBLAS_CORETYPE set
+ * to SkylakeX (AVX-512) or Haswell (AVX2). Does nothing when OPENBLAS_CORETYPE is set (the
+ * user's choice) or the choice is already right; returns when it does not re-execute. */
+void nn_blas_choose_kernels(char **argv);
+/* The kernels OpenBLAS runs, for banners: "SkylakeX kernels (chosen here: OpenBLAS took this
+ * CPU for a Prescott)" after nn_blas_choose_kernels re-executed, else "NAME kernels". */
+const char *nn_blas_kernels(char *buf, size_t len);
+
 /* Sets OpenBLAS's thread count (n > 0) and returns the count in effect. */
 int nn_blas_threads(int n);
 

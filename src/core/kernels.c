@@ -9,6 +9,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <stdio.h>
+#include <unistd.h>
 
 #include "nn_clock.h"
 #include "nn_kernels.h"
@@ -84,6 +87,64 @@ void nn_flush_denormals(void)
      * microcode path; gradients that underflow late in training otherwise slow every step. */
     _mm_setcsr(_mm_getcsr() | 0x8040);
 #endif
+}
+
+/* The OpenBLAS kernel family this CPU can run at its widest, or NULL when OpenBLAS's own
+ * choice is already that wide (or the CPU is not x86-64). */
+static const char *wider_core(const char *core)
+{
+#if defined(__x86_64__) && defined(__GNUC__)
+    static const char *const avx512[] = {"skylakex", "cooperlake", "sapphirerapids"};
+    static const char *const avx2[] = {"haswell", "zen", "skylakex", "cooperlake",
+                                       "sapphirerapids"};
+    __builtin_cpu_init();
+    const char *const *have = NULL;
+    size_t n = 0;
+    const char *want = NULL;
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+        __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq"))
+        want = "SkylakeX", have = avx512, n = sizeof avx512 / sizeof *avx512;
+    else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+        want = "Haswell", have = avx2, n = sizeof avx2 / sizeof *avx2;
+    for (size_t i = 0; want && i < n; i++)
+        if (!strcasecmp(core, have[i]))
+            return NULL;
+    return want;
+#else
+    (void)core;
+    return NULL;
+#endif
+}
+
+void nn_blas_choose_kernels(char **argv)
+{
+    /* OpenBLAS picks its kernels once, when it loads, from the CPU model it knows: 0.3.21
+     * (Debian 12) takes CPUs newer than it (Xeon family 6 model 207, say) for a Prescott and
+     * runs SSE3 kernels at a quarter of the speed. OPENBLAS_CORETYPE, read at load, is the only
+     * way to choose; set by the user (even empty), it is left alone. */
+    const char *core = openblas_get_corename();
+    const char *want = core ? wider_core(core) : NULL;
+    if (!want || getenv("OPENBLAS_CORETYPE") || getenv("NN_BLAS_CHOSEN"))
+        return;
+    char was[64];
+    snprintf(was, sizeof was, "%s", core);
+    if (setenv("OPENBLAS_CORETYPE", want, 1) != 0 || setenv("NN_BLAS_CHOSEN", was, 1) != 0)
+        return;
+    execv("/proc/self/exe", argv);
+    unsetenv("OPENBLAS_CORETYPE"); /* no exec (no /proc): run as loaded */
+    unsetenv("NN_BLAS_CHOSEN");
+}
+
+const char *nn_blas_kernels(char *buf, size_t len)
+{
+    const char *was = getenv("NN_BLAS_CHOSEN");
+    const char *core = openblas_get_corename();
+    if (was)
+        snprintf(buf, len, "%s kernels (chosen here: OpenBLAS took this CPU for a %s)", core,
+                 was);
+    else
+        snprintf(buf, len, "%s kernels", core ? core : "?");
+    return buf;
 }
 
 int nn_blas_threads(int n)

@@ -349,8 +349,10 @@ static void banner(const predictor *p)
         snprintf(y, sizeof y, "class labels");
     else
         snprintf(y, sizeof y, "float targets [%d]", p->info.k);
-    nn_say(p->comm, p->cfg.quiet, "nn-predict %s: %d rank%s (%s), OpenBLAS threads/rank %d\n",
-           NN_VERSION, p->comm->size, p->comm->size > 1 ? "s" : "", lib, nn_blas_threads(0));
+    char kern[128];
+    nn_say(p->comm, p->cfg.quiet, "nn-predict %s: %d rank%s (%s), OpenBLAS threads/rank %d, "
+           "%s\n", NN_VERSION, p->comm->size, p->comm->size > 1 ? "s" : "", lib,
+           nn_blas_threads(0), nn_blas_kernels(kern, sizeof kern));
     nn_say(p->comm, p->cfg.quiet, "model  %s: %s %s, %s output, preprocess %s\n", p->cfg.model,
            layers, nn_act_name(p->lo.act), p->classify ? "softmax" : "linear", p->pre.method);
     nn_say(p->comm, p->cfg.quiet, "data   %s /%s: %zu samples, %d features, %s\n", p->cfg.data,
@@ -395,6 +397,7 @@ static void predictor_free(predictor *p)
 
 int main(int argc, char **argv)
 {
+    nn_blas_choose_kernels(argv); /* may re-execute: first */
     nn_comm comm;
     if (nn_comm_init(&comm, &argc, &argv) != 0) {
         fprintf(stderr, "nn-predict: error: MPI_Init failed\n");

@@ -61,6 +61,10 @@ static int serve(const nn_serve_config *cfg, nn_registry *g, nn_metrics *mx, ato
            m->classify ? "softmax" : "linear", m->version, cfg->host, port,
            key ? " (API key required)" : "", cfg->model_dir ? ", following " : "",
            cfg->model_dir ? cfg->model_dir : "");
+    if (!cfg->quiet && getenv("NN_BLAS_CHOSEN")) {
+        char kern[128];
+        printf("nn-serve: OpenBLAS %s\n", nn_blas_kernels(kern, sizeof kern));
+    }
     fflush(stdout);
     nn_serve_model_release(m);
     while (sigwait(&set, &sig) == 0 && sig == SIGHUP)
@@ -85,6 +89,7 @@ static int executors(const nn_serve_config *cfg)
 
 int main(int argc, char **argv)
 {
+    nn_blas_choose_kernels(argv); /* may re-execute: first */
     nn_serve_config cfg;
     char err[ERRLEN], key[512];
     if (nn_serve_config_parse(&cfg, argc, argv, err, sizeof err) != 0) {

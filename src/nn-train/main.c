@@ -285,6 +285,7 @@ static int train(nn_trainer *t)
 
 int main(int argc, char **argv)
 {
+    nn_blas_choose_kernels(argv); /* may re-execute: first */
     nn_comm comm;
     if (nn_comm_init(&comm, &argc, &argv) != 0) {
         fprintf(stderr, "nn-train: error: MPI_Init failed\n");

@@ -109,10 +109,11 @@ static void banner(nn_trainer *t, size_t max_local, double load_seconds)
                  t->lo.sizes[i]);
     printf("nn-train %s: %d rank%s on %d host%s: %s\n", NN_VERSION, comm->size,
            comm->size > 1 ? "s" : "", topo.hosts, topo.hosts > 1 ? "s" : "", topo.names);
-    printf("system %d OpenBLAS thread%s/rank, up to %d ranks/host on %ld cores; %s, HDF5 %s; "
-           "settings hash %016llx\n",
-           threads, threads > 1 ? "s" : "", topo.max_per_host, cores, lib, h5,
-           (unsigned long long)nn_ckpt_config_hash(settings));
+    char kern[128];
+    printf("system %d OpenBLAS thread%s/rank, %s, up to %d ranks/host on %ld cores; "
+           "%s, HDF5 %s; settings hash %016llx\n",
+           threads, threads > 1 ? "s" : "", nn_blas_kernels(kern, sizeof kern),
+           topo.max_per_host, cores, lib, h5, (unsigned long long)nn_ckpt_config_hash(settings));
     printf("reduce gradients by %s\n", nn_replica_describe(t->rep));
     printf("data   %s: %zu train / %zu val samples, %d features, %s\n",
            t->example ? "built-in y = 2x" : cfg->data, t->n_train, t->n_val, t->lo.sizes[0],
