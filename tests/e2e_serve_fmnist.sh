@@ -7,9 +7,9 @@
 # images, serves the checkpoint directory as the recipe does (--model-dir), and sends every test
 # image through /v2/models/NAME/infer as JSON, the same with the binary tensor data extension,
 # and /v1/models/NAME:predict (tests/serve_fmnist.py: requests of 250 rows, 4 clients at once),
-# then the first 500 images one per request (a row alone in a forward pass; OpenBLAS takes
-# another path for a one-row product). Every class and probability must equal nn-predict's
-# (1e-6 relative), and so the accuracy.
+# then the first 500 images one per request (a row alone in a forward pass, where BLAS takes
+# other kernels: nn_gemm_plan). Every class must equal nn-predict's and every probability to
+# 1e-6 of the row's largest, and so the accuracy.
 # All three protocols run even when one fails; the test fails naming each that did.
 set -euo pipefail
 

@@ -8,7 +8,7 @@ MODE: json   POST /v2/models/NAME/infer, the rows as JSON (the Open Inference Pr
       tf     POST /v1/models/NAME:predict, {"instances": [...]} (TensorFlow Serving)
 The split goes in requests of ROWS rows [250], THREADS clients at once [4]. Every class must
 equal nn-predict's (PREDICTIONS.csv: row,class,p0,...), every probability equal it to 1e-6
-relative, and the number of correct classes (against the split's y) must be CORRECT, the
+of the row's largest probability, and the number of correct classes (against the split's y) must be CORRECT, the
 count nn-predict's result line reports. FIRST sends only the split's first FIRST rows (then the
 count is not checked: CORRECT is over the whole split). Written from the protocols' specs with
 urllib only.
@@ -96,11 +96,14 @@ def check(p, c, ref, lo, what):
     if (c != want_c).any():
         i = int(np.argmax(c != want_c))
         fail("%s: row %d class %d, nn-predict %d" % (what, lo + i, c[i], want_c[i]))
-    bad = np.abs(p - want_p) > 1e-6 * np.maximum(np.abs(want_p), 1e-6)
+    # relative to the row's largest probability: where BLAS computes a row alike in any batch
+    # (nn_gemm_plan) the two are the same bits; elsewhere they agree to rounding (about 1e-7)
+    top = np.max(np.abs(want_p), axis=1, keepdims=True)
+    bad = np.abs(p - want_p) > 1e-6 * top
     if bad.any():
         i, k = np.argwhere(bad)[0]
-        fail("%s: row %d p%d %r, nn-predict %r (1e-6 relative)" % (what, lo + i, k, p[i, k],
-                                                                 want_p[i, k]))
+        fail("%s: row %d p%d %r, nn-predict %r (1e-6 of the row's largest, %r)"
+             % (what, lo + i, k, p[i, k], want_p[i, k], top[i, 0]))
 
 
 def main(url, name, data, split, csv, correct, mode, rows=250, threads=4, first=None):

@@ -16,9 +16,10 @@ double nn_loss_and_grad(const nn_layout *lo, nn_work *w, nn_batch_y y, int B, lo
 /* Same loss without the gradient (validation, prediction). */
 double nn_loss_only(const nn_layout *lo, const float *out, nn_batch_y y, int B, long *correct);
 
-/* Z (B, out) = X (B, in) W (in, out) + b, then activation in place. */
+/* Z (B, out) = X (B, in) W (in, out) + b, then activation in place. kc > 0: the product in
+ * k-slices of kc (nn_gemm_plan; inference), 0: one sgemm. */
 void nn_dense_forward(float *z, const float *x, const float *w, const float *b, int B, int in,
-                      int out, nn_act act);
+                      int out, nn_act act, int kc);
 /* Given dZ (B, out), B >= 1: dW = X^T dZ, db = colsum dZ (both overwritten); if dx != NULL,
  * dx (B, in) = dZ W^T. */
 void nn_dense_backward(float *dx, float *dw, float *db, const float *dz, const float *x,
@@ -36,12 +37,20 @@ void nn_dropout_act_backward(float *d, const float *a_drop, const float *mask, s
 void nn_sgemm(int transA, int transB, int M, int N, int K, float alpha, const float *A,
               const float *B, float beta, float *C);
 
-/* The row count R such that every row of an sgemm product (C = A W, W: k x n) whose row count
- * is a multiple of R has the same bits as in any other such product, found by running a few
- * (BLAS kernels handle a last partial tile of rows in another order: OpenBLAS 0.3.21 rounds
- * the odd row of an odd batch differently on this project's machines). 1, 2, 4, 8, 16, or 48
- * when none of those holds; -1 when out of memory. */
-int nn_sgemm_row_multiple(int k, int n);
+/* How inference computes a layer's product (B, k)(k, n) so that each row comes out as the
+ * same bits in a batch of any size (BLAS kernels differ with the row count: OpenBLAS 0.3.21's
+ * SkylakeX kernels take another path up to 4 rows of 784 x 256 and sum k in another order;
+ * its Prescott kernels round the odd row of an odd batch differently). Found by running
+ * products of 1 to 48 rows on fixed values: kc, k in slices of kc summed in order (0: one
+ * product), where every row of every probed size then equals the row alone; else mult > 1,
+ * the row multiple to pad batches to, whose products agree at every position; mult = 0 when
+ * neither works (its Haswell kernels compute each row by its position among 12): then rows
+ * agree only to rounding, about 1e-7 of the row's largest value. */
+typedef struct {
+    int kc;
+    int mult;
+} nn_gemm_plan;
+int nn_gemm_plan_find(int k, int n, nn_gemm_plan *plan); /* 0, or -1 out of memory */
 
 /* Timing of the products, for the step split of --metrics (off by default: two clock reads
  * per product). nn_sgemm_seconds is the running total of seconds in cblas_sgemm. */
@@ -53,7 +62,7 @@ void nn_flush_denormals(void);
 
 /* Call first in main, before any thread, MPI or file: when OpenBLAS chose kernels narrower
  * than this x86-64 CPU runs (it does not know the model, so it falls back to Prescott's SSE3),
- * re-executes the program (/proc/self/exe, the same argv and pid) with OPENBLAS_CORETYPE set
+ * re-executes the program (its own file, the same argv and pid) with OPENBLAS_CORETYPE set
  * to SkylakeX (AVX-512) or Haswell (AVX2). Does nothing when OPENBLAS_CORETYPE is set (the
  * user's choice) or the choice is already right; returns when it does not re-execute. */
 void nn_blas_choose_kernels(char **argv);

@@ -56,6 +56,8 @@ void nn_params_init(const nn_layout *lo, float *params, uint64_t seed);
 typedef struct {
     int max_batch;
     int row_multiple;              /* nn_forward pads a batch to a multiple of it */
+    int kc[NN_MAX_LAYERS];         /* nn_forward's k-slices per layer (nn_gemm_plan) */
+    int rows_alike;                /* nn_forward gives a row the same bits in any batch */
     float *act[NN_MAX_LAYERS + 1]; /* act[0] aliases the input; act[i] (B, sizes[i]); act[L] = logits */
     float *delta_a, *delta_b;      /* (B, max_width) ping-pong buffers for dL/dZ */
     float *block;                  /* the one allocation behind act[1..L] and the deltas */
@@ -78,10 +80,11 @@ typedef struct {
 } nn_batch_y;
 
 /* Forward pass for inference. x (B, D). Leaves the logits/outputs in w->act[L]. A row's answer
- * is the same bits whatever the batch it is computed in: BLAS computes the last rows of a
- * batch in another order unless the batch is a multiple of w->row_multiple rows (a property of
- * the kernel, nn_sgemm_row_multiple), so a batch that is not is padded with copies of its last
- * row, through w->delta_a: it must not come between nn_forward_train and nn_backward. */
+ * is the same bits whatever the batch it is computed in: each layer's product follows the
+ * plan nn_work_init found for it (nn_gemm_plan: k in slices, or the batch padded with copies
+ * of its last row to a row multiple, through w->delta_a: so nn_forward must not come between
+ * nn_forward_train and nn_backward); w->rows_alike says whether the BLAS kernels allow it.
+ * Training's passes are one sgemm per layer. */
 void nn_forward(const nn_layout *lo, const float *params, nn_work *w, const float *x, int B);
 
 /* Forward pass for training with inverted dropout at rate p on every hidden activation:

@@ -36,23 +36,70 @@ void nn_sgemm(int transA, int transB, int M, int N, int K, float alpha, const fl
         sgemm_seconds += nn_now() - t0;
 }
 
-/* Whether rows [0, m) of C = A W (A: m rows of k, W: k x n) come out as the same bits as
- * those rows of ref, computed with more rows. */
-static int rows_agree(int m, int n, int k, const float *a, const float *w, const float *ref,
-                      float *c)
+/* C (m, n) = A (m, k) W (k, n), as k-slices of at most kc (0: one product) added in order: the
+ * first with beta = 0, the others with beta = 1. lda and ldw: the full rows' lengths. */
+static void sliced(int m, int n, int k, int kc, const float *a, int lda, const float *w,
+                   float *c)
 {
-    nn_sgemm(0, 0, m, n, k, 1.0f, a, w, 0.0f, c);
-    return memcmp(c, ref, (size_t)m * n * sizeof(float)) == 0;
+    if (kc <= 0 || kc >= k) {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1.0f, a, lda, w, n,
+                    0.0f, c, n);
+        return;
+    }
+    for (int k0 = 0; k0 < k; k0 += kc)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k - k0 < kc ? k - k0 : kc,
+                    1.0f, a + k0, lda, w + (size_t)k0 * n, n, k0 ? 1.0f : 0.0f, c, n);
 }
 
-int nn_sgemm_row_multiple(int k, int n)
+enum { REF = 48 }; /* rows the probes use; a multiple of every padding candidate */
+
+/* Whether, with slices of kc, rows in products of every probed size come out as the same bits
+ * as each row alone. one: scratch (REF, n). */
+static int rows_alike(int n, int k, int kc, const float *a, const float *w, float *one,
+                      float *c)
 {
-    enum { REF = 48 }; /* a multiple of every candidate */
+    static const int sizes[] = {2, 3, 4, 5, 6, 7, 8, 9, 15, 16, 17, 31, 32, 33, 47, REF};
+    for (int i = 0; i < REF; i++)
+        sliced(1, n, k, kc, a + (size_t)i * k, k, w, one + (size_t)i * n);
+    for (size_t j = 0; j < sizeof sizes / sizeof *sizes; j++) {
+        sliced(sizes[j], n, k, kc, a, k, w, c);
+        if (memcmp(c, one, (size_t)sizes[j] * n * sizeof(float)) != 0)
+            return 0;
+    }
+    return 1;
+}
+
+/* The smallest multiple of rows (1, 2, 4, 8, 16) whose products give each row the bits it has
+ * in a REF-row product, at any position (rows 1..U computed as rows 0..U-1 of a product too):
+ * the fallback when no slicing makes rows alike; 0 when none does (OpenBLAS 0.3.21's Haswell
+ * kernels compute each row by its position in 12). ref, c: scratch (REF, n). */
+static int row_multiple(int n, int k, const float *a, const float *w, float *ref, float *c)
+{
     static const int cand[] = {1, 2, 4, 8, 16};
+    sliced(REF, n, k, 0, a, k, w, ref);
+    for (size_t j = 0; j < sizeof cand / sizeof *cand; j++) {
+        const int u = cand[j];
+        int ok = 1;
+        for (int t = 1; t <= 3 && ok; t++) {
+            sliced(t * u, n, k, 0, a, k, w, c);
+            ok = memcmp(c, ref, (size_t)t * u * n * sizeof(float)) == 0;
+        }
+        if (ok) { /* shifted by a row */
+            sliced(u, n, k, 0, a + k, k, w, c);
+            ok = memcmp(c, ref + n, (size_t)u * n * sizeof(float)) == 0;
+        }
+        if (ok)
+            return u;
+    }
+    return 0;
+}
+
+int nn_gemm_plan_find(int k, int n, nn_gemm_plan *plan)
+{
     float *a = malloc((size_t)REF * k * sizeof(float)), *w = malloc((size_t)k * n * sizeof(float));
-    float *ref = malloc((size_t)REF * n * sizeof(float)), *c = malloc((size_t)REF * n * sizeof(float));
-    int u = -1;
-    if (a && w && ref && c) {
+    float *one = malloc((size_t)REF * n * sizeof(float)), *c = malloc((size_t)REF * n * sizeof(float));
+    int rc = a && w && one && c ? 0 : -1;
+    if (rc == 0) {
         /* Values whose products round (not small integers), so another order shows. */
         uint32_t x = 2463534242u;
         for (size_t i = 0; i < (size_t)REF * k + (size_t)k * n; i++) {
@@ -63,21 +110,20 @@ int nn_sgemm_row_multiple(int k, int n)
             else
                 w[i - (size_t)REF * k] = v;
         }
-        nn_sgemm(0, 0, REF, n, k, 1.0f, a, w, 0.0f, ref);
-        for (size_t j = 0; j < sizeof cand / sizeof *cand && u < 0; j++) {
-            const int m[] = {cand[j], 2 * cand[j], 3 * cand[j]};
-            if (rows_agree(m[0], n, k, a, w, ref, c) && rows_agree(m[1], n, k, a, w, ref, c) &&
-                rows_agree(m[2], n, k, a, w, ref, c))
-                u = cand[j];
-        }
-        if (u < 0)
-            u = REF; /* no candidate: rows depend on more than their tile; pad to the reference */
+        /* One product, else slices short enough that every kernel sums them in one order */
+        static const int kcs[] = {0, 256, 128, 64};
+        *plan = (nn_gemm_plan){0, 0};
+        for (size_t j = 0; j < sizeof kcs / sizeof *kcs && !plan->mult; j++)
+            if ((j == 0 || kcs[j] < k) && rows_alike(n, k, kcs[j], a, w, one, c))
+                *plan = (nn_gemm_plan){kcs[j], 1};
+        if (!plan->mult) /* 0 again when no multiple works either */
+            *plan = (nn_gemm_plan){0, row_multiple(n, k, a, w, one, c)};
     }
     free(a);
     free(w);
-    free(ref);
+    free(one);
     free(c);
-    return u;
+    return rc;
 }
 
 void nn_flush_denormals(void)
@@ -130,7 +176,13 @@ void nn_blas_choose_kernels(char **argv)
     snprintf(was, sizeof was, "%s", core);
     if (setenv("OPENBLAS_CORETYPE", want, 1) != 0 || setenv("NN_BLAS_CHOSEN", was, 1) != 0)
         return;
-    execv("/proc/self/exe", argv);
+    /* The program's own path, so that its process name stays (ps, pgrep, top: not "exe") */
+    char self[4096];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n > 0) {
+        self[n] = 0;
+        execv(self, argv);
+    }
     unsetenv("OPENBLAS_CORETYPE"); /* no exec (no /proc): run as loaded */
     unsetenv("NN_BLAS_CHOSEN");
 }
@@ -156,9 +208,16 @@ int nn_blas_threads(int n)
 
 /* Bias and activation fused into one pass over Z. */
 void nn_dense_forward(float *z, const float *x, const float *w, const float *b, int B, int in,
-                      int out, nn_act act)
+                      int out, nn_act act, int kc)
 {
-    nn_sgemm(0, 0, B, out, in, 1.0f, x, w, 0.0f, z); /* (B, out) = (B, in)(in, out) */
+    if (kc > 0 && kc < in) { /* (B, out) = (B, in)(in, out) in k-slices (inference) */
+        double t0 = sgemm_timing ? nn_now() : 0.0;
+        sliced(B, out, in, kc, x, in, w, z);
+        if (sgemm_timing)
+            sgemm_seconds += nn_now() - t0;
+    } else {
+        nn_sgemm(0, 0, B, out, in, 1.0f, x, w, 0.0f, z); /* (B, out) = (B, in)(in, out) */
+    }
     for (int i = 0; i < B; i++) {
         float *zi = z + (size_t)i * out;
         switch (act) {

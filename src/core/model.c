@@ -124,11 +124,24 @@ int nn_work_init(nn_work *w, const nn_layout *lo, int max_batch)
     memset(w, 0, sizeof *w);
     int mult = 1;
     for (int i = 0; i < lo->n_layers; i++) {
-        int m = nn_sgemm_row_multiple(lo->sizes[i], lo->sizes[i + 1]);
-        if (m < 0)
+        nn_gemm_plan p;
+        if (nn_gemm_plan_find(lo->sizes[i], lo->sizes[i + 1], &p) != 0)
             return -1;
-        mult = m > mult ? m : mult; /* 1, 2, 4, 8, 16 or 48: the largest is a multiple of all */
+        w->kc[i] = p.kc;
+        if (!p.mult) { /* no plan makes rows alike: one sgemm, no padding */
+            mult = 0;
+            continue;
+        }
+        int a = mult, b = p.mult; /* mult becomes the least common multiple (all divide 16) */
+        while (a && b) {
+            int t = a % b;
+            a = b;
+            b = t;
+        }
+        mult = mult ? mult / a * p.mult : 0;
     }
+    w->rows_alike = mult > 0;
+    mult = mult ? mult : 1;
     /* Room for a batch padded to the multiple (nn_forward), its input in delta_a. */
     const size_t rows = ((size_t)(max_batch > 1 ? max_batch : 1) + mult - 1) / mult * mult;
     size_t total = 2 * rows * lo->max_width;
@@ -174,12 +187,27 @@ void nn_work_free(nn_work *w)
     memset(w, 0, sizeof *w);
 }
 
+/* The passes' common part; kc: each layer's k-slices (nn_gemm_plan), NULL for one sgemm. */
+static void forward(const nn_layout *lo, const float *params, nn_work *w, const float *x, int B,
+                    float p, nn_rng *r, const int *kc)
+{
+    w->drop_p = p;
+    w->act[0] = (float *)x; /* read only: the input is never written */
+    for (int i = 0; i < lo->n_layers; i++) {
+        nn_act a = i + 1 < lo->n_layers ? lo->act : NN_ACT_LINEAR;
+        nn_dense_forward(w->act[i + 1], w->act[i], params + lo->w_off[i], params + lo->b_off[i],
+                         B, lo->sizes[i], lo->sizes[i + 1], a, kc ? kc[i] : 0);
+        if (p > 0.0f && i + 1 < lo->n_layers)
+            nn_dropout_forward(w->act[i + 1], w->mask[i + 1], (size_t)B * lo->sizes[i + 1], p, r);
+    }
+}
+
 void nn_forward(const nn_layout *lo, const float *params, nn_work *w, const float *x, int B)
 {
     const int m = w->row_multiple;
     if (B % m) {
         /* Padded with copies of the last row to the multiple of rows that BLAS computes alike
-         * in every batch (nn_sgemm_row_multiple), from delta_a, unused outside training. */
+         * in every batch (nn_gemm_plan), from delta_a, unused outside training. */
         const size_t D = (size_t)lo->sizes[0], padded = ((size_t)B + m - 1) / m * m;
         memcpy(w->delta_a, x, (size_t)B * D * sizeof(float));
         for (size_t i = (size_t)B; i < padded; i++)
@@ -187,21 +215,13 @@ void nn_forward(const nn_layout *lo, const float *params, nn_work *w, const floa
         x = w->delta_a;
         B = (int)padded;
     }
-    nn_forward_train(lo, params, w, x, B, 0.0f, NULL);
+    forward(lo, params, w, x, B, 0.0f, NULL, w->kc);
 }
 
 void nn_forward_train(const nn_layout *lo, const float *params, nn_work *w, const float *x,
                       int B, float p, nn_rng *r)
 {
-    w->drop_p = p;
-    w->act[0] = (float *)x; /* read only: the input is never written */
-    for (int i = 0; i < lo->n_layers; i++) {
-        nn_act a = i + 1 < lo->n_layers ? lo->act : NN_ACT_LINEAR;
-        nn_dense_forward(w->act[i + 1], w->act[i], params + lo->w_off[i], params + lo->b_off[i],
-                         B, lo->sizes[i], lo->sizes[i + 1], a);
-        if (p > 0.0f && i + 1 < lo->n_layers)
-            nn_dropout_forward(w->act[i + 1], w->mask[i + 1], (size_t)B * lo->sizes[i + 1], p, r);
-    }
+    forward(lo, params, w, x, B, p, r, NULL);
 }
 
 void nn_backward(const nn_layout *lo, const float *params, float *grads, nn_work *w, int B)
