@@ -13,7 +13,8 @@ static const nn_arg options[] = {
      "a --checkpoint-dir of nn-train: serves the checkpoint DIR/latest names and swaps in "
      "each new one, verified, without dropping a request"},
     {"name", 0, NN_ARG_STR, OFF(name), NULL, "NAME", 0, 0, NULL, 0,
-     "the model's name in URLs; default: the file name without directory and extension"},
+     "the model's name in URLs; default: the --model file's name without directory and "
+     "extension, or the --model-dir directory's name"},
     {"host", 0, NN_ARG_STR, OFF(host), "127.0.0.1", "ADDR", 0, 0, NULL, 0,
      "IPv4 address to listen on (0.0.0.0: every interface)"},
     {"port", 0, NN_ARG_LONG, OFF(port), "8080", "N", 0, 65535, NULL, 0,
