@@ -39,7 +39,8 @@ static void test_grammar(void **state)
                          "{\"a\":1 \"b\":2}", "{1:2}", "[\"a\":1]", "[01]", "[1.]", "[.5]",
                          "[-]", "[+1]", "[1e]", "[tru]", "[nul]", "[True]", "[\"\x01\"]",
                          "[1]]", "[[1]", "{}{}", "{} x", "{\"a\":1:2}", "[NaN]", "[Infinity]",
-                         "[0x10]", "[1,,2]", "{\"a\"}", "[\"\\x\"]"};
+                         "[0x10]", "[1,,2]", "{\"a\"}", "[\"\\x\"]",
+                         "{\"a\": }", "{\"a\":}", "{\"a\" \r}", "1{\"a\"b\":1}", "{1:2}"};
     for (size_t i = 0; i < sizeof good / sizeof *good; i++)
         if (!parses(good[i]))
             fail_msg("refused valid JSON %s", good[i]);

@@ -113,9 +113,12 @@ static int children(walk *w, int i, int depth)
         if (k >= w->j->n || sep_ok(w, prev, raw_start(&tk[k]), c ? ',' : 0) != 0)
             return k >= w->j->n ? bad(w, prev, "truncated") : -1;
         if (obj) {
-            if (tk[k].type != JSMN_STRING || tk[k].size != 1 || string_ok(w, &tk[k]) != 0)
-                return tk[k].type != JSMN_STRING ? bad(w, raw_start(&tk[k]), "a key that is "
-                                                       "not a string") : -1;
+            if (tk[k].type != JSMN_STRING)
+                return bad(w, raw_start(&tk[k]), "a key that is not a string");
+            if (tk[k].size != 1)
+                return bad(w, raw_end(&tk[k]), "a key without ':' and a value");
+            if (string_ok(w, &tk[k]) != 0)
+                return -1;
             if (k + 1 >= w->j->n || sep_ok(w, raw_end(&tk[k]), raw_start(&tk[k + 1]), ':'))
                 return -1;
             w->j->after[k] = -2; /* a key: its value follows */
@@ -137,7 +140,10 @@ static int check(walk *w, int i, int depth)
     int next;
     switch (t->type) {
     case JSMN_PRIMITIVE:
-        next = t->size == 0 && primitive_ok(w, t) == 0 ? i + 1 : -1;
+        if (t->size != 0) /* jsmn took it for a key */
+            next = bad(w, (size_t)t->start, "a value followed by ':' (a key must be a string)");
+        else
+            next = primitive_ok(w, t) == 0 ? i + 1 : -1;
         break;
     case JSMN_STRING:
         next = t->size == 0 ? (string_ok(w, t) == 0 ? i + 1 : -1)
