@@ -57,38 +57,85 @@ static int sep_ok(walk *w, size_t a, size_t b, char sep)
                                       : "unexpected character");
 }
 
-/* -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)? over exactly [p, e). */
-static int number_ok(const char *p, const char *e)
+/* A number's digits: the value is (neg ? -1 : 1) * m * 10^e10, with m the first 19
+ * significant digits; inexact: a nonzero digit after those was dropped; big: the exponent's
+ * digits say more than 100000 (beyond any float). */
+typedef struct {
+    uint64_t m;
+    int e10, neg, inexact, big;
+} decimal_t;
+
+#define DIGIT(c) ((unsigned)((c) - '0') < 10u)
+
+/* -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)? over exactly [p, e), and its decimal: 1 when
+ * the text is such a number, else 0. One pass for the grammar and the digits. */
+static int scan_number(const char *p, const char *e, decimal_t *d)
 {
-#define DIGITS(min) do { const char *q = p; while (p < e && *p >= '0' && *p <= '9') p++; \
-                         if (p - q < (min)) return 0; } while (0)
+    int nd = 0, n; /* significant digits taken */
+    *d = (decimal_t){0};
     if (p < e && *p == '-')
+        d->neg = 1, p++;
+    if (p < e && *p == '0') {
         p++;
-    if (p < e && *p == '0')
-        p++;
-    else
-        DIGITS(1);
+    } else {
+        for (n = 0; p < e && DIGIT(*p); p++, n++) {
+            if (nd < 19) {
+                d->m = d->m * 10 + (uint64_t)(*p - '0');
+                nd++; /* no leading zero here: the grammar allows none */
+            } else {
+                d->inexact |= *p != '0';
+                d->e10++;
+            }
+        }
+        if (!n)
+            return 0;
+    }
     if (p < e && *p == '.') {
         p++;
-        DIGITS(1);
+        for (n = 0; p < e && DIGIT(*p); p++, n++) {
+            if (nd < 19) {
+                d->m = d->m * 10 + (uint64_t)(*p - '0');
+                d->e10--;
+                nd += d->m != 0; /* zeros before the first nonzero digit only scale */
+            } else {
+                d->inexact |= *p != '0';
+            }
+        }
+        if (!n)
+            return 0;
     }
     if (p < e && (*p == 'e' || *p == 'E')) {
-        p++;
-        if (p < e && (*p == '+' || *p == '-'))
-            p++;
-        DIGITS(1);
+        int eneg = 0, x = 0;
+        if (++p < e && (*p == '+' || *p == '-'))
+            eneg = *p++ == '-';
+        for (n = 0; p < e && DIGIT(*p); p++, n++)
+            if (x <= 100000)
+                x = x * 10 + (*p - '0');
+        if (!n)
+            return 0;
+        d->big = x > 100000;
+        d->e10 += eneg ? -(x > 100000 ? 100001 : x) : (x > 100000 ? 100001 : x);
     }
     return p == e;
-#undef DIGITS
 }
 
-static int primitive_ok(walk *w, const jsmntok_t *t)
+static float to_float(const nn_json *j, const jsmntok_t *t, const decimal_t *d);
+
+/* A literal, or a number: then its nearest float32 goes in f32[i] (NaN: not a finite one). */
+static int primitive_ok(walk *w, int i)
 {
+    const jsmntok_t *t = &TOK(w->j)[i];
     const char *p = w->j->s + t->start;
     size_t n = (size_t)(t->end - t->start);
+    decimal_t d;
     if ((n == 4 && !memcmp(p, "true", 4)) || (n == 5 && !memcmp(p, "false", 5)) ||
-        (n == 4 && !memcmp(p, "null", 4)) || number_ok(p, p + n))
+        (n == 4 && !memcmp(p, "null", 4)))
         return 0;
+    if (scan_number(p, p + n, &d)) {
+        float f = to_float(w->j, t, &d);
+        w->j->f32[i] = isfinite(f) ? f : NAN;
+        return 0;
+    }
     return bad(w, (size_t)t->start, "not a number, true, false or null");
 }
 
@@ -143,7 +190,7 @@ static int check(walk *w, int i, int depth)
         if (t->size != 0) /* jsmn took it for a key */
             next = bad(w, (size_t)t->start, "a value followed by ':' (a key must be a string)");
         else
-            next = primitive_ok(w, t) == 0 ? i + 1 : -1;
+            next = primitive_ok(w, i) == 0 ? i + 1 : -1;
         break;
     case JSMN_STRING:
         next = t->size == 0 ? (string_ok(w, t) == 0 ? i + 1 : -1)
@@ -223,7 +270,8 @@ int nn_json_parse(nn_json *j, const char *s, size_t len, char *err, size_t errle
         return -1;
     }
     int tk = tokenize(j, &w);
-    if (tk >= 0 && !(j->after = malloc((size_t)(j->n ? j->n : 1) * sizeof(int))))
+    if (tk >= 0 && (!(j->after = malloc((size_t)(j->n ? j->n : 1) * sizeof(int))) ||
+                    !(j->f32 = malloc((size_t)(j->n ? j->n : 1) * sizeof(float)))))
         tk = -1, snprintf(err, errlen, "out of memory for %d JSON tokens", j->n);
     int end = tk == 0 ? check(&w, 0, 0) : -1;
     if (end >= 0 && end != j->n)
@@ -247,8 +295,10 @@ void nn_json_free(nn_json *j)
 {
     free(j->tok);
     free(j->after);
+    free(j->f32);
     j->tok = NULL;
     j->after = NULL;
+    j->f32 = NULL;
     j->n = 0;
 }
 
@@ -330,47 +380,15 @@ size_t nn_json_raw(const nn_json *j, int v, size_t *at)
     return raw_end(t) - *at;
 }
 
-/* Numbers: the digits as m * 10^e10 (m with at most 19 significant digits), then Clinger's
- * fast path where it is exact, else the C library on a NUL-terminated copy. */
+/* Numbers: the digits as m * 10^e10 (scan_number), then Clinger's fast path where it is
+ * exact, else the C library on a NUL-terminated copy. */
 static const double pow10_exact[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
                                      1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
                                      1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
 
-/* [p, e), a valid JSON number, as sign, m and e10: 0, or -1 when m would need more than 19
- * digits or the exponent is beyond any float's. */
-static int decimal(const char *p, const char *e, int *neg, uint64_t *m, int *e10)
-{
-    int nd = 0, frac = 0;
-    *neg = *p == '-';
-    *m = 0, *e10 = 0;
-    for (p += *neg; p < e && *p != 'e' && *p != 'E'; p++) {
-        if (*p == '.') {
-            frac = 1;
-            continue;
-        }
-        if (*m == 0 && *p == '0') { /* a leading zero: no significant digit */
-        } else if (nd++ < 19) {
-            *m = *m * 10 + (uint64_t)(*p - '0');
-        } else {
-            return -1;
-        }
-        *e10 -= frac;
-    }
-    if (p < e) {
-        p++;
-        int eneg = *p == '-', x = 0;
-        for (p += *p == '-' || *p == '+'; p < e; p++)
-            if ((x = x * 10 + (*p - '0')) > 100000)
-                return -1;
-        *e10 += eneg ? -x : x;
-    }
-    return 0;
-}
-
 /* The C library's conversion (float: strtof, correctly rounded to float32) of a copy. */
-static double slow_number(const nn_json *j, int v, int as_float)
+static double slow_number(const nn_json *j, const jsmntok_t *t, int as_float)
 {
-    const jsmntok_t *t = &TOK(j)[v];
     size_t n = (size_t)(t->end - t->start);
     char buf[128], *s = n < sizeof buf ? buf : malloc(n + 1);
     if (!s)
@@ -383,47 +401,44 @@ static double slow_number(const nn_json *j, int v, int as_float)
     return d;
 }
 
+static float to_float(const nn_json *j, const jsmntok_t *t, const decimal_t *d)
+{
+    if (d->m == 0 && !d->inexact)
+        return d->neg ? -0.0f : 0.0f;
+    if (!d->inexact && !d->big && d->e10 >= -22 && d->e10 <= 22) {
+        /* within 2^-52 relative of the true value (two roundings at most, each 2^-53) */
+        double v = d->e10 < 0 ? (double)d->m / pow10_exact[-d->e10]
+                              : (double)d->m * pow10_exact[d->e10];
+        uint64_t bits;
+        memcpy(&bits, &v, sizeof bits);
+        uint64_t low = bits & ((1ULL << 29) - 1); /* the bits float32 rounds away */
+        int near_tie = low > (1ULL << 28) - 16 && low < (1ULL << 28) + 16;
+        if (!near_tie && v >= FLT_MIN && v <= FLT_MAX)
+            return d->neg ? -(float)v : (float)v; /* rounds as the true value would */
+    }
+    return (float)slow_number(j, t, 1);
+}
+
 double nn_json_number(const nn_json *j, int v)
 {
     if (nn_json_type_of(j, v) != NN_JSON_NUMBER)
         return 0.0;
     const jsmntok_t *t = &TOK(j)[v];
-    int neg, e10;
-    uint64_t m;
-    if (decimal(j->s + t->start, j->s + t->end, &neg, &m, &e10) != 0 ||
-        (m > (1ULL << 53) || e10 < -22 || e10 > 22))
-        return m == 0 && e10 <= 0 ? (neg ? -0.0 : 0.0) : slow_number(j, v, 0);
+    decimal_t d;
+    scan_number(j->s + t->start, j->s + t->end, &d); /* valid: the parse checked it */
+    if (d.m == 0 && !d.inexact)
+        return d.neg ? -0.0 : 0.0;
+    if (d.inexact || d.big || d.m > (1ULL << 53) || d.e10 < -22 || d.e10 > 22)
+        return slow_number(j, t, 0);
     /* m and 10^|e10| are exact doubles: one correctly rounded operation */
-    double d = e10 < 0 ? (double)m / pow10_exact[-e10] : (double)m * pow10_exact[e10];
-    return neg ? -d : d;
+    double x = d.e10 < 0 ? (double)d.m / pow10_exact[-d.e10] : (double)d.m * pow10_exact[d.e10];
+    return d.neg ? -x : x;
 }
 
 int nn_json_float(const nn_json *j, int v, float *out)
 {
-    if (nn_json_type_of(j, v) != NN_JSON_NUMBER)
+    if (nn_json_type_of(j, v) != NN_JSON_NUMBER || isnan(j->f32[v]))
         return -1;
-    const jsmntok_t *t = &TOK(j)[v];
-    int neg, e10;
-    uint64_t m;
-    double d;
-    if (decimal(j->s + t->start, j->s + t->end, &neg, &m, &e10) == 0 && e10 >= -22 &&
-        e10 <= 22) {
-        if (m == 0) {
-            *out = neg ? -0.0f : 0.0f;
-            return 0;
-        }
-        /* within 2^-52 relative of the true value (two roundings at most, each 2^-53) */
-        d = e10 < 0 ? (double)m / pow10_exact[-e10] : (double)m * pow10_exact[e10];
-        uint64_t bits;
-        memcpy(&bits, &d, sizeof bits);
-        uint64_t low = bits & ((1ULL << 29) - 1); /* the bits float32 rounds away */
-        int near_tie = low > (1ULL << 28) - 16 && low < (1ULL << 28) + 16;
-        if (!near_tie && d >= FLT_MIN && d <= FLT_MAX) {
-            *out = neg ? -(float)d : (float)d; /* rounds as the true value would */
-            return 0;
-        }
-    }
-    d = slow_number(j, v, 1);
-    *out = (float)d;
-    return isfinite(*out) ? 0 : -1;
+    *out = j->f32[v];
+    return 0;
 }

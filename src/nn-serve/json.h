@@ -4,10 +4,10 @@
  * recursion, no number conversion. json.c then checks what jsmn leaves to its caller, so that
  * exactly the JSON of RFC 8259 is accepted: the separators between tokens, the number grammar,
  * the literals true/false/null, no control characters in strings, one value in the text, and
- * a nesting limit. Numbers convert on demand, and fast: as doubles by Clinger's exact path (up
- * to 2^53 and 10^+-22: one operation on exact doubles, so correctly rounded), as float32 from
- * a double within 2^-52 of the value unless that lies near a float32 rounding tie; strtod and
- * strtof take the rest. Values are token indices; -1 is "none". */
+ * a nesting limit. Each number's grammar and digits are read in one pass, and it becomes its
+ * nearest float32 there (from a double within 2^-52 of the value, unless that lies near a
+ * float32 rounding tie; strtof otherwise); as a double on demand, by Clinger's exact path (up
+ * to 2^53 and 10^+-22: one operation on exact doubles, so correctly rounded) or strtod. Values are token indices; -1 is "none". */
 #ifndef NN_SERVE_JSON_H
 #define NN_SERVE_JSON_H
 
@@ -23,6 +23,8 @@ typedef struct {
     size_t len;
     void *tok;      /* (n) jsmn's tokens, in document order */
     int *after;     /* (n) the token after each value's subtree */
+    float *f32;     /* (n) each number's nearest float32, NaN if not finite (converted once,
+                     * while the parse checks the number's grammar) */
     int n;
     size_t end;     /* where the root value's text ends; after a failed parse, nonzero when
                      * the root was complete and valid and only the text after it was wrong */
