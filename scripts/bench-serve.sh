@@ -73,7 +73,7 @@ fi
 
 # nn-serve, built or brought up to date (it changes often; an incremental build is quick)
 if [ -f "$build/CMakeCache.txt" ]; then
-    cmake --build "$build" --target nn-serve -j "$(nproc)" >/dev/null
+    cmake --build "$build" --target nn-serve sgemm_ceiling -j "$(nproc)" >/dev/null
 else
     say "building in $build"
     "$root/scripts/build.sh" "$build" >&2
@@ -195,6 +195,17 @@ for s in "${servers[@]}"; do
     pids=("${pids[@]:1}")
 done
 
+# The ceiling: the model's inference pass alone (nn_forward, the products, bias and
+# activations; no HTTP, parsing, softmax or answer), one thread, 1 and 32 rows at a time.
+layers=$(sed -n 's/.*(\([0-9-]*\) [a-z]*, .*/\1/p' "$work/nn-serve.log" | head -1 | tr - ,)
+declare -A ceil=()
+if [ -n "$layers" ] && [ "$only" != python ]; then
+    for r in 1 32; do
+        ceil[$r]=$("$build/tests/tools/sgemm_ceiling" --forward "$layers" "$r" 1 |
+            sed -n 's/.* samples_per_sec=\([0-9.]*\) .*/\1/p')
+    done
+fi
+
 # The report: machine, versions, settings, the table, then the issue's targets.
 ver() { dpkg-query -W -f='${Version}' "$1" 2>/dev/null || echo '?'; }
 cpu=$(sed -n 's/^model name[[:space:]]*: *//p' /proc/cpuinfo | head -1)
@@ -247,4 +258,9 @@ if [ -n "${fig[nn-serve:json1:16]:-}" ]; then
             END { if (n) printf "; smallest nn-serve / Python ratio %.1fx (>= 10: %s)", lo, (lo >= 10 ? "met" : "not met") }'
     fi
     echo
+    if [ -n "${ceil[32]:-}" ]; then
+        awk -v c1="${ceil[1]}" -v c32="${ceil[32]}" -v n="$(nproc)" -v r="$rps" -v b="$best" 'BEGIN {
+            printf "ceiling: the inference pass alone (tests/tools/sgemm_ceiling --forward, 1 thread) %.0f rows/s 1 row at a time, %.0f rows/s 32 at a time; %d cores at most %dx that: json1 at c16 is %.0f%% and bin32 best %.0f%% of it\n",
+                c1, c32, n, n, 100 * r / (n * c1), 100 * b / (n * c32) }'
+    fi
 fi

@@ -12,6 +12,12 @@
  *
  *   sgemm_ceiling LAYERS BATCH THREADS [REPS]     e.g. sgemm_ceiling 784,256,128,10 128 2
  * REPS defaults to enough repetitions for about 1 s of products (at least 20).
+ *
+ *   sgemm_ceiling --forward LAYERS BATCH THREADS [REPS]
+ * times instead the inference pass nn-predict and nn-serve run (nn_forward: the products as
+ * its plan makes them, bias and activation), BATCH rows at a time: the ceiling of a server's
+ * rows/s on THREADS threads, without HTTP, parsing, softmax or answers. Both modes run the
+ * OpenBLAS kernels the programs choose (nn_blas_choose_kernels).
  */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
@@ -54,6 +60,16 @@ static void one_step(step_bufs *p)
     }
 }
 
+/* --forward: the inference pass itself */
+static nn_layout fwd_lo;
+static nn_work fwd_w;
+static float *fwd_params;
+
+static void one_forward(step_bufs *p)
+{
+    nn_forward(&fwd_lo, fwd_params, &fwd_w, p->act[0], p->B);
+}
+
 static float *alloc_fill(size_t n, unsigned *seed)
 {
     float *a = malloc((n ? n : 1) * sizeof(float));
@@ -70,8 +86,11 @@ static float *alloc_fill(size_t n, unsigned *seed)
 
 int main(int argc, char **argv)
 {
+    nn_blas_choose_kernels(argv); /* the kernels the programs run; may re-execute */
+    int forward = argc > 1 && !strcmp(argv[1], "--forward");
+    argc -= forward, argv += forward;
     if (argc < 4 || argc > 5) {
-        fprintf(stderr, "usage: sgemm_ceiling LAYERS BATCH THREADS [REPS]\n");
+        fprintf(stderr, "usage: sgemm_ceiling [--forward] LAYERS BATCH THREADS [REPS]\n");
         return 2;
     }
     int sizes[NN_MAX_LAYERS + 1], L;
@@ -105,12 +124,26 @@ int main(int argc, char **argv)
     }
     p.da = alloc_fill((size_t)B * maxw, &seed);
     p.db = alloc_fill((size_t)B * maxw, &seed);
+    void (*run)(step_bufs *) = one_step;
+    if (forward) {
+        if (nn_layout_init(&fwd_lo, sizes, L, NN_ACT_RELU, NN_LOSS_XENT, err, sizeof err) != 0 ||
+            !(fwd_params = malloc(fwd_lo.n_params * sizeof(float))) ||
+            nn_work_init(&fwd_w, &fwd_lo, B) != 0) {
+            fprintf(stderr, "sgemm_ceiling: %s\n", fwd_params ? "out of memory" : err);
+            return 1;
+        }
+        nn_params_init(&fwd_lo, fwd_params, 7);
+        run = one_forward;
+        flops = 0.0;
+        for (int i = 0; i < L; i++)
+            flops += 2.0 * B * (double)sizes[i] * sizes[i + 1];
+    }
 
     /* Warm-up (thread pool start, caches), then size REPS to about 1 s if not given. */
     double t0 = nn_now();
     long warm = 0;
     do {
-        one_step(&p);
+        run(&p);
         warm++;
     } while (nn_now() - t0 < 0.2 && warm < 100000);
     if (reps == 0) {
@@ -130,17 +163,19 @@ int main(int argc, char **argv)
     for (long c = 0; c < nchunks; c++) {
         double a = nn_now();
         for (long r = 0; r < chunk; r++)
-            one_step(&p);
+            run(&p);
         per[c] = (nn_now() - a) / (double)chunk;
     }
     qsort(per, (size_t)nchunks, sizeof(double), cmp_double);
     double best = per[0], median = per[nchunks / 2];
-    printf("layers=%s batch=%d threads=%d reps=%ld best_step_s=%.9g median_step_s=%.9g "
+    printf("%slayers=%s batch=%d threads=%d reps=%ld best_step_s=%.9g median_step_s=%.9g "
            "samples_per_sec=%.1f median_samples_per_sec=%.1f gflops=%.2f\n",
-           argv[1], B, got, nchunks * chunk, best, median, (double)B / best,
+           forward ? "mode=forward " : "", argv[1], B, got, nchunks * chunk, best, median, (double)B / best,
            (double)B / median, flops / best * 1e-9);
 
     free(per);
+    nn_work_free(&fwd_w);
+    free(fwd_params);
     for (int i = 0; i < L; i++) {
         free(p.w[i]);
         free(p.dw[i]);
