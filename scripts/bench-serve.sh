@@ -4,11 +4,13 @@
 #
 #   scripts/bench-serve.sh [--quick] [--duration S] [--model CKPT|DIR] [--data FILE.h5]
 #                          [--build DIR] [--serve-only | --python-only]
+#                          [--serve-args "FLAGS"] [--kinds "json1 json32 bin32"]
 #
 # --model: a checkpoint, or a --checkpoint-dir (its 'latest'); --data: a file with /test rows
 # (the request bodies). Both default to out/fashion-mnist/ (scripts/fashion-mnist.sh is run
 # when they are absent). --build: where nn-serve is built (default build/, brought up to date).
-# --duration: seconds per measurement [10]; --quick: 2 s, a smoke run.
+# --duration: seconds per measurement [10]; --quick: 2 s, a smoke run. --serve-args: flags
+# added to nn-serve's (--threads 2, say); --kinds: which request kinds to measure.
 #
 # Both servers run at once on 127.0.0.1 (the idle one costs nothing): nn-serve with its
 # defaults and --quiet, and scripts/serve_torch.py serve (ThreadingHTTPServer + PyTorch, the
@@ -34,6 +36,8 @@ data=""
 build=$root/build
 only=""
 py=${TORCH_PYTHON:-/usr/bin/python3}
+serve_args=""
+kinds_arg="json1 json32 bin32"
 usage() { sed -n '4,5p' "$0" | sed 's/^# *//' >&2; exit 2; }
 while [ $# -gt 0 ]; do
     case $1 in
@@ -43,6 +47,8 @@ while [ $# -gt 0 ]; do
     --data) data=${2:?--data needs a file}; shift ;;
     --build) build=${2:?--build needs a directory}; shift ;;
     --serve-only) only=nn-serve ;;
+    --serve-args) serve_args=${2?--serve-args needs flags}; shift ;;
+    --kinds) kinds_arg=${2:?--kinds needs kinds}; shift ;;
     --python-only) only=python ;;
     -h | --help) usage ;;
     *) echo "bench-serve: unknown argument '$1'; expected the flags at the top of $0" >&2; exit 2 ;;
@@ -127,8 +133,9 @@ stop() {
 name=fmnist
 servers=()
 declare -A url=()
+# shellcheck disable=SC2086 # serve_args: flags, split on purpose
 [ "$only" = python ] || start nn-serve "$serve" --model "$model" --name $name \
-    --host 127.0.0.1 --port 0 --quiet
+    --host 127.0.0.1 --port 0 --quiet $serve_args
 [ "$only" = nn-serve ] || start python "$py" "$root/scripts/serve_torch.py" serve \
     --model "$model" --name $name --host 127.0.0.1 --port 0
 
@@ -144,7 +151,10 @@ for s in "${servers[@]}"; do
     grep -q "^unsupported bin32 ${url[$s]}:" <<<"$same" && skip[$s:bin32]=1
 done
 
-kinds=(json1 json32 bin32)
+read -r -a kinds <<<"$kinds_arg"
+for k in "${kinds[@]}"; do
+    case $k in json1 | json32 | bin32) ;; *) die "--kinds: '$k'; expected json1, json32, bin32" ;; esac
+done
 declare -A rows=([json1]=1 [json32]=32 [bin32]=32)
 for k in "${kinds[@]}"; do
     {
@@ -212,7 +222,7 @@ cpu=$(sed -n 's/^model name[[:space:]]*: *//p' /proc/cpuinfo | head -1)
 echo "machine: $(nproc) cores, $cpu, Linux $(uname -r); load average $load0 at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end"
 echo "versions: $("$serve" --version 2>&1 | head -1) (libmicrohttpd $(ver libmicrohttpd12), jsmn $(ver libjsmn-dev), OpenBLAS $(ver libopenblas0-pthread)); Python $("$py" -c 'import platform; print(platform.python_version())'), torch $("$py" -c 'import torch; print(torch.__version__)'), $(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2)"
 echo "model: $model ($(sed -n 's/.*(\(.*\)) version \([0-9]*\) on .*/\1, version \2/p' "$work/${servers[0]}.log" | head -1))"
-echo "nn-serve: defaults (--threads 4, --model-threads = cores, --max-batch 1024, --batch-delay-us 0) and --quiet;" \
+echo "nn-serve: defaults (--threads 4, --model-threads = cores, --max-batch 1024, --batch-delay-us 0) and --quiet${serve_args:+ $serve_args};" \
     "python: scripts/serve_torch.py, ThreadingHTTPServer, HTTP/1.1 keep-alive, torch 1 intra-op thread, no access log"
 echo "load: wrk -t1 -cC -d${secs}s --latency, 1 thread, not pinned (server and wrk share the cores);" \
     "one fixed body per kind, from the first /test rows; both servers measured in turn per cell"
