@@ -1,7 +1,9 @@
 /* test_serve_batch.c: nn-serve's dynamic batcher (src/nn-serve/batch.c). Answers go back to
  * the request that asked, whatever batch they rode in; rows queued behind a running pass go
  * together into the next; a pass waits for rows on their way only while some are, and a lone
- * request never waits (the test would hang until ctest's timeout if it did). */
+ * request never waits (the test would hang until ctest's timeout if it did). Submitted rows
+ * (nn_batcher_submit, what the HTTP side uses) are called back exactly once each, at once when
+ * a slot is free, else by the executor that drains the queue. */
 #include <math.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -212,6 +214,117 @@ static void test_batched_equals_alone(void **state)
     free(m.p);
 }
 
+/* nn_batcher_submit: with the only executor held in a pass, 40 submitted requests queue and
+ * the call returns at once; when the pass ends, that executor drains the queue and calls each
+ * back exactly once, with its own answers. A submit that finds the slot free is called back
+ * before it returns. */
+typedef struct {
+    float x[4 * D], out[4 * K];
+    long cls[4];
+    size_t n;
+    int calls;
+    pthread_t by;
+} sub;
+
+static pthread_mutex_t back_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t back_cond = PTHREAD_COND_INITIALIZER;
+static int backs;
+
+static void called_back(void *ctx)
+{
+    sub *u = ctx;
+    pthread_mutex_lock(&back_lock);
+    u->calls++;
+    u->by = pthread_self();
+    backs++;
+    pthread_cond_broadcast(&back_cond);
+    pthread_mutex_unlock(&back_lock);
+}
+
+typedef struct {
+    nn_batcher *b;
+    sub *u;
+} first_arg;
+
+static void *submit_first(void *arg)
+{
+    first_arg *a = arg;
+    assert_int_equal(nn_batcher_submit(a->b, a->u->x, a->u->n, a->u->out, a->u->cls,
+                                       called_back, a->u), 0);
+    return NULL;
+}
+
+static void fill(sub *u, int id)
+{
+    u->n = (size_t)(1 + id % 4);
+    for (size_t i = 0; i < u->n; i++)
+        for (int j = 0; j < D; j++)
+            u->x[i * D + j] = j == 0 ? (float)(id * 10 + (int)i) : 0.25f * (float)j;
+}
+
+static void check_answers(const sub *u, int id)
+{
+    for (size_t i = 0; i < u->n; i++) {
+        float s = (float)(id * 10 + (int)i) + 0.25f * (1 + 2 + 3 + 4 + 5);
+        for (int k = 0; k < K; k++)
+            assert_true(u->out[i * K + k] == s * (float)(k + 1));
+        assert_int_equal(u->cls[i], id * 10 + (long)i);
+    }
+}
+
+static void test_submit_called_back(void **state)
+{
+    (void)state;
+    nn_layout lo = layout();
+    recorder r = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, {0}, 0, 1, 0};
+    nn_batch_limits lim = {16, 1, 0, NULL, NULL};
+    nn_batcher *b = nn_batcher_new(&lo, &lim, record, &r);
+    assert_non_null(b);
+    enum { N = 40 };
+    static sub u[N + 1];
+    memset(u, 0, sizeof u);
+    backs = 0;
+    for (int i = 0; i <= N; i++)
+        fill(&u[i], i);
+    pthread_t t;
+    first_arg a = {b, &u[0]};
+    assert_int_equal(pthread_create(&t, NULL, submit_first, &a), 0);
+    pthread_mutex_lock(&r.lock); /* the first pass holds the only slot */
+    while (!r.in_pass)
+        pthread_cond_wait(&r.cond, &r.lock);
+    pthread_mutex_unlock(&r.lock);
+    for (int i = 1; i <= N; i++) /* queued: each returns without running or calling back */
+        assert_int_equal(nn_batcher_submit(b, u[i].x, u[i].n, u[i].out, u[i].cls, called_back,
+                                           &u[i]), 0);
+    pthread_mutex_lock(&back_lock);
+    assert_int_equal(backs, 0);
+    pthread_mutex_unlock(&back_lock);
+    pthread_mutex_lock(&r.lock);
+    r.gate_closed = 0;
+    pthread_cond_broadcast(&r.cond);
+    pthread_mutex_unlock(&r.lock);
+    pthread_mutex_lock(&back_lock);
+    while (backs < N + 1)
+        pthread_cond_wait(&back_cond, &back_lock);
+    pthread_mutex_unlock(&back_lock);
+    pthread_join(t, NULL);
+    for (int i = 0; i <= N; i++) {
+        assert_int_equal(u[i].calls, 1);
+        assert_true(pthread_equal(u[i].by, t)); /* the executor drained the queue */
+        check_answers(&u[i], i);
+    }
+    assert_true(r.n_passes < N + 1); /* the queued requests rode together */
+    /* the slot is free now: called back before nn_batcher_submit returns, on this thread */
+    sub lone = {0};
+    fill(&lone, 7);
+    assert_int_equal(nn_batcher_submit(b, lone.x, lone.n, lone.out, lone.cls, called_back,
+                                       &lone), 0);
+    assert_int_equal(lone.calls, 1);
+    assert_true(pthread_equal(lone.by, pthread_self()));
+    check_answers(&lone, 7);
+    nn_batcher_free(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -219,6 +332,7 @@ int main(void)
         cmocka_unit_test(test_lone_request_not_delayed),
         cmocka_unit_test(test_waits_for_arriving_rows),
         cmocka_unit_test(test_batched_equals_alone),
+        cmocka_unit_test(test_submit_called_back),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,10 +1,13 @@
 /* batch.c: dynamic batching. Leader/follower, no thread of its own: the request threads
  * themselves run the passes. A request queues its rows; while fewer than `executors` passes
  * run, it becomes an executor at once and takes the queue from its head, whole requests up to
- * max_batch rows (its own among them, or older ones first: FIFO); the others wait for their
- * rows to come back. So a lone request runs immediately, and under load the rows that queue
- * while the passes run go together into the next pass: one sgemm per layer for all of them.
- * Each executor has its own work slot (nn_work, and gather/scatter buffers), allocated once. */
+ * max_batch rows (its own among them, or older ones first: FIFO), and goes on with passes
+ * until the queue is empty. A request that finds every executor busy either waits for its rows
+ * (nn_batcher_run) or leaves them queued and is called back when they are done
+ * (nn_batcher_submit: the HTTP thread parks the connection meanwhile and reads others). So a
+ * lone request runs immediately, and under load the rows that queue while the passes run go
+ * together into the next pass: one sgemm per layer for all of them. Each executor has its
+ * own work slot (nn_work, and gather/scatter buffers), allocated once. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +24,8 @@ typedef struct job {
     long *cls;      /* (n) or NULL */
     double queued;  /* nn_now() when queued */
     int state;      /* QUEUED, TAKEN, DONE */
+    void (*back)(void *ctx); /* nn_batcher_submit's: called when done, then the job freed */
+    void *ctx;
     struct job *next;
 } job;
 enum { QUEUED, TAKEN, DONE };
@@ -162,7 +167,8 @@ static void run_pass(nn_batcher *b, slot *s, job *list, size_t rows)
     }
 }
 
-/* With the lock held, a slot free and the queue not empty: one pass. */
+/* With the lock held, a slot free and the queue not empty: one pass. Returns with the lock
+ * held; in between, without it, the pass and the callbacks of the submitted jobs it ran. */
 static void execute(nn_batcher *b)
 {
     slot *s = b->free_slots[--b->n_free];
@@ -179,28 +185,72 @@ static void execute(nn_batcher *b)
     if (b->lim.mx)
         nn_metrics_batch(b->lim.mx, rows, count);
     pthread_mutex_lock(&b->lock);
-    for (job *j = list; j; j = j->next)
-        j->state = DONE;
+    job *submitted = NULL;
+    for (job *j = list, *next; j; j = next) {
+        next = j->next;
+        if (j->back) /* nobody waits on it: called back below */
+            j->next = submitted, submitted = j;
+        else
+            j->state = DONE; /* its waiter reads it under the lock */
+    }
     b->free_slots[b->n_free++] = s;
     pthread_cond_broadcast(&b->moved);
+    if (submitted) {
+        pthread_mutex_unlock(&b->lock);
+        for (job *j = submitted, *next; j; j = next) {
+            next = j->next;
+            j->back(j->ctx);
+            free(j);
+        }
+        pthread_mutex_lock(&b->lock);
+    }
+}
+
+/* With the lock held: queues j. */
+static void enqueue(nn_batcher *b, job *j)
+{
+    if (b->tail)
+        b->tail->next = j;
+    else
+        b->head = j;
+    b->tail = j;
+    b->queued_rows += j->n;
+    pthread_cond_broadcast(&b->moved); /* an executor waiting for rows may take these */
 }
 
 void nn_batcher_run(nn_batcher *b, const float *x, size_t n, float *out, long *cls)
 {
-    job me = {x, n, out, cls, nn_now(), QUEUED, NULL};
+    job me = {x, n, out, cls, nn_now(), QUEUED, NULL, NULL, NULL};
     pthread_mutex_lock(&b->lock);
-    if (b->tail)
-        b->tail->next = &me;
-    else
-        b->head = &me;
-    b->tail = &me;
-    b->queued_rows += n;
-    pthread_cond_broadcast(&b->moved); /* an executor waiting for rows may take these */
-    while (me.state != DONE) {
-        if (me.state == QUEUED && b->n_free > 0)
+    enqueue(b, &me);
+    for (;;) {
+        if (b->head && b->n_free > 0) /* its own rows, or others' left in the queue */
             execute(b);
-        else
+        else if (me.state != DONE)
             pthread_cond_wait(&b->moved, &b->lock);
+        else
+            break;
     }
     pthread_mutex_unlock(&b->lock);
+}
+
+int nn_batcher_submit(nn_batcher *b, const float *x, size_t n, float *out, long *cls,
+                      void (*back)(void *ctx), void *ctx)
+{
+    job *j = malloc(sizeof *j);
+    if (!j)
+        return -1;
+    *j = (job){x, n, out, cls, nn_now(), QUEUED, back, ctx, NULL};
+    pthread_mutex_lock(&b->lock);
+    enqueue(b, j);
+    /* Passes while the queue has rows and a slot is free (every executor busy: one of them
+     * takes these later); after a pass, only while no other executor is at work, which goes
+     * on with the queue after its own pass: so this thread gets back to its connections. */
+    while (b->head && b->n_free > 0) {
+        execute(b);
+        if (b->n_free < b->lim.executors)
+            break;
+    }
+    pthread_mutex_unlock(&b->lock);
+    return 0;
 }

@@ -33,12 +33,27 @@ struct nn_server {
     int stopping;
 };
 
+/* An inference whose rows are in the batcher: what its answer needs, kept while the
+ * connection is parked (suspended) and the thread reads other requests. */
+typedef struct {
+    nn_serve_model *m; /* held until the answer is queued */
+    nn_serve_req q;
+    float *out;
+    long *cls;
+    int tf;
+    pthread_mutex_t lock; /* done and parked: the rows' callback and the request's thread */
+    int done;             /* the rows are back */
+    int parked;           /* the connection is suspended, waiting for them */
+    struct MHD_Connection *conn;
+} pending;
+
 typedef struct {
     nn_buf body;
     int too_big;
     int arriving; /* counted in *arriving until its body is parsed */
     int answered; /* nn_metrics_end called */
     double t0;
+    pending *p;   /* an inference in the batcher, or NULL */
 } conn_state;
 
 typedef struct {
@@ -81,42 +96,93 @@ static void arrived(nn_server *s, conn_state *c)
     }
 }
 
-/* POST .../infer or :predict: parse, predict, answer. */
-static void infer(nn_server *s, nn_serve_model *m, reply *r, int tf, conn_state *c,
-                  struct MHD_Connection *conn)
+static void pending_free(pending *p)
 {
-    nn_serve_req q;
+    if (!p)
+        return;
+    nn_serve_req_free(&p->q);
+    free(p->out);
+    free(p->cls);
+    nn_serve_model_release(p->m);
+    pthread_mutex_destroy(&p->lock);
+    free(p);
+}
+
+/* The batcher's callback: the rows are back. Resumes the connection if it is parked; after
+ * the unlock, p may be answered and freed by the request's thread at any moment. */
+static void rows_back(void *ctx)
+{
+    pending *p = ctx;
+    pthread_mutex_lock(&p->lock);
+    p->done = 1;
+    int parked = p->parked;
+    struct MHD_Connection *conn = p->conn;
+    pthread_mutex_unlock(&p->lock);
+    if (parked) /* it stays suspended until this call: conn is valid */
+        MHD_resume_connection(conn);
+}
+
+/* The answer of an inference whose rows are back. */
+static void infer_answer(reply *r, pending *p)
+{
+    r->status = 200;
+    if (p->tf)
+        nn_serve_answer_tf(&r->out, p->m, p->q.n, p->out, p->cls);
+    else
+        nn_serve_answer_v2(&r->out, p->m, &p->q, p->out, p->cls, &r->json_len);
+}
+
+/* POST .../infer or :predict: parse, then hand the rows to the batcher. Either the answer
+ * (or an error) is in r, or the connection is parked until the rows are back and c->p holds
+ * the inference. */
+static void infer(nn_server *s, nn_serve_model *m, reply *r, int tf, conn_state *c,
+                 struct MHD_Connection *conn)
+{
     char err[512];
     int K = nn_serve_outputs(m), D = nn_serve_inputs(m);
     size_t max = (size_t)m->max_batch;
-    int st = tf ? nn_serve_parse_tf(c->body.s, c->body.len, D, max, &q, err, sizeof err)
+    pending *p = calloc(1, sizeof *p);
+    r->ep = tf ? NN_EP_PREDICT : NN_EP_INFER;
+    if (!p) {
+        arrived(s, c);
+        fail(r, 500, "out of memory for a request");
+        return;
+    }
+    int st = tf ? nn_serve_parse_tf(c->body.s, c->body.len, D, max, &p->q, err, sizeof err)
                 : nn_serve_parse_v2(c->body.s, c->body.len,
                                     MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
                                                                 "Inference-Header-Content-Length"),
-                                    D, max, &q, err, sizeof err);
+                                    D, max, &p->q, err, sizeof err);
     arrived(s, c);
-    r->ep = tf ? NN_EP_PREDICT : NN_EP_INFER;
-    if (!st && !tf && (st = nn_serve_check_outputs(m, &q, err, sizeof err)))
-        nn_serve_req_free(&q);
+    if (!st && !tf)
+        st = nn_serve_check_outputs(m, &p->q, err, sizeof err);
+    pthread_mutex_init(&p->lock, NULL);
+    p->tf = tf, p->conn = conn;
     if (st) {
         fail(r, st, "%s", err);
+        pending_free(p);
         return;
     }
-    float *out = malloc(q.n * (size_t)K * sizeof(float));
-    long *cls = malloc(q.n * sizeof(long));
-    if (!out || !cls) {
-        fail(r, 500, "out of memory for %zu rows of %d outputs", q.n, K);
-    } else {
-        nn_serve_predict(m, q.x, q.n, out, cls);
-        r->status = 200;
-        if (tf)
-            nn_serve_answer_tf(&r->out, m, q.n, out, cls);
-        else
-            nn_serve_answer_v2(&r->out, m, &q, out, cls, &r->json_len);
+    p->out = malloc(p->q.n * (size_t)K * sizeof(float));
+    p->cls = malloc(p->q.n * sizeof(long));
+    p->m = nn_serve_model_ref(m);
+    if (!p->out || !p->cls ||
+        nn_serve_predict_async(m, p->q.x, p->q.n, p->out, p->cls, rows_back, p) != 0) {
+        fail(r, 500, "out of memory for %zu rows of %d outputs", p->q.n, K);
+        pending_free(p);
+        return;
     }
-    free(out);
-    free(cls);
-    nn_serve_req_free(&q);
+    pthread_mutex_lock(&p->lock);
+    if (!p->done) { /* in an executor's queue: park the connection and read others */
+        p->parked = 1;
+        c->p = p;
+        MHD_suspend_connection(conn);
+        pthread_mutex_unlock(&p->lock);
+        return;
+    }
+    pthread_mutex_unlock(&p->lock); /* this thread ran the pass itself */
+    infer_answer(r, p);
+    pending_free(p);
 }
 
 /* /v2/models/<rest>: NAME [/versions/V] [/ready | /infer]. */
@@ -306,24 +372,46 @@ static conn_state *begin(nn_server *s, struct MHD_Connection *conn, const char *
     return c;
 }
 
+/* Queues r's answer on model m, logs and counts it. */
+static enum MHD_Result finish(nn_server *s, struct MHD_Connection *conn, const char *method,
+                              const char *url, conn_state *c, nn_serve_model *m, reply *r)
+{
+    size_t out_len = r->out.len;
+    enum MHD_Result ok = respond(s, m, conn, r);
+    double dt = nn_now() - c->t0;
+    r->out.len = out_len;
+    access_log(s, method, url, r, c, dt);
+    nn_buf_free(&r->out);
+    c->answered = 1;
+    nn_metrics_end(s->mx, r->ep, r->status, dt);
+    return ok;
+}
+
 /* The body is complete: answer on the model of the moment, which this request holds until
- * its answer is queued (a reload meanwhile does not touch it). */
+ * its answer is queued (a reload meanwhile does not touch it). An inference whose rows wait
+ * in the batcher parks the connection (c->p); it is answered when resumed. */
 static enum MHD_Result answer(nn_server *s, struct MHD_Connection *conn, const char *method,
                               const char *url, conn_state *c)
 {
     reply r = {0, {0}, NULL, NULL, 0, NN_EP_OTHER};
+    if (c->p) { /* resumed: the rows are back */
+        pending *p = c->p;
+        c->p = NULL;
+        r.ep = p->tf ? NN_EP_PREDICT : NN_EP_INFER;
+        infer_answer(&r, p);
+        enum MHD_Result ok = finish(s, conn, method, url, c, p->m, &r);
+        pending_free(p);
+        return ok;
+    }
     nn_serve_model *m = nn_registry_acquire(s->g);
     route(s, m, &r, conn, method, url, c);
     arrived(s, c);
-    size_t out_len = r.out.len;
-    enum MHD_Result ok = respond(s, m, conn, &r);
+    if (c->p) { /* parked */
+        nn_serve_model_release(m);
+        return MHD_YES;
+    }
+    enum MHD_Result ok = finish(s, conn, method, url, c, m, &r);
     nn_serve_model_release(m);
-    double dt = nn_now() - c->t0;
-    r.out.len = out_len;
-    access_log(s, method, url, &r, c, dt);
-    nn_buf_free(&r.out);
-    c->answered = 1;
-    nn_metrics_end(s->mx, r.ep, r.status, dt);
     return ok;
 }
 
@@ -363,6 +451,7 @@ static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     arrived(s, c);
     if (!c->answered) /* the client went away first */
         nn_metrics_end(s->mx, NN_EP_OTHER, 499, nn_now() - c->t0);
+    pending_free(c->p); /* resumed (its rows back) but not answered: the client is gone */
     nn_buf_free(&c->body);
     free(c);
     *con_cls = NULL;
@@ -389,7 +478,8 @@ nn_server *nn_server_start(const nn_serve_config *cfg, nn_registry *g, nn_metric
     *s = (nn_server){NULL, g, mx, arriving, key, (size_t)cfg->max_body, cfg->quiet,
                      PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0};
     s->d = MHD_start_daemon(
-        MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC, 0, NULL, NULL, handler, s,
+        MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME, 0, NULL, NULL,
+        handler, s,
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->threads,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->max_conn,

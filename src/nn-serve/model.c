@@ -99,3 +99,10 @@ void nn_serve_predict(nn_serve_model *m, float *x, size_t n, float *out, long *c
     nn_preprocess_apply_x(&m->pre, x, n, nn_serve_inputs(m));
     nn_batcher_run(m->batch, x, n, out, cls);
 }
+
+int nn_serve_predict_async(nn_serve_model *m, float *x, size_t n, float *out, long *cls,
+                           void (*back)(void *ctx), void *ctx)
+{
+    nn_preprocess_apply_x(&m->pre, x, n, nn_serve_inputs(m));
+    return nn_batcher_submit(m->batch, x, n, out, cls, back, ctx);
+}

@@ -68,8 +68,16 @@ nn_batcher *nn_batcher_new(const nn_layout *lo, const nn_batch_limits *lim, nn_b
                            void *ctx);
 void nn_batcher_free(nn_batcher *b);
 /* Runs n <= max_batch rows through the model in some pass; returns when out and cls hold
- * them. Thread-safe; blocks. */
+ * them. Thread-safe; blocks. While an executor slot is free it runs the queued passes itself,
+ * its own among them. */
 void nn_batcher_run(nn_batcher *b, const float *x, size_t n, float *out, long *cls);
+/* The same without waiting: queues the rows and, while a slot is free, runs the queued passes
+ * on this thread; back(ctx) is called exactly once, when out and cls hold the rows, by the
+ * thread that ran their pass (this one, before nn_batcher_submit returns, or an executor
+ * later), with no lock held. x, out and cls must stay valid until then. 0, or -1 when out of
+ * memory (nothing queued, back not called). */
+int nn_batcher_submit(nn_batcher *b, const float *x, size_t n, float *out, long *cls,
+                      void (*back)(void *ctx), void *ctx);
 
 /* ---- the model (model.c): one loaded checkpoint, immutable once loaded ---- */
 typedef struct nn_serve_model {
@@ -101,6 +109,10 @@ static inline int nn_serve_inputs(const nn_serve_model *m) { return m->lo.sizes[
  * double, as nn-predict) or the values in the targets' units; cls (n) the class when classify
  * (may be NULL otherwise). Rides in a dynamic batch. */
 void nn_serve_predict(nn_serve_model *m, float *x, size_t n, float *out, long *cls);
+/* nn_serve_predict without waiting (nn_batcher_submit): back(ctx) when out and cls hold the
+ * answers. 0, or -1 when out of memory. */
+int nn_serve_predict_async(nn_serve_model *m, float *x, size_t n, float *out, long *cls,
+                           void (*back)(void *ctx), void *ctx);
 
 /* ---- the model being served, and live updates (registry.c) ----
  * Requests take a reference to the current model for their whole life; a reload loads and
@@ -113,6 +125,8 @@ nn_registry *nn_registry_open(const nn_serve_config *cfg, const nn_batch_limits 
 void nn_registry_close(nn_registry *g);
 nn_serve_model *nn_registry_acquire(nn_registry *g);
 void nn_serve_model_release(nn_serve_model *m);
+/* Another reference to a model already held (released with nn_serve_model_release). */
+nn_serve_model *nn_serve_model_ref(nn_serve_model *m);
 /* Loads the checkpoint now named (--model's file, or DIR/latest) when it differs from the one
  * served (force: even when it does not), verifies it, and swaps it in; one log line either
  * way. 1 swapped, 0 nothing new, -1 refused (the old model keeps serving). */

@@ -134,6 +134,12 @@ nn_serve_model *nn_registry_acquire(nn_registry *g)
     return m;
 }
 
+nn_serve_model *nn_serve_model_ref(nn_serve_model *m)
+{
+    atomic_fetch_add(&m->refs, 1);
+    return m;
+}
+
 void nn_serve_model_release(nn_serve_model *m)
 {
     if (m && atomic_fetch_sub(&m->refs, 1) == 1)
