@@ -9,6 +9,8 @@
 #                                    requeue, resume; the final state is bit-identical to an
 #                                    uninterrupted run (mpirun: also the MAX_RESTARTS cap)
 #   sweep                            a job array: one result per task, collected in one table
+#   serve                            cluster/nn-serve.sbatch: the address file, an answer there,
+#                                    scancel: nn-serve exits 0 and the file is removed
 #   multihost                        mpirun over TCP across two network namespaces, -np 4 with
 #                                    2 ranks per host: identical to the 4-rank run on one host
 # Each Slurm case starts its own cluster/slurm-local.sh instance on free, non-default ports
@@ -252,6 +254,48 @@ EOF
     grep -q "optimizer *sgd" < <("$train" --verify "$(newest sw/task-2/ckpt)") ||
         fail "task 2 did not use its own --optimizer"
     say "array of 3 configurations: 3 tasks COMPLETED in $(elapsed "$t0") s, one row each"
+}
+
+case_serve() {
+    # cluster/nn-serve.sbatch serving a checkpoint directory: the address file appears once
+    # the server listens, the server answers there, and scancel stops it cleanly (nn-serve
+    # exits 0, the file is removed)
+    start_slurm
+    "$make_data" blobs s.h5 400 8 3 1 100 >/dev/null
+    run_np 2 --data s.h5 --layers 8,16,3 --epochs 2 --checkpoint-dir ck --quiet >train.out 2>&1 ||
+        { cat train.out >&2; fail "training the served model failed"; }
+    local id addr end t0 row
+    t0=$(date +%s.%N)
+    id=$(sbatch --parsable --chdir="$work" --output="$work/serve-%j.out" --ntasks=1 \
+        --cpus-per-task=1 --time=5 --export="ALL,NN_SERVE=$build/nn-serve" \
+        "$src/cluster/nn-serve.sbatch" --model-dir ck --quiet)
+    wait_state "$id" 60 RUNNING
+    end=$((SECONDS + 60))
+    until [ -s "nn-serve-$id.addr" ]; do
+        [ "$(job_field "$id" JobState)" = RUNNING ] || fail "job $id is $(job_field "$id" JobState) before writing its address"
+        [ "$SECONDS" -lt "$end" ] || fail "no nn-serve-$id.addr within 60 s of RUNNING"
+        sleep 0.1
+    done
+    addr=$(cat "nn-serve-$id.addr")
+    [[ $addr =~ ^127\.0\.0\.1:[0-9]+$ ]] || fail "the address file holds '$addr'; expected 127.0.0.1:PORT"
+    curl -sf "http://$addr/v2/health/ready" >/dev/null || fail "no answer at $addr"
+    row=$(printf '0.5,%.0s' 1 2 3 4 5 6 7)0.5
+    curl -sf "http://$addr/v1/models/ck:predict" -d "{\"instances\": [[$row]]}" >p.json ||
+        fail "no prediction at $addr"
+    grep -q '"predictions"' p.json || fail "not a prediction: $(cat p.json)"
+    scancel "$id"
+    end=$((SECONDS + 60))
+    while [ -e "nn-serve-$id.addr" ]; do
+        [ "$SECONDS" -lt "$end" ] || fail "nn-serve-$id.addr still there 60 s after scancel"
+        sleep 0.1
+    done
+    until grep -q "nn-serve exited with status" "serve-$id.out" 2>/dev/null; do
+        [ "$SECONDS" -lt "$end" ] || fail "the job did not say how nn-serve ended: $(tail -5 "serve-$id.out")"
+        sleep 0.1
+    done
+    grep -q "nn-serve exited with status 0" "serve-$id.out" ||
+        fail "nn-serve did not exit 0 after scancel: $(tail -5 "serve-$id.out")"
+    say "sbatch nn-serve.sbatch: served at $addr, answered, stopped by scancel (exit 0, address file removed) in $(elapsed "$t0") s"
 }
 
 # ---- two hosts: network namespaces joined by a veth pair -----------------------------------
