@@ -34,9 +34,12 @@ model() {
 start() {
     local src=(--model "$ck")
     [ -z "${follow:-}" ] || src=(--model-dir "$follow")
+    # The previous server's log goes first: the new one truncates it only once its process
+    # runs, and until then the wait below would read the old startup line.
+    rm -f serve.log
     "$serve" "${src[@]}" --host 127.0.0.1 --port 0 "$@" >serve.log 2>&1 &
     bg=$!
-    until grep -q '^nn-serve .* on http://' serve.log; do
+    until grep -q '^nn-serve .* on http://' serve.log 2>/dev/null; do
         kill -0 "$bg" 2>/dev/null || fail "nn-serve exited before listening: $(cat serve.log)"
         sleep 0.05 # polling for the line, not a delay the test depends on
     done

@@ -36,7 +36,7 @@ say "$(grep '^result ' predict.log)"
 "$build/nn-serve" --model-dir ck --name fmnist --host 127.0.0.1 --port 0 --threads 4 --quiet \
     >serve.log 2>&1 &
 bg=$!
-until grep -q '^nn-serve .* on http://' serve.log; do
+until grep -q '^nn-serve .* on http://' serve.log 2>/dev/null; do
     kill -0 "$bg" 2>/dev/null || fail "nn-serve exited before listening: $(cat serve.log)"
     sleep 0.05 # polling for the startup line, not a delay the test depends on
 done
