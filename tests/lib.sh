@@ -31,7 +31,8 @@ nn_test_setup() {
 
 nn_test_cleanup() {
     local rc=$? h
-    [ -n "${bg:-}" ] && { pkill -9 -P "$bg"; kill -9 "$bg"; } 2>/dev/null
+    # (|| true: under set -e a pkill that finds no child would end the clean-up here)
+    [ -n "${bg:-}" ] && { pkill -9 -P "$bg" || true; kill -9 "$bg" || true; } 2>/dev/null
     for h in "${nn_exit_hooks[@]}"; do "$h" "$rc" || true; done
     if [ -n "${NN_KEEP:-}" ]; then echo "kept $work" >&2; else rm -rf "$work"; fi
 }
