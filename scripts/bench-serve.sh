@@ -79,7 +79,7 @@ fi
 
 # nn-serve, built or brought up to date (it changes often; an incremental build is quick)
 if [ -f "$build/CMakeCache.txt" ]; then
-    cmake --build "$build" --target nn-serve sgemm_ceiling -j "$(nproc)" >/dev/null
+    cmake --build "$build" --target nn-serve nn-train sgemm_ceiling -j "$(nproc)" >/dev/null
 else
     say "building in $build"
     "$root/scripts/build.sh" "$build" >&2
@@ -97,6 +97,9 @@ cleanup() {
 }
 trap cleanup EXIT
 export OPENBLAS_NUM_THREADS=1 # as nn-serve documents: one BLAS thread per request
+# PyTorch loads the same OpenBLAS: give it the kernels nn-serve chooses (scripts/blas-coretype.sh)
+coretype=$("$root/scripts/blas-coretype.sh" "$build")
+[ -z "$coretype" ] || export OPENBLAS_CORETYPE=$coretype
 
 # start SERVER CMD...: starts a server in the background, logging to $work/SERVER.log, waits (at
 # most 60 s) for its startup line "... on http://HOST:PORT", sets url[SERVER], then polls
@@ -220,6 +223,7 @@ fi
 ver() { dpkg-query -W -f='${Version}' "$1" 2>/dev/null || echo '?'; }
 cpu=$(sed -n 's/^model name[[:space:]]*: *//p' /proc/cpuinfo | head -1)
 echo "machine: $(nproc) cores, $cpu, Linux $(uname -r); load average $load0 at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end"
+echo "BLAS: OpenBLAS's ${OPENBLAS_CORETYPE:-own choice of} kernels for both servers (OPENBLAS_CORETYPE${OPENBLAS_CORETYPE:+=$OPENBLAS_CORETYPE})"
 echo "versions: $("$serve" --version 2>&1 | head -1) (libmicrohttpd $(ver libmicrohttpd12), jsmn $(ver libjsmn-dev), OpenBLAS $(ver libopenblas0-pthread)); Python $("$py" -c 'import platform; print(platform.python_version())'), torch $("$py" -c 'import torch; print(torch.__version__)'), $(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2)"
 echo "model: $model ($(sed -n 's/.*(\(.*\)) version \([0-9]*\) on .*/\1, version \2/p' "$work/${servers[0]}.log" | head -1))"
 echo "nn-serve: defaults (--threads 4, --model-threads = cores, --max-batch 1024, --batch-delay-us 0) and --quiet${serve_args:+ $serve_args};" \

@@ -51,6 +51,10 @@ trap 'rm -rf "$work"' EXIT
 [ "$(id -u)" = 0 ] && export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 export OPENBLAS_NUM_THREADS=1 OMPI_MCA_pml=ob1 OMPI_MCA_rmaps_base_oversubscribe=1
 
+# PyTorch loads the same OpenBLAS: give it the kernels nn-train chose (scripts/blas-coretype.sh)
+coretype=$("$root/scripts/blas-coretype.sh" "$build")
+[ -z "$coretype" ] || export OPENBLAS_CORETYPE=$coretype
+
 have_torch=0
 if [ -x "$torch_py" ] && "$torch_py" -c 'import torch' 2>/dev/null; then
     have_torch=1
