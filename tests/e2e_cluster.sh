@@ -264,18 +264,16 @@ case_serve() {
     "$make_data" blobs s.h5 400 8 3 1 100 >/dev/null
     run_np 2 --data s.h5 --layers 8,16,3 --epochs 2 --checkpoint-dir ck --quiet >train.out 2>&1 ||
         { cat train.out >&2; fail "training the served model failed"; }
-    local id addr end t0 row
+    local id addr t0 row
     t0=$(date +%s.%N)
     id=$(sbatch --parsable --chdir="$work" --output="$work/serve-%j.out" --ntasks=1 \
         --cpus-per-task=1 --time=5 --export="ALL,NN_SERVE=$build/nn-serve" \
         "$src/cluster/nn-serve.sbatch" --model-dir ck --quiet)
     wait_state "$id" 60 RUNNING
-    end=$((SECONDS + 60))
-    until [ -s "nn-serve-$id.addr" ]; do
-        [ "$(job_field "$id" JobState)" = RUNNING ] || fail "job $id is $(job_field "$id" JobState) before writing its address"
-        [ "$SECONDS" -lt "$end" ] || fail "no nn-serve-$id.addr within 60 s of RUNNING"
-        sleep 0.1
-    done
+    # the job writes the address file, then says "serving at" (cluster/nn-serve.sbatch)
+    wait_line "serve-$id.out" "serving at http://" 60 ||
+        fail "job $id ($(job_field "$id" JobState)) did not start serving within 60 s: $(tail -5 "serve-$id.out" 2>/dev/null)"
+    [ -s "nn-serve-$id.addr" ] || fail "the job serves but wrote no nn-serve-$id.addr"
     addr=$(cat "nn-serve-$id.addr")
     [[ $addr =~ ^127\.0\.0\.1:[0-9]+$ ]] || fail "the address file holds '$addr'; expected 127.0.0.1:PORT"
     curl -sf "http://$addr/v2/health/ready" >/dev/null || fail "no answer at $addr"
@@ -284,15 +282,10 @@ case_serve() {
         fail "no prediction at $addr"
     grep -q '"predictions"' p.json || fail "not a prediction: $(cat p.json)"
     scancel "$id"
-    end=$((SECONDS + 60))
-    while [ -e "nn-serve-$id.addr" ]; do
-        [ "$SECONDS" -lt "$end" ] || fail "nn-serve-$id.addr still there 60 s after scancel"
-        sleep 0.1
-    done
-    until grep -q "nn-serve exited with status" "serve-$id.out" 2>/dev/null; do
-        [ "$SECONDS" -lt "$end" ] || fail "the job did not say how nn-serve ended: $(tail -5 "serve-$id.out")"
-        sleep 0.1
-    done
+    # its last line, once the address file is gone
+    wait_line "serve-$id.out" "nn-serve exited with status" 60 ||
+        fail "the job did not say how nn-serve ended within 60 s of scancel: $(tail -5 "serve-$id.out")"
+    [ ! -e "nn-serve-$id.addr" ] || fail "nn-serve-$id.addr still there after the job's last line"
     grep -q "nn-serve exited with status 0" "serve-$id.out" ||
         fail "nn-serve did not exit 0 after scancel: $(tail -5 "serve-$id.out")"
     say "sbatch nn-serve.sbatch: served at $addr, answered, stopped by scancel (exit 0, address file removed) in $(elapsed "$t0") s"

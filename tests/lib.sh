@@ -67,6 +67,19 @@ run_np() {
     mpi_run "$np" "$train" "$@"
 }
 
+# wait_line FILE PATTERN SECONDS: returns 0 as soon as a line of FILE (which may not exist yet)
+# matches the grep PATTERN, as `tail -F` delivers the file's lines; 1 if none has after
+# SECONDS, a hang guard only. No polling interval of our own: the wait ends on the line.
+wait_line() {
+    local follower fd rc=0
+    exec {fd}< <(exec timeout "$3" tail -n +1 -F "$1" 2>/dev/null)
+    follower=$!
+    grep -q -m1 -- "$2" <&"$fd" || rc=1
+    kill "$follower" 2>/dev/null || true
+    exec {fd}<&-
+    return "$rc"
+}
+
 # newest DIR: the newest checkpoint in DIR (names sort in the order they were written)
 newest() { ls "$1"/ckpt-*.h5 | sort | tail -1; }
 # checksum FILE: the state checksum `nn-train --verify` reports, verifying the file on the way
