@@ -62,6 +62,15 @@ static nn_layout layout(void)
     return lo;
 }
 
+/* A batcher over the test layout whose passes go to the recorder r. */
+static nn_batcher *recording(recorder *r, nn_batch_limits lim)
+{
+    nn_layout lo = layout();
+    nn_batcher *b = nn_batcher_new(&lo, &lim, record, r);
+    assert_non_null(b);
+    return b;
+}
+
 typedef struct {
     nn_batcher *b;
     int id;
@@ -93,11 +102,8 @@ static void *ask(void *arg)
 static void test_answers_routed(void **state)
 {
     (void)state;
-    nn_layout lo = layout();
     recorder r = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, {0}, 0, 1, 0};
-    nn_batch_limits lim = {32, 1, 0, NULL, NULL};
-    nn_batcher *b = nn_batcher_new(&lo, &lim, record, &r);
-    assert_non_null(b);
+    nn_batcher *b = recording(&r, (nn_batch_limits){32, 1, 0, NULL, NULL});
     enum { N = 64 };
     static client c[N];
     pthread_t t[N];
@@ -137,12 +143,10 @@ static void test_answers_routed(void **state)
 static void test_lone_request_not_delayed(void **state)
 {
     (void)state;
-    nn_layout lo = layout();
     recorder r = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, {0}, 0, 0, 0};
     atomic_long arriving;
     atomic_init(&arriving, 0);
-    nn_batch_limits lim = {32, 1, 3600L * 1000000L, &arriving, NULL};
-    nn_batcher *b = nn_batcher_new(&lo, &lim, record, &r);
+    nn_batcher *b = recording(&r, (nn_batch_limits){32, 1, 3600L * 1000000L, &arriving, NULL});
     client c = {.b = b, .id = 3, .n = 2};
     ask(&c);
     assert_true(c.ok);
@@ -155,12 +159,10 @@ static void test_lone_request_not_delayed(void **state)
 static void test_waits_for_arriving_rows(void **state)
 {
     (void)state;
-    nn_layout lo = layout();
     recorder r = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, {0}, 0, 0, 0};
     atomic_long arriving;
     atomic_init(&arriving, 1);
-    nn_batch_limits lim = {4, 1, 3600L * 1000000L, &arriving, NULL};
-    nn_batcher *b = nn_batcher_new(&lo, &lim, record, &r);
+    nn_batcher *b = recording(&r, (nn_batch_limits){4, 1, 3600L * 1000000L, &arriving, NULL});
     client c1 = {.b = b, .id = 1, .n = 1}, c2 = {.b = b, .id = 2, .n = 3};
     pthread_t t1, t2;
     pthread_create(&t1, NULL, ask, &c1);
@@ -275,11 +277,8 @@ static void check_answers(const sub *u, int id)
 static void test_submit_called_back(void **state)
 {
     (void)state;
-    nn_layout lo = layout();
     recorder r = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, {0}, 0, 1, 0};
-    nn_batch_limits lim = {16, 1, 0, NULL, NULL};
-    nn_batcher *b = nn_batcher_new(&lo, &lim, record, &r);
-    assert_non_null(b);
+    nn_batcher *b = recording(&r, (nn_batch_limits){16, 1, 0, NULL, NULL});
     enum { N = 40 };
     static sub u[N + 1];
     memset(u, 0, sizeof u);

@@ -113,8 +113,8 @@ static int scan_number(const char *p, const char *e, decimal_t *d)
                 x = x * 10 + (*p - '0');
         if (!n)
             return 0;
-        d->big = x > 100000;
-        d->e10 += eneg ? -(x > 100000 ? 100001 : x) : (x > 100000 ? 100001 : x);
+        d->big = x > 100000; /* then e10 is not the value's (the slow path reads the text) */
+        d->e10 += eneg ? -x : x;
     }
     return p == e;
 }
