@@ -79,7 +79,7 @@ fi
 
 # nn-serve, built or brought up to date (it changes often; an incremental build is quick)
 if [ -f "$build/CMakeCache.txt" ]; then
-    cmake --build "$build" --target nn-serve nn-train sgemm_ceiling -j "$(nproc)" >/dev/null
+    cmake --build "$build" --target nn-serve nn-train sgemm_ceiling serve_parse -j "$(nproc)" >/dev/null
 else
     say "building in $build"
     "$root/scripts/build.sh" "$build" >&2
@@ -203,10 +203,25 @@ for k in "${kinds[@]}"; do
         done
     done
 done
+# The HTTP floor: nn-serve's health check (no body, no model) one request at a time.
+floor=""
+if [ -n "${url[nn-serve]:-}" ]; then
+    floor=$(wrk -t1 -c1 -d "${secs}s" --latency "${url[nn-serve]}/v2/health/ready" |
+        awk '/^Requests\/sec:/ { r = $2 } $1 == "50%" { p = $2 } END { print r, p }')
+fi
 for s in "${servers[@]}"; do
     stop "${pids[0]}"
     pids=("${pids[@]:1}")
 done
+# The parse alone (tests/tools/serve_parse): the JSON bodies as nn-serve reads them.
+parse=""
+if [ "$only" != python ]; then
+    d=$(sed -n 's/.*(\([0-9]*\)-[0-9-]* [a-z]*, .*/\1/p' "$work/nn-serve.log" | head -1)
+    for k in json1 json32; do
+        parse+="$k $("$build/tests/tools/serve_parse" "$work/b/$k" "$d" |
+            sed -n 's/.*best_parse_us=\([0-9.]*\).*/\1/p') us; "
+    done
+fi
 
 # The ceiling: the model's inference pass alone (nn_forward, the products, bias and
 # activations; no HTTP, parsing, softmax or answer), one thread, 1 and 32 rows at a time.
@@ -272,6 +287,8 @@ if [ -n "${fig[nn-serve:json1:16]:-}" ]; then
             END { if (n) printf "; smallest nn-serve / Python ratio %.1fx (>= 10: %s)", lo, (lo >= 10 ? "met" : "not met") }'
     fi
     echo
+    [ -z "$floor" ] || echo "HTTP floor: GET /v2/health/ready one request at a time: ${floor% *} requests/s, p50 ${floor#* }"
+    [ -z "$parse" ] || echo "parse alone (tests/tools/serve_parse, best of 5 rounds): ${parse%; }"
     if [ -n "${ceil[32]:-}" ]; then
         awk -v c1="${ceil[1]}" -v c32="${ceil[32]}" -v n="$(nproc)" -v r="$rps" -v b="$best" 'BEGIN {
             printf "ceiling: the inference pass alone (tests/tools/sgemm_ceiling --forward, 1 thread) %.0f rows/s 1 row at a time, %.0f rows/s 32 at a time; %d cores at most %dx that: json1 at c16 is %.0f%% and bin32 best %.0f%% of it\n",
