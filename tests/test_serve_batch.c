@@ -86,8 +86,7 @@ static void *ask(void *arg)
     for (size_t i = 0; i < c->n; i++)
         for (int j = 0; j < D; j++)
             c->x[i * D + j] = j == 0 ? (float)(c->id * 100 + (int)i) : 0.5f * (float)j;
-    nn_batcher_run(c->b, c->x, c->n, c->out, c->cls);
-    c->ok = 1;
+    c->ok = nn_batcher_run(c->b, c->x, c->n, c->out, c->cls) == 0;
     for (size_t i = 0; i < c->n; i++) {
         float s = (float)(c->id * 100 + (int)i) + 0.5f * (1 + 2 + 3 + 4 + 5);
         for (int k = 0; k < K; k++)
@@ -206,8 +205,8 @@ static void test_batched_equals_alone(void **state)
     nn_batch_limits lim = {R, 1, 0, NULL, NULL};
     nn_batcher *b = nn_batcher_new(&m.lo, &lim, forward, &m);
     for (int i = 0; i < R; i++)
-        nn_batcher_run(b, x + i * D, 1, alone + i * K, ca + i);
-    nn_batcher_run(b, x, R, batched, cb);
+        assert_int_equal(nn_batcher_run(b, x + i * D, 1, alone + i * K, ca + i), 0);
+    assert_int_equal(nn_batcher_run(b, x, R, batched, cb), 0);
     for (int i = 0; i < R * K; i++)
         assert_true(fabsf(batched[i] - alone[i]) <= 1e-6f * fabsf(alone[i]) + 1e-12f);
     for (int i = 0; i < R; i++)

@@ -2,9 +2,9 @@
  * themselves run the passes. A request queues its rows; while fewer than `executors` passes
  * run, it becomes an executor at once and takes the queue from its head, whole requests up to
  * max_batch rows (its own among them, or older ones first: FIFO), and goes on with passes
- * until the queue is empty. A request that finds every executor busy either waits for its rows
- * (nn_batcher_run) or leaves them queued and is called back when they are done
- * (nn_batcher_submit: the HTTP thread parks the connection meanwhile and reads others). So a
+ * until the queue is empty. A request that finds every executor busy leaves its rows queued
+ * and is called back when they are done (nn_batcher_submit: the HTTP thread parks the
+ * connection meanwhile and reads others; nn_batcher_run waits for the call). So a
  * lone request runs immediately, and under load the rows that queue while the passes run go
  * together into the next pass: one sgemm per layer for all of them. Each executor has its
  * own work slot (nn_work, and gather/scatter buffers), allocated once. */
@@ -23,12 +23,10 @@ typedef struct job {
     float *out;     /* (n, K) */
     long *cls;      /* (n) or NULL */
     double queued;  /* nn_now() when queued */
-    int state;      /* QUEUED, TAKEN, DONE */
-    void (*back)(void *ctx); /* nn_batcher_submit's: called when done, then the job freed */
+    void (*back)(void *ctx); /* called when done, then the job is freed */
     void *ctx;
     struct job *next;
 } job;
-enum { QUEUED, TAKEN, DONE };
 
 typedef struct {
     nn_work w;
@@ -43,7 +41,7 @@ struct nn_batcher {
     nn_batch_fn fn;
     void *ctx;
     pthread_mutex_t lock;
-    pthread_cond_t moved; /* a job was queued or finished, or a slot came free */
+    pthread_cond_t moved; /* a job was queued (an executor waiting for rows may take it) */
     job *head, *tail;     /* the queue */
     size_t queued_rows;
     int n_free;
@@ -130,7 +128,6 @@ static job *take(nn_batcher *b, size_t *rows, size_t *count, double now)
     for (job *j = b->head; j && *rows + j->n <= (size_t)b->lim.max_batch; j = j->next) {
         *rows += j->n;
         (*count)++;
-        j->state = TAKEN;
         if (b->lim.mx)
             nn_metrics_queued(b->lim.mx, now - j->queued);
         last = j;
@@ -175,7 +172,6 @@ static void execute(nn_batcher *b)
     wait_for_more(b);
     if (!b->head) { /* other executors took the rows while this one waited */
         b->free_slots[b->n_free++] = s;
-        pthread_cond_broadcast(&b->moved);
         return;
     }
     size_t rows, count;
@@ -185,25 +181,14 @@ static void execute(nn_batcher *b)
     if (b->lim.mx)
         nn_metrics_batch(b->lim.mx, rows, count);
     pthread_mutex_lock(&b->lock);
-    job *submitted = NULL;
+    b->free_slots[b->n_free++] = s;
+    pthread_mutex_unlock(&b->lock);
     for (job *j = list, *next; j; j = next) {
         next = j->next;
-        if (j->back) /* nobody waits on it: called back below */
-            j->next = submitted, submitted = j;
-        else
-            j->state = DONE; /* its waiter reads it under the lock */
+        j->back(j->ctx);
+        free(j);
     }
-    b->free_slots[b->n_free++] = s;
-    pthread_cond_broadcast(&b->moved);
-    if (submitted) {
-        pthread_mutex_unlock(&b->lock);
-        for (job *j = submitted, *next; j; j = next) {
-            next = j->next;
-            j->back(j->ctx);
-            free(j);
-        }
-        pthread_mutex_lock(&b->lock);
-    }
+    pthread_mutex_lock(&b->lock);
 }
 
 /* With the lock held: queues j. */
@@ -218,29 +203,13 @@ static void enqueue(nn_batcher *b, job *j)
     pthread_cond_broadcast(&b->moved); /* an executor waiting for rows may take these */
 }
 
-void nn_batcher_run(nn_batcher *b, const float *x, size_t n, float *out, long *cls)
-{
-    job me = {x, n, out, cls, nn_now(), QUEUED, NULL, NULL, NULL};
-    pthread_mutex_lock(&b->lock);
-    enqueue(b, &me);
-    for (;;) {
-        if (b->head && b->n_free > 0) /* its own rows, or others' left in the queue */
-            execute(b);
-        else if (me.state != DONE)
-            pthread_cond_wait(&b->moved, &b->lock);
-        else
-            break;
-    }
-    pthread_mutex_unlock(&b->lock);
-}
-
 int nn_batcher_submit(nn_batcher *b, const float *x, size_t n, float *out, long *cls,
                       void (*back)(void *ctx), void *ctx)
 {
     job *j = malloc(sizeof *j);
     if (!j)
         return -1;
-    *j = (job){x, n, out, cls, nn_now(), QUEUED, back, ctx, NULL};
+    *j = (job){x, n, out, cls, nn_now(), back, ctx, NULL};
     pthread_mutex_lock(&b->lock);
     enqueue(b, j);
     /* Passes while the queue has rows and a slot is free (every executor busy: one of them
@@ -252,5 +221,35 @@ int nn_batcher_submit(nn_batcher *b, const float *x, size_t n, float *out, long 
             break;
     }
     pthread_mutex_unlock(&b->lock);
+    return 0;
+}
+
+/* nn_batcher_run's side of the call back: its rows are done. */
+typedef struct {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    int done;
+} waiter;
+
+static void wake(void *ctx)
+{
+    waiter *w = ctx;
+    pthread_mutex_lock(&w->lock);
+    w->done = 1;
+    pthread_cond_signal(&w->cond);
+    pthread_mutex_unlock(&w->lock);
+}
+
+int nn_batcher_run(nn_batcher *b, const float *x, size_t n, float *out, long *cls)
+{
+    waiter w = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0};
+    if (nn_batcher_submit(b, x, n, out, cls, wake, &w) != 0)
+        return -1;
+    pthread_mutex_lock(&w.lock);
+    while (!w.done)
+        pthread_cond_wait(&w.cond, &w.lock);
+    pthread_mutex_unlock(&w.lock);
+    pthread_mutex_destroy(&w.lock);
+    pthread_cond_destroy(&w.cond);
     return 0;
 }

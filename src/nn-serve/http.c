@@ -167,7 +167,7 @@ static void infer(nn_server *s, nn_serve_model *m, reply *r, int tf, conn_state 
     p->cls = malloc(p->q.n * sizeof(long));
     p->m = nn_serve_model_ref(m);
     if (!p->out || !p->cls ||
-        nn_serve_predict_async(m, p->q.x, p->q.n, p->out, p->cls, rows_back, p) != 0) {
+        nn_serve_predict(m, p->q.x, p->q.n, p->out, p->cls, rows_back, p) != 0) {
         fail(r, 500, "out of memory for %zu rows of %d outputs", p->q.n, K);
         pending_free(p);
         return;

@@ -94,13 +94,7 @@ void nn_serve_model_free(nn_serve_model *m)
     free(m);
 }
 
-void nn_serve_predict(nn_serve_model *m, float *x, size_t n, float *out, long *cls)
-{
-    nn_preprocess_apply_x(&m->pre, x, n, nn_serve_inputs(m));
-    nn_batcher_run(m->batch, x, n, out, cls);
-}
-
-int nn_serve_predict_async(nn_serve_model *m, float *x, size_t n, float *out, long *cls,
+int nn_serve_predict(nn_serve_model *m, float *x, size_t n, float *out, long *cls,
                            void (*back)(void *ctx), void *ctx)
 {
     nn_preprocess_apply_x(&m->pre, x, n, nn_serve_inputs(m));

@@ -67,10 +67,9 @@ typedef struct {
 nn_batcher *nn_batcher_new(const nn_layout *lo, const nn_batch_limits *lim, nn_batch_fn fn,
                            void *ctx);
 void nn_batcher_free(nn_batcher *b);
-/* Runs n <= max_batch rows through the model in some pass; returns when out and cls hold
- * them. Thread-safe; blocks. While an executor slot is free it runs the queued passes itself,
- * its own among them. */
-void nn_batcher_run(nn_batcher *b, const float *x, size_t n, float *out, long *cls);
+/* nn_batcher_submit, then waits for the call back: returns when out and cls hold the rows.
+ * 0, or -1 when out of memory. */
+int nn_batcher_run(nn_batcher *b, const float *x, size_t n, float *out, long *cls);
 /* The same without waiting: queues the rows and, while a slot is free, runs the queued passes
  * on this thread; back(ctx) is called exactly once, when out and cls hold the rows, by the
  * thread that ran their pass (this one, before nn_batcher_submit returns, or an executor
@@ -107,11 +106,9 @@ static inline int nn_serve_outputs(const nn_serve_model *m) { return m->lo.sizes
 static inline int nn_serve_inputs(const nn_serve_model *m) { return m->lo.sizes[0]; }
 /* Predicts n <= max_batch rows x (n, D), scaled in place: out (n, K) the probabilities (in
  * double, as nn-predict) or the values in the targets' units; cls (n) the class when classify
- * (may be NULL otherwise). Rides in a dynamic batch. */
-void nn_serve_predict(nn_serve_model *m, float *x, size_t n, float *out, long *cls);
-/* nn_serve_predict without waiting (nn_batcher_submit): back(ctx) when out and cls hold the
- * answers. 0, or -1 when out of memory. */
-int nn_serve_predict_async(nn_serve_model *m, float *x, size_t n, float *out, long *cls,
+ * (may be NULL otherwise). Rides in a dynamic batch (nn_batcher_submit): back(ctx) when out
+ * and cls hold the answers. 0, or -1 when out of memory. */
+int nn_serve_predict(nn_serve_model *m, float *x, size_t n, float *out, long *cls,
                            void (*back)(void *ctx), void *ctx);
 
 /* ---- the model being served, and live updates (registry.c) ----
