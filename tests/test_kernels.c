@@ -381,6 +381,14 @@ static void test_row_alone_as_in_batch(void **s)
                 fail_msg("row %d alone, logit %d: %.9g, in the batch %.9g", i, k, got[k],
                          want[k]);
     }
+    /* a work that takes its plans from another (nn-serve's slots) computes alike */
+    nn_work copy;
+    assert_int_equal(nn_work_init_as(&copy, &lo, 5, &one), 0);
+    assert_int_equal(copy.row_multiple, one.row_multiple);
+    nn_forward(&lo, p, &copy, x, 5);
+    if (w.rows_alike)
+        assert_memory_equal(copy.act[3], all, 5 * 10 * sizeof(float));
+    nn_work_free(&copy);
     nn_work_free(&w);
     nn_work_free(&one);
     free(p);

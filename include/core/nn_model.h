@@ -68,6 +68,9 @@ typedef struct {
 } nn_work;
 
 int nn_work_init(nn_work *w, const nn_layout *lo, int max_batch);
+/* nn_work_init taking the layers' plans (nn_gemm_plan) from like, a work of the same layout,
+ * instead of probing BLAS again: for several work slots of one model. */
+int nn_work_init_as(nn_work *w, const nn_layout *lo, int max_batch, const nn_work *like);
 /* Allocates the dropout masks (once, at set-up); 0 or -1. */
 int nn_work_enable_dropout(nn_work *w, const nn_layout *lo);
 void nn_work_free(nn_work *w);

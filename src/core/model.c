@@ -119,9 +119,9 @@ void nn_params_init(const nn_layout *lo, float *params, uint64_t seed)
     }
 }
 
-int nn_work_init(nn_work *w, const nn_layout *lo, int max_batch)
+/* The plans of lo's layers (nn_gemm_plan) into w: kc, row_multiple, rows_alike. */
+static int find_plans(nn_work *w, const nn_layout *lo)
 {
-    memset(w, 0, sizeof *w);
     int mult = 1;
     for (int i = 0; i < lo->n_layers; i++) {
         nn_gemm_plan p;
@@ -141,7 +141,26 @@ int nn_work_init(nn_work *w, const nn_layout *lo, int max_batch)
         mult = mult ? mult / a * p.mult : 0;
     }
     w->rows_alike = mult > 0;
-    mult = mult ? mult : 1;
+    w->row_multiple = mult ? mult : 1;
+    return 0;
+}
+
+int nn_work_init(nn_work *w, const nn_layout *lo, int max_batch)
+{
+    return nn_work_init_as(w, lo, max_batch, NULL);
+}
+
+int nn_work_init_as(nn_work *w, const nn_layout *lo, int max_batch, const nn_work *like)
+{
+    memset(w, 0, sizeof *w);
+    if (like) {
+        memcpy(w->kc, like->kc, sizeof w->kc);
+        w->row_multiple = like->row_multiple;
+        w->rows_alike = like->rows_alike;
+    } else if (find_plans(w, lo) != 0) {
+        return -1;
+    }
+    const int mult = w->row_multiple;
     /* Room for a batch padded to the multiple (nn_forward), its input in delta_a. */
     const size_t rows = ((size_t)(max_batch > 1 ? max_batch : 1) + mult - 1) / mult * mult;
     size_t total = 2 * rows * lo->max_width;
@@ -151,7 +170,6 @@ int nn_work_init(nn_work *w, const nn_layout *lo, int max_batch)
     if (!w->block)
         return -1;
     w->max_batch = max_batch;
-    w->row_multiple = mult;
     float *p = w->block;
     for (int i = 1; i <= lo->n_layers; i++) {
         w->act[i] = p;

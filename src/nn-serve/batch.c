@@ -77,7 +77,8 @@ nn_batcher *nn_batcher_new(const nn_layout *lo, const nn_batch_limits *lim, nn_b
     int fail = !b->slots || !b->free_slots;
     for (int i = 0; i < E && !fail; i++) {
         slot *s = &b->slots[i];
-        fail = nn_work_init(&s->w, lo, lim->max_batch) != 0;
+        /* the first slot probes BLAS for the plans, the others copy them */
+        fail = nn_work_init_as(&s->w, lo, lim->max_batch, i ? &b->slots[0].w : NULL) != 0;
         s->x = malloc(B * (size_t)b->D * sizeof(float));
         s->out = malloc(B * (size_t)b->K * sizeof(float));
         s->cls = malloc(B * sizeof(long));
