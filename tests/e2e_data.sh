@@ -510,7 +510,7 @@ case_cli() {
     grep -q -- "--test-fraction F .*\[0\]$" c.txt && grep -q -- "--seed N .*\[42\]$" c.txt &&
         grep -q -- "--bad-rows WHAT .*(drop|fail) \[drop\]$" c.txt &&
         grep -q -- "--task NAME .*(auto|classify|regress) \[auto\]$" c.txt &&
-        grep -q -- "-o, --output FILE .*\[required\]$" c.txt || fail "import-csv --help defaults"
+        grep -q -- "-o, --output FILE.h5 .*\[required\]$" c.txt || fail "import-csv --help defaults"
     # every line of a command's help shows a default or [required]
     ! grep -- '--' c.txt | grep -vqE '\[[^]]+\]$' || fail "a flag without a default: $(cat c.txt)"
     "$nndata" --version | grep -Eq '^nn-data [0-9]+\.[0-9]+\.[0-9]+$' || fail "--version"

@@ -231,7 +231,7 @@ case_bad_input() {
         expect_error $np "/train/x row 5 column 2 is not finite" --model "$ck4" --data nan.h5 "${o[@]}"
         expect_error $np "5 entries but the model has 6 inputs" --model pre5.h5 --data c.h5 "${o[@]}"
         expect_error $np "x_scale\[0\] is 0" --model pre0.h5 --data c.h5 "${o[@]}"
-        expect_error $np "nn-predict needs --model FILE" --data c.h5 "${o[@]}"
+        expect_error $np "nn-predict needs --model FILE.h5" --data c.h5 "${o[@]}"
         expect_error $np "unknown flag '--bogus'" --model "$ck" --data c.h5 --bogus "${o[@]}"
         expect_error $np "--batch '0'" --model "$ck" --data c.h5 --batch 0 "${o[@]}"
     done
@@ -279,7 +279,7 @@ case_cli() {
         grep -q -- "--$flag" help.txt || fail "--help does not list --$flag"
     done
     grep -q -- "--batch N .*\[256\]" help.txt || fail "--help does not show --batch's default"
-    grep -q -- "--model FILE .*\[required\]" help.txt || fail "--help does not mark --model required"
+    grep -q -- "--model FILE.h5 .*\[required\]" help.txt || fail "--help does not mark --model required"
     grep -q -- "--split NAME .*(auto|test|val|train) \[auto\]" help.txt || fail "--help: --split"
     "$predict" --version | grep -Eq '^nn-predict [0-9]+\.[0-9]+\.[0-9]+$' || fail "--version"
     # --quiet prints nothing on success, at 1 and 2 ranks

@@ -26,7 +26,7 @@ typedef nn_arg opt;
 
 #define OFF(f) offsetof(dopts, f)
 #define OUTPUT_OPT                                                                             \
-    {"output", 'o', NN_ARG_STR, OFF(output), NULL, "FILE", 0, 0, NULL, 1,                      \
+    {"output", 'o', NN_ARG_STR, OFF(output), NULL, "FILE.h5", 0, 0, NULL, 1,                      \
      "HDF5 file to write; written as FILE.tmp and renamed when complete"}
 #define HELP_OPT {"help", 'h', NN_ARG_FLAG, OFF(help), NULL, NULL, 0, 0, NULL, 0, "show this help"}
 

@@ -7,9 +7,9 @@
 
 #define OFF(f) offsetof(nn_predict_config, f)
 static const nn_arg options[] = {
-    {"model", 0, NN_ARG_STR, OFF(model), NULL, "FILE", 0, 0, NULL, 1,
+    {"model", 0, NN_ARG_STR, OFF(model), NULL, "FILE.h5", 0, 0, NULL, 1,
      "checkpoint written by nn-train (docs/checkpoint.md)"},
-    {"data", 0, NN_ARG_STR, OFF(data), NULL, "FILE", 0, 0, NULL, 1,
+    {"data", 0, NN_ARG_STR, OFF(data), NULL, "FILE.h5", 0, 0, NULL, 1,
      "HDF5 data set (docs/data-format.md); y may be absent from the split"},
     {"split", 0, NN_ARG_STR, OFF(split), "auto", "NAME", 0, 0, "auto|test|val|train", 0,
      "split to predict; auto: test if the file has /test, else val, else train"},

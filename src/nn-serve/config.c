@@ -7,7 +7,7 @@
 
 #define OFF(f) offsetof(nn_serve_config, f)
 static const nn_arg options[] = {
-    {"model", 0, NN_ARG_STR, OFF(model), NULL, "FILE", 0, 0, NULL, 0,
+    {"model", 0, NN_ARG_STR, OFF(model), NULL, "FILE.h5", 0, 0, NULL, 0,
      "checkpoint written by nn-train (docs/checkpoint.md); SIGHUP reads it again"},
     {"model-dir", 0, NN_ARG_STR, OFF(model_dir), NULL, "DIR", 0, 0, NULL, 0,
      "a --checkpoint-dir of nn-train: serves the checkpoint DIR/latest names and swaps in "
