@@ -278,7 +278,7 @@ case_cli() {
         grep -q -- "--$flag" help.txt || fail "--help does not list --$flag"
     done
     grep -q -- "--lr FLOAT .*\[0.001\]" help.txt || fail "--help does not show --lr's default"
-    "$train" --version | grep -Eq '^nn-train [0-9]+\.[0-9]+\.[0-9]+$' || fail "--version"
+    "$train" --version | grep -Eq '^nn-train [0-9]+\.[0-9]+\.[0-9]+ \(git ' || fail "--version"
     # --quiet prints nothing on success; metrics CSV has the documented header
     "$make_data" blobs c.h5 300 4 2 1
     out=$(run_np 2 --data c.h5 --layers 4,8,2 --epochs 2 --quiet --metrics m.csv 2>&1)

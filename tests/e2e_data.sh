@@ -513,7 +513,7 @@ case_cli() {
         grep -q -- "-o, --output FILE.h5 .*\[required\]$" c.txt || fail "import-csv --help defaults"
     # every line of a command's help shows a default or [required]
     ! grep -- '--' c.txt | grep -vqE '\[[^]]+\]$' || fail "a flag without a default: $(cat c.txt)"
-    "$nndata" --version | grep -Eq '^nn-data [0-9]+\.[0-9]+\.[0-9]+$' || fail "--version"
+    "$nndata" --version | grep -Eq '^nn-data [0-9]+\.[0-9]+\.[0-9]+ \(git ' || fail "--version"
     expect_fail 2 "expected a command" none
     # both spellings of a value
     write_iris_like iris.csv

@@ -281,7 +281,7 @@ case_cli() {
     grep -q -- "--batch N .*\[256\]" help.txt || fail "--help does not show --batch's default"
     grep -q -- "--model FILE.h5 .*\[required\]" help.txt || fail "--help does not mark --model required"
     grep -q -- "--split NAME .*(auto|test|val|train) \[auto\]" help.txt || fail "--help: --split"
-    "$predict" --version | grep -Eq '^nn-predict [0-9]+\.[0-9]+\.[0-9]+$' || fail "--version"
+    "$predict" --version | grep -Eq '^nn-predict [0-9]+\.[0-9]+\.[0-9]+ \(git ' || fail "--version"
     # --quiet prints nothing on success, at 1 and 2 ranks
     "$make_data" blobs c.h5 200 4 2 1 50
     run_np 2 --data c.h5 --layers 4,8,2 --epochs 1 --checkpoint-dir ck --quiet

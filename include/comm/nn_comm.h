@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "nn_version.h"
+
 typedef struct nn_comm_impl nn_comm_impl;
 typedef struct {
     int rank, size;
@@ -17,6 +19,9 @@ typedef struct {
 
 int nn_comm_init(nn_comm *c, int *argc, char ***argv); /* 0 on success */
 void nn_comm_finalize(nn_comm *c);
+/* MPI for --version: the standard and implementation compiled against, and the loaded
+ * library's own version line (callable before nn_comm_init). */
+void nn_mpi_libver(nn_libver *v);
 /* Ends every rank of the job at once, with this exit code. Last resort only. */
 void nn_comm_abort(const nn_comm *c, int code);
 

@@ -6,6 +6,7 @@
 #include <stddef.h>
 
 #include "nn_model.h"
+#include "nn_version.h"
 #include "nn_rng.h"
 
 /* Loss of the outputs in w->act[L], summed over the B samples (not averaged), and
@@ -69,6 +70,9 @@ void nn_blas_choose_kernels(char **argv);
 /* The kernels OpenBLAS runs, for banners: "SkylakeX kernels (chosen here: OpenBLAS took this
  * CPU for a Prescott)" after nn_blas_choose_kernels re-executed, else "NAME kernels". */
 const char *nn_blas_kernels(char *buf, size_t len);
+/* OpenBLAS for --version: the version compiled against, and the loaded library's own
+ * description (version, build options, the kernels it runs). */
+void nn_blas_libver(nn_libver *v);
 
 /* Sets OpenBLAS's thread count (n > 0) and returns the count in effect. */
 int nn_blas_threads(int n);

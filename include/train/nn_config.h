@@ -37,5 +37,7 @@ int nn_config_given(const nn_config *cfg, const char *name);
 const nn_arg *nn_config_arg(const char *name);
 /* Writes the generated usage text. */
 void nn_config_usage(FILE *out);
+/* The option table, for the manual page and the shell completion (nn_manual.h). */
+const nn_argspec *nn_config_spec(void);
 
 #endif

@@ -34,6 +34,22 @@ int nn_comm_init(nn_comm *c, int *argc, char ***argv)
     return 0;
 }
 
+void nn_mpi_libver(nn_libver *v)
+{
+    char lib[MPI_MAX_LIBRARY_VERSION_STRING];
+    int len = 0;
+    MPI_Get_library_version(lib, &len);
+    lib[len < 0 ? 0 : len < (int)sizeof lib ? len : (int)sizeof lib - 1] = '\0';
+    snprintf(v->name, sizeof v->name, "MPI");
+#ifdef OMPI_MAJOR_VERSION
+    snprintf(v->built, sizeof v->built, "Open MPI %d.%d.%d (MPI %d.%d)", OMPI_MAJOR_VERSION,
+             OMPI_MINOR_VERSION, OMPI_RELEASE_VERSION, MPI_VERSION, MPI_SUBVERSION);
+#else
+    snprintf(v->built, sizeof v->built, "MPI %d.%d", MPI_VERSION, MPI_SUBVERSION);
+#endif
+    snprintf(v->runs, sizeof v->runs, "%.*s", (int)strcspn(lib, ",\n"), lib); /* first clause */
+}
+
 /* MPI_Finalize waits for every other rank to reach it, so the watchdog keeps watching until
  * it returns: a rank that freezes after the last collective must not hang the job. */
 void nn_comm_finalize(nn_comm *c)

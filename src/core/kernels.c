@@ -199,6 +199,15 @@ const char *nn_blas_kernels(char *buf, size_t len)
     return buf;
 }
 
+void nn_blas_libver(nn_libver *v)
+{
+    const char *b = strstr(OPENBLAS_VERSION, "OpenBLAS "), *cfg = openblas_get_config();
+    b = b ? b + strlen("OpenBLAS ") : OPENBLAS_VERSION;
+    snprintf(v->name, sizeof v->name, "OpenBLAS");
+    snprintf(v->built, sizeof v->built, "%.*s", (int)strcspn(b, " "), b);
+    snprintf(v->runs, sizeof v->runs, "%s", cfg ? cfg : "?");
+}
+
 int nn_blas_threads(int n)
 {
     if (n > 0)

@@ -17,6 +17,8 @@
 
 #include "nn_args.h"
 #include "nn_fileio.h"
+#include "nn_kernels.h"
+#include "nn_libvers.h"
 #include "nn_data_cmd.h"
 
 /* ---------------------------------------------------------------------------------------- */
@@ -75,7 +77,7 @@ typedef struct {
     const char *summary;
     const opt *opts;
     size_t nopts;
-    int positional; /* takes one FILE argument */
+    const char *positional; /* the kind of its one FILE argument ("FILE.csv"), or NULL */
     int (*run)(const dopts *o, int argc, char **argv);
 } command;
 
@@ -84,14 +86,22 @@ static const command commands[] = {
      "nn-data import-idx --images FILE --labels FILE [--test-images FILE --test-labels FILE] "
      "-o OUT.h5",
      "MNIST-style IDX images and labels to an nn-train data file; pixels become x/255 in [0, 1]",
-     idx_opts, N_OF(idx_opts), 0, cmd_import_idx},
+     idx_opts, N_OF(idx_opts), NULL, cmd_import_idx},
     {"import-csv", "nn-data import-csv FILE --label COLUMN -o OUT.h5 [flags]",
      "a CSV file (RFC 4180) to an nn-train data file, dropping rows with missing or "
      "non-finite values",
-     csv_opts, N_OF(csv_opts), 1, cmd_import_csv},
+     csv_opts, N_OF(csv_opts), "FILE.csv", cmd_import_csv},
     {"info", "nn-data info FILE [flags]",
      "shapes, types, label counts, non-finite values and feature ranges of a data file",
-     info_opts, N_OF(info_opts), 1, cmd_info},
+     info_opts, N_OF(info_opts), "FILE.h5", cmd_info},
+};
+
+/* What comes before a command (for the manual page and the completion; parsed by main). */
+static const opt top_opts[] = {
+    {"help", 'h', NN_ARG_FLAG, OFF(help), NULL, NULL, 0, 0, NULL, 0,
+     "show every command's flags and exit"},
+    {"version", 0, NN_ARG_FLAG, OFF(help), NULL, NULL, 0, 0, NULL, 0,
+     "print the version, the git commit and the libraries, and exit"},
 };
 
 static void print_opts(FILE *out, const command *c)
@@ -136,10 +146,49 @@ static int parse(const command *c, int argc, char **argv, dopts *d)
 }
 
 
+/* --help-man or --help-bash, alone after nn-data or after a command: the page or the
+ * completion script, from the tables above. Returns 0 after printing, else -1. */
+static int manual(int argc, char **argv)
+{
+    nn_argspec top = {top_opts, N_OF(top_opts), "nn-data", NULL}, specs[N_OF(commands)];
+    nn_command_spec cmds[N_OF(commands)];
+    for (size_t i = 0; i < N_OF(commands); i++) {
+        specs[i] = (nn_argspec){commands[i].opts, commands[i].nopts, commands[i].name, NULL};
+        cmds[i] = (nn_command_spec){commands[i].name, &specs[i], commands[i].positional};
+    }
+    nn_manual_form f = nn_manual_asked(argc, argv, 1);
+    if (f == NN_MANUAL_BASH) {
+        nn_manual_bash("nn-data", &top, cmds, (int)N_OF(commands), stdout);
+        return 0;
+    }
+    if (f == NN_MANUAL_MAN) {
+        nn_manual_roff(data_manual_page(NULL), &top, stdout);
+        return 0;
+    }
+    for (size_t i = 0; argc > 2 && i < N_OF(commands); i++)
+        if (strcmp(argv[1], commands[i].name) == 0 &&
+            nn_manual_asked(argc, argv, 2) == NN_MANUAL_MAN) {
+            nn_manual_roff(data_manual_page(commands[i].name), &specs[i], stdout);
+            return 0;
+        }
+    return -1;
+}
+
+/* --version: the program, its commit, and each library as built and as run. */
+static void print_version(void)
+{
+    nn_libver v[3];
+    nn_io_libvers(&v[0]);
+    nn_blas_libver(&v[2]);
+    nn_version_print(stdout, "nn-data", v, 3);
+}
+
 /* ---------------------------------------------------------------------------------------- */
 
 int main(int argc, char **argv)
 {
+    if (manual(argc, argv) == 0) /* the build's --help-man and --help-bash */
+        return 0;
     nn_input_guard_program("nn-data", 0); /* a crash inside HDF5 names the file it was reading */
     if (argc < 2) {
         data_error("expected a command: import-idx, import-csv or info (see nn-data --help)");
@@ -151,7 +200,7 @@ int main(int argc, char **argv)
         return 0;
     }
     if (strcmp(argv[1], "--version") == 0) {
-        printf("nn-data %s\n", NN_VERSION);
+        print_version();
         return 0;
     }
     const command *c = NULL;

@@ -8,6 +8,7 @@
 #include <stddef.h>
 
 #include "nn_h5write.h"
+#include "nn_manual.h"
 
 enum { EXIT_DATA = 1, EXIT_USAGE = 2 };
 
@@ -28,6 +29,11 @@ typedef struct {
     int help;
     const char *input; /* the positional FILE */
 } dopts;
+
+/* ---- manual.c: the prose of the manual pages ---- */
+
+/* The page of a command ("import-csv"), or nn-data's own for NULL; NULL for an unknown one. */
+const nn_manual *data_manual_page(const char *command);
 
 /* ---- output.c: the one error line, and the output file, never left half-written ---- */
 

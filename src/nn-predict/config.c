@@ -65,6 +65,8 @@ int nn_predict_config_given(const nn_predict_config *cfg, const char *name)
     return nn_args_given(&spec, cfg->given, name);
 }
 
+const nn_argspec *nn_predict_config_spec(void) { return &spec; }
+
 void nn_predict_config_usage(FILE *out)
 {
     fprintf(out,

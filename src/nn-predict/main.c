@@ -27,6 +27,7 @@
 #include "nn_h5data.h"
 #include "nn_fileio.h"
 #include "nn_kernels.h"
+#include "nn_libvers.h"
 #include "nn_model.h"
 #include "nn_predict.h"
 #include "nn_preprocess.h"
@@ -395,9 +396,21 @@ static void predictor_free(predictor *p)
     nn_preprocess_free(&p->pre);
 }
 
+/* --version: the program, its commit, and each library as built and as run. */
+static void print_version(void)
+{
+    nn_libver v[4];
+    nn_mpi_libver(&v[0]);
+    nn_io_libvers(&v[1]);
+    nn_blas_libver(&v[3]);
+    nn_version_print(stdout, "nn-predict", v, 4);
+}
+
 int main(int argc, char **argv)
 {
-    nn_blas_choose_kernels(argv); /* may re-execute: first */
+    if (nn_predict_manual(argc, argv) == 0) /* the build's --help-man and --help-bash */
+        return 0;
+    nn_blas_choose_kernels(argv); /* may re-execute */
     nn_comm comm;
     if (nn_comm_init(&comm, &argc, &argv) != 0) {
         fprintf(stderr, "nn-predict: error: MPI_Init failed\n");
@@ -417,7 +430,7 @@ int main(int argc, char **argv)
             else if (p.cfg.help)
                 nn_predict_config_usage(stdout);
             else
-                printf("nn-predict %s\n", NN_VERSION);
+                print_version();
         }
         nn_comm_finalize(&comm);
         return bad ? 2 : 0;

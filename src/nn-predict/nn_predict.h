@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "nn_args.h"
 #include "nn_predictions.h"
 
 /* ---- command line (one table names every flag; parsing and --help come from it) ---- */
@@ -38,6 +39,10 @@ int nn_predict_config_parse(nn_predict_config *cfg, int argc, char **argv, char 
                             size_t errlen);
 int nn_predict_config_given(const nn_predict_config *cfg, const char *name);
 void nn_predict_config_usage(FILE *out);
+/* The option table, for the manual page and the shell completion (nn_manual.h). */
+const nn_argspec *nn_predict_config_spec(void);
+/* --help-man or --help-bash alone: prints the page or the script and returns 0; else -1. */
+int nn_predict_manual(int argc, char **argv);
 
 /* ---- output files ---- */
 

@@ -62,6 +62,8 @@ int nn_serve_config_parse(nn_serve_config *cfg, int argc, char **argv, char *err
     return rc;
 }
 
+const nn_argspec *nn_serve_config_spec(void) { return &spec; }
+
 void nn_serve_config_usage(FILE *out)
 {
     fprintf(out, "usage: nn-serve --model CHECKPOINT [flags]\n"

@@ -515,3 +515,11 @@ void nn_server_stop(nn_server *s)
     MHD_stop_daemon(s->d);
     free(s);
 }
+
+void nn_serve_mhd_libver(nn_libver *v)
+{
+    unsigned x = MHD_VERSION; /* 0xMMmmrrpp, hex digits read as decimal */
+    snprintf(v->name, sizeof v->name, "libmicrohttpd");
+    snprintf(v->built, sizeof v->built, "%x.%x.%x", x >> 24, (x >> 16) & 0xffu, (x >> 8) & 0xffu);
+    snprintf(v->runs, sizeof v->runs, "%s", MHD_get_version());
+}

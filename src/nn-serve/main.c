@@ -11,6 +11,7 @@
 
 #include "nn_args.h"
 #include "nn_kernels.h"
+#include "nn_libvers.h"
 #include "nn_metrics.h"
 #include "nn_serve.h"
 #include "nn_status.h"
@@ -87,9 +88,21 @@ static int executors(const nn_serve_config *cfg)
     return (int)(n < cfg->threads ? n : cfg->threads);
 }
 
+/* --version: the program, its commit, and each library as built and as run. */
+static void print_version(void)
+{
+    nn_libver v[4];
+    nn_io_libvers(&v[0]);
+    nn_blas_libver(&v[2]);
+    nn_serve_mhd_libver(&v[3]);
+    nn_version_print(stdout, "nn-serve", v, 4);
+}
+
 int main(int argc, char **argv)
 {
-    nn_blas_choose_kernels(argv); /* may re-execute: first */
+    if (nn_serve_manual(argc, argv) == 0) /* the build's --help-man and --help-bash */
+        return 0;
+    nn_blas_choose_kernels(argv); /* may re-execute */
     nn_serve_config cfg;
     char err[ERRLEN], key[512];
     if (nn_serve_config_parse(&cfg, argc, argv, err, sizeof err) != 0) {
@@ -100,7 +113,7 @@ int main(int argc, char **argv)
         if (cfg.help)
             nn_serve_config_usage(stdout);
         else
-            printf("nn-serve %s\n", NN_VERSION);
+            print_version();
         return 0;
     }
     if (cfg.key_file && read_key(cfg.key_file, key, sizeof key, err, sizeof err) != 0) {

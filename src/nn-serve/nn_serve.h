@@ -21,8 +21,10 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "nn_args.h"
 #include "nn_model.h"
 #include "nn_preprocess.h"
+#include "nn_version.h"
 
 /* ---- command line ---- */
 typedef struct {
@@ -46,6 +48,10 @@ typedef struct {
 
 int nn_serve_config_parse(nn_serve_config *cfg, int argc, char **argv, char *err, size_t errlen);
 void nn_serve_config_usage(FILE *out);
+/* The option table, for the manual page and the shell completion (nn_manual.h). */
+const nn_argspec *nn_serve_config_spec(void);
+/* --help-man or --help-bash alone: prints the page or the script and returns 0; else -1. */
+int nn_serve_manual(int argc, char **argv);
 
 /* ---- dynamic batching (batch.c) ----
  * Requests hand their rows to the batcher; at most `executors` forward passes run at once, and
@@ -194,5 +200,7 @@ nn_server *nn_server_start(const nn_serve_config *cfg, nn_registry *g, struct nn
                            size_t errlen);
 /* Stops accepting, finishes what is in flight, frees. */
 void nn_server_stop(nn_server *s);
+/* libmicrohttpd for --version: as built against and as loaded. */
+void nn_serve_mhd_libver(nn_libver *v);
 
 #endif

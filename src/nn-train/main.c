@@ -10,12 +10,14 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "manual.h"
 #include "nn_args.h"
 #include "nn_checkpoint.h"
 #include "nn_comm.h"
 #include "nn_config.h"
 #include "nn_fileio.h"
 #include "nn_kernels.h"
+#include "nn_libvers.h"
 #include "nn_trainer.h"
 
 /* The command line, for checkpoints' provenance. */
@@ -173,6 +175,16 @@ static int verify(const char *path)
     return 0;
 }
 
+/* --version: the program, its commit, and each library as built and as run. */
+static void print_version(void)
+{
+    nn_libver v[4];
+    nn_mpi_libver(&v[0]);
+    nn_io_libvers(&v[1]);
+    nn_blas_libver(&v[3]);
+    nn_version_print(stdout, "nn-train", v, 4);
+}
+
 /* Flags that end the run before training: a parse error (2), --help or --version (0), srun
  * without PMIx (2), --verify (0 or 1). Returns that exit status, or -1 to go on and train. */
 static int before_training(const nn_comm *comm, const nn_config *cfg, int bad, const char *err)
@@ -185,7 +197,7 @@ static int before_training(const nn_comm *comm, const nn_config *cfg, int bad, c
             else if (cfg->help)
                 nn_config_usage(stdout);
             else
-                printf("nn-train %s\n", NN_VERSION);
+                print_version();
         }
         return bad ? 2 : 0;
     }
@@ -285,7 +297,9 @@ static int train(nn_trainer *t)
 
 int main(int argc, char **argv)
 {
-    nn_blas_choose_kernels(argv); /* may re-execute: first */
+    if (nn_train_manual(argc, argv) == 0) /* the build's --help-man and --help-bash */
+        return 0;
+    nn_blas_choose_kernels(argv); /* may re-execute */
     nn_comm comm;
     if (nn_comm_init(&comm, &argc, &argv) != 0) {
         fprintf(stderr, "nn-train: error: MPI_Init failed\n");

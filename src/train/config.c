@@ -34,6 +34,8 @@ const nn_arg *nn_config_arg(const char *name)
     return nn_args_find(&spec, name);
 }
 
+const nn_argspec *nn_config_spec(void) { return &spec; }
+
 void nn_config_usage(FILE *out)
 {
     fprintf(out,
