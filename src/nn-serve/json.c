@@ -41,6 +41,8 @@ static int ws(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; 
 static int sep_ok(walk *w, size_t a, size_t b, char sep)
 {
     const char *s = w->j->s;
+    if (b - a == (sep != 0) && (!sep || s[a] == sep)) /* the common case: nothing else */
+        return 0;
     while (a < b && ws(s[a]))
         a++;
     if (sep) {
@@ -433,6 +435,21 @@ double nn_json_number(const nn_json *j, int v)
     /* m and 10^|e10| are exact doubles: one correctly rounded operation */
     double x = d.e10 < 0 ? (double)d.m / pow10_exact[-d.e10] : (double)d.m * pow10_exact[d.e10];
     return d.neg ? -x : x;
+}
+
+size_t nn_json_floats(const nn_json *j, int arr, float *out, size_t n)
+{
+    const jsmntok_t *t = TOK(j);
+    int e = nn_json_first(j, arr);
+    for (size_t i = 0; i < n; i++, e = j->after[e]) {
+        if (e < 0 || e >= j->n || t[e].type != JSMN_PRIMITIVE)
+            return i;
+        char c = j->s[t[e].start];
+        if (c == 't' || c == 'f' || c == 'n' || isnan(j->f32[e]))
+            return i;
+        out[i] = j->f32[e];
+    }
+    return n;
 }
 
 int nn_json_float(const nn_json *j, int v, float *out)

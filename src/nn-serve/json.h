@@ -49,6 +49,10 @@ double nn_json_number(const nn_json *j, int v);
 /* A number as the nearest float32 (correctly rounded, as strtof): 0, or -1 when it is not a
  * number or does not fit a finite float32. */
 int nn_json_float(const nn_json *j, int v, float *out);
+/* The n elements of array arr (which has n) as nn_json_float gives them, into out: n, or the
+ * index of the first element that is not a finite float32 number (out then holds those
+ * before it). One pass over the tokens, for the rows of a request. */
+size_t nn_json_floats(const nn_json *j, int arr, float *out, size_t n);
 /* A string equal to text (no escapes compared: the protocols' names have none). */
 int nn_json_is(const nn_json *j, int v, const char *text);
 /* The value's own JSON text, with quotes for a string: [*at, *at + return). */

@@ -126,6 +126,20 @@ static int put_number(const nn_json *j, int v, float *x, size_t i, char *err, si
     return 0;
 }
 
+/* The cnt numbers of array arr into x[at, at + cnt); or 400 with the message of the first
+ * element that is not a finite float32 number. */
+static int fill_numbers(const nn_json *j, int arr, float *x, size_t at, size_t cnt, char *err,
+                        size_t errlen)
+{
+    size_t ok = nn_json_floats(j, arr, x + at, cnt);
+    if (ok == cnt)
+        return 0;
+    int v = nn_json_first(j, arr);
+    for (size_t k = 0; k < ok; k++)
+        v = nn_json_next(j, v);
+    return put_number(j, v, x, at + ok, err, errlen);
+}
+
 /* data: flat (n*d numbers) or nested (n arrays of d numbers) into x (n, d). */
 static int fill_rows(const nn_json *j, int data, size_t n, int d, float *x, char *err,
                      size_t errlen)
@@ -135,23 +149,19 @@ static int fill_rows(const nn_json *j, int data, size_t n, int d, float *x, char
     if (nn_json_type_of(j, e) == NN_JSON_ARRAY) {
         if (cnt != n)
             return BAD("data has %zu rows but the shape says %zu", cnt, n);
-        for (; e >= 0; e = nn_json_next(j, e)) {
+        for (; e >= 0; e = nn_json_next(j, e), i += (size_t)d) {
             if (nn_json_type_of(j, e) != NN_JSON_ARRAY || nn_json_size(j, e) != d)
                 return BAD("data row %zu is not an array of %d numbers; expected [N, %d]",
                            i / (size_t)d, d, d);
-            for (int v = nn_json_first(j, e); v >= 0; v = nn_json_next(j, v), i++)
-                if (put_number(j, v, x, i, err, errlen))
-                    return 400;
+            if (fill_numbers(j, e, x, i, (size_t)d, err, errlen))
+                return 400;
         }
         return 0;
     }
     if (cnt != n * (size_t)d)
         return BAD("data has %zu values but the shape [%zu, %d] needs %zu", cnt, n, d,
                    n * (size_t)d);
-    for (; e >= 0; e = nn_json_next(j, e), i++)
-        if (put_number(j, e, x, i, err, errlen))
-            return 400;
-    return 0;
+    return fill_numbers(j, data, x, 0, cnt, err, errlen) ? 400 : 0;
 }
 
 static int alloc_rows(nn_serve_req *r, size_t n, int d, size_t max_rows, char *err,
