@@ -241,7 +241,7 @@ echo "machine: $(nproc) cores, $cpu, Linux $(uname -r); load average $load0 at t
 echo "BLAS: OpenBLAS's ${OPENBLAS_CORETYPE:-own choice of} kernels for both servers (OPENBLAS_CORETYPE${OPENBLAS_CORETYPE:+=$OPENBLAS_CORETYPE})"
 echo "versions: $("$serve" --version 2>&1 | head -1) (libmicrohttpd $(ver libmicrohttpd12), jsmn $(ver libjsmn-dev), OpenBLAS $(ver libopenblas0-pthread)); Python $("$py" -c 'import platform; print(platform.python_version())'), torch $("$py" -c 'import torch; print(torch.__version__)'), $(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2)"
 echo "model: $model ($(sed -n 's/.*(\(.*\)) version \([0-9]*\) on .*/\1, version \2/p' "$work/${servers[0]}.log" | head -1))"
-echo "nn-serve: defaults (--threads 4, --model-threads = cores, --max-batch 1024, --batch-delay-us 0) and --quiet${serve_args:+ $serve_args};" \
+echo "nn-serve: defaults (--threads and --model-threads = cores, --max-batch 1024, --batch-delay-us 0) and --quiet${serve_args:+ $serve_args};" \
     "python: scripts/serve_torch.py, ThreadingHTTPServer, HTTP/1.1 keep-alive, torch 1 intra-op thread, no access log"
 echo "load: wrk -t1 -cC -d${secs}s --latency, 1 thread, not pinned (server and wrk share the cores);" \
     "one fixed body per kind, from the first /test rows; both servers measured in turn per cell"

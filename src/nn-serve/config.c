@@ -1,6 +1,7 @@
 /* config.c: nn-serve's option table; src/base/args.c parses it and prints --help. */
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "nn_args.h"
 #include "nn_serve.h"
@@ -19,8 +20,9 @@ static const nn_arg options[] = {
      "IPv4 address to listen on (0.0.0.0: every interface)"},
     {"port", 0, NN_ARG_LONG, OFF(port), "8080", "N", 0, 65535, NULL, 0,
      "TCP port; 0: any free port (the startup line names it)"},
-    {"threads", 0, NN_ARG_LONG, OFF(threads), "4", "N", 1, 256, NULL, 0,
-     "worker threads (libmicrohttpd's pool, epoll); each runs one request at a time"},
+    {"threads", 0, NN_ARG_LONG, OFF(threads), "0", "N", 0, 256, NULL, 0,
+     "worker threads (libmicrohttpd's pool, epoll); each runs one request at a time; 0: one "
+     "per core"},
     {"model-threads", 0, NN_ARG_LONG, OFF(model_threads), "0", "N", 0, 256, NULL, 0,
      "forward passes at once; requests beyond them queue and ride together in the next "
      "pass; 0: the number of cores, at most --threads"},
@@ -58,6 +60,10 @@ int nn_serve_config_parse(nn_serve_config *cfg, int argc, char **argv, char *err
         snprintf(err, errlen, "%s; expected one of --model FILE or --model-dir DIR",
                  cfg->model ? "both --model and --model-dir given" : "no model given");
         return -1;
+    }
+    if (rc == 0 && cfg->threads == 0) { /* one worker per core: the fewest that keep them busy */
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        cfg->threads = n < 1 ? 1 : n > 256 ? 256 : n;
     }
     return rc;
 }
