@@ -6,12 +6,20 @@
 # one Markdown table row, then the commands that serve the model with nn-serve and classify
 # one test image over HTTP. Exits 1 when the test accuracy is below 0.89.
 #   scripts/fashion-mnist.sh [OUTDIR]          (default out/fashion-mnist)
+# Installed (cmake --install, the .deb: PREFIX/share/nn-train/examples/fashion-mnist.sh) it
+# installs and builds nothing: it runs the programs of PREFIX/bin (else those on PATH), needs
+# the data set (apt-get install dataset-fashion-mnist, or FMNIST_DIR), plots only when gnuplot
+# is there, and OUTDIR defaults to ./fashion-mnist.
 # OUTDIR receives fmnist.h5 (kept and reused by later runs), ckpt/, metrics.csv, train.log,
 # test-preds.csv, predict.log, metrics.png, summary.md and image0.json (test image 0 as an
 # inference request). docs/fashion-mnist.md has the results; docs/serving.md, serving them.
 set -euo pipefail
-root=$(cd "$(dirname "$0")/.." && pwd)
-out=${1:-$root/out/fashion-mnist}
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/.." && pwd)
+# In the source tree (scripts/ beside CMakeLists.txt), or installed in PREFIX/share/nn-train/examples.
+installed=1
+[ -f "$root/CMakeLists.txt" ] && [ -x "$root/scripts/install-deps.sh" ] && installed=0
+if [ $installed = 0 ]; then out=${1:-$root/out/fashion-mnist}; else out=${1:-fashion-mnist}; fi
 min_accuracy=0.89
 data_dir=${FMNIST_DIR:-/usr/share/datasets/fashion-mnist}
 say() { echo "fashion-mnist: $*"; }
@@ -19,13 +27,24 @@ die() { echo "fashion-mnist: error: $*" >&2; exit 1; }
 
 # Dependencies: nn-train's own, the data set (unless FMNIST_DIR names a copy) and gnuplot
 # (unless one is installed); install-deps.sh skips what is already there.
-extra=()
-[ -n "${FMNIST_DIR:-}" ] || extra+=(dataset-fashion-mnist)
-command -v gnuplot >/dev/null || extra+=(gnuplot-nox)
-"$root/scripts/install-deps.sh" "${extra[@]}"
-
-"$root/scripts/build.sh" "$root/build"
-bin=$root/build
+if [ $installed = 0 ]; then
+    extra=()
+    [ -n "${FMNIST_DIR:-}" ] || extra+=(dataset-fashion-mnist)
+    command -v gnuplot >/dev/null || extra+=(gnuplot-nox)
+    "$root/scripts/install-deps.sh" "${extra[@]}"
+    "$root/scripts/build.sh" "$root/build"
+    bin=$root/build
+    plot=$root/scripts/plot-metrics.sh
+else
+    # PREFIX/share/nn-train/examples -> PREFIX/bin; else the programs on PATH
+    bin=$(cd "$here/../../.." && pwd)/bin
+    if [ ! -x "$bin/nn-train" ]; then
+        bin=$(dirname "$(command -v nn-train)") || die "nn-train is neither in $bin nor on PATH"
+    fi
+    plot=$here/plot-metrics.sh
+    [ -d "$data_dir" ] || die "no data set in $data_dir: apt-get install dataset-fashion-mnist," \
+        "or set FMNIST_DIR to a directory with the four IDX files"
+fi
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
 # idx NAME: the IDX file NAME in the data set, gzipped or not; idx_bytes NAME SKIP COUNT: COUNT
@@ -84,8 +103,14 @@ read -r epochs sps < <(awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; n
     { n++; e = $c["epoch"]; s += $c["samples_per_sec"] }
     END { printf "%d %.0f\n", e, n ? s / n : 0 }' "$out/metrics.csv")
 
-"$root/scripts/plot-metrics.sh" "$out/metrics.csv" "$out/metrics.png" \
-    "Fashion-MNIST 784-256-128-10, Adam 1e-3 cosine, dropout 0.2, batch 128, 2 ranks: test accuracy $acc"
+plotted=$out/metrics.png
+if [ $installed = 0 ] || command -v gnuplot >/dev/null; then
+    "$plot" "$out/metrics.csv" "$out/metrics.png" \
+        "Fashion-MNIST 784-256-128-10, Adam 1e-3 cosine, dropout 0.2, batch 128, 2 ranks: test accuracy $acc"
+else
+    say "gnuplot is not installed: no plot (apt-get install gnuplot-nox)"
+    plotted=""
+fi
 
 pct=$(awk -v a="$acc" 'BEGIN { printf "%.2f%%", 100 * a }')
 sps_fmt=$(awk -v n="$sps" 'BEGIN { s = sprintf("%d", n); r = ""
@@ -104,7 +129,7 @@ shown=${train[*]//$root\//} # the command as run from the checkout
 echo
 head -3 "$out/summary.md"
 echo
-say "wrote $out/summary.md, $out/metrics.png, $out/test-preds.csv"
+say "wrote $out/summary.md,${plotted:+ $plotted,} $out/test-preds.csv"
 # Test image 0 as an Open Inference Protocol v2 request, scaled as the import scales it: x/255
 # (%.17g: the double that rounds to the same float32 as the importer's (float)x / 255.0f).
 # The IDX images start after a 16-byte header, the labels after an 8-byte one.
