@@ -65,6 +65,8 @@ typedef struct {
     long step;                /* optimizer steps taken */
     FILE *metrics, *step_log;
     int log_errno[2];         /* the errno of a failed write to metrics, step_log (rank 0) */
+    FILE *trace;              /* --trace, open on rank 0 */
+    int trace_state;          /* 0: off or not yet written, 1: written, -1: writing failed */
     /* where to start (a resumed run starts inside its checkpoint's epoch) */
     long start_epoch, start_step;
     double start_loss_sum;
@@ -113,5 +115,9 @@ void nn_trainer_save_best(nn_trainer *t, long epoch, nn_epoch_stats *st);
 /* Sums over every rank's rows v: acc = {loss sum, correct predictions, samples}. */
 void nn_trainer_evaluate(nn_trainer *t, const nn_rows *v, double acc[3]);
 void nn_trainer_free(nn_trainer *t);
+/* --trace: at the end of the run, writes the timeline if the window was not complete (a short
+ * run). Collective; returns 0, or NN_EXIT_FAILURE on every rank if the file could not be
+ * written (reported). */
+int nn_trainer_trace_finish(nn_trainer *t);
 
 #endif

@@ -15,6 +15,7 @@
 #include "comm_impl.h"
 #include "nn_clock.h"
 #include "nn_replica.h"
+#include "nn_trace.h"
 
 /* Floats per cache line: slices start on a line of their own, so two ranks never write the
  * same line. */
@@ -329,6 +330,25 @@ const char *nn_replica_warning(const nn_replica *r) { return r->warning[0] ? r->
 float *nn_replica_grads(const nn_replica *r) { return r->grads; }
 const char *nn_replica_describe(const nn_replica *r) { return r->what; }
 
+/* --trace: the sum's time told apart by what it is doing (NN_TR_WAIT, _ADD, _ALLREDUCE,
+ * _OPTIMIZER). phase() ends the current span and starts the next; with the recorder off it
+ * is one branch. Waits shorter than a microsecond (a block that was ready) are left out. */
+typedef struct {
+    int kind;
+    double t0;
+} phase_span;
+
+static void phase(phase_span *p, int kind)
+{
+    if (!nn_trace_recording)
+        return;
+    double now = nn_now();
+    if (p->kind >= 0 && (p->kind != NN_TR_WAIT || now - p->t0 > 1e-6))
+        nn_trace_span((nn_trace_kind)p->kind, 0, p->t0, now);
+    p->kind = kind;
+    p->t0 = now;
+}
+
 /* Calls update on [a, b) in pieces of at most `block` floats, timing the calls; g holds the
  * sum of [a, b). */
 static void apply(nn_replica_update_fn update, void *ctx, const float *g, size_t a, size_t b,
@@ -446,10 +466,15 @@ const float *nn_replica_step(nn_replica *r, nn_replica_update_fn update, void *c
                              double *t_update)
 {
     *t_update = 0.0;
+    phase_span ph = {-1, 0.0};
     if (r->kind != R_SHM) {
-        if (r->kind == R_MPI)
+        if (r->kind == R_MPI) {
+            phase(&ph, NN_TR_ALLREDUCE);
             nn_comm_sum_f32(r->c, r->grads, r->n_grad);
+        }
+        phase(&ph, NN_TR_OPTIMIZER);
         apply(update, ctx, r->sum, 0, r->n_grad, r->n_grad, t_update);
+        phase(&ph, -1);
         return r->sum;
     }
     enter(r->c, "allreduce");
@@ -459,7 +484,7 @@ const float *nn_replica_step(nn_replica *r, nn_replica_update_fn update, void *c
         atomic_store_explicit(&next[r->node_rank].v, 0, memory_order_relaxed);
         memset(r->spent, 0, p);
         nn_replica_ready(r, 0);
-        for (int s; (s = pick_slice(r, claims)) >= 0;) {
+        for (int s; phase(&ph, NN_TR_WAIT), (s = pick_slice(r, claims)) >= 0;) {
             size_t a, m;
             uint64_t j = atomic_fetch_add_explicit(&claims[s].v, 1, memory_order_relaxed);
             if (!block_of(r, s, j, &a, &m))
@@ -468,19 +493,27 @@ const float *nn_replica_step(nn_replica *r, nn_replica_update_fn update, void *c
             while (!is_ready(r, a))
                 pause_wait(&spin);
             float *out = a + m <= r->n_state ? r->scratch : r->sum + a;
+            phase(&ph, NN_TR_ADD);
             sum_block(r, out, a, m);
+            phase(&ph, NN_TR_OPTIMIZER);
             apply(update, ctx, out, a, a + m, m, t_update);
         }
     } else {
+        phase(&ph, NN_TR_WAIT);
         node_sync(r);
+        phase(&ph, NN_TR_ADD);
         for (size_t b = r->lo; b < r->hi; b += SUM_BLOCK)
             sum_block(r, r->sum + b, b, r->hi - b < SUM_BLOCK ? r->hi - b : SUM_BLOCK);
+        phase(&ph, NN_TR_ALLREDUCE);
         comm_allreduce_on(r->cross, r->sum + r->lo, r->hi - r->lo, sizeof(float), MPI_FLOAT,
                           MPI_SUM);
+        phase(&ph, NN_TR_OPTIMIZER);
         apply(update, ctx, r->sum + r->lo, r->lo, r->hi, SUM_BLOCK, t_update);
     }
     r->gen++;
+    phase(&ph, NN_TR_WAIT);
     node_sync(r);
+    phase(&ph, -1);
     leave(r->c);
     return r->sum;
 }

@@ -288,6 +288,10 @@ static int train(nn_trainer *t)
     }
     if (rc == 0 && t->last_ckpt_failed) /* reported when the write failed */
         rc = NN_EXIT_FAILURE;
+    /* Every rank ends the loop with the same rc (each way out is agreed on): the timeline of a
+     * short run, or of one stopped early, is written all the same. */
+    if (nn_trainer_trace_finish(t) != 0 && (rc == 0 || rc == NN_EXIT_CHECKPOINTED))
+        rc = NN_EXIT_FAILURE;
     if (rc == 0 && t->example)
         example_summary(t);
     if (rc == 0)

@@ -93,7 +93,9 @@ int nn_trainer_epoch(nn_trainer *t, long epoch, nn_epoch_stats *st)
     double loss_sum = epoch == t->start_epoch ? t->start_loss_sum : 0.0;
     double samples = 0.0;
     for (long s = first; s < t->sched.steps; s++) {
+        nn_train_trace_before(t);
         double loss = nn_train_step(t, s, &st->t);
+        nn_train_trace_after(t);
         double global = (double)nn_sched_global(&t->sched, s);
         loss_sum += loss * global;
         samples += global;

@@ -44,17 +44,17 @@ static int same_place(const char *a, const char *b)
     return strcmp(ba, bb) == 0 && nn_same_file(dirname(da), dirname(db));
 }
 
-/* 1 (with the message in err) if --metrics or --step-log is an input (--data, --resume FILE)
- * or the other log: opening it would truncate or mix it. Compared by device and inode, so a
+/* 1 (with the message in err) if --metrics, --step-log or --trace is an input (--data,
+ * --resume FILE), or --metrics and --step-log are the same: opening it would truncate or mix it. Compared by device and inode, so a
  * symlink or another spelling is caught; two logs also by name, before either exists. */
 int nn_train_outputs_clash(const nn_config *cfg, char *err, size_t errlen)
 {
     const char *resume = cfg->resume && strcmp(cfg->resume, "auto") != 0 ? cfg->resume : NULL;
     const struct {
         const char *flag, *path;
-    } out[2] = {{"--metrics", cfg->metrics}, {"--step-log", cfg->step_log}},
+    } out[3] = {{"--metrics", cfg->metrics}, {"--step-log", cfg->step_log}, {"--trace", cfg->trace}},
       in[2] = {{"--data", cfg->data}, {"--resume", resume}};
-    for (int i = 0; i < 2; i++) {
+    for (int i = 0; i < 3; i++) {
         for (int j = 0; out[i].path && j < 2; j++)
             if (in[j].path && nn_same_file(out[i].path, in[j].path)) {
                 snprintf(err, errlen, "%s %s is the same file as %s %s; refusing to overwrite "
@@ -181,6 +181,10 @@ int nn_train_open_outputs(nn_trainer *t, char *err, size_t errlen)
         } else if (!append) {
             fputs(logs[i].header, *logs[i].f);
         }
+    }
+    if (!fail && cfg->trace && !(t->trace = fopen(cfg->trace, "w"))) { /* written at the end */
+        snprintf(err, errlen, "--trace %s: cannot write: %s", cfg->trace, strerror(errno));
+        fail = 1;
     }
     return fail ? -1 : 0;
 }

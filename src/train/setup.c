@@ -13,6 +13,7 @@
 #include "nn_h5data.h"
 #include "nn_hash.h"
 #include "nn_kernels.h"
+#include "nn_trace.h"
 #include "train_internal.h"
 
 #define ERRLEN 512
@@ -239,6 +240,8 @@ int nn_trainer_setup(nn_trainer *t, const nn_comm *comm, const nn_config *cfg,
         return st;
     if ((st = nn_fail(comm, nn_train_open_outputs(t, err, ERRLEN) != 0, err)) != 0)
         return st;
+    if ((st = nn_fail(comm, nn_train_trace_setup(t, err, ERRLEN) != 0, err)) != 0)
+        return st;
     nn_sgemm_timing(cfg->metrics != NULL); /* matmul_s is a --metrics column */
     if (cfg->checkpoint_dir) /* pre-emption needs somewhere to save; without it, signals kill */
         nn_signals_install();
@@ -255,6 +258,9 @@ void nn_trainer_free(nn_trainer *t)
         fclose(t->metrics);
     if (t->step_log)
         fclose(t->step_log);
+    if (t->trace)
+        fclose(t->trace);
+    nn_trace_close();
     nn_replica_free(t->rep);
     free(t->perm);
     nn_rows_free(&t->train);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "nn_kernels.h"
+#include "nn_trace.h"
 #include "train_internal.h"
 
 /* The local part of batch `step`: copied into t->batch when shuffling, or pointed at in
@@ -78,8 +79,28 @@ static void optimizer_range(void *ctx, const float *grads, size_t lo, size_t hi)
     }
 }
 
-/* The gradients from `from` on are final: other ranks may start adding them up. */
-static void publish(void *rep, size_t from) { nn_replica_ready(rep, from); }
+/* nn_backward_notify's call back, through which a layer's gradients reach the sum. */
+typedef struct {
+    nn_replica *rep;
+    const nn_layout *lo;
+    double t; /* --trace: when the previous layer's backward ended */
+} backward_ctx;
+
+/* The gradients from `from` (the start of a layer's) on are final: other ranks may start
+ * adding them up. */
+static void publish(void *ctx, size_t from)
+{
+    backward_ctx *b = ctx;
+    nn_replica_ready(b->rep, from);
+    if (nn_trace_recording) {
+        double now = nn_now();
+        int i = b->lo->n_layers - 1;
+        while (i > 0 && b->lo->w_off[i] != from)
+            i--;
+        nn_trace_span(NN_TR_BACKWARD, i + 1, b->t, now);
+        b->t = now;
+    }
+}
 
 /* One global step. Returns the mean data loss of the global batch. */
 double nn_train_step(nn_trainer *t, long step, nn_timers *tm)
@@ -102,10 +123,15 @@ double nn_train_step(nn_trainer *t, long step, nn_timers *tm)
         if (t->dropout > 0.0f)
             nn_rng_seed(&r, (uint64_t)t->cfg.seed,
                         nn_stream_id(NN_STREAM_DROPOUT, (uint64_t)t->step, (uint64_t)t->comm->rank));
+        double tb = nn_trace_recording ? nn_now() : 0.0;
         nn_forward_train(&t->lo, t->params, &t->work, x, (int)cnt, t->dropout, &r);
+        double tf = nn_trace_recording ? nn_now() : 0.0;
+        nn_trace_span(NN_TR_FORWARD, 0, tb, tf);
         t->grads[n] = (float)nn_loss_and_grad(&t->lo, &t->work, y, (int)cnt, NULL);
+        backward_ctx bc = {t->rep, &t->lo, nn_trace_recording ? nn_now() : 0.0};
+        nn_trace_span(NN_TR_LOSS, 0, tf, bc.t);
         /* writes all n, publishing each layer's gradients as soon as they are final */
-        nn_backward_notify(&t->lo, t->params, t->grads, &t->work, (int)cnt, publish, t->rep);
+        nn_backward_notify(&t->lo, t->params, t->grads, &t->work, (int)cnt, publish, &bc);
     } else {
         memset(t->grads, 0, (n + 1) * sizeof(float));
     }
@@ -119,6 +145,7 @@ double nn_train_step(nn_trainer *t, long step, nn_timers *tm)
     /* The one sum over ranks, with the optimizer applied to this rank's share of it. */
     const float *sum = t->gsum_out = nn_replica_step(t->rep, optimizer_range, &o, &t_opt);
     double t2 = nn_now();
+    nn_trace_span(NN_TR_STEP, 0, t0, t2);
     tm->compute += (t1 - t0) + t_opt;
     tm->optimizer += t_opt;
     tm->allreduce += (t2 - t1) - t_opt;

@@ -20,6 +20,13 @@ int nn_train_load_data(nn_trainer *t, char *err, size_t errlen);
 int nn_train_outputs_clash(const nn_config *cfg, char *err, size_t errlen);
 int nn_train_open_outputs(nn_trainer *t, char *err, size_t errlen);
 
+/* trace.c: --trace. setup opens the recorder on every rank (collective, after the outputs
+ * are open); before and after each step, the window (the file is written, collectively, when
+ * its last step is done). */
+int nn_train_trace_setup(nn_trainer *t, char *err, size_t errlen);
+void nn_train_trace_before(nn_trainer *t);
+void nn_train_trace_after(nn_trainer *t);
+
 /* step.c: one global step (no allocation); returns the mean data loss of the global batch. */
 double nn_train_step(nn_trainer *t, long step, nn_timers *tm);
 
