@@ -135,6 +135,10 @@ case_version() {
         "$build/$p" --version | grep -qE "^  MPI +built against Open MPI [0-9.]+ \(MPI [0-9.]+\), runs Open MPI v[0-9]" ||
             fail "$p --version does not name MPI as built and as run"
     done
+    for p in nn-data nn-serve; do # serial programs say so rather than leave MPI out
+        "$build/$p" --version | grep -qE "^  MPI +not linked: $p runs as one process$" ||
+            fail "$p --version does not say that it does not link MPI"
+    done
     "$build/nn-serve" --version | grep -qE "^  libmicrohttpd +built against [0-9.]+, runs [0-9.]+$" ||
         fail "nn-serve --version does not name libmicrohttpd"
     # The run-time line is the loaded library's: the HDF5 one matches h5dump's, say.

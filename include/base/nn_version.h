@@ -18,7 +18,8 @@ typedef struct {
  * changes), or "unknown" outside a git checkout. */
 const char *nn_build_commit(void);
 
-/* "PROG VERSION (git COMMIT)", then a line per library: name, built against, runs with. */
+/* "PROG VERSION (git COMMIT)", then a line per library: name, built against, runs with; a
+ * library with an empty `built` is one the program does not link, and `runs` says so. */
 void nn_version_print(FILE *out, const char *prog, const nn_libver *libs, int n);
 
 #endif

@@ -177,10 +177,10 @@ static int manual(int argc, char **argv)
 /* --version: the program, its commit, and each library as built and as run. */
 static void print_version(void)
 {
-    nn_libver v[3];
-    nn_io_libvers(&v[0]);
-    nn_blas_libver(&v[2]);
-    nn_version_print(stdout, "nn-data", v, 3);
+    nn_libver v[4] = {{"MPI", "", "not linked: nn-data runs as one process"}};
+    nn_io_libvers(&v[1]);
+    nn_blas_libver(&v[3]);
+    nn_version_print(stdout, "nn-data", v, 4);
 }
 
 /* ---------------------------------------------------------------------------------------- */

@@ -91,11 +91,11 @@ static int executors(const nn_serve_config *cfg)
 /* --version: the program, its commit, and each library as built and as run. */
 static void print_version(void)
 {
-    nn_libver v[4];
-    nn_io_libvers(&v[0]);
-    nn_blas_libver(&v[2]);
-    nn_serve_mhd_libver(&v[3]);
-    nn_version_print(stdout, "nn-serve", v, 4);
+    nn_libver v[5] = {{"MPI", "", "not linked: nn-serve runs as one process"}};
+    nn_io_libvers(&v[1]);
+    nn_blas_libver(&v[3]);
+    nn_serve_mhd_libver(&v[4]);
+    nn_version_print(stdout, "nn-serve", v, 5);
 }
 
 int main(int argc, char **argv)
