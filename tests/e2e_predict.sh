@@ -116,7 +116,7 @@ case_preprocess() {
     # /preprocess carries the same h and s.
     # nn-train must not scale the inputs itself here: its own /preprocess would be replaced.
     norm=()
-    "$train" --help | grep -q -- '--normalize' && norm=(--normalize none)
+    grep -q -- '--normalize' <<<"$("$train" --help)" && norm=(--normalize none) # (not a pipe: grep -q would end it early)
     "$make_data" blobs c.h5 1200 6 3 4 300
     "$tool" affine c.h5 craw.h5 3 5
     run_np 2 --data c.h5 --layers 6,16,3 --epochs 4 --checkpoint-dir ck --quiet "${norm[@]}"
