@@ -14,7 +14,15 @@
  * a rank that added up a piece before every rank had published it would read the previous
  * round's values. A broadcast of state 1 from rank 0 must reach every
  * rank. With the argument "shm", the shared-memory path must have been taken.
+ * With the argument "bf16" (nn_replica_set_compression NN_GRAD_BF16), the state positions
+ * hold values that bfloat16 cannot hold exactly, and where the sum crosses nodes (the MPI
+ * path, or shared memory between pseudo-nodes) the expected sum is computed here as the
+ * compression defines it: each node's sum (in node-rank order) rounded to bf16, those added
+ * in float32 in node order, the total rounded to bf16; bf16_ref rounds with frexpf and rintf,
+ * not with the bit operations of replica.c. Elsewhere (one rank, one node) and in the
+ * extras, the sum must be exact as without compression.
  * Exit status 1 on any mismatch. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,14 +31,40 @@
 #include "nn_comm.h"
 #include "nn_replica.h"
 
+/* The bf16 run: compression asked; the replica's state size, whether its sum crosses nodes,
+ * and the ranks per (pseudo-)node. */
+static int g_bf16, g_between, g_per_node = 1;
+static size_t g_n_state;
+
 static float value(size_t i, int r, int round)
 {
-    return (float)((i * 7 + (size_t)r * 3 + (size_t)round) % 101);
+    float v = (float)((i * 7 + (size_t)r * 3 + (size_t)round) % 101);
+    return g_bf16 && i < g_n_state ? v * (1.0f + (float)(r + 1) / 7.0f) : v;
+}
+
+/* x rounded to bfloat16 (8 significant bits), to nearest, ties to even. */
+static float bf16_ref(float x)
+{
+    if (x == 0.0f)
+        return x;
+    int e;
+    float m = frexpf(x, &e); /* x = m 2^e, 0.5 <= |m| < 1 */
+    return ldexpf(rintf(m * 256.0f), e - 8);
 }
 
 static float expected(size_t i, int size, int round)
 {
     float want = 0.0f;
+    if (g_bf16 && g_between && i < g_n_state) {
+        int k = g_per_node, nodes = size / k;
+        for (int j = 0; j < nodes; j++) {
+            float node = value(i, j * k, round);
+            for (int q = 1; q < k; q++)
+                node += value(i, j * k + q, round);
+            want = j == 0 ? bf16_ref(node) : want + bf16_ref(node);
+        }
+        return bf16_ref(want);
+    }
     for (int r = 0; r < size; r++)
         want += value(i, r, round);
     return want;
@@ -82,6 +116,17 @@ static int one_size(const nn_comm *c, size_t n, nn_allreduce_mode mode, int want
     }
     const char *what = nn_replica_describe(r);
     int bad = 0;
+    g_n_state = n_state;
+    if (g_bf16) {
+        const char *k = getenv("NN_TEST_RANKS_PER_NODE");
+        int shm = strncmp(what, "shared memory", 13) == 0;
+        g_between = c->size > 1 && (!shm || strstr(what, "between") != NULL);
+        g_per_node = shm && k && atoi(k) > 0 ? atoi(k) : 1;
+        if (nn_replica_set_compression(r, NN_GRAD_BF16) != 0) {
+            fprintf(stderr, "rank %d: set_compression failed\n", c->rank);
+            bad = 1;
+        }
+    }
     if (want_shm && mode == NN_ALLREDUCE_AUTO && c->size > 1 &&
         strncmp(what, "shared memory", 13) != 0) {
         fprintf(stderr, "rank %d: expected the shared-memory path, got '%s'\n", c->rank, what);
@@ -164,7 +209,11 @@ int main(int argc, char **argv)
     nn_comm c;
     if (nn_comm_init(&c, &argc, &argv) != 0)
         return 1;
-    int want_shm = argc > 1 && strcmp(argv[1], "shm") == 0;
+    int want_shm = 0;
+    for (int i = 1; i < argc; i++) {
+        want_shm |= strcmp(argv[i], "shm") == 0;
+        g_bf16 |= strcmp(argv[i], "bf16") == 0;
+    }
     const size_t sizes[] = {5, 16, 17, 1000, 65537, (size_t)3 << 20};
     int bad = 0;
     for (int mode = 0; mode < 2 && !bad; mode++)

@@ -52,6 +52,17 @@ typedef void (*nn_replica_update_fn)(void *ctx, const float *g, size_t a, size_t
  * have been stored). */
 const float *nn_replica_step(nn_replica *r, nn_replica_update_fn update, void *ctx,
                              double *t_update);
+/* What travels between nodes in the gradient sum (--grad-compression).
+ * NN_GRAD_BF16: the state positions of the sum between nodes (the MPI_Allreduce of the
+ * fall-back, the slices' sum between nodes under shared memory) travel as bfloat16, half
+ * the bytes: each node's contribution rounded to bf16 (round to nearest even), added up in
+ * float32 on arrival in node order (a reduce-scatter), and the sums rounded to bf16 again on
+ * their way back to every node (an allgather), so every rank ends with the same values. The
+ * extras (loss, flags) stay float32. Within a node nothing changes. */
+typedef enum { NN_GRAD_NONE = 0, NN_GRAD_BF16 } nn_grad_compression;
+/* Collective, before the first step; every rank the same. 0, or -1 on every rank when the
+ * exchange buffers cannot be allocated. */
+int nn_replica_set_compression(nn_replica *r, nn_grad_compression comp);
 /* Collective: state k as rank 0 holds it, to every rank (rank 0 writes it beforehand). */
 void nn_replica_bcast(nn_replica *r, int k);
 /* What the gradient sum does here, for banners. */

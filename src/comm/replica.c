@@ -51,7 +51,14 @@ struct nn_replica {
     size_t *slo, *shi;
     unsigned char *spent;
     float *scratch; /* SUM_BLOCK floats: a block of the sum that only its owner reads */
-    char what[160];
+    /* --grad-compression bf16: the exchange between nodes (bf16_sum) in pieces of at most
+     * xpiece floats; xsend (xpiece bf16), xrecv (xpiece + nodes bf16), the counts and
+     * displacements of the nodes' chunks (4 * nodes ints). */
+    nn_grad_compression comp;
+    size_t xpiece;
+    uint16_t *xsend, *xrecv;
+    int *xcount;
+    char what[200];
     char warning[256]; /* why the shared-memory path was not taken, when it matters */
 };
 
@@ -349,6 +356,100 @@ static void phase(phase_span *p, int kind)
     p->t0 = now;
 }
 
+/* ---- --grad-compression bf16 ---- */
+
+/* float32 to bfloat16, rounding to nearest, ties to even; a NaN stays a (quiet) NaN. */
+static uint16_t to_bf16(float f)
+{
+    uint32_t u;
+    memcpy(&u, &f, sizeof u);
+    if ((u & 0x7fffffffu) > 0x7f800000u)
+        return (uint16_t)((u >> 16) | 0x40u);
+    return (uint16_t)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
+}
+
+static float from_bf16(uint16_t h)
+{
+    uint32_t u = (uint32_t)h << 16;
+    float f;
+    memcpy(&f, &u, sizeof f);
+    return f;
+}
+
+/* The sum over comm (H ranks, rank me) of n floats of buf, in place, with bf16 on the wire:
+ * each piece cut into H chunks; rank k receives chunk k of every rank as bf16 and adds them
+ * up in float32 in rank order 0..H-1 (so the sum does not depend on how buf is cut), then
+ * every rank receives every chunk's sum as bf16, its own included. */
+static void bf16_sum(nn_replica *r, MPI_Comm comm, float *buf, size_t n)
+{
+    int H, me;
+    MPI_Comm_size(comm, &H);
+    MPI_Comm_rank(comm, &me);
+    int *cnt = r->xcount, *dsp = cnt + H, *rcnt = dsp + H, *rdsp = rcnt + H;
+    for (size_t at = 0; at < n; at += r->xpiece) {
+        size_t m = n - at < r->xpiece ? n - at : r->xpiece;
+        float *x = buf + at;
+        for (int k = 0; k < H; k++) {
+            dsp[k] = (int)(m * (size_t)k / (size_t)H);
+            cnt[k] = (int)(m * (size_t)(k + 1) / (size_t)H) - dsp[k];
+        }
+        const int c0 = dsp[me], cm = cnt[me];
+        for (int k = 0; k < H; k++) {
+            rcnt[k] = cm;
+            rdsp[k] = k * cm;
+        }
+        for (size_t i = 0; i < m; i++)
+            r->xsend[i] = to_bf16(x[i]);
+        MPI_Alltoallv(r->xsend, cnt, dsp, MPI_UINT16_T, r->xrecv, rcnt, rdsp, MPI_UINT16_T, comm);
+        float *acc = x + c0;
+        for (int i = 0; i < cm; i++)
+            acc[i] = from_bf16(r->xrecv[i]);
+        for (int k = 1; k < H; k++)
+            for (int i = 0; i < cm; i++)
+                acc[i] += from_bf16(r->xrecv[(size_t)k * (size_t)cm + (size_t)i]);
+        for (int i = 0; i < cm; i++)
+            r->xsend[c0 + i] = to_bf16(acc[i]);
+        MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, r->xsend, cnt, dsp, MPI_UINT16_T,
+                       comm);
+        for (size_t i = 0; i < m; i++)
+            x[i] = from_bf16(r->xsend[i]);
+    }
+}
+
+/* The sum over comm of buf[a, b), positions of the whole buffer: the state positions with
+ * bf16 on the wire, the extras (from n_state on) as float32. */
+static void sum_between(nn_replica *r, MPI_Comm comm, float *buf, size_t a, size_t b)
+{
+    size_t s = b < r->n_state ? b : r->n_state;
+    if (a < s)
+        bf16_sum(r, comm, buf, s - a);
+    if (s < b) {
+        size_t e = a > s ? a : s;
+        comm_allreduce_on(comm, buf + (e - a), b - e, sizeof(float), MPI_FLOAT, MPI_SUM);
+    }
+}
+
+int nn_replica_set_compression(nn_replica *r, nn_grad_compression comp)
+{
+    r->comp = comp;
+    int between = r->kind == R_MPI || (r->kind == R_SHM && r->cross != MPI_COMM_NULL);
+    size_t w = strlen(r->what);
+    if (comp != NN_GRAD_NONE)
+        snprintf(r->what + w, sizeof r->what - w, "%s",
+                 between ? "; bfloat16 on the wire" : "; no sum between nodes to compress");
+    if (comp == NN_GRAD_NONE || !between)
+        return 0;
+    int H = 0;
+    MPI_Comm_size(r->kind == R_MPI ? r->c->impl->comm : r->cross, &H);
+    size_t span = r->hi - r->lo;
+    r->xpiece = span < ((size_t)1 << 24) ? (span ? span : 1) : ((size_t)1 << 24);
+    r->xsend = malloc(r->xpiece * sizeof *r->xsend);
+    r->xrecv = malloc((r->xpiece + (size_t)H) * sizeof *r->xrecv);
+    r->xcount = malloc(4 * (size_t)H * sizeof *r->xcount);
+    int bad = !r->xsend || !r->xrecv || !r->xcount;
+    return nn_comm_agree(r->c, bad) >= 0 ? -1 : 0;
+}
+
 /* Calls update on [a, b) in pieces of at most `block` floats, timing the calls; g holds the
  * sum of [a, b). */
 static void apply(nn_replica_update_fn update, void *ctx, const float *g, size_t a, size_t b,
@@ -470,7 +571,13 @@ const float *nn_replica_step(nn_replica *r, nn_replica_update_fn update, void *c
     if (r->kind != R_SHM) {
         if (r->kind == R_MPI) {
             phase(&ph, NN_TR_ALLREDUCE);
-            nn_comm_sum_f32(r->c, r->grads, r->n_grad);
+            if (r->comp == NN_GRAD_BF16) {
+                enter(r->c, "allreduce");
+                sum_between(r, r->c->impl->comm, r->grads, 0, r->n_grad);
+                leave(r->c);
+            } else {
+                nn_comm_sum_f32(r->c, r->grads, r->n_grad);
+            }
         }
         phase(&ph, NN_TR_OPTIMIZER);
         apply(update, ctx, r->sum, 0, r->n_grad, r->n_grad, t_update);
@@ -505,8 +612,11 @@ const float *nn_replica_step(nn_replica *r, nn_replica_update_fn update, void *c
         for (size_t b = r->lo; b < r->hi; b += SUM_BLOCK)
             sum_block(r, r->sum + b, b, r->hi - b < SUM_BLOCK ? r->hi - b : SUM_BLOCK);
         phase(&ph, NN_TR_ALLREDUCE);
-        comm_allreduce_on(r->cross, r->sum + r->lo, r->hi - r->lo, sizeof(float), MPI_FLOAT,
-                          MPI_SUM);
+        if (r->comp == NN_GRAD_BF16)
+            sum_between(r, r->cross, r->sum + r->lo, r->lo, r->hi);
+        else
+            comm_allreduce_on(r->cross, r->sum + r->lo, r->hi - r->lo, sizeof(float), MPI_FLOAT,
+                              MPI_SUM);
         phase(&ph, NN_TR_OPTIMIZER);
         apply(update, ctx, r->sum + r->lo, r->lo, r->hi, SUM_BLOCK, t_update);
     }
@@ -546,6 +656,9 @@ void nn_replica_free(nn_replica *r)
         shm_release(r);
         leave(r->c);
     }
+    free(r->xsend);
+    free(r->xrecv);
+    free(r->xcount);
     free(r->block);
     free(r);
 }
