@@ -61,15 +61,15 @@ case_allreduce_paths() {
     # The gradient sum's paths (nn_replica, docs/performance.md) train the same model:
     # shared memory on one node, shared memory within two pseudo-nodes plus MPI between them
     # (NN_TEST_RANKS_PER_NODE=2), the fallback when nodes differ in size (2 + 1), and plain
-    # MPI_Allreduce (--allreduce mpi). Each must follow np 1's losses to float rounding; at
+    # MPI between all ranks (--allreduce mpi). Each must follow np 1's losses to float rounding; at
     # 2 ranks a sum of two terms does not depend on the order, so shared memory and MPI must
     # give bit-identical losses and checkpoints.
     "$make_data" blobs c.h5 2000 8 3 5 0 3.0
     common=(--data c.h5 --layers 8,32,16,3 --batch 100 --epochs 4 --lr 0.01 --no-shuffle)
     run_np 1 "${common[@]}" --quiet --step-log s1.csv
-    for run in "2 auto 0 shared memory" "2 mpi 0 MPI_Allreduce" "4 auto 0 shared memory" \
-               "4 auto 2 shared memory within each node" "3 auto 2 MPI_Allreduce" \
-               "4 mpi 0 MPI_Allreduce"; do
+    for run in "2 auto 0 shared memory" "2 mpi 0 MPI (a full copy" "4 auto 0 shared memory" \
+               "4 auto 2 shared memory within each node" "3 auto 2 MPI (a full copy" \
+               "4 mpi 0 MPI (a full copy"; do
         read -r np mode per want <<<"$run"
         tag=$np-$mode-$per
         NN_TEST_RANKS_PER_NODE=$per run_np "$np" "${common[@]}" --allreduce "$mode" \
@@ -83,18 +83,18 @@ case_allreduce_paths() {
         echo "np $np --allreduce $mode (${per/0/all} ranks per node): $got; max relative loss difference from np 1 $diff over $steps steps"
     done
     cmp -s s2-auto-0.csv s2-mpi-0.csv ||
-        fail "np 2: shared memory and MPI_Allreduce gave different losses; expected identical"
+        fail "np 2: shared memory and MPI gave different losses; expected identical"
     sum_of() { "$train" --verify "$1/$(cat "$1/latest")" 2>/dev/null | sed -n 's/.*state checksum \([0-9a-f]*\).*/\1/p'; }
     a=$(sum_of ck2-auto-0)
     b=$(sum_of ck2-mpi-0)
     [ -n "$a" ] && [ "$a" = "$b" ] ||
         fail "np 2: final checkpoints differ (state checksum '$a' with shared memory, '$b' with MPI)"
-    echo "np 2: identical losses and final state (checksum $a) with shared memory and MPI_Allreduce"
+    echo "np 2: identical losses and final state (checksum $a) with shared memory and MPI"
 }
 
 case_small_shm() {
     # A /dev/shm too small for the shared-memory sum (64 MiB in a default Docker container;
-    # here 48 MiB, mounted in a private mount namespace) must fall back to MPI_Allreduce with
+    # here 48 MiB, mounted in a private mount namespace) must fall back to MPI between ranks with
     # one warning and train, instead of dying when the window pages are first touched. A
     # model that fits keeps the shared path.
     if [ "$(id -u)" != 0 ] || ! unshare -m true 2>/dev/null; then
@@ -113,7 +113,7 @@ case_small_shm() {
         path=$(sed -n 's/^reduce gradients by //p' "$tag.out")
         if [ "$tag" = big ]; then
             [ "$warn" = 1 ] || fail "big: expected one /dev/shm warning, got $warn: $(cat big.err)"
-            [[ "$path" == MPI_Allreduce* ]] || fail "big: expected MPI_Allreduce, got '$path'"
+            [[ "$path" == "MPI (a full copy"* ]] || fail "big: expected MPI between ranks, got '$path'"
             echo "5.8M parameters, 48 MiB /dev/shm: $(grep warning big.err)"
         else
             [ "$warn" = 0 ] || fail "small: unexpected warning: $(cat small.err)"

@@ -11,6 +11,10 @@
 #            uninterrupted bf16 run (checksums of the last checkpoints)
 #   timeout  a rank frozen in the bf16 exchange ends the job with status 3 and the line that
 #            names the wait (--comm-timeout)
+#   overlap  --grad-overlap on and off give the same bits (step losses and final checkpoint)
+#            between 2 nodes of 2 ranks and between 3 and 4 single-rank nodes, where the order
+#            of the additions matters, with and without bf16, in buckets of 64 floats
+#            (NN_TEST_XSUM_BUCKET) so that a bucket starts during backward
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 nn_test_setup "${1:?usage: $0 CASE BUILD_DIR}" "${2:-}" compress-
@@ -69,6 +73,31 @@ case_timeout() {
     grep -q "allreduce at step 30 has not completed after 2 s (--comm-timeout)" e.txt ||
         { cat e.txt >&2; fail "no line naming the wait"; }
     say "a rank frozen in the bf16 exchange: exit 3, $(grep -o 'allreduce at step 30' e.txt | head -1)"
+}
+
+case_overlap() {
+    local np per c
+    for layout in "4 2" "3 1" "4 1"; do
+        read -r np per <<<"$layout"
+        for c in none bf16; do
+            for o in on off; do
+                rm -rf "ck$o"
+                NN_TEST_XSUM_BUCKET=64 NN_TEST_RANKS_PER_NODE=$per mpi_run "$np" "$train" "${A[@]}" --epochs 2 \
+                    --grad-compression "$c" --grad-overlap "$o" --step-log "s$o.csv" \
+                    --checkpoint-dir "ck$o" --quiet >/dev/null 2>"$o.err" || fail "np $np/$per $c $o: $(tail -2 "$o.err")"
+                NN_TEST_XSUM_BUCKET=64 NN_TEST_RANKS_PER_NODE=$per mpi_run "$np" "$train" \
+                    "${B[@]}" --epochs 1 --grad-compression "$c" --grad-overlap "$o" >"$o.out" 2>&1
+            done
+            grep -q "in [2-9] buckets.*started during backward" on.out ||
+                fail "np $np/$per $c: the banner does not show several buckets: $(grep reduce on.out)"
+            cmp -s son.csv soff.csv ||
+                fail "np $np/$per $c: step losses differ with --grad-overlap on and off: $(diff son.csv soff.csv | head -3)"
+            a=$(checksum "$(newest ckon)")
+            b=$(checksum "$(newest ckoff)")
+            [ "$a" = "$b" ] || fail "np $np/$per $c: final state $a with overlap, $b without"
+            say "np $np, $per per node, $c: overlap on and off identical (state $a)"
+        done
+    done
 }
 
 "case_$case_name"

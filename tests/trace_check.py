@@ -10,7 +10,7 @@ some rank, since a rank whose blocks the others took updates nothing). SUM says 
 spans the gradient sum must show: none (one process: no add, wait or allreduce), shm (one node:
 no allreduce, and some rank adds in every step: a rank whose blocks the others took adds
 nothing), nodes (several nodes: every rank adds its slice and sums it between nodes), mpi
-(MPI_Allreduce: allreduce on every rank, no add). No event may be dropped. Prints what is wrong and exits 1.
+(MPI between all ranks: allreduce on every rank, no add). No event may be dropped. Prints what is wrong and exits 1.
 """
 import json
 import sys

@@ -60,9 +60,15 @@ const float *nn_replica_step(nn_replica *r, nn_replica_update_fn update, void *c
  * their way back to every node (an allgather), so every rank ends with the same values. The
  * extras (loss, flags) stay float32. Within a node nothing changes. */
 typedef enum { NN_GRAD_NONE = 0, NN_GRAD_BF16 } nn_grad_compression;
-/* Collective, before the first step; every rank the same. 0, or -1 on every rank when the
- * exchange buffers cannot be allocated. */
+/* Before the first step; every rank the same. Returns 0. */
 int nn_replica_set_compression(nn_replica *r, nn_grad_compression comp);
+/* The sum between nodes (in either path) runs in buckets: a reduce-scatter then an allgather
+ * per bucket, nonblocking, each chunk added up in node order (so the bits do not depend on
+ * the buckets or their timing). With overlap on (the default), a bucket starts as soon as
+ * every rank of the node has published it (nn_replica_ready, during backward) and its
+ * update runs as soon as its sum is complete; off, they all start in nn_replica_step. The
+ * results are the same bits either way. Before the first step; every rank the same. */
+void nn_replica_set_overlap(nn_replica *r, int on);
 /* Collective: state k as rank 0 holds it, to every rank (rank 0 writes it beforehand). */
 void nn_replica_bcast(nn_replica *r, int k);
 /* What the gradient sum does here, for banners. */

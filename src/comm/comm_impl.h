@@ -1,8 +1,9 @@
 /* comm_impl.h: private to src/comm (not installed in include/): the state behind nn_comm's
  * impl pointer, the naming of waits for the watchdog (enter/leave), and the few helpers of
- * comm.c and watchdog.c that the replica (replica.c) also uses. The files of src/comm depend
- * on each other in one direction only: replica.c calls comm.c and watchdog.c, comm.c calls
- * watchdog.c, and watchdog.c calls neither. */
+ * comm.c and watchdog.c that the replica (replica.c) also uses, and the sum between nodes
+ * (xsum.c) that it runs. The files of src/comm depend on each other in one direction only:
+ * replica.c calls comm.c, watchdog.c and xsum.c, comm.c calls watchdog.c, and watchdog.c and
+ * xsum.c call neither. */
 #ifndef NN_COMM_IMPL_H
 #define NN_COMM_IMPL_H
 
@@ -78,5 +79,34 @@ int comm_cmp_names(const void *a, const void *b);
 /* Every rank's host name, NAME_W bytes each in rank order, from one allgather; the caller
  * frees the array; mine receives this rank's name. Collective; names no wait. */
 char *comm_host_names(const nn_comm *c, char mine[NAME_W]);
+
+/* ---- xsum.c: the gradient sum between nodes, in buckets ---- */
+
+/* Where a bucket's contributions come from: ready(ctx, a) says that every contribution of
+ * this node to positions [a, ...) is final; local(ctx, a, b) returns this node's sum of
+ * [a, b), computed then, where the bucket's sum will go. */
+typedef struct {
+    void *ctx;
+    int (*ready)(void *ctx, size_t a);
+    float *(*local)(void *ctx, size_t a, size_t b);
+} xsum_source;
+typedef struct comm_xsum comm_xsum;
+/* For the range [lo, hi) of the buffer, summed over comm (H > 1 ranks), in at most
+ * max_buckets buckets of at least min_floats (plus one for the extras from n_state on).
+ * Collective (it duplicates comm twice); NULL when out of memory. */
+comm_xsum *xsum_create(MPI_Comm comm, size_t lo, size_t hi, size_t n_state, int max_buckets,
+                       size_t min_floats);
+void xsum_free(comm_xsum *x);
+/* bfloat16 on the wire for the state positions (not the extras). */
+void xsum_set_bf16(comm_xsum *x, int on);
+int xsum_buckets(const comm_xsum *x);
+/* Starts the buckets that are ready, in order, and moves those in flight on (MPI_Test);
+ * never waits. 1 if anything moved. */
+int xsum_progress(comm_xsum *x, const xsum_source *s);
+/* A bucket whose sum is complete and not yet taken: its range and sum; 0 if none. */
+int xsum_take(comm_xsum *x, size_t *a, size_t *b, const float **g);
+/* Every bucket taken; then xsum_reset for the next step. */
+int xsum_done(const comm_xsum *x);
+void xsum_reset(comm_xsum *x);
 
 #endif

@@ -51,16 +51,19 @@ struct nn_replica {
     size_t *slo, *shi;
     unsigned char *spent;
     float *scratch; /* SUM_BLOCK floats: a block of the sum that only its owner reads */
-    /* --grad-compression bf16: the exchange between nodes (bf16_sum) in pieces of at most
-     * xpiece floats; xsend (xpiece bf16), xrecv (xpiece + nodes bf16), the counts and
-     * displacements of the nodes' chunks (4 * nodes ints). */
-    nn_grad_compression comp;
-    size_t xpiece;
-    uint16_t *xsend, *xrecv;
-    int *xcount;
-    char what[200];
+    /* The sum between nodes (xsum.c): this rank's range [lo, hi), with the ranks of the same
+     * place on the other nodes (R_MPI: every rank, the whole buffer), in buckets; overlap:
+     * buckets start while backward runs (nn_replica_ready); my_from: R_MPI, how far this
+     * rank's own buffer is final this step. */
+    comm_xsum *xs;
+    int overlap;
+    size_t my_from;
+    void *ph; /* during nn_replica_step: its --trace phase, for the bucket's local sum */
+    char what[320];
     char warning[256]; /* why the shared-memory path was not taken, when it matters */
 };
+
+static int xs_create(nn_replica *r);
 
 /* The slice [lo, hi) of n floats that node rank r of p owns: cut on cache lines. */
 static void slice(size_t n, int r, int p, size_t *lo, size_t *hi)
@@ -149,7 +152,7 @@ static int shm_room(nn_replica *r)
     if (room < need + 32.0 * 1048576) {
         snprintf(r->warning, sizeof r->warning,
                  "/dev/shm has %.0f MiB free on a node; the shared-memory gradient sum needs "
-                 "%.0f MiB plus Open MPI's own segments: using MPI_Allreduce instead (slower; "
+                 "%.0f MiB plus Open MPI's own segments: using MPI between the ranks instead (slower; "
                  "give the job more /dev/shm, e.g. docker run --shm-size, or pass "
                  "--allreduce mpi to silence this)",
                  room / 1048576, need / 1048576);
@@ -243,7 +246,7 @@ static void shm_start(nn_replica *r, float *state)
     if (r->nodes > 1)
         snprintf(r->what, sizeof r->what,
                  "shared memory within each node (%d ranks, one copy of the model state per "
-                 "node), MPI_Allreduce of the slices between %d nodes",
+                 "node), MPI between %d nodes",
                  r->node_size, r->nodes);
     else
         snprintf(r->what, sizeof r->what,
@@ -310,7 +313,10 @@ nn_replica *nn_replica_create(const nn_comm *c, size_t n_state, size_t n_grad,
         leave(c);
         if (ok) {
             r->kind = R_SHM;
-            return r;
+            if (xs_create(r) == 0)
+                return r;
+            nn_replica_free(r);
+            return NULL;
         }
     }
     /* Private memory: the state, and one buffer that is summed in place. */
@@ -327,8 +333,12 @@ nn_replica *nn_replica_create(const nn_comm *c, size_t n_state, size_t n_grad,
     r->lo = 0;
     r->hi = n_grad;
     snprintf(r->what, sizeof r->what, "%s",
-             r->kind == R_MPI ? "MPI_Allreduce (a full copy of the model state per rank)"
+             r->kind == R_MPI ? "MPI (a full copy of the model state per rank)"
                               : "nothing to sum (one rank)");
+    if (xs_create(r) != 0) {
+        nn_replica_free(r);
+        return NULL;
+    }
     return r;
 }
 
@@ -356,98 +366,56 @@ static void phase(phase_span *p, int kind)
     p->t0 = now;
 }
 
-/* ---- --grad-compression bf16 ---- */
+/* ---- the sum between nodes (xsum.c) ---- */
 
-/* float32 to bfloat16, rounding to nearest, ties to even; a NaN stays a (quiet) NaN. */
-static uint16_t to_bf16(float f)
-{
-    uint32_t u;
-    memcpy(&u, &f, sizeof u);
-    if ((u & 0x7fffffffu) > 0x7f800000u)
-        return (uint16_t)((u >> 16) | 0x40u);
-    return (uint16_t)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
-}
+static int xs_ready(void *ctx, size_t a);
+static float *xs_local(void *ctx, size_t a, size_t b);
 
-static float from_bf16(uint16_t h)
+/* Builds the sum between nodes where there is one: R_MPI over every rank, R_SHM with several
+ * nodes over cross. Collective; 0, or -1 on every rank. */
+static int xs_create(nn_replica *r)
 {
-    uint32_t u = (uint32_t)h << 16;
-    float f;
-    memcpy(&f, &u, sizeof f);
-    return f;
-}
-
-/* The sum over comm (H ranks, rank me) of n floats of buf, in place, with bf16 on the wire:
- * each piece cut into H chunks; rank k receives chunk k of every rank as bf16 and adds them
- * up in float32 in rank order 0..H-1 (so the sum does not depend on how buf is cut), then
- * every rank receives every chunk's sum as bf16, its own included. */
-static void bf16_sum(nn_replica *r, MPI_Comm comm, float *buf, size_t n)
-{
-    int H, me;
-    MPI_Comm_size(comm, &H);
-    MPI_Comm_rank(comm, &me);
-    int *cnt = r->xcount, *dsp = cnt + H, *rcnt = dsp + H, *rdsp = rcnt + H;
-    for (size_t at = 0; at < n; at += r->xpiece) {
-        size_t m = n - at < r->xpiece ? n - at : r->xpiece;
-        float *x = buf + at;
-        for (int k = 0; k < H; k++) {
-            dsp[k] = (int)(m * (size_t)k / (size_t)H);
-            cnt[k] = (int)(m * (size_t)(k + 1) / (size_t)H) - dsp[k];
-        }
-        const int c0 = dsp[me], cm = cnt[me];
-        for (int k = 0; k < H; k++) {
-            rcnt[k] = cm;
-            rdsp[k] = k * cm;
-        }
-        for (size_t i = 0; i < m; i++)
-            r->xsend[i] = to_bf16(x[i]);
-        MPI_Alltoallv(r->xsend, cnt, dsp, MPI_UINT16_T, r->xrecv, rcnt, rdsp, MPI_UINT16_T, comm);
-        float *acc = x + c0;
-        for (int i = 0; i < cm; i++)
-            acc[i] = from_bf16(r->xrecv[i]);
-        for (int k = 1; k < H; k++)
-            for (int i = 0; i < cm; i++)
-                acc[i] += from_bf16(r->xrecv[(size_t)k * (size_t)cm + (size_t)i]);
-        for (int i = 0; i < cm; i++)
-            r->xsend[c0 + i] = to_bf16(acc[i]);
-        MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, r->xsend, cnt, dsp, MPI_UINT16_T,
-                       comm);
-        for (size_t i = 0; i < m; i++)
-            x[i] = from_bf16(r->xsend[i]);
+    int between = r->kind == R_MPI || (r->kind == R_SHM && r->cross != MPI_COMM_NULL);
+    if (!between)
+        return 0;
+    /* buckets of 64 Ki floats or more, at most 8; NN_TEST_XSUM_BUCKET=N (tests): N or more,
+     * so that a small model has several */
+    const char *tb = getenv("NN_TEST_XSUM_BUCKET");
+    size_t min = tb && atol(tb) > 0 ? (size_t)atol(tb) : (size_t)1 << 16;
+    r->xs = xsum_create(r->kind == R_MPI ? r->c->impl->comm : r->cross, r->lo, r->hi, r->n_state,
+                        8, min);
+    r->overlap = 1;
+    r->my_from = r->n_grad;
+    if (nn_comm_agree(r->c, r->xs == NULL) >= 0) {
+        xsum_free(r->xs);
+        r->xs = NULL;
+        return -1;
     }
-}
-
-/* The sum over comm of buf[a, b), positions of the whole buffer: the state positions with
- * bf16 on the wire, the extras (from n_state on) as float32. */
-static void sum_between(nn_replica *r, MPI_Comm comm, float *buf, size_t a, size_t b)
-{
-    size_t s = b < r->n_state ? b : r->n_state;
-    if (a < s)
-        bf16_sum(r, comm, buf, s - a);
-    if (s < b) {
-        size_t e = a > s ? a : s;
-        comm_allreduce_on(comm, buf + (e - a), b - e, sizeof(float), MPI_FLOAT, MPI_SUM);
-    }
+    size_t w = strlen(r->what);
+    snprintf(r->what + w, sizeof r->what - w, "; between %s: reduce-scatter and allgather in %d "
+             "bucket%s", r->kind == R_MPI ? "ranks" : "nodes", xsum_buckets(r->xs),
+             xsum_buckets(r->xs) > 1 ? "s" : "");
+    return 0;
 }
 
 int nn_replica_set_compression(nn_replica *r, nn_grad_compression comp)
 {
-    r->comp = comp;
-    int between = r->kind == R_MPI || (r->kind == R_SHM && r->cross != MPI_COMM_NULL);
     size_t w = strlen(r->what);
     if (comp != NN_GRAD_NONE)
         snprintf(r->what + w, sizeof r->what - w, "%s",
-                 between ? "; bfloat16 on the wire" : "; no sum between nodes to compress");
-    if (comp == NN_GRAD_NONE || !between)
-        return 0;
-    int H = 0;
-    MPI_Comm_size(r->kind == R_MPI ? r->c->impl->comm : r->cross, &H);
-    size_t span = r->hi - r->lo;
-    r->xpiece = span < ((size_t)1 << 24) ? (span ? span : 1) : ((size_t)1 << 24);
-    r->xsend = malloc(r->xpiece * sizeof *r->xsend);
-    r->xrecv = malloc((r->xpiece + (size_t)H) * sizeof *r->xrecv);
-    r->xcount = malloc(4 * (size_t)H * sizeof *r->xcount);
-    int bad = !r->xsend || !r->xrecv || !r->xcount;
-    return nn_comm_agree(r->c, bad) >= 0 ? -1 : 0;
+                 r->xs ? ", bfloat16 on the wire" : "; no sum between nodes to compress");
+    if (r->xs)
+        xsum_set_bf16(r->xs, comp == NN_GRAD_BF16);
+    return 0;
+}
+
+void nn_replica_set_overlap(nn_replica *r, int on)
+{
+    r->overlap = on;
+    size_t w = strlen(r->what);
+    if (r->xs)
+        snprintf(r->what + w, sizeof r->what - w, "%s",
+                 on ? ", started during backward" : ", after backward");
 }
 
 /* Calls update on [a, b) in pieces of at most `block` floats, timing the calls; g holds the
@@ -482,10 +450,18 @@ static uint64_t progress(const nn_replica *r, size_t from)
     return r->gen * (uint64_t)(r->n_grad + 1) + (uint64_t)(r->n_grad - from);
 }
 
+static xsum_source xs_source(nn_replica *r) { return (xsum_source){r, xs_ready, xs_local}; }
+
 void nn_replica_ready(nn_replica *r, size_t from)
 {
-    if (r->kind == R_SHM && r->cross == MPI_COMM_NULL)
+    if (r->kind == R_SHM)
         atomic_store_explicit(&r->ready[r->node_rank].v, progress(r, from), memory_order_release);
+    else
+        r->my_from = from < r->my_from ? from : r->my_from;
+    if (r->xs && r->overlap) { /* buckets of the sum between nodes start as they are ready */
+        xsum_source s = xs_source(r);
+        xsum_progress(r->xs, &s);
+    }
 }
 
 /* Whether every rank of the node has published its buffer from a on. */
@@ -508,6 +484,60 @@ static void pause_wait(unsigned *spin)
     else
         __builtin_ia32_pause();
 #endif
+}
+
+/* xsum's source: R_MPI, this rank's own buffer as backward publishes it; R_SHM, the node's
+ * sum of the slice, once every rank of the node has published it (summed here, into the
+ * shared result). */
+static int xs_ready(void *ctx, size_t a)
+{
+    const nn_replica *r = ctx;
+    return r->kind == R_SHM ? is_ready(r, a) : r->my_from <= a;
+}
+
+static float *xs_local(void *ctx, size_t a, size_t b)
+{
+    nn_replica *r = ctx;
+    if (r->kind != R_SHM)
+        return r->grads + a;
+    /* --trace: in the step, a phase of the sum; during backward, a span inside the layer's */
+    double t0 = !r->ph && nn_trace_recording ? nn_now() : 0.0;
+    if (r->ph)
+        phase(r->ph, NN_TR_ADD);
+    for (size_t i = a; i < b; i += SUM_BLOCK)
+        sum_block(r, r->sum + i, i, b - i < SUM_BLOCK ? b - i : SUM_BLOCK);
+    if (r->ph)
+        phase(r->ph, NN_TR_ALLREDUCE);
+    else if (nn_trace_recording)
+        nn_trace_span(NN_TR_ADD, 0, t0, nn_now());
+    return r->sum + a;
+}
+
+/* The sum between nodes of this rank's range: the buckets started during backward or
+ * now, each updated (update) as soon as its sum is complete. Inside the step's wait
+ * (enter); no allocation. */
+static void between_nodes(nn_replica *r, nn_replica_update_fn update, void *ctx,
+                          double *t_update, phase_span *ph)
+{
+    xsum_source s = xs_source(r);
+    r->ph = ph;
+    phase(ph, NN_TR_ALLREDUCE);
+    for (unsigned spin = 0; !xsum_done(r->xs);) {
+        int moved = xsum_progress(r->xs, &s);
+        size_t a, b;
+        const float *g;
+        while (xsum_take(r->xs, &a, &b, &g)) {
+            phase(ph, NN_TR_OPTIMIZER);
+            apply(update, ctx, g, a, b, SUM_BLOCK, t_update);
+            phase(ph, NN_TR_ALLREDUCE);
+            moved = 1;
+        }
+        if (!moved)
+            pause_wait(&spin);
+    }
+    r->ph = NULL;
+    xsum_reset(r->xs);
+    r->my_from = r->n_grad;
 }
 
 /* Block j of slice s, counted from the top of the slice down: [*a, *a + *m). Blocks start
@@ -570,17 +600,14 @@ const float *nn_replica_step(nn_replica *r, nn_replica_update_fn update, void *c
     phase_span ph = {-1, 0.0};
     if (r->kind != R_SHM) {
         if (r->kind == R_MPI) {
-            phase(&ph, NN_TR_ALLREDUCE);
-            if (r->comp == NN_GRAD_BF16) {
-                enter(r->c, "allreduce");
-                sum_between(r, r->c->impl->comm, r->grads, 0, r->n_grad);
-                leave(r->c);
-            } else {
-                nn_comm_sum_f32(r->c, r->grads, r->n_grad);
-            }
+            enter(r->c, "allreduce");
+            nn_replica_ready(r, 0);
+            between_nodes(r, update, ctx, t_update, &ph);
+            leave(r->c);
+        } else {
+            phase(&ph, NN_TR_OPTIMIZER);
+            apply(update, ctx, r->sum, 0, r->n_grad, r->n_grad, t_update);
         }
-        phase(&ph, NN_TR_OPTIMIZER);
-        apply(update, ctx, r->sum, 0, r->n_grad, r->n_grad, t_update);
         phase(&ph, -1);
         return r->sum;
     }
@@ -606,19 +633,8 @@ const float *nn_replica_step(nn_replica *r, nn_replica_update_fn update, void *c
             apply(update, ctx, out, a, a + m, m, t_update);
         }
     } else {
-        phase(&ph, NN_TR_WAIT);
-        node_sync(r);
-        phase(&ph, NN_TR_ADD);
-        for (size_t b = r->lo; b < r->hi; b += SUM_BLOCK)
-            sum_block(r, r->sum + b, b, r->hi - b < SUM_BLOCK ? r->hi - b : SUM_BLOCK);
-        phase(&ph, NN_TR_ALLREDUCE);
-        if (r->comp == NN_GRAD_BF16)
-            sum_between(r, r->cross, r->sum + r->lo, r->lo, r->hi);
-        else
-            comm_allreduce_on(r->cross, r->sum + r->lo, r->hi - r->lo, sizeof(float), MPI_FLOAT,
-                              MPI_SUM);
-        phase(&ph, NN_TR_OPTIMIZER);
-        apply(update, ctx, r->sum + r->lo, r->lo, r->hi, SUM_BLOCK, t_update);
+        nn_replica_ready(r, 0);
+        between_nodes(r, update, ctx, t_update, &ph);
     }
     r->gen++;
     phase(&ph, NN_TR_WAIT);
@@ -656,9 +672,7 @@ void nn_replica_free(nn_replica *r)
         shm_release(r);
         leave(r->c);
     }
-    free(r->xsend);
-    free(r->xrecv);
-    free(r->xcount);
+    xsum_free(r->xs);
     free(r->block);
     free(r);
 }

@@ -176,11 +176,11 @@ static int allocate(nn_trainer *t, size_t max_local, char *err)
     t->rep = nn_replica_create(comm, n, n + NN_GRAD_TAIL,
                                strcmp(t->cfg.allreduce, "mpi") == 0 ? NN_ALLREDUCE_MPI
                                                                     : NN_ALLREDUCE_AUTO);
-    if (t->rep && strcmp(t->cfg.grad_compression, "bf16") == 0 &&
-        nn_replica_set_compression(t->rep, NN_GRAD_BF16) != 0) {
-        snprintf(err, ERRLEN, "out of memory for the bf16 exchange buffers of "
-                 "--grad-compression");
-        return nn_fail(comm, 1, err);
+    if (t->rep) {
+        nn_replica_set_compression(t->rep, strcmp(t->cfg.grad_compression, "bf16") == 0
+                                               ? NN_GRAD_BF16
+                                               : NN_GRAD_NONE);
+        nn_replica_set_overlap(t->rep, strcmp(t->cfg.grad_overlap, "on") == 0);
     }
     if (t->rep) {
         t->params = nn_replica_state(t->rep, 0);
