@@ -270,7 +270,7 @@ printf '%s\n' "${comm[@]}" | grep 'mode=mpi' | awk -v cores="$cores" '{
 read -r fa fg <"$work/fit"
 
 echo "gradient sum alone (tests/tools/comm_bench; median of repetitions; the model sizes + 3 floats)."
-echo "model = the cost model's fit to the MPI_Allreduce rows: $(calc '%.1f' "$fa * 1e6") us x log2(N) latency"
+echo "model = the cost model's fit to the --allreduce mpi rows: $(calc '%.1f' "$fa * 1e6") us x log2(N) latency"
 echo "+ 2 (N-1)/N x bytes at $(calc '%.2f' "1 / $fg / 1e9") GB/s, times N / $cores cores where ranks outnumber cores."
 printf '| %s |\n' "ranks | path | floats | MB | time us | GB/s | model us"
 echo "|---|---|---|---|---|---|---|"
@@ -278,7 +278,7 @@ for l in "${comm[@]}"; do
     awk -v r="$(kv ranks "$l")" -v m="$(kv mode "$l")" -v f="$(kv floats "$l")" \
         -v b="$(kv bytes "$l")" -v t="$(kv median_s "$l")" -v a="$fa" -v g="$fg" \
         -v cores="$cores" 'BEGIN {
-        path = m == "mpi" ? "MPI_Allreduce" : "shared memory"; over = r > cores ? r / cores : 1;
+        path = m == "mpi" ? "MPI" : "shared memory"; over = r > cores ? r / cores : 1;
         model = m == "mpi" ? sprintf("%.1f", 1e6 * over * (a * log(r) / log(2) + 2 * (r - 1) / r * b * g)) : "-";
         printf "| %d | %s | %d | %.3f | %.1f | %.2f | %s |\n", r, path, f, b / 1e6, t * 1e6,
             b / t / 1e9, model }'
