@@ -373,6 +373,26 @@ EOF
     [ "$c1" = "$c2" ] || fail "final state: two hosts $c1, one host $c2"
     say "2 hosts x 2 ranks (TCP between hosts) = 1 host x 4 ranks: $(($(wc -l <mh.csv) - 1)) step" \
         "losses identical, final state checksum $c1 on both"
+
+    # --grad-compression bf16 across the hosts: half the bytes of the gradient sum cross the
+    # link (a model of 270,000 parameters, so that the gradients dominate what is sent), and
+    # the same bits as one host whose ranks are grouped as the two hosts are.
+    local B=(--data d.h5 --layers "10,512,512,4" --epochs 1 --batch 64 --no-shuffle --quiet)
+    local sent=()
+    for c in none bf16; do
+        tx0=$(ip netns exec "$b" cat "/sys/class/net/$vb/statistics/tx_bytes")
+        timeout 120 ./rsh 10.77.0.1 "cd $work && $mpi $train ${B[*]} --grad-compression $c --step-log mh-$c.csv" \
+            >"mh-$c.out" 2>&1 || { cat "mh-$c.out" >&2; fail "the two-host run with $c failed"; }
+        tx1=$(ip netns exec "$b" cat "/sys/class/net/$vb/statistics/tx_bytes")
+        sent+=($((tx1 - tx0)))
+    done
+    awk -v n="${sent[0]}" -v h="${sent[1]}" 'BEGIN { exit !(h < 0.6 * n) }' ||
+        fail "bf16: host B sent ${sent[1]} bytes against ${sent[0]} without compression; expected about half"
+    NN_TEST_RANKS_PER_NODE=2 run_np 4 "${B[@]}" --grad-compression bf16 --step-log sh-bf16.csv \
+        >sh-bf16.out 2>&1 || { cat sh-bf16.out >&2; fail "the one-host bf16 run failed"; }
+    cmp -s mh-bf16.csv sh-bf16.csv || fail "bf16: step losses differ between two hosts and one host"
+    say "bf16 between the hosts: $((sent[1] / 1024)) kB sent by host B against $((sent[0] / 1024)) kB;" \
+        "step losses identical to one host's"
 }
 
 "case_$case_name"
