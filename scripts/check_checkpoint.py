@@ -3,7 +3,7 @@
 
 usage: check_checkpoint.py CKPT DATA METRICS_CSV
 
-1. Asserts the documented layout (format_version 1 or 2): root attributes, /model attributes,
+1. Asserts the documented layout (format_version 1 to 3): root attributes, /model attributes,
    /model/dense_<i>/{kernel,bias} (float32, [in, out] and [out], chunked, Fletcher32), the
    /optimizer attributes, and optimizer state groups that mirror /model; and recomputes
    state_checksum from the file as docs/checkpoint.md defines it for the file's version.
@@ -11,6 +11,9 @@ usage: check_checkpoint.py CKPT DATA METRICS_CSV
    mean loss and accuracy the way nn-train does (src/core/kernels.c). The validation split is /val
    when DATA has one; otherwise the --val-fraction holdout of /train is rebuilt from the
    checkpoint's seed and config (Floyd's algorithm, as nn_holdout_split in src/core/shard.c).
+   With target scaling (/preprocess/y_shift, y_scale) the loss is taken in the targets' own
+   units, as nn-train reports it; with class weights (/preprocess/class_weight) it is the
+   weighted mean sum(w_y * loss) / sum(w_y).
 3. Compares them with the last row of METRICS_CSV (nn-train --metrics): val_loss to 1e-4
    relative, val_accuracy to 1e-6 absolute (both NaN when nn-train does not measure them).
 
@@ -27,7 +30,7 @@ import sys
 import h5py
 import numpy as np
 
-FORMAT_VERSIONS = (1, 2)
+FORMAT_VERSIONS = (1, 2, 3)
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "linear")
 OPTIMIZERS = ("sgd", "gd", "adam", "adamw")
 ROOT_ATTRS = {  # name -> numpy dtype kind/size as written by src/io/checkpoint.c
@@ -38,7 +41,9 @@ ROOT_ATTRS = {  # name -> numpy dtype kind/size as written by src/io/checkpoint.
     "normalize": "S", "dropout": "f8", "lr_schedule": "S", "warmup_epochs": "f8",
     "lr_step_epochs": "i8", "lr_gamma": "f8", "lr_min": "f8", "patience": "i8",
     "best_val_loss": "f8", "best_epoch": "i8", "bad_epochs": "i8", "state_checksum": "u8",
+    "normalize_targets": "S", "class_weight": "S",  # format 3 on
 }
+V3_ROOT_ATTRS = ("normalize_targets", "class_weight")
 MODEL_ATTRS = {"layers": "i4", "activation": "S", "output": "S", "loss": "S"}
 OPT_ATTRS = {"name": "S", "step": "i8", "lr": "f8", "momentum": "f8", "beta1": "f8",
              "beta2": "f8", "eps": "f8", "weight_decay": "f8", "l1": "f8", "l2": "f8"}
@@ -62,8 +67,10 @@ CHECKSUM_V2 = [
     ("optimizer", "eps", "f8"), ("optimizer", "weight_decay", "f8"), ("optimizer", "l1", "f8"),
     ("optimizer", "l2", "f8"),
 ]
+# Format 3 hashes these after the format 2 attributes, and class_weight after y_scale.
+CHECKSUM_V3 = CHECKSUM_V2 + [("/", "normalize_targets", "S"), ("/", "class_weight", "S")]
 PROVENANCE = ("program", "program_version", "created", "config")
-assert ({n for g, n, _ in CHECKSUM_V2 if g == "/"} | set(PROVENANCE) | {"state_checksum"} ==
+assert ({n for g, n, _ in CHECKSUM_V3 if g == "/"} | set(PROVENANCE) | {"state_checksum"} ==
         set(ROOT_ATTRS) and {n for g, n, _ in CHECKSUM_V2 if g == "model"} == set(MODEL_ATTRS)
         and {n for g, n, _ in CHECKSUM_V2 if g == "optimizer"} == set(OPT_ATTRS))
 LOSS_RTOL = 1e-4
@@ -163,10 +170,10 @@ def text_bytes(v):
     return b.split(b"\0", 1)[0]
 
 
-def encode_v2_attrs(f):
-    """The bytes the format 2 state checksum hashes after the tensors, from the file."""
+def encode_v2_attrs(f, version=2):
+    """The bytes the format 2 (or 3) state checksum hashes after the tensors, from the file."""
     out = []
-    for group, name, kind in CHECKSUM_V2:
+    for group, name, kind in (CHECKSUM_V3 if version >= 3 else CHECKSUM_V2):
         v = f[group].attrs[name]
         if kind == "i8":
             out.append(struct.pack("<q", int(v)))
@@ -186,7 +193,8 @@ def encode_v2_attrs(f):
     method = text_bytes(p.attrs["method"]) if p is not None else b"none"
     on = p is not None and method != b"none"
     out.append(struct.pack("<Q", len(method) if on else 4) + (method if on else b"none"))
-    for name in ("x_shift", "x_scale", "y_shift", "y_scale"):
+    for name in ("x_shift", "x_scale", "y_shift", "y_scale") + (("class_weight",) if version >= 3
+                                                                   else ()):
         a = np.asarray(p[name], dtype="<f4").ravel() if on and name in p else np.zeros(0, "<f4")
         out.append(struct.pack("<Q", len(a)) + a.tobytes())
     return b"".join(out)
@@ -220,7 +228,7 @@ def state_checksum_of(f):
         pos = [int(a["epoch"]), int(a["epoch_step"]), int(a["step"]), int(a["seed"])]
         h = fnv1a64(h, struct.pack("<qqqQ", *pos) + struct.pack("<d", float(a["epoch_loss_sum"])))
     else:
-        h = fnv1a64(h, encode_v2_attrs(f))
+        h = fnv1a64(h, encode_v2_attrs(f, int(a["format_version"])))
     return h
 
 
@@ -232,7 +240,12 @@ def check_state_checksum(f, root):
 
 
 def check_layout(f):
-    root = attrs_of(f, "/", ROOT_ATTRS)
+    version = int(f.attrs["format_version"]) if "format_version" in f.attrs else 0
+    spec = ROOT_ATTRS if version >= 3 else {k: v for k, v in ROOT_ATTRS.items()
+                                             if k not in V3_ROOT_ATTRS}
+    root = attrs_of(f, "/", spec)
+    for k in V3_ROOT_ATTRS:
+        root.setdefault(k, "none")
     need(root["format_version"] in FORMAT_VERSIONS,
          f"/: format_version is {root['format_version']}, expected one of {FORMAT_VERSIONS}")
     need(root["program"] == "nn-train", f"/: program is {root['program']!r}, expected 'nn-train'")
@@ -241,7 +254,9 @@ def check_layout(f):
          "expected epoch >= 0, step and world_size >= 1")
     need(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", root["created"]) is not None,
          f"/: created {root['created']!r} is not an ISO 8601 UTC time (YYYY-MM-DDTHH:MM:SSZ)")
-    groups = {"model", "optimizer"} | ({"preprocess"} if root["normalize"] != "none" else set())
+    groups = {"model", "optimizer"} | ({"preprocess"} if root["normalize"] != "none" or
+                                       root["normalize_targets"] != "none" or
+                                       root["class_weight"] != "none" else set())
     need(set(f.keys()) == groups, f"/: expected groups {sorted(groups)} (normalize "
                                   f"{root['normalize']}), found {sorted(f.keys())}")
 
@@ -407,8 +422,13 @@ def forward(params, act, x):
     return h
 
 
-def loss_and_accuracy(z, labels, targets, loss):
+def loss_and_accuracy(z, labels, targets, loss, y_map=None, class_weight=None):
+    """The mean loss as nn-train reports it: y_map (shift, scale) maps outputs and targets
+    back to the targets' units; class_weight weighs each sample by its label's weight."""
     n, k = z.shape
+    if y_map is not None and targets is not None:
+        shift, scale = (a.astype(np.float64) for a in y_map)
+        z = z * scale + shift  # the targets are in their own units already
     if labels is not None:
         need(np.all((labels >= 0) & (labels < k)), f"labels outside [0, {k})")
     if loss == "xent":
@@ -422,7 +442,11 @@ def loss_and_accuracy(z, labels, targets, loss):
         t = np.eye(k)[labels] if labels is not None else targets
         need(t.shape == z.shape, f"targets have {t.shape[1]} columns, the model {k} outputs")
         per = ((z - t) ** 2).mean(axis=1)
-    mean_loss = float(per.mean()) if n else float("nan")
+    if class_weight is not None and labels is not None:
+        w = class_weight.astype(np.float64)[labels]
+        mean_loss = float((w * per).sum() / w.sum()) if n and w.sum() > 0 else float("nan")
+    else:
+        mean_loss = float(per.mean()) if n else float("nan")
     # nn-train reports accuracy for integer labels only (val_accuracy is NaN otherwise)
     acc = float((z.argmax(axis=1) == labels).mean()) if labels is not None and n else float("nan")
     return mean_loss, acc
@@ -470,8 +494,14 @@ def main(argv):
                      np.all(np.isfinite(scale)) and np.all(scale != 0),
                      "/preprocess: x_shift and x_scale must be finite [D] with no zero scale")
                 x = ((x.astype(np.float32) - shift) / scale).astype(np.float64)
+                y_map = (np.asarray(p["y_shift"], dtype=np.float32),
+                         np.asarray(p["y_scale"], dtype=np.float32)) if "y_shift" in p else None
+                cw = np.asarray(p["class_weight"], dtype=np.float32) if "class_weight" in p \
+                    else None
+            else:
+                y_map = cw = None
         z = forward(params, model["activation"], x)
-        loss, acc = loss_and_accuracy(z, labels, targets, model["loss"])
+        loss, acc = loss_and_accuracy(z, labels, targets, model["loss"], y_map, cw)
         epoch, m_loss, m_acc = last_metrics(metrics)
         need(epoch == root["epoch"], f"{metrics}: the last row is epoch {epoch} but the "
                                      f"checkpoint is from epoch {root['epoch']}")

@@ -3,7 +3,8 @@
 # repositories. Skips apt-get entirely when everything is already installed.
 #   scripts/install-deps.sh [--tests] [--fuzz] [PACKAGE...]
 # --tests adds what the tests use (HDF5 tools, h5py, Slurm and munge, iproute2, gnuplot,
-# stress-ng for test.sh --load, dpkg-dev, man-db and Lmod for the package tests); --fuzz
+# stress-ng for test.sh --load, dpkg-dev, man-db and Lmod for the package tests, scikit-learn
+# for the tabular tests' references); --fuzz
 # clang-14 and libFuzzer (scripts/fuzz.sh); PACKAGEs are installed too
 # (scripts/fashion-mnist.sh: the data set and gnuplot).
 set -euo pipefail
@@ -13,7 +14,8 @@ for a in "$@"; do
     case $a in
     --tests) pkgs+=(hdf5-tools python3-h5py python3-numpy slurm-wlm munge iproute2 gnuplot-nox
                     stress-ng curl dataset-fashion-mnist
-                    dpkg-dev man-db groff-base lmod) ;; # tests/e2e_package.sh: .deb, man, modules
+                    dpkg-dev man-db groff-base lmod # tests/e2e_package.sh: .deb, man, modules
+                    python3-sklearn) ;;             # tests/e2e_tabular.sh: references, data sets
     --fuzz) pkgs+=(clang-14 libfuzzer-14-dev) ;;
     --bench) pkgs+=(wrk hey python3-torch python3-h5py python3-numpy) ;; # scripts/bench-serve.sh
     -*) echo "install-deps: unknown option '$a'" >&2; exit 2 ;;

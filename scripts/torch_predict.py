@@ -34,7 +34,8 @@ except ImportError as e:  # pragma: no cover
     print(f"torch_predict: FAIL: {e} (install python3-h5py and python3-numpy)", file=sys.stderr)
     sys.exit(1)
 
-FORMAT_VERSIONS = (1, 2)  # the layout is the same; 2 widened the state checksum
+FORMAT_VERSIONS = (1, 2, 3)  # the layout is the same; 2 widened the state checksum, 3 added
+# the target scaling and class weights (attributes, /preprocess/class_weight)
 
 
 def fail(msg):
@@ -61,7 +62,7 @@ def load_checkpoint(path):
             fail(f"{path}: not an nn-train checkpoint (no format_version or /model)")
         if int(f.attrs["format_version"]) not in FORMAT_VERSIONS:
             fail(f"{path}: format_version {int(f.attrs['format_version'])}; "
-                 f"this script reads versions {' and '.join(map(str, FORMAT_VERSIONS))}")
+                 f"this script reads versions {', '.join(map(str, FORMAT_VERSIONS))}")
         m = f["model"]
         sizes = [int(s) for s in m.attrs["layers"]]
         model = {

@@ -140,6 +140,9 @@ setup() {
     "$make_data" regress reg2.h5 100 4 2 4
     for kind in xint label nan noy rows ystr; do "$make_data" bad-$kind $kind.h5; done
     echo "not hdf5" >text.h5
+    printf '1\n2.5\n' >cw2.txt               # --class-weight: 2 weights for 3 classes
+    printf '1\nheavy\n1\n' >cwword.txt      # a word for a weight
+    printf '1\n-2\n1\n' >cwneg.txt          # a negative weight
     : >empty.h5
     head -c 1000 ok.h5 >trunc.h5
     # checkpoints: classify 4-8-3, 5 inputs, 2 classes, 10 classes, regression 4-8-1

@@ -116,7 +116,10 @@ case_preprocess() {
     # /preprocess carries the same h and s.
     # nn-train must not scale the inputs itself here: its own /preprocess would be replaced.
     norm=()
-    grep -q -- '--normalize' <<<"$("$train" --help)" && norm=(--normalize none) # (not a pipe: grep -q would end it early)
+    local help
+    help=$("$train" --help) # (not a pipe: grep -q would end it early)
+    grep -q -- '--normalize' <<<"$help" && norm=(--normalize none)
+    grep -q -- '--normalize-targets' <<<"$help" && norm+=(--normalize-targets none)
     "$make_data" blobs c.h5 1200 6 3 4 300
     "$tool" affine c.h5 craw.h5 3 5
     run_np 2 --data c.h5 --layers 6,16,3 --epochs 4 --checkpoint-dir ck --quiet "${norm[@]}"
@@ -213,7 +216,7 @@ case_bad_input() {
         expect_error $np "text.h5: not an HDF5 file" --model text.h5 --data c.h5 "${o[@]}"
         expect_error $np "trunc.h5: HDF5 cannot open it (truncated" --model trunc.h5 --data c.h5 "${o[@]}"
         expect_error $np "c.h5: not an nn-train checkpoint" --model c.h5 --data c.h5 "${o[@]}"
-        expect_error $np "format_version 99; this nn-predict reads versions 1 and 2" \
+        expect_error $np "format_version 99; this nn-predict reads versions 1 to 3" \
             --model v99.h5 --data c.h5 "${o[@]}"
         expect_error $np "/val/x has 6 features but the model's input size is 4" \
             --model "$ck4" --data c.h5 "${o[@]}"

@@ -41,7 +41,7 @@ static void forward(fd_case *c)
 
 static nn_batch_y batch_y(const fd_case *c)
 {
-    return (nn_batch_y){c->lab, c->t};
+    return (nn_batch_y){.labels = c->lab, .targets = c->t};
 }
 
 /* Mean data loss plus penalty, in double. */
@@ -199,7 +199,7 @@ static void test_loss_by_hand(void **s)
     assert_int_equal(nn_work_init(&w, &lo, 1), 0);
     nn_forward(&lo, p, &w, x, 1);
     long correct = 0;
-    double l = nn_loss_and_grad(&lo, &w, (nn_batch_y){lab, NULL}, 1, &correct);
+    double l = nn_loss_and_grad(&lo, &w, (nn_batch_y){.labels = lab}, 1, &correct);
     assert_true(fabs(l - 0.126928011) < 1e-6);
     assert_true(fabs(w.delta_a[0] + 0.119202922) < 1e-6);
     assert_true(fabs(w.delta_a[1] - 0.119202922) < 1e-6);
@@ -209,7 +209,7 @@ static void test_loss_by_hand(void **s)
     p[1] = -1000.0f;
     lab[0] = 1;
     nn_forward(&lo, p, &w, x, 1);
-    l = nn_loss_and_grad(&lo, &w, (nn_batch_y){lab, NULL}, 1, NULL);
+    l = nn_loss_and_grad(&lo, &w, (nn_batch_y){.labels = lab}, 1, NULL);
     assert_true(fabs(l - 2000.0) < 1e-3);
     assert_true(isfinite(w.delta_a[0]) && isfinite(w.delta_a[1]));
     /* MSE with targets (3, 1) for outputs (1, -1): ((1-3)^2 + (-1-1)^2) / 2 = 4. */
@@ -219,7 +219,7 @@ static void test_loss_by_hand(void **s)
     p[1] = -1.0f;
     float t[2] = {3.0f, 1.0f};
     nn_forward(&lm, p, &w, x, 1);
-    l = nn_loss_and_grad(&lm, &w, (nn_batch_y){NULL, t}, 1, NULL);
+    l = nn_loss_and_grad(&lm, &w, (nn_batch_y){.targets = t}, 1, NULL);
     assert_true(fabs(l - 4.0) < 1e-6);
     assert_true(fabs(w.delta_a[0] + 2.0) < 1e-6); /* 2 (1 - 3) / 2 */
     nn_work_free(&w);

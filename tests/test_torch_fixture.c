@@ -326,7 +326,7 @@ static double loss_and_grads(fx_case *c, const float *params, float *grads)
 {
     memset(grads, 0, c->lo.n_params * sizeof(float));
     nn_forward_train(&c->lo, params, &c->w, c->x, c->B, 0.0f, NULL); /* kept for backward */
-    nn_batch_y y = {c->labels, c->targets};
+    nn_batch_y y = {.labels = c->labels, .targets = c->targets};
     double sum = nn_loss_and_grad(&c->lo, &c->w, y, c->B, NULL);
     nn_backward(&c->lo, params, grads, &c->w, c->B);
     return sum / c->B;

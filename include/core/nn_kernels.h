@@ -11,7 +11,9 @@
 
 /* Loss of the outputs in w->act[L], summed over the B samples (not averaged), and
  * dL/dZ_L into w->delta_a. For MSE the per-sample loss is the mean over the K outputs
- * (PyTorch's MSELoss convention). If correct != NULL, adds the number of samples whose
+ * (PyTorch's MSELoss convention), reported in the targets' units with y.y_scale. With
+ * y.class_w, each sample's loss and gradient are multiplied by its class's weight (the
+ * caller divides by the batch's weight sum, as PyTorch's CrossEntropyLoss(weight=)). If correct != NULL, adds the number of samples whose
  * argmax output equals the label (labels) or the target's argmax (targets). */
 double nn_loss_and_grad(const nn_layout *lo, nn_work *w, nn_batch_y y, int B, long *correct);
 /* Same loss without the gradient (validation, prediction). */

@@ -80,6 +80,13 @@ void nn_work_free(nn_work *w);
 typedef struct {
     const int32_t *labels;  /* NULL when targets are given */
     const float *targets;   /* (B, K) or NULL */
+    /* XENT with labels: a weight per class (K) that multiplies each sample's loss and
+     * gradient (--class-weight); NULL: 1 */
+    const float *class_w;
+    /* MSE: the targets' scale per output (K, --normalize-targets): the loss is reported in
+     * the targets' own units, mean_k (y_scale_k * (z_k - t_k))^2, while the gradient stays
+     * that of the scaled loss; NULL: as computed */
+    const float *y_scale;
 } nn_batch_y;
 
 /* Forward pass for inference. x (B, D). Leaves the logits/outputs in w->act[L]. A row's answer

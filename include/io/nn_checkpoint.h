@@ -15,7 +15,7 @@
 #include "nn_optim.h"
 #include "nn_preprocess.h"
 
-#define NN_CKPT_FORMAT_VERSION 2 /* what nn-train writes */
+#define NN_CKPT_FORMAT_VERSION 3 /* what nn-train writes */
 #define NN_CKPT_FORMAT_OLDEST 1  /* the oldest it still reads (and resumes) */
 
 /* The layer sizes, input to output: /model/layers. */

@@ -43,6 +43,16 @@ typedef struct {
 
 extern const nn_attr_spec nn_ckpt_attrs[NN_A_N];
 
+/* The format that added attribute k: 3 for normalize_targets and class_weight (strings an
+ * older file means as "none"), else 1. An older file neither holds nor hashes them. */
+static inline int nn_ckpt_attr_since(int k)
+{
+    _Static_assert(NN_A_class_weight == NN_A_normalize_targets + 1 &&
+                       NN_A_N_COVERED == NN_A_class_weight + 1,
+                   "the format 3 rows are the last covered ones");
+    return k == NN_A_normalize_targets || k == NN_A_class_weight ? 3 : 1;
+}
+
 /* The value of attribute k in meta. */
 static inline void *nn_ckpt_attr_at(nn_ckpt_meta *meta, int k)
 {

@@ -75,8 +75,15 @@ typedef struct {
     int ckpt_pending;         /* a step or time request that fell on an epoch's last step */
     int last_ckpt_failed;     /* the final checkpoint could not be written: exit status 1 */
     double last_ckpt_time;
-    /* input scaling (--normalize, or the example's own), applied to the rows once at load */
+    /* input scaling (--normalize, or the example's own), applied to the rows once at load;
+     * with the target scaling (--normalize-targets) and the class weights (--class-weight) */
     nn_preprocess pre;
+    /* What the mean losses divide by: the weight sums of the training and validation sets,
+     * and of each global batch of the epoch (step_w, sized at set-up, filled at the epoch's
+     * start from exact per-class counts, step_cnt: steps x classes). Without class weights
+     * the sample counts, and step_w is NULL. */
+    double train_w, val_w;
+    double *step_w, *step_cnt;
     nn_lr_schedule lr;        /* the learning rate of each step */
     float dropout;
     nn_early_stop early;      /* --patience */

@@ -366,11 +366,15 @@ static double loss_rows(const nn_layout *lo, const float *out, nn_batch_y y, int
                     for (int j = 0; j < K; j++)
                         g[j] = (float)(exp(z[j] - lse) * tsum) - t[j];
             } else {
-                total += lse - z[label];
+                float wl = y.class_w ? y.class_w[label] : 1.0f;
+                total += wl == 1.0f ? lse - z[label] : (double)wl * (lse - z[label]);
                 if (g) {
                     for (int j = 0; j < K; j++)
                         g[j] = (float)exp(z[j] - lse);
                     g[label] -= 1.0f;
+                    if (wl != 1.0f)
+                        for (int j = 0; j < K; j++)
+                            g[j] *= wl;
                 }
             }
         } else {
@@ -378,7 +382,8 @@ static double loss_rows(const nn_layout *lo, const float *out, nn_batch_y y, int
             for (int j = 0; j < K; j++) {
                 float tj = t ? t[j] : (float)(j == label);
                 float r = z[j] - tj;
-                s += (double)r * r;
+                double u = y.y_scale ? (double)y.y_scale[j] * r : (double)r;
+                s += u * u;
                 if (g)
                     g[j] = 2.0f * r / (float)K;
             }

@@ -21,7 +21,19 @@ void nn_preprocess_free(nn_preprocess *p)
     free(p->x_scale);
     free(p->y_shift);
     free(p->y_scale);
+    free(p->class_weight);
     nn_preprocess_init(p);
+}
+
+int nn_preprocess_alloc_class_weight(nn_preprocess *p, int nc)
+{
+    free(p->class_weight);
+    p->nc = 0;
+    p->class_weight = nc > 0 ? malloc((size_t)nc * sizeof(float)) : NULL;
+    if (!p->class_weight)
+        return -1;
+    p->nc = nc;
+    return 0;
 }
 
 int nn_preprocess_alloc(nn_preprocess *p, const char *method, int d, int k)
@@ -85,6 +97,18 @@ int nn_preprocess_check(const nn_preprocess *p, int d, int k, char *err, size_t 
         return -1;
     if (p->y_shift && check_pair(p->y_shift, p->y_scale, p->k, "y", err, errlen) != 0)
         return -1;
+    if (p->class_weight && p->nc != k) {
+        snprintf(err, errlen, "/preprocess/class_weight has %d entries but the model has %d "
+                 "outputs; expected one weight per class",
+                 p->nc, k);
+        return -1;
+    }
+    for (int j = 0; p->class_weight && j < p->nc; j++)
+        if (!isfinite(p->class_weight[j]) || p->class_weight[j] < 0.0f) {
+            snprintf(err, errlen, "/preprocess/class_weight[%d] is %g; expected a finite weight "
+                     ">= 0", j, (double)p->class_weight[j]);
+            return -1;
+        }
     return 0;
 }
 
@@ -107,5 +131,16 @@ void nn_preprocess_unapply_y(const nn_preprocess *p, float *y, size_t n, int k)
         float *row = y + i * (size_t)k; /* (k) */
         for (int j = 0; j < k; j++)
             row[j] = row[j] * p->y_scale[j] + p->y_shift[j];
+    }
+}
+
+void nn_preprocess_apply_y(const nn_preprocess *p, float *y, size_t n, int k)
+{
+    if (!p->y_shift)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        float *row = y + i * (size_t)k; /* (k) */
+        for (int j = 0; j < k; j++)
+            row[j] = (row[j] - p->y_shift[j]) / p->y_scale[j];
     }
 }

@@ -123,6 +123,9 @@ static int groups_write(hid_t f, const nn_layout *lo, const float *params, const
                 rc |= tensor_write(pg, "y_shift", 1, (hsize_t)pre->k, 1, pre->y_shift);
                 rc |= tensor_write(pg, "y_scale", 1, (hsize_t)pre->k, 1, pre->y_scale);
             }
+            if (pre->nc > 0 && pre->class_weight)
+                rc |= tensor_write(pg, "class_weight", 1, (hsize_t)pre->nc, 1,
+                                   pre->class_weight);
             H5Gclose(pg);
         }
     }
@@ -292,16 +295,23 @@ static int read_info(hid_t f, const char *path, nn_ckpt_info *info, char *err, s
     }
     long long version = (long long)meta->format_version;
     if (version < NN_CKPT_FORMAT_OLDEST || version > NN_CKPT_FORMAT_VERSION) {
-        _Static_assert(NN_CKPT_FORMAT_VERSION == NN_CKPT_FORMAT_OLDEST + 1,
-                       "say which versions this nn-train reads");
         snprintf(err, errlen, "%s: checkpoint format_version %lld; this nn-train reads versions "
-                 "%d and %d", path, version, NN_CKPT_FORMAT_OLDEST, NN_CKPT_FORMAT_VERSION);
+                 "%d to %d", path, version, NN_CKPT_FORMAT_OLDEST, NN_CKPT_FORMAT_VERSION);
         return -1;
     }
     const nn_attr_spec *bad = NULL;
-    for (int k = 0; k < NN_A_N && !bad; k++)
-        if (k != NN_A_format_version && attr_get(f, &nn_ckpt_attrs[k], nn_ckpt_attr_at(meta, k)) != 0)
+    for (int k = 0; k < NN_A_N && !bad; k++) {
+        if (k == NN_A_format_version)
+            continue;
+        /* The rows new in format 3 are strings whose absence in an older file means "none"
+         * (no target scaling, no class weights: what those runs did). */
+        if (version < 3 && nn_ckpt_attr_since(k) == 3) {
+            snprintf(nn_ckpt_attr_at(meta, k), nn_ckpt_attrs[k].len, "none");
+            continue;
+        }
+        if (attr_get(f, &nn_ckpt_attrs[k], nn_ckpt_attr_at(meta, k)) != 0)
             bad = &nn_ckpt_attrs[k];
+    }
     uint64_t sum = 0;
     if (!bad && attr_get(f, &state_checksum_spec, &sum) != 0)
         bad = &state_checksum_spec;
@@ -668,7 +678,7 @@ int nn_ckpt_precheck(const char *what, const char *path, char *err, size_t errle
                      what, path);
         else if (version < NN_CKPT_FORMAT_OLDEST || version > NN_CKPT_FORMAT_VERSION)
             snprintf(err, errlen, "%s %s: checkpoint format_version %lld; this nn-predict "
-                     "reads versions %d and %d",
+                     "reads versions %d to %d",
                      what, path, version, NN_CKPT_FORMAT_OLDEST, NN_CKPT_FORMAT_VERSION);
         else
             rc = 0;

@@ -135,6 +135,8 @@ uint64_t nn_ckpt_sum_finish(uint64_t h, int version, const nn_ckpt_meta *meta,
         return put_f64(h, meta->epoch_loss_sum);
     }
     for (int k = 0; k < NN_A_N_COVERED; k++) {
+        if (nn_ckpt_attr_since(k) > version)
+            continue;
         const void *x = nn_ckpt_attr_in(meta, k);
         switch (nn_ckpt_attrs[k].type) {
         case NN_AT_I64: h = put_u64(h, (uint64_t)*(const int64_t *)x); break;
@@ -158,7 +160,11 @@ uint64_t nn_ckpt_sum_finish(uint64_t h, int version, const nn_ckpt_meta *meta,
     h = put_f32s(h, on ? pre->x_shift : NULL, d);
     h = put_f32s(h, on ? pre->x_scale : NULL, d);
     h = put_f32s(h, k ? pre->y_shift : NULL, k);
-    return put_f32s(h, k ? pre->y_scale : NULL, k);
+    h = put_f32s(h, k ? pre->y_scale : NULL, k);
+    if (version < 3)
+        return h;
+    size_t nc = on && pre->class_weight ? (size_t)pre->nc : 0; /* format 3: class weights */
+    return put_f32s(h, nc ? pre->class_weight : NULL, nc);
 }
 
 void nn_ckpt_checksum_covers(int version, char *buf, size_t len)

@@ -135,6 +135,21 @@ int nn_preprocess_read_fid(int64_t f, const char *ckpt, nn_preprocess *p, char *
         snprintf(err, errlen, "%s: out of memory for /preprocess", ckpt);
         goto done;
     }
+    long nc = vec_len(g, "class_weight");
+    if (H5Lexists(g, "class_weight", H5P_DEFAULT) > 0 && (nc < 1 || nc > 100000000)) {
+        snprintf(err, errlen, "%s: /preprocess/class_weight must be a float32 vector of length "
+                 ">= 1; got length %ld",
+                 ckpt, nc);
+        nn_preprocess_free(p);
+        goto done;
+    }
+    if (nc > 0 && (nn_preprocess_alloc_class_weight(p, (int)nc) != 0 ||
+                   vec_read(g, "class_weight", p->class_weight) != 0)) {
+        snprintf(err, errlen, "%s: reading /preprocess/class_weight failed (damaged file?)",
+                 ckpt);
+        nn_preprocess_free(p);
+        goto done;
+    }
     if (vec_read(g, "x_shift", p->x_shift) != 0 || vec_read(g, "x_scale", p->x_scale) != 0 ||
         (has_ys && (vec_read(g, "y_shift", p->y_shift) != 0 ||
                     vec_read(g, "y_scale", p->y_scale) != 0))) {

@@ -18,6 +18,10 @@ static const nn_arg options[] = {
     {"batch", 0, NN_ARG_LONG, OFF(batch), "256", "N", 1, 1e7, NULL, 0, "rows per forward pass"},
     {"threads", 0, NN_ARG_LONG, OFF(threads), "0", "N", 0, 4096, NULL, 0,
      "OpenBLAS threads per rank; 0 keeps OPENBLAS_NUM_THREADS or OpenBLAS's default"},
+    {"report", 0, NN_ARG_FLAG, OFF(report), NULL, NULL, 0, 0, NULL, 0,
+     "classification: per-class precision, recall, F1 and support, accuracy, macro and "
+     "weighted averages, the confusion matrix, ROC AUC for two classes (scikit-learn's "
+     "classification_report layout); regression: MSE, MAE and R2"},
     {"quiet", 0, NN_ARG_FLAG, OFF(quiet), NULL, NULL, 0, 0, NULL, 0, "print errors only"},
     {"help", 0, NN_ARG_FLAG, OFF(help), NULL, NULL, 0, 0, NULL, 0, "show this help and exit"},
     {"version", 0, NN_ARG_FLAG, OFF(version), NULL, NULL, 0, 0, NULL, 0,

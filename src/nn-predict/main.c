@@ -56,6 +56,7 @@ typedef struct {
     float *xpad;         /* (batch, D): a pass this rank holds only part of, zero elsewhere */
     float *rec;          /* (n_local, width): this rank's predictions */
     double acc[3];       /* loss sum, correct, samples: summed over ranks at the end */
+    nn_pr pr;            /* --report's sums (report.c) */
     double t_io, t_compute, t_out; /* seconds; reported as the max over ranks */
 } predictor;
 
@@ -238,12 +239,16 @@ static void emit(predictor *p, const float *out, int b, nn_batch_y y, float *rec
         for (int i = 0; i < b; i++) {
             float *r = rec + (size_t)i * (size_t)p->width;
             r[0] = (float)nn_softmax_row(out + (size_t)i * K, K, r + 1);
+            if (p->pr.sums && y.labels)
+                nn_pr_add_class(&p->pr, y.labels[i], (int)r[0], K == 2 ? r[2] : 0.0f);
         }
     } else {
         memcpy(rec, out, (size_t)b * (size_t)K * sizeof(float));
         nn_preprocess_unapply_y(&p->pre, rec, (size_t)b, K);
         if (!p->info.x_only)
             p->acc[0] += nn_loss_only(&p->lo, rec, y, b, &ok);
+        for (int i = 0; p->pr.sums && y.targets && i < b; i++)
+            nn_pr_add_regress(&p->pr, rec + (size_t)i * K, y.targets + (size_t)i * K);
     }
     p->acc[1] += (double)ok;
 }
@@ -291,8 +296,8 @@ static int predict_block(predictor *p, char *err, size_t errlen)
                 x = p->xpad;
             }
             nn_forward(&p->lo, p->params, &p->work, x, (int)B);
-            nn_batch_y y = {rows.labels ? rows.labels + (pa - a) : NULL,
-                            rows.targets ? rows.targets + (pa - a) * (size_t)K : NULL};
+            nn_batch_y y = {.labels = rows.labels ? rows.labels + (pa - a) : NULL,
+                            .targets = rows.targets ? rows.targets + (pa - a) * (size_t)K : NULL};
             emit(p, p->work.act[p->lo.n_layers] + pos * (size_t)K, (int)cnt, y,
                  p->rec + (pa - p->row0) * (size_t)p->width);
         }
@@ -387,8 +392,41 @@ static void report(predictor *p)
            t[2]);
 }
 
+/* --report: the sums over ranks, the two-class scores gathered, and rank 0 prints.
+ * Collective; 0, or -1 after the error. */
+static int print_report(predictor *p)
+{
+    const nn_comm *c = p->comm;
+    if (!p->cfg.report || p->info.x_only)
+        return 0;
+    nn_comm_sum_f64(c, p->pr.sums, p->pr.n_sums); /* counts exact; sums in double */
+    float *all = NULL;
+    size_t n = p->info.n;
+    if (p->pr.pairs && c->rank == 0)
+        all = malloc((n ? n : 1) * 2 * sizeof(float));
+    if (nn_fail(c, p->pr.pairs && c->rank == 0 && !all, "out of memory for --report"))
+        return -1;
+    if (p->pr.pairs &&
+        nn_fail(c, nn_comm_gatherv_f32(c, p->pr.pairs, 2 * p->pr.n_pairs, all, 2 * n, 0) != 0,
+                "--report: gathering the scores failed")) {
+        free(all);
+        return -1;
+    }
+    if (c->rank == 0 && !p->cfg.quiet) {
+        printf("report /%s:\n", p->split);
+        if (p->classify)
+            nn_pr_print_class(stdout, &p->pr, all, n);
+        else
+            nn_pr_print_regress(stdout, &p->pr, p->pre.y_shift != NULL);
+        fflush(stdout);
+    }
+    free(all);
+    return 0;
+}
+
 static void predictor_free(predictor *p)
 {
+    nn_pr_free(&p->pr);
     free(p->params);
     free(p->rec);
     free(p->xpad);
@@ -460,7 +498,12 @@ int main(int argc, char **argv)
         goto out;
     }
     banner(&p);
-    int fail = predict_block(&p, err, sizeof err) != 0;
+    int fail = p.cfg.report && !p.info.x_only &&
+               nn_pr_init(&p.pr, p.lo.sizes[p.lo.n_layers], p.classify, p.n_local,
+                          p.pre.y_shift) != 0;
+    if (nn_fail(&comm, fail, "out of memory for --report"))
+        goto out;
+    fail = predict_block(&p, err, sizeof err) != 0;
     if (nn_fail(&comm, fail, err))
         goto out;
     double t0 = nn_now();
@@ -468,6 +511,8 @@ int main(int argc, char **argv)
         goto out;
     p.t_out = nn_now() - t0;
     report(&p);
+    if (print_report(&p) != 0)
+        goto out;
     rc = 0;
 out:
     predictor_free(&p);

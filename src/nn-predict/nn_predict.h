@@ -28,6 +28,7 @@ typedef struct {
     const char *output;  /* NULL: metrics only */
     long batch;          /* rows per forward pass */
     long threads;        /* OpenBLAS threads per rank (0: leave as is) */
+    int report;          /* --report: per-class figures, or MSE, MAE and R^2 */
     int quiet, help, version;
     nn_out_kind out_kind; /* from the extension of output */
     unsigned char given[16];
@@ -60,5 +61,26 @@ int nn_predict_write(const char *path, nn_out_kind kind, const float *rec, size_
 /* Checks, before any work, that the output's directory exists and is writable and that the
  * output is not a directory. 0 or -1 (err). */
 int nn_predict_check_output(const char *path, char *err, size_t errlen);
+
+/* ---- --report (report.c): sums each rank adds to, added up over ranks, printed by rank 0 ---- */
+
+typedef struct {
+    int K, classify;
+    double *sums;        /* classify: confusion counts [truth][pred] (K, K); regression: per
+                          * output n, sum r^2, sum |r|, sum (y-c), sum (y-c)^2 (K, 5) */
+    size_t n_sums;
+    float *pairs;        /* two classes: (score of class 1, label) per row of this rank */
+    size_t n_pairs;
+    const float *center; /* regression: c per output (the training mean), or NULL for 0 */
+} nn_pr;
+
+int nn_pr_init(nn_pr *r, int K, int classify, size_t n_local, const float *center);
+void nn_pr_free(nn_pr *r);
+void nn_pr_add_class(nn_pr *r, int truth, int pred, float p1);
+void nn_pr_add_regress(nn_pr *r, const float *pred, const float *y); /* (K) each */
+/* Prints the report of r, whose sums are over every rank; pairs (n_pairs, 2) are every rank's
+ * two-class scores (sorted here). */
+void nn_pr_print_class(FILE *out, const nn_pr *r, float *pairs, size_t n_pairs);
+void nn_pr_print_regress(FILE *out, const nn_pr *r, int original_units);
 
 #endif

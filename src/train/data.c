@@ -1,7 +1,9 @@
 /* data.c: the trainer's data. This rank's training shard and validation block, read from the
  * file (only those rows) or made for the built-in example; the model's ends checked against
  * the data; the rows checked; and the input scaling (--normalize statistics over every rank's
- * shard, or the checkpoint's on resume) applied once at load. */
+ * shard, or the checkpoint's on resume) applied once at load, with the target scaling
+ * (--normalize-targets) and the class weights (--class-weight) the loss uses. */
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,13 +49,13 @@ static int example_rows(nn_trainer *t, nn_rows *all)
  * the validation rows), in double, combined with allreduce. zscore takes two passes, the mean
  * and then the squared deviations from it, which avoids the cancellation of
  * sum(x^2) - n*mean^2. A constant feature gets scale 1, so it becomes 0 and stays finite. */
-static int normalize_stats(nn_trainer *t, char *err, size_t errlen)
+static int normalize_stats(nn_trainer *t, int k, char *err, size_t errlen)
 {
     const nn_rows *r = &t->train;
     const int d = r->d;
     const char *method = t->cfg.normalize;
     double *acc = calloc(2 * (size_t)d, sizeof(double));
-    if (!acc || nn_preprocess_alloc(&t->pre, method, d, 0) != 0) {
+    if (!acc || nn_preprocess_alloc(&t->pre, method, d, k) != 0) {
         free(acc);
         snprintf(err, errlen, "out of memory for normalisation statistics");
         return -1;
@@ -95,6 +97,204 @@ static int normalize_stats(nn_trainer *t, char *err, size_t errlen)
         }
     }
     free(acc);
+    return 0;
+}
+
+/* --normalize-targets zscore: each target column's mean and standard deviation over the whole
+ * training set, the same bits whatever the number of ranks. Rank 0 gathers every shard's
+ * targets, puts them back in training-set order (a shard's positions are pure arithmetic on
+ * the rank, nn_sched_shard_positions), sums in double in that order (two passes, as
+ * normalize_stats), and broadcasts the float32 results. A constant column gets scale 1.
+ * Collective; 0, or -1 with err on every rank. */
+static int target_stats(nn_trainer *t)
+{
+    const nn_comm *c = t->comm;
+    const int k = t->train.k;
+    const size_t n = t->n_train;
+    float *all = NULL, *ordered = NULL, *res = t->pre.y_shift; /* y_shift, y_scale: [k] each */
+    size_t *pos = NULL;
+    int fail = 0;
+    if (c->rank == 0) {
+        all = malloc(n * (size_t)k * sizeof(float));
+        ordered = malloc(n * (size_t)k * sizeof(float));
+        pos = malloc(n * sizeof(size_t));
+        fail = !all || !ordered || !pos;
+    }
+    if ((fail = nn_fail(c, fail, "out of memory for the target statistics")) != 0)
+        goto done;
+    if (nn_comm_gatherv_f32(c, t->train.targets, t->train.n * (size_t)k, all, n * (size_t)k,
+                            0) != 0) {
+        fail = nn_fail(c, 1, "the training targets do not add up to the training set");
+        goto done;
+    }
+    if (c->rank == 0) {
+        const float *src = all;
+        for (int r = 0; r < c->size; r++) { /* rank r's shard, in the order it sent it */
+            nn_sched s;
+            nn_sched_init(&s, n, t->sched.batch, c->size, r);
+            size_t m = nn_sched_shard_size(&s);
+            nn_sched_shard_positions(&s, pos);
+            for (size_t i = 0; i < m; i++, src += k)
+                memcpy(ordered + pos[i] * (size_t)k, src, (size_t)k * sizeof(float));
+        }
+        for (int j = 0; j < k; j++) {
+            double mean = 0.0, ss = 0.0;
+            for (size_t i = 0; i < n; i++)
+                mean += ordered[i * (size_t)k + j];
+            mean /= (double)n;
+            for (size_t i = 0; i < n; i++) {
+                double e = ordered[i * (size_t)k + j] - mean;
+                ss += e * e;
+            }
+            double sd = sqrt(ss / (double)n);
+            t->pre.y_shift[j] = (float)mean;
+            t->pre.y_scale[j] = sd > 1e-12 * (1.0 + fabs(mean)) ? (float)sd : 1.0f;
+        }
+    }
+    nn_comm_bcast(c, res, (size_t)k * sizeof(float), 0);
+    nn_comm_bcast(c, t->pre.y_scale, (size_t)k * sizeof(float), 0);
+done:
+    free(all);
+    free(ordered);
+    free(pos);
+    return fail ? -1 : 0;
+}
+
+/* --class-weight FILE: one weight per class and line, K lines (blank lines and '#' comments
+ * skipped). Every rank reads the small file itself; 0, or -1 with err. */
+static int class_weight_file(const char *path, float *w, int K, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        snprintf(err, errlen, "--class-weight %s: cannot open: %s; expected none, balanced or a "
+                 "file with one weight per class and line", path, strerror(errno));
+        return -1;
+    }
+    char line[256];
+    int n = 0, lineno = 0, rc = 0;
+    while (rc == 0 && fgets(line, sizeof line, f)) {
+        lineno++;
+        char *p = line, *end;
+        while (*p == ' ' || *p == '\t')
+            p++;
+        if (*p == '\n' || *p == '\r' || *p == '#' || *p == '\0')
+            continue;
+        errno = 0;
+        double v = strtod(p, &end);
+        while (*end == ' ' || *end == '\t' || *end == '\r' || *end == '\n')
+            end++;
+        if (end == p || *end != '\0' || errno || !isfinite(v) || v < 0.0 || v > 3.4e38) {
+            line[strcspn(line, "\r\n")] = '\0';
+            snprintf(err, errlen, "--class-weight %s: line %d: '%.40s' is not a weight; expected "
+                     "one finite number >= 0 per class and line (%d classes)",
+                     path, lineno, p, K);
+            rc = -1;
+        } else if (n == K) {
+            snprintf(err, errlen, "--class-weight %s: more than %d weights; expected one per "
+                     "class (the last layer has %d outputs)", path, K, K);
+            rc = -1;
+        } else {
+            w[n++] = (float)v;
+        }
+    }
+    fclose(f);
+    if (rc == 0 && n != K) {
+        snprintf(err, errlen, "--class-weight %s: %d weight%s; expected one per class (the last "
+                 "layer has %d outputs)", path, n, n == 1 ? "" : "s", K);
+        rc = -1;
+    }
+    return rc;
+}
+
+/* Counts of each label among rows r (K classes) into cnt, summed over every rank (exact). */
+static void label_counts(const nn_comm *c, const nn_rows *r, int K, int64_t *cnt)
+{
+    memset(cnt, 0, (size_t)K * sizeof *cnt);
+    for (size_t i = 0; r->labels && i < r->n; i++)
+        cnt[r->labels[i]]++;
+    nn_comm_sum_i64(c, cnt, (size_t)K);
+}
+
+/* --class-weight: the weights (balanced: n / (classes present * count_c), each from exact
+ * integer counts over the whole training set, so the same on every rank and at any rank
+ * count; a class absent from training gets 1), then the weight sums of the training and
+ * validation sets, sum_c count_c * w_c in class order. Collective; 0 or -1 with err. */
+static int class_weights(nn_trainer *t, char *err, size_t errlen)
+{
+    const int K = t->lo.sizes[t->lo.n_layers];
+    int64_t *cnt = malloc((size_t)K * sizeof *cnt);
+    int fail = !cnt || nn_preprocess_alloc_class_weight(&t->pre, K) != 0;
+    if ((fail = nn_fail(t->comm, fail, "out of memory for the class weights")) != 0) {
+        free(cnt);
+        return -1;
+    }
+    float *w = t->pre.class_weight;
+    label_counts(t->comm, &t->train, K, cnt);
+    if (strcmp(t->cfg.class_weight, "balanced") == 0) {
+        int present = 0;
+        for (int j = 0; j < K; j++)
+            present += cnt[j] > 0;
+        for (int j = 0; j < K; j++)
+            w[j] = cnt[j] > 0 ? (float)((double)t->n_train / ((double)present * (double)cnt[j]))
+                              : 1.0f;
+    } else {
+        fail = class_weight_file(t->cfg.class_weight, w, K, err, errlen) != 0;
+    }
+    if ((fail = nn_fail(t->comm, fail, err)) != 0) {
+        free(cnt);
+        return -1;
+    }
+    free(cnt);
+    return 0;
+}
+
+/* The weight sums of the training and validation sets under the class weights (or their
+ * sample counts without): what the epoch's mean losses divide by. Collective. */
+static int weight_sums(nn_trainer *t)
+{
+    t->train_w = (double)t->n_train;
+    t->val_w = (double)t->n_val;
+    if (!t->pre.class_weight)
+        return 0;
+    const int K = t->pre.nc;
+    int64_t *cnt = malloc((size_t)K * sizeof *cnt);
+    if (nn_fail(t->comm, !cnt, "out of memory for the class weights") != 0)
+        return -1;
+    const nn_rows *sets[2] = {&t->train, &t->val};
+    double *sum[2] = {&t->train_w, &t->val_w};
+    for (int s = 0; s < 2; s++) {
+        label_counts(t->comm, sets[s], K, cnt);
+        *sum[s] = 0.0;
+        for (int j = 0; j < K; j++)
+            *sum[s] += (double)cnt[j] * t->pre.class_weight[j];
+    }
+    free(cnt);
+    return 0;
+}
+
+/* --normalize-targets and --class-weight against the loss and the data: which apply. A usage
+ * error when they cannot (the same answer on every rank). */
+static int loss_view(nn_trainer *t, int *targets, int *weights, char *err, size_t errlen)
+{
+    const nn_config *cfg = &t->cfg;
+    int mse_floats = t->lo.loss == NN_LOSS_MSE && !t->classify;
+    *targets = strcmp(cfg->normalize_targets, "zscore") == 0 ||
+               (strcmp(cfg->normalize_targets, "auto") == 0 && mse_floats);
+    *weights = strcmp(cfg->class_weight, "none") != 0;
+    if (*targets && !mse_floats) {
+        snprintf(err, errlen, "--normalize-targets zscore needs float targets and --loss mse; "
+                 "%s has %s and the loss is %s (use auto or none)",
+                 t->cfg.data ? t->cfg.data : "the data",
+                 t->classify ? "class labels" : "float targets", nn_loss_name(t->lo.loss));
+        return -1;
+    }
+    if (*weights && (t->lo.loss != NN_LOSS_XENT || !t->classify)) {
+        snprintf(err, errlen, "--class-weight %s needs class labels and the cross-entropy loss; "
+                 "%s has %s and the loss is %s (use none)",
+                 cfg->class_weight, t->cfg.data ? t->cfg.data : "the built-in example",
+                 t->classify ? "class labels" : "float targets", nn_loss_name(t->lo.loss));
+        return -1;
+    }
     return 0;
 }
 
@@ -300,24 +500,59 @@ static int read_rows(nn_trainer *t, data_plan *d, char *err, size_t errlen)
  * on another rank count), else the training set's; the example is scaled already. */
 static int scale(nn_trainer *t, char *err, size_t errlen)
 {
-    int fail = 0;
+    int fail = 0, targets = 0, weights = 0;
     if (t->resume_pre.d > 0) {
         nn_preprocess_free(&t->pre);
         t->pre = t->resume_pre;
         nn_preprocess_init(&t->resume_pre);
-    } else if (!t->example && strcmp(t->cfg.normalize, "none") != 0) {
-        fail = normalize_stats(t, err, errlen) != 0;
+    } else if (!t->example && !t->resume) {
+        if ((fail = nn_fail(t->comm, loss_view(t, &targets, &weights, err, errlen) != 0 ?
+                                         NN_EXIT_USAGE : 0, err)) != 0)
+            return fail;
+        int k = targets ? t->train.k : 0;
+        if (strcmp(t->cfg.normalize, "none") != 0) {
+            fail = normalize_stats(t, k, err, errlen) != 0;
+        } else if (targets || weights) { /* inputs as they are: x_shift 0, x_scale 1 */
+            fail = nn_preprocess_alloc(&t->pre, "identity", t->train.d, k) != 0;
+            for (int j = 0; !fail && j < t->train.d; j++) {
+                t->pre.x_shift[j] = 0.0f;
+                t->pre.x_scale[j] = 1.0f;
+            }
+            if (fail)
+                snprintf(err, errlen, "out of memory for the target scaling");
+        }
+        if ((fail = nn_fail(t->comm, fail, err)) != 0)
+            return fail;
+        if (targets && target_stats(t) != 0)
+            return 1;
+        if (weights && class_weights(t, err, errlen) != 0)
+            return 1;
     }
     if (!fail && t->pre.d > 0 && t->pre.d != t->train.d) {
         snprintf(err, errlen, "the checkpoint's normalisation has %d features, the data %d",
                  t->pre.d, t->train.d);
         fail = 1;
     }
+    if (!fail && t->pre.y_shift && (t->pre.k != t->train.k || !t->train.targets)) {
+        snprintf(err, errlen, "the checkpoint's target scaling has %d columns, the data %d float "
+                 "target columns", t->pre.k, t->train.targets ? t->train.k : 0);
+        fail = 1;
+    }
+    if (!fail && t->pre.class_weight &&
+        (t->pre.nc != t->lo.sizes[t->lo.n_layers] || !t->train.labels)) {
+        snprintf(err, errlen, "the checkpoint's class weights are for %d classes; the data has %s",
+                 t->pre.nc, t->train.labels ? "another number of classes" : "no class labels");
+        fail = 1;
+    }
     if (!fail && !t->example) {
         nn_preprocess_apply_x(&t->pre, t->train.x, t->train.n, t->train.d);
         nn_preprocess_apply_x(&t->pre, t->val.x, t->val.n, t->val.d);
+        nn_preprocess_apply_y(&t->pre, t->train.targets, t->train.n, t->train.k);
+        nn_preprocess_apply_y(&t->pre, t->val.targets, t->val.n, t->val.k);
     }
-    return nn_fail(t->comm, fail, err);
+    if ((fail = nn_fail(t->comm, fail, err)) != 0)
+        return fail;
+    return weight_sums(t) != 0 ? 1 : 0;
 }
 
 /* Reads this rank's training shard and validation block, from the file or the example. */

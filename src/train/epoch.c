@@ -72,9 +72,9 @@ static void finish(nn_trainer *t, nn_epoch_stats *st, double loss_sum, double sa
     st->t.compute += nn_now() - tv;
     st->allreduce_max = st->t.allreduce;
     nn_comm_max_f64(t->comm, &st->allreduce_max, 1);
-    st->train_loss = loss_sum / (double)t->n_train;
+    st->train_loss = loss_sum / t->train_w;
     st->reg_loss = (t->l1 > 0 || t->l2 > 0) ? nn_reg_loss(&t->lo, t->params, t->l1, t->l2) : 0.0;
-    st->val_loss = vn > 0 ? vl / vn : NAN;
+    st->val_loss = vn > 0 && t->val_w > 0 ? vl / t->val_w : NAN;
     st->val_accuracy = (vn > 0 && t->classify) ? vc / vn : NAN;
     st->samples_per_sec = samples / t_train;
     if (t->step_log && fflush(t->step_log) != 0 && !t->log_errno[1])
@@ -88,6 +88,7 @@ int nn_trainer_epoch(nn_trainer *t, long epoch, nn_epoch_stats *st)
     double t0 = nn_now(), last = 0.0;
     if (!t->cfg.no_shuffle)
         shuffle(t, epoch);
+    nn_train_epoch_weights(t);
     /* A resumed run re-enters its checkpoint's epoch at the step where it stopped. */
     long first = epoch == t->start_epoch ? t->start_step : 0;
     double loss_sum = epoch == t->start_epoch ? t->start_loss_sum : 0.0;
@@ -96,9 +97,8 @@ int nn_trainer_epoch(nn_trainer *t, long epoch, nn_epoch_stats *st)
         nn_train_trace_before(t);
         double loss = nn_train_step(t, s, &st->t);
         nn_train_trace_after(t);
-        double global = (double)nn_sched_global(&t->sched, s);
-        loss_sum += loss * global;
-        samples += global;
+        loss_sum += loss * nn_train_step_weight(t, s);
+        samples += (double)nn_sched_global(&t->sched, s);
         if (t->step_log)
             if (fprintf(t->step_log, "%ld,%ld,%.9g\n", t->step, epoch, loss) < 0 &&
                 !t->log_errno[1])

@@ -113,11 +113,13 @@ static int differs(nn_trainer *t, int id)
 }
 
 /* Given values that stand whatever the checkpoint says: --loss auto is resolved from the data
- * and then checked against the model (nn_resume_restore); the built-in example scales its own
+ * and then checked against the model (nn_resume_restore); --normalize-targets auto means the
+ * checkpoint's (data.c takes its scaling); the built-in example scales its own
  * data by zscore (data.c), so --normalize zscore is its own. */
 static int stands(const nn_trainer *t, int id)
 {
     return (id == NN_A_loss && strcmp(t->cfg.loss, "auto") == 0) ||
+           (id == NN_A_normalize_targets && strcmp(t->cfg.normalize_targets, "auto") == 0) ||
            (id == NN_A_normalize && t->example && strcmp(t->cfg.normalize, "zscore") == 0);
 }
 
@@ -225,13 +227,14 @@ int nn_resume_prepare(nn_trainer *t, char *err, size_t errlen)
     /* The normalisation statistics travel with the checkpoint (rank 0 read and verified
      * them with the rest), never recomputed. */
     fail = 0;
-    int dk[2] = {t->resume_pre.d, t->resume_pre.k};
+    int dk[3] = {t->resume_pre.d, t->resume_pre.k, t->resume_pre.nc};
     char method[32];
     memcpy(method, t->resume_pre.method, sizeof method);
     nn_comm_bcast(c, dk, sizeof dk, 0);
     nn_comm_bcast(c, method, sizeof method, 0);
     if (c->rank != 0 && dk[0] > 0)
-        fail = nn_preprocess_alloc(&t->resume_pre, method, dk[0], dk[1]) != 0;
+        fail = nn_preprocess_alloc(&t->resume_pre, method, dk[0], dk[1]) != 0 ||
+               (dk[2] > 0 && nn_preprocess_alloc_class_weight(&t->resume_pre, dk[2]) != 0);
     if ((fail = nn_fail(c, fail, "out of memory for the checkpoint's normalisation")) != 0)
         return fail;
     if (dk[0] > 0) {
@@ -241,6 +244,8 @@ int nn_resume_prepare(nn_trainer *t, char *err, size_t errlen)
             nn_comm_bcast(c, t->resume_pre.y_shift, (size_t)dk[1] * sizeof(float), 0);
             nn_comm_bcast(c, t->resume_pre.y_scale, (size_t)dk[1] * sizeof(float), 0);
         }
+        if (dk[2] > 0)
+            nn_comm_bcast(c, t->resume_pre.class_weight, (size_t)dk[2] * sizeof(float), 0);
     }
     const nn_ckpt_meta *m = &t->resume->meta;
     t->early.best = m->best_val_loss;

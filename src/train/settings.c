@@ -83,7 +83,10 @@ void nn_settings_resolve(nn_trainer *t)
     c->l1 = t->l1;
     c->l2 = t->l2;
     c->batch = (long)t->sched.batch;    /* global; --batch 0 and gd: the whole training set */
-    c->normalize = t->pre.method;       /* what was applied (the checkpoint's on resume) */
+    /* what was applied (the checkpoint's on resume); "identity" carries only the targets'
+     * scaling or the class weights of a run whose inputs were not scaled */
+    c->normalize = strcmp(t->pre.method, "identity") == 0 ? "none" : t->pre.method;
+    c->normalize_targets = t->pre.y_shift ? "zscore" : "none";
 }
 
 void nn_settings_store(const nn_trainer *t, nn_ckpt_meta *meta)

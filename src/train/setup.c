@@ -119,6 +119,18 @@ static void banner(nn_trainer *t, size_t max_local, double load_seconds)
     printf("data   %s: %zu train / %zu val samples, %d features, %s\n",
            t->example ? "built-in y = 2x" : cfg->data, t->n_train, t->n_val, t->lo.sizes[0],
            t->classify ? "class labels" : "float targets");
+    if (!t->example && t->pre.y_shift)
+        printf("targets zscore from the training set (column 0: mean %.6g, std %.6g); losses "
+               "and metrics in the targets' own units\n",
+               (double)t->pre.y_shift[0], (double)t->pre.y_scale[0]);
+    if (t->pre.class_weight) {
+        char w[256] = "";
+        for (int j = 0; j < t->pre.nc && strlen(w) < 200; j++)
+            snprintf(w + strlen(w), sizeof w - strlen(w), "%s%.4g", j ? " " : "",
+                     (double)t->pre.class_weight[j]);
+        printf("weights %s per class: %s%s; losses are sum(w_y * loss) / sum(w_y)\n",
+               cfg->class_weight, w, strlen(w) >= 200 ? " ..." : "");
+    }
     printf("model  %s %s, output %s (%zu parameters)\n", layers, nn_act_name(t->lo.act),
            t->lo.loss == NN_LOSS_XENT ? "softmax + cross-entropy" : "linear + MSE",
            t->lo.n_params);
@@ -203,7 +215,11 @@ static int allocate(nn_trainer *t, size_t max_local, char *err)
         .min = t->cfg.lr_min, .gamma = t->cfg.lr_gamma, .step_epochs = t->cfg.lr_step_epochs,
         .warmup_epochs = t->cfg.warmup_epochs, .steps_per_epoch = t->sched.steps,
         .epochs = t->cfg.epochs};
-    int fail = !t->rep || !t->perm ||
+    if (t->pre.class_weight) { /* the per-batch weight sums (nn_train_epoch_weights) */
+        t->step_w = malloc((size_t)t->sched.steps * sizeof(double));
+        t->step_cnt = malloc((size_t)t->sched.steps * (size_t)t->pre.nc * sizeof(double));
+    }
+    int fail = !t->rep || !t->perm || (t->pre.class_weight && (!t->step_w || !t->step_cnt)) ||
                nn_rows_alloc(&t->batch, max_local, t->train.d, t->train.labels != NULL,
                              t->train.k) != 0 ||
                nn_work_init(&t->work, &t->lo, (int)max_batch) != 0 ||
@@ -269,6 +285,8 @@ void nn_trainer_free(nn_trainer *t)
     nn_trace_close();
     nn_replica_free(t->rep);
     free(t->perm);
+    free(t->step_w);
+    free(t->step_cnt);
     nn_rows_free(&t->train);
     nn_rows_free(&t->val);
     nn_rows_free(&t->batch);

@@ -38,6 +38,43 @@ static size_t local_batch(nn_trainer *t, long step, const float **x, nn_batch_y 
     return cnt;
 }
 
+double nn_train_step_weight(const nn_trainer *t, long step)
+{
+    return t->step_w ? t->step_w[step] : (double)nn_sched_global(&t->sched, step);
+}
+
+void nn_train_epoch_weights(nn_trainer *t)
+{
+    if (!t->step_w)
+        return;
+    const int K = t->pre.nc;
+    const long steps = t->sched.steps;
+    const nn_rows *s = &t->train;
+    memset(t->step_cnt, 0, (size_t)steps * (size_t)K * sizeof(double));
+    for (long st = 0; st < steps; st++) {
+        size_t off, cnt, pos;
+        nn_sched_local(&t->sched, st, &off, &cnt, &pos);
+        for (size_t i = 0; i < cnt; i++) {
+            size_t r = t->cfg.no_shuffle ? off + i : t->perm[off + i];
+            t->step_cnt[(size_t)st * K + (size_t)s->labels[r]] += 1.0;
+        }
+    }
+    nn_comm_sum_f64(t->comm, t->step_cnt, (size_t)steps * (size_t)K); /* integers: exact */
+    for (long st = 0; st < steps; st++) {
+        double w = 0.0;
+        for (int j = 0; j < K; j++)
+            w += t->step_cnt[(size_t)st * K + (size_t)j] * t->pre.class_weight[j];
+        t->step_w[st] = w;
+    }
+}
+
+/* The targets' scale the MSE is reported in (--normalize-targets; the built-in example reports
+ * its own units in its summary), or NULL. */
+static const float *report_units(const nn_trainer *t)
+{
+    return t->example || !t->pre.y_shift ? NULL : t->pre.y_scale;
+}
+
 /* What the optimizer needs for one step, computed once. */
 typedef struct {
     nn_trainer *t;
@@ -115,7 +152,7 @@ double nn_train_step(nn_trainer *t, long step, nn_timers *tm)
                           ? 1.0f
                           : 0.0f;
     const float *x;
-    nn_batch_y y;
+    nn_batch_y y = {NULL, NULL, t->pre.class_weight, report_units(t)};
     size_t cnt = local_batch(t, step, &x, &y);
     if (cnt > 0) { /* the last, partial batch can leave a rank without samples */
         /* The masks of step s on rank r come from (seed, s, r) alone. */
@@ -137,10 +174,13 @@ double nn_train_step(nn_trainer *t, long step, nn_timers *tm)
     }
     double t1 = nn_now();
     tm->matmul += nn_sgemm_seconds() - mm0;
-    size_t global = nn_sched_global(&t->sched, step);
+    /* the batch's size, or its weight sum under --class-weight (a batch of weight 0 moves
+     * nothing: its gradients are all 0) */
+    double global = nn_train_step_weight(t, step);
+    float scale = global > 0.0 ? (float)(1.0 / global) : 0.0f;
     t->hp.lr = (float)nn_lr_at(&t->lr, t->step); /* before the step counter advances */
     t->step++;
-    opt_step o = {t, 1.0f / (float)global, nn_adam_corrections(&t->hp, t->step)};
+    opt_step o = {t, scale, nn_adam_corrections(&t->hp, t->step)};
     double t_opt;
     /* The one sum over ranks, with the optimizer applied to this rank's share of it. */
     const float *sum = t->gsum_out = nn_replica_step(t->rep, optimizer_range, &o, &t_opt);
@@ -149,7 +189,7 @@ double nn_train_step(nn_trainer *t, long step, nn_timers *tm)
     tm->compute += (t1 - t0) + t_opt;
     tm->optimizer += t_opt;
     tm->allreduce += (t2 - t1) - t_opt;
-    return (double)sum[n] / (double)global;
+    return global > 0.0 ? (double)sum[n] / global : 0.0;
 }
 
 void nn_trainer_evaluate(nn_trainer *t, const nn_rows *v, double acc[3])
@@ -159,7 +199,8 @@ void nn_trainer_evaluate(nn_trainer *t, const nn_rows *v, double acc[3])
     acc[2] = (double)v->n;
     for (size_t i = 0; i < v->n; i += (size_t)t->work.max_batch) {
         size_t b = v->n - i < (size_t)t->work.max_batch ? v->n - i : (size_t)t->work.max_batch;
-        nn_batch_y y = {v->labels ? v->labels + i : NULL, v->targets ? v->targets + i * v->k : NULL};
+        nn_batch_y y = {v->labels ? v->labels + i : NULL, v->targets ? v->targets + i * v->k : NULL,
+                        t->pre.class_weight, report_units(t)};
         nn_forward(&t->lo, t->params, &t->work, v->x + i * v->d, (int)b);
         acc[0] += nn_loss_only(&t->lo, t->work.act[t->lo.n_layers], y, (int)b, &ok);
     }

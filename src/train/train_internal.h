@@ -27,8 +27,15 @@ int nn_train_trace_setup(nn_trainer *t, char *err, size_t errlen);
 void nn_train_trace_before(nn_trainer *t);
 void nn_train_trace_after(nn_trainer *t);
 
-/* step.c: one global step (no allocation); returns the mean data loss of the global batch. */
+/* step.c: one global step (no allocation); returns the mean data loss of the global batch
+ * (weighted by class with --class-weight). */
 double nn_train_step(nn_trainer *t, long step, nn_timers *tm);
+/* What the loss of batch `step` is divided by: its size, or its weight sum (step_w). */
+double nn_train_step_weight(const nn_trainer *t, long step);
+/* --class-weight: fills t->step_w for this epoch's order (after the shuffle). Collective:
+ * one sum of the per-class counts of every batch; the sums are exact and in class order,
+ * so they do not depend on the number of ranks. */
+void nn_train_epoch_weights(nn_trainer *t);
 
 /* resume.c: prepare finds and reads the checkpoint and applies the resume rules to t->cfg,
  * before the data is read; restore puts the state in place after. */
