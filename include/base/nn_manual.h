@@ -32,6 +32,10 @@ typedef struct {
 typedef enum { NN_MANUAL_NONE, NN_MANUAL_MAN, NN_MANUAL_BASH } nn_manual_form;
 nn_manual_form nn_manual_asked(int argc, char **argv, int first);
 
+/* A program without commands: when argv is --help-man or --help-bash alone, prints page m or
+ * the completion of s (the program's name is m's page name) and returns 0; else -1. */
+int nn_manual_main(const nn_manual *m, const nn_argspec *s, int argc, char **argv);
+
 /* The page: NAME, SYNOPSIS, DESCRIPTION, OPTIONS (every row of s: its value, choices, range,
  * default, required), then the other sections of m. s may be NULL (no OPTIONS). */
 void nn_manual_roff(const nn_manual *m, const nn_argspec *s, FILE *out);

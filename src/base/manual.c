@@ -15,6 +15,20 @@ nn_manual_form nn_manual_asked(int argc, char **argv, int first)
     return NN_MANUAL_NONE;
 }
 
+int nn_manual_main(const nn_manual *m, const nn_argspec *s, int argc, char **argv)
+{
+    switch (nn_manual_asked(argc, argv, 1)) {
+    case NN_MANUAL_MAN:
+        nn_manual_roff(m, s, stdout);
+        return 0;
+    case NN_MANUAL_BASH:
+        nn_manual_bash(m->page, s, NULL, 0, stdout);
+        return 0;
+    default:
+        return -1;
+    }
+}
+
 /* ---- roff ---- */
 
 /* s[0, n) as roff text: backslashes and minus signs escaped, and a control character ('.' or

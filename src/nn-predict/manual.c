@@ -40,14 +40,5 @@ static const nn_manual page = {
 
 int nn_predict_manual(int argc, char **argv)
 {
-    switch (nn_manual_asked(argc, argv, 1)) {
-    case NN_MANUAL_MAN:
-        nn_manual_roff(&page, nn_predict_config_spec(), stdout);
-        return 0;
-    case NN_MANUAL_BASH:
-        nn_manual_bash("nn-predict", nn_predict_config_spec(), NULL, 0, stdout);
-        return 0;
-    default:
-        return -1;
-    }
+    return nn_manual_main(&page, nn_predict_config_spec(), argc, argv);
 }
