@@ -27,7 +27,7 @@ typedef struct {
     float *g;            /* where the bucket's sum is (the source's region) */
     MPI_Request req;
     int *cnt;            /* cnt, dsp (the H chunks), rcnt, rdsp (what this rank receives) */
-    unsigned char *send; /* (b - a) elements of 2 or 4 bytes */
+    unsigned char *send; /* bf16: (b - a) elements; float32 travels from and into g itself */
     unsigned char *recv; /* H * the largest chunk */
 } bucket;
 
@@ -58,13 +58,9 @@ static float from_bf16(uint16_t h)
     return f;
 }
 
-/* n values of x into out as the bucket travels (bf16 or float32), and back. */
-static void encode(const bucket *k, const float *x, size_t n, unsigned char *out)
+/* n values of x into out as bf16; decoded: element i of what arrived, bf16 or float32. */
+static void encode(const float *x, size_t n, unsigned char *out)
 {
-    if (!k->bf16) {
-        memcpy(out, x, n * sizeof(float));
-        return;
-    }
     uint16_t *h = (uint16_t *)(void *)out;
     for (size_t i = 0; i < n; i++)
         h[i] = to_bf16(x[i]);
@@ -79,7 +75,6 @@ static float decoded(const bucket *k, const unsigned char *in, size_t i)
     return f;
 }
 
-static size_t elem(const bucket *k) { return k->bf16 ? sizeof(uint16_t) : sizeof(float); }
 static MPI_Datatype type(const bucket *k) { return k->bf16 ? MPI_UINT16_T : MPI_FLOAT; }
 
 comm_xsum *xsum_create(MPI_Comm comm, size_t lo, size_t hi, size_t n_state, int max_buckets,
@@ -109,7 +104,7 @@ comm_xsum *xsum_create(MPI_Comm comm, size_t lo, size_t hi, size_t n_state, int 
             bot = n_state;
         x->bk[j] = (bucket){.a = bot, .b = top};
         size_t m = top - bot, chunk = m / (size_t)x->H + 1;
-        bytes += (m + (size_t)x->H * chunk) * sizeof(float);
+        bytes += m * sizeof(uint16_t) + (size_t)x->H * chunk * sizeof(float);
         top = bot;
     }
     x->nb = j;
@@ -124,8 +119,8 @@ comm_xsum *xsum_create(MPI_Comm comm, size_t lo, size_t hi, size_t n_state, int 
         bucket *k = &x->bk[j];
         size_t m = k->b - k->a, chunk = m / (size_t)x->H + 1;
         k->send = p;
-        k->recv = p + m * sizeof(float);
-        p += (m + (size_t)x->H * chunk) * sizeof(float);
+        k->recv = p + m * sizeof(uint16_t);
+        p += m * sizeof(uint16_t) + (size_t)x->H * chunk * sizeof(float);
         k->cnt = x->ints + (size_t)j * 4 * (size_t)x->H;
         int *cnt = k->cnt, *dsp = cnt + x->H, *rcnt = dsp + x->H, *rdsp = rcnt + x->H;
         for (int q = 0; q < x->H; q++) {
@@ -163,13 +158,17 @@ void xsum_set_bf16(comm_xsum *x, int on)
 
 int xsum_buckets(const comm_xsum *x) { return x->nb; }
 
+/* What bucket k sends and gathers into: the bf16 copy, or (float32) its sum in place. */
+static unsigned char *wire(const bucket *k) { return k->bf16 ? k->send : (unsigned char *)k->g; }
+
 /* The scatter of bucket j, from the node's sum of it. */
 static void start_scatter(comm_xsum *x, bucket *k, const xsum_source *s)
 {
     int H = x->H, *cnt = k->cnt, *dsp = cnt + H, *rcnt = dsp + H, *rdsp = rcnt + H;
     k->g = s->local(s->ctx, k->a, k->b);
-    encode(k, k->g, k->b - k->a, k->send);
-    MPI_Ialltoallv(k->send, cnt, dsp, type(k), k->recv, rcnt, rdsp, type(k), x->scatter,
+    if (k->bf16)
+        encode(k->g, k->b - k->a, k->send);
+    MPI_Ialltoallv(wire(k), cnt, dsp, type(k), k->recv, rcnt, rdsp, type(k), x->scatter,
                    &k->req);
     k->state = X_SCATTER;
 }
@@ -184,14 +183,15 @@ static void own_sum(comm_xsum *x, bucket *k)
     for (int q = 1; q < x->H; q++)
         for (int i = 0; i < cm; i++)
             acc[i] += decoded(k, k->recv, (size_t)q * (size_t)cm + (size_t)i);
-    encode(k, acc, (size_t)cm, k->send + (size_t)c0 * elem(k));
+    if (k->bf16)
+        encode(acc, (size_t)cm, k->send + (size_t)c0 * sizeof(uint16_t));
     k->state = X_SUMMED;
 }
 
 static void start_gather(comm_xsum *x, bucket *k)
 {
     int *cnt = k->cnt, *dsp = cnt + x->H;
-    MPI_Iallgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, k->send, cnt, dsp, type(k), x->gather,
+    MPI_Iallgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, wire(k), cnt, dsp, type(k), x->gather,
                     &k->req);
     k->state = X_GATHER;
 }
@@ -199,7 +199,7 @@ static void start_gather(comm_xsum *x, bucket *k)
 static void finish(bucket *k)
 {
     size_t m = k->b - k->a;
-    for (size_t i = 0; i < m; i++)
+    for (size_t i = 0; k->bf16 && i < m; i++)
         k->g[i] = decoded(k, k->send, i);
     k->state = X_DONE;
 }
