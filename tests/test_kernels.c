@@ -292,6 +292,76 @@ static void test_init_scale(void **s)
     free(b);
 }
 
+/* nn_backward_input: dL/dX against central differences of the summed loss in each input,
+ * for every activation, both losses and dropout (a fixed mask); and the gradient of one logit
+ * (a one-hot dL/dZ_L written by the caller), the saliency explanations use. */
+static double loss_sum(fd_case *c)
+{
+    forward(c);
+    return nn_loss_only(&c->lo, c->w.act[c->lo.n_layers], batch_y(c), c->B, NULL);
+}
+
+static void check_input_fd(const char *what, nn_act act, nn_loss loss, int labels, float drop,
+                           int logit)
+{
+    static const int sizes[] = {5, 7, 6, 3};
+    fd_case c;
+    setup(&c, sizes, 3, act, loss, labels, 4, 4321);
+    c.drop = drop;
+    const int D = sizes[0], K = sizes[3], L = 3;
+    float *dx = malloc((size_t)c.B * D * sizeof(float));
+    for (int i = 0; i < c.B * D; i++)
+        dx[i] = NAN; /* written, never added to */
+    forward(&c);
+    if (logit < 0) {
+        nn_loss_and_grad(&c.lo, &c.w, batch_y(&c), c.B, NULL);
+    } else {
+        memset(c.w.delta_a, 0, (size_t)c.B * K * sizeof(float));
+        for (int b = 0; b < c.B; b++)
+            c.w.delta_a[b * K + logit] = 1.0f;
+    }
+    nn_backward_input(&c.lo, c.p, &c.w, c.B, dx);
+    const float h = 1e-3f;
+    double max_abs = 0;
+    for (int i = 0; i < c.B * D; i++) {
+        float keep = c.x[i];
+        double fp, fm;
+        c.x[i] = keep + h;
+        if (logit < 0) {
+            fp = loss_sum(&c);
+        } else {
+            forward(&c);
+            fp = c.w.act[L][(i / D) * K + logit];
+        }
+        c.x[i] = keep - h;
+        if (logit < 0) {
+            fm = loss_sum(&c);
+        } else {
+            forward(&c);
+            fm = c.w.act[L][(i / D) * K + logit];
+        }
+        c.x[i] = keep;
+        double num = (fp - fm) / (2.0 * h), ana = dx[i];
+        if (fabs(num - ana) > 2e-2 * fmax(fabs(num), fabs(ana)) + 2e-3)
+            fail_msg("%s: input %d: analytic %.6g, finite difference %.6g", what, i, ana, num);
+        max_abs = fmax(max_abs, fabs(ana));
+    }
+    if (max_abs < 1e-3)
+        fail_msg("%s: input gradient is (nearly) zero everywhere (max %g)", what, max_abs);
+    free(dx);
+    teardown(&c);
+}
+
+static void test_input_grad(void **s)
+{
+    (void)s;
+    check_input_fd("input: relu/xent", NN_ACT_RELU, NN_LOSS_XENT, 1, 0.0f, -1);
+    check_input_fd("input: tanh/mse", NN_ACT_TANH, NN_LOSS_MSE, 0, 0.0f, -1);
+    check_input_fd("input: sigmoid/xent + dropout", NN_ACT_SIGMOID, NN_LOSS_XENT, 1, 0.3f, -1);
+    check_input_fd("input: linear/mse", NN_ACT_LINEAR, NN_LOSS_MSE, 0, 0.0f, -1);
+    check_input_fd("input: tanh, logit 2", NN_ACT_TANH, NN_LOSS_XENT, 1, 0.0f, 2);
+}
+
 /* nn_backward_notify: done(from) comes once per layer, last layer first, and each time the
  * gradients from `from` on already hold their final values (a gradient sum may start on
  * them): a snapshot taken in the callback must equal the buffer after the pass. */
@@ -412,6 +482,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_fd_dropout_sigmoid), cmocka_unit_test(test_row_alone_as_in_batch),
         cmocka_unit_test(test_sgemm_transposes), cmocka_unit_test(test_parse_layers),
         cmocka_unit_test(test_init_scale),      cmocka_unit_test(test_backward_notify),
+        cmocka_unit_test(test_input_grad),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -111,6 +111,13 @@ void nn_backward(const nn_layout *lo, const float *params, float *grads, nn_work
 void nn_backward_notify(const nn_layout *lo, const float *params, float *grads, nn_work *w,
                         int B, void (*done)(void *ctx, size_t from), void *ctx);
 
+/* The gradient with respect to the input: dx (B, D) = dL/dX for the dL/dZ_L in w->delta_a
+ * (from nn_loss_and_grad, or any output gradient the caller writes there, e.g. a one-hot row
+ * for one logit), after nn_forward or nn_forward_train on the same x. No parameter gradient
+ * is formed (one sgemm per layer). Uses w->delta_a and w->delta_b; dx must not alias them.
+ * Explanations (saliency, integrated gradients) and adversarial inputs are built on it. */
+void nn_backward_input(const nn_layout *lo, const float *params, nn_work *w, int B, float *dx);
+
 /* One row of logits z (K) as a classifier's answer: prob (K) the softmax, computed in double
  * and rounded to float, and the class returned: the argmax of the logits, the first on a tie
  * (the class the accuracy counts). nn-predict and nn-serve answer through it alike. */

@@ -270,6 +270,26 @@ void nn_backward_notify(const nn_layout *lo, const float *params, float *grads, 
     }
 }
 
+void nn_backward_input(const nn_layout *lo, const float *params, nn_work *w, int B, float *dx)
+{
+    float *dz = w->delta_a, *da = w->delta_b;
+    for (int i = lo->n_layers - 1; i >= 0; i--) {
+        const int in = lo->sizes[i], out = lo->sizes[i + 1];
+        float *dst = i > 0 ? da : dx;
+        nn_sgemm(0, 1, B, in, out, 1.0f, dz, params + lo->w_off[i], 0.0f, dst); /* dZ W^T */
+        if (i > 0) {
+            if (w->drop_p > 0.0f)
+                nn_dropout_act_backward(da, w->act[i], w->mask[i], (size_t)B * in, lo->act,
+                                        w->drop_p);
+            else
+                nn_act_backward(da, w->act[i], (size_t)B * in, lo->act);
+            float *t = dz;
+            dz = da;
+            da = t;
+        }
+    }
+}
+
 double nn_reg_loss(const nn_layout *lo, const float *params, float l1, float l2)
 {
     double s1 = 0.0, s2 = 0.0;
