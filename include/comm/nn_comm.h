@@ -79,5 +79,8 @@ void nn_comm_test_point(const nn_comm *c, const char *name);
  * when the total exceeds cap. */
 int nn_comm_gatherv_f32(const nn_comm *c, const float *send, size_t n, float *recv, size_t cap,
                         int root);
+/* The same for n bytes of plain data (structs travel as bytes, never as floats). */
+int nn_comm_gatherv_bytes(const nn_comm *c, const void *send, size_t n, void *recv, size_t cap,
+                          int root);
 
 #endif

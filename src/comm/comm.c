@@ -213,8 +213,8 @@ void nn_comm_library(char *buf, size_t len)
 /* Point to point, in rank order, in chunks of at most NN_CHUNK_BYTES: every int count stays
  * small and offsets stay size_t, whatever the total. The root posts its receives rank by rank,
  * so a rank's sends wait until its turn. */
-int nn_comm_gatherv_f32(const nn_comm *c, const float *send, size_t n, float *recv, size_t cap,
-                        int root)
+int nn_comm_gatherv_bytes(const nn_comm *c, const void *send, size_t n, void *recv, size_t cap,
+                          int root)
 {
     uint64_t total = n;
     enter(c, "gather");
@@ -225,13 +225,15 @@ int nn_comm_gatherv_f32(const nn_comm *c, const float *send, size_t n, float *re
         leave(c);
         return -1;
     }
-    const size_t chunk = NN_CHUNK_BYTES / sizeof(float);
+    const size_t chunk = NN_CHUNK_BYTES;
+    const unsigned char *src = send;
+    unsigned char *dst = recv;
     if (c->rank != root) {
         uint64_t mine = n;
         MPI_Send(&mine, 1, MPI_UINT64_T, root, 1, c->impl->comm);
         for (size_t i = 0; i < n; i += chunk) {
             size_t m = n - i < chunk ? n - i : chunk;
-            MPI_Send(send + i, (int)m, MPI_FLOAT, root, 2, c->impl->comm);
+            MPI_Send(src + i, (int)m, MPI_BYTE, root, 2, c->impl->comm);
         }
         leave(c);
         return 0;
@@ -241,12 +243,12 @@ int nn_comm_gatherv_f32(const nn_comm *c, const float *send, size_t n, float *re
         uint64_t cnt = n;
         if (r == root) {
             if (n > 0)
-                memcpy(recv + off, send, n * sizeof(float));
+                memcpy(dst + off, src, n);
         } else {
             MPI_Recv(&cnt, 1, MPI_UINT64_T, r, 1, c->impl->comm, MPI_STATUS_IGNORE);
             for (size_t i = 0; i < cnt; i += chunk) {
                 size_t m = cnt - i < chunk ? (size_t)cnt - i : chunk;
-                MPI_Recv(recv + off + i, (int)m, MPI_FLOAT, r, 2, c->impl->comm,
+                MPI_Recv(dst + off + i, (int)m, MPI_BYTE, r, 2, c->impl->comm,
                          MPI_STATUS_IGNORE);
             }
         }
@@ -254,4 +256,11 @@ int nn_comm_gatherv_f32(const nn_comm *c, const float *send, size_t n, float *re
     }
     leave(c);
     return 0;
+}
+
+int nn_comm_gatherv_f32(const nn_comm *c, const float *send, size_t n, float *recv, size_t cap,
+                        int root)
+{
+    /* cap * 4 cannot overflow: recv holds cap floats */
+    return nn_comm_gatherv_bytes(c, send, n * sizeof(float), recv, cap * sizeof(float), root);
 }

@@ -43,11 +43,13 @@ void nn_train_trace_before(nn_trainer *t)
 }
 
 /* This host's name, in 16 floats' worth of bytes. */
-static void host_name(float out[16])
+#define HOST_LEN 64 /* bytes of a host name in the trace, NUL included */
+
+static void host_name(char out[HOST_LEN])
 {
-    char h[64] = "";
-    gethostname(h, sizeof h - 1);
-    memcpy(out, h, sizeof h);
+    memset(out, 0, HOST_LEN);
+    gethostname(out, HOST_LEN - 1);
+    out[HOST_LEN - 1] = '\0';
 }
 
 /* Collective: gathers every rank's events on rank 0, which writes the file. 0, or -1 (every
@@ -55,14 +57,15 @@ static void host_name(float out[16])
 static int write_trace(nn_trainer *t)
 {
     const nn_comm *c = t->comm;
-    const int p = c->size, W = (int)(sizeof(nn_trace_event) / sizeof(float));
+    const int p = c->size;
+    const size_t E = sizeof(nn_trace_event);
     const long last = t->cfg.trace_from + t->cfg.trace_steps - 1;
     nn_trace_window(0, 0);
     size_t n, dropped;
     const nn_trace_event *ev = nn_trace_events(&n, &dropped);
     int64_t *cnt = calloc((size_t)p + 1, sizeof *cnt);
     size_t *counts = calloc((size_t)p, sizeof *counts);
-    float host[16];
+    char host[HOST_LEN];
     host_name(host);
     int bad = !cnt || !counts;
     if (nn_comm_agree(c, bad) >= 0) {
@@ -76,21 +79,19 @@ static int write_trace(nn_trainer *t)
     size_t total = 0;
     for (int r = 0; r < p; r++)
         total += counts[r] = (size_t)cnt[r];
-    float *all = c->rank == 0 ? malloc((total ? total : 1) * sizeof(nn_trace_event)) : NULL;
-    float *hosts = c->rank == 0 ? malloc((size_t)p * sizeof host) : NULL;
+    nn_trace_event *all = c->rank == 0 ? malloc((total ? total : 1) * E) : NULL;
+    char *hosts = c->rank == 0 ? malloc((size_t)p * HOST_LEN) : NULL;
     bad = c->rank == 0 && (!all || !hosts);
     if (nn_comm_agree(c, bad) < 0) {
-        nn_comm_gatherv_f32(c, (const float *)ev, n * (size_t)W, all, total * (size_t)W, 0);
-        nn_comm_gatherv_f32(c, host, 16, hosts, (size_t)p * 16, 0);
+        nn_comm_gatherv_bytes(c, ev, n * E, all, total * E, 0);
+        nn_comm_gatherv_bytes(c, host, HOST_LEN, hosts, (size_t)p * HOST_LEN, 0);
     }
     if (c->rank == 0 && !bad) {
         const char **names = malloc((size_t)p * sizeof *names);
-        for (int r = 0; names && r < p; r++) {
-            names[r] = (const char *)(hosts + (size_t)r * 16);
-            ((char *)(hosts + (size_t)r * 16))[63] = '\0';
-        }
+        for (int r = 0; names && r < p; r++)
+            names[r] = hosts + (size_t)r * HOST_LEN;
         errno = 0;
-        bad = nn_trace_write_json(t->trace, (const nn_trace_event *)all, counts, p, names,
+        bad = nn_trace_write_json(t->trace, all, counts, p, names,
                                   (size_t)cnt[p]) != 0 ||
               fclose(t->trace) != 0;
         t->trace = NULL;
