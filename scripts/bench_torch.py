@@ -9,11 +9,19 @@ one output (1-64-64-1). After a warm-up, the step count is sized for about --sec
 and samples/s = global batch x steps / wall time.
 
 Modes (one JSON object per line on stdout):
-  single  one process. Runs each --configs pair TORCH_THREADS:OPENBLAS_THREADS (default
-          1:2 and 2:1) in a fresh child process, since OpenBLAS reads OPENBLAS_NUM_THREADS
-          when it loads, prints one line per config, then a line with "best": true.
+  single  one process. Runs each --configs entry TORCH_THREADS:OPENBLAS_THREADS[:malloc]
+          (default 1:2, 2:1, 1:2:malloc and 2:1:malloc) in a fresh child process, since
+          OpenBLAS reads OPENBLAS_NUM_THREADS when it loads, prints one line per config, then
+          a line with "best": true.
   ddp     DistributedDataParallel, gloo on 127.0.0.1, --nproc processes (default 2) with
           1 torch thread and 1 OpenBLAS thread each; the global batch is split evenly.
+          --malloc: with the malloc tuning below.
+
+malloc: glibc's malloc tuned for PyTorch's large short-lived tensors, GLIBC_TUNABLES=
+glibc.malloc.mmap_threshold=67108864:glibc.malloc.trim_threshold=268435456 (blocks up to
+64 MiB come from the heap instead of fresh mmap'ed pages, and the heap is kept instead of
+trimmed): without it each step of the Fashion-MNIST model maps, faults in and unmaps its
+activations and gradients again. The JSON lines say "malloc_tuned".
 
   scripts/bench_torch.py single --layers 784,256,128,10 --batch 128 [--seconds 3]
   scripts/bench_torch.py ddp    --layers 784,256,128,10 --batch 128 [--nproc 2]
@@ -27,6 +35,8 @@ import socket
 import subprocess
 import sys
 import time
+
+MALLOC_TUNING = "glibc.malloc.mmap_threshold=67108864:glibc.malloc.trim_threshold=268435456"
 
 
 def build(layers):
@@ -93,6 +103,7 @@ def single_child(a):
         "mode": "single", "layers": a.layers_str, "batch": a.batch,
         "torch_threads": torch.get_num_threads(),
         "openblas_threads": int(os.environ.get("OPENBLAS_NUM_THREADS", "0")),
+        "malloc_tuned": os.environ.get("GLIBC_TUNABLES", "") == MALLOC_TUNING,
         "steps": steps, "step_s": wall / steps,
         "samples_per_sec": a.batch * steps / wall, "torch": torch.__version__}), flush=True)
 
@@ -100,8 +111,13 @@ def single_child(a):
 def single(a):
     results = []
     for cfg in a.configs.split(","):
-        tt, ob = cfg.split(":")
+        tt, ob, *tuned = cfg.split(":")
         env = dict(os.environ, OPENBLAS_NUM_THREADS=ob, OMP_NUM_THREADS=tt)
+        env.pop("GLIBC_TUNABLES", None)
+        if tuned == ["malloc"]:
+            env["GLIBC_TUNABLES"] = MALLOC_TUNING
+        elif tuned:
+            sys.exit(f"bench_torch.py: --configs entry '{cfg}': expected T:O or T:O:malloc")
         cmd = [sys.executable, os.path.abspath(__file__), "single-child",
                "--layers", a.layers_str, "--batch", str(a.batch), "--seconds", str(a.seconds),
                "--torch-threads", tt]
@@ -141,6 +157,7 @@ def ddp_worker(rank, a, port):
         print(json.dumps({
             "mode": "ddp", "layers": a.layers_str, "batch": a.batch, "nproc": a.nproc,
             "backend": "gloo", "torch_threads": 1, "openblas_threads": 1,
+            "malloc_tuned": os.environ.get("GLIBC_TUNABLES", "") == MALLOC_TUNING,
             "steps": steps, "step_s": wall / steps,
             "samples_per_sec": a.batch * steps / wall, "torch": torch.__version__,
             "best": True}), flush=True)
@@ -152,6 +169,10 @@ def ddp(a):
     # thread counts must already be in the environment they inherit.
     os.environ["OPENBLAS_NUM_THREADS"] = "1"
     os.environ["OMP_NUM_THREADS"] = "1"
+    if a.malloc:
+        os.environ["GLIBC_TUNABLES"] = MALLOC_TUNING
+    else:
+        os.environ.pop("GLIBC_TUNABLES", None)
     import torch.multiprocessing as mp
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -165,8 +186,11 @@ def main():
     p.add_argument("--layers", required=True, help="e.g. 784,256,128,10")
     p.add_argument("--batch", type=int, required=True, help="global batch")
     p.add_argument("--seconds", type=float, default=3.0, help="timed steps, about (default 3)")
-    p.add_argument("--configs", default="1:2,2:1",
-                   help="single: TORCH_THREADS:OPENBLAS_THREADS pairs (default 1:2,2:1)")
+    p.add_argument("--configs", default="1:2,2:1,1:2:malloc,2:1:malloc",
+                   help="single: TORCH_THREADS:OPENBLAS_THREADS[:malloc] entries "
+                        "(default 1:2,2:1,1:2:malloc,2:1:malloc)")
+    p.add_argument("--malloc", action="store_true",
+                   help="ddp: with glibc's malloc tuned (GLIBC_TUNABLES, see above)")
     p.add_argument("--nproc", type=int, default=2, help="ddp: processes (default 2)")
     p.add_argument("--torch-threads", type=int, default=1, help=argparse.SUPPRESS)
     a = p.parse_args()
