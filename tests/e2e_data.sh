@@ -207,27 +207,28 @@ case_csv() {
 
 case_clean() {
     # Missing and non-finite values drop the row (counted); the first of each kind is named.
+    # 'nan' and 'NaN' are missing values (--na-values), inf and 1e39 (beyond float32) not finite.
     printf '%s\n' 'a,b,c,label' '1,2,3,x' '4,,6,y' '7,8,9,' 'nan,1,1,x' '2,inf,2,y' \
         '3,-Infinity,3,x' '4,1e39,4,y' '5,5,5,NaN' '" 6 ",6,6,y' '7,7, ,x' >dirty.csv
     "$nndata" import-csv dirty.csv --label label -o clean.h5 | tee out.txt
-    grep -q "10 data rows; dropped 8; 3 with a missing value (first: line 3, column 1 ('b')); 5 with a non-finite value (first: line 5, column 0 ('a'))" out.txt ||
+    grep -q "10 data rows; dropped 8; 5 with a missing value (first: line 3, column 1 ('b')); 3 with a non-finite value (first: line 6, column 1 ('b'))" out.txt ||
         fail "dropped-row report: $(cat out.txt)"
     check_eq "kept rows" "$(vals clean.h5 /train/x)" "1,2,3,6,6,6"
     check_eq "kept labels" "$(vals clean.h5 /train/y)" "0,1"
     check_eq "classes (of kept rows only)" "$(vals clean.h5 /meta/class_names)" '"x","y"'
     h5dump -A -g /meta clean.h5 >meta.txt
-    grep -A4 'rows_dropped_missing' meta.txt | grep -q '(0): 3' &&
-        grep -A4 'rows_dropped_nonfinite' meta.txt | grep -q '(0): 5' ||
+    grep -A4 'rows_dropped_missing' meta.txt | grep -q '(0): 5' &&
+        grep -A4 'rows_dropped_nonfinite' meta.txt | grep -q '(0): 3' ||
         fail "/meta lacks the drop counts: $(cat meta.txt)"
     # --bad-rows fail stops at the first bad row, naming it
-    expect_fail 1 "dirty.csv:3: column 1 ('b'): empty field (a missing value)" c.h5 \
+    expect_fail 1 "dirty.csv:3: column 1 ('b'): a missing value (empty, or one of --na-values)" c.h5 \
         import-csv dirty.csv --label label --bad-rows fail -o c.h5
-    printf '%s\n' 'a,label' '1,x' 'nan,y' >nf.csv
+    printf '%s\n' 'a,label' '1,x' 'inf,y' >nf.csv
     expect_fail 1 "nf.csv:3: column 0 ('a'): not finite" c.h5 \
         import-csv nf.csv --label label --bad-rows fail -o c.h5
     # every row dropped is an error, not an empty file
     printf '%s\n' 'a,label' ',x' 'nan,y' >alldropped.csv
-    expect_fail 1 "all 2 data rows were dropped (1 with a missing value, 1 with a non-finite value)" \
+    expect_fail 1 "all 2 data rows were dropped (2 with a missing value, 0 with a non-finite value)" \
         c.h5 import-csv alldropped.csv --label label -o c.h5
 }
 

@@ -22,6 +22,7 @@ void nn_preprocess_free(nn_preprocess *p)
     free(p->y_shift);
     free(p->y_scale);
     free(p->class_weight);
+    free(p->encoder);
     nn_preprocess_init(p);
 }
 

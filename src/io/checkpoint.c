@@ -95,6 +95,54 @@ static int tensors_write(hid_t parent, const char *name, const nn_layout *lo, co
 
 
 
+/* /encoder: the raw-record encoder's text (nn_encode.h), a 1-D dataset of one variable-length
+ * UTF-8 string, as the data file's /meta/encoder. 0 or -1. */
+static int encoder_write(hid_t f, const char *text)
+{
+    hsize_t one = 1;
+    hid_t t = H5Tcopy(H5T_C_S1), sp = H5Screate_simple(1, &one, NULL);
+    H5Tset_size(t, H5T_VARIABLE);
+    H5Tset_cset(t, H5T_CSET_UTF8);
+    hid_t d = H5Dcreate2(f, "encoder", t, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    int rc = d >= 0 && H5Dwrite(d, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, &text) >= 0 ? 0 : -1;
+    if (d >= 0 && H5Dclose(d) < 0)
+        rc = -1;
+    H5Sclose(sp);
+    H5Tclose(t);
+    return rc;
+}
+
+/* /encoder into *out (malloc'd), or NULL when the file has none. 0, or -1 when it is not one
+ * string. */
+static int encoder_read(hid_t f, char **out)
+{
+    *out = NULL;
+    if (H5Lexists(f, "/encoder", H5P_DEFAULT) <= 0)
+        return 0;
+    hid_t d = H5Dopen2(f, "/encoder", H5P_DEFAULT);
+    if (d < 0)
+        return -1;
+    hid_t ft = H5Dget_type(d), sp = H5Dget_space(d), t = H5Tcopy(H5T_C_S1);
+    H5Tset_size(t, H5T_VARIABLE);
+    if (ft >= 0 && H5Tget_class(ft) == H5T_STRING)
+        H5Tset_cset(t, H5Tget_cset(ft)); /* HDF5 converts no character set to another */
+    char *s = NULL;
+    int ok = ft >= 0 && H5Tget_class(ft) == H5T_STRING && H5Tis_variable_str(ft) > 0 &&
+             sp >= 0 && H5Sget_simple_extent_npoints(sp) == 1 &&
+             H5Dread(d, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, &s) >= 0 && s;
+    if (ok && !(*out = strdup(s)))
+        ok = 0;
+    if (s)
+        H5free_memory(s);
+    H5Tclose(t);
+    if (sp >= 0)
+        H5Sclose(sp);
+    if (ft >= 0)
+        H5Tclose(ft);
+    H5Dclose(d);
+    return ok ? 0 : -1;
+}
+
 /* The groups of a checkpoint: /model, /optimizer with the buffers present (m and v, or m as
  * the momentum buffer), and /preprocess when pre is not NULL. 0, or -1 on any failure. */
 static int groups_write(hid_t f, const nn_layout *lo, const float *params, const float *m,
@@ -170,6 +218,7 @@ int nn_ckpt_write(const char *path, const nn_layout *lo, const float *params,
      * attribute's value and /preprocess (nn_ckpt_attrs.h), exactly as they are written. */
     nn_ckpt_meta val = *meta;
     nn_ckpt_meta_finish(&val, lo, hp, when);
+    const char *enc = pre ? pre->encoder : NULL; /* /encoder: written whatever the scaling */
     if (!nn_ckpt_pre_present(pre))
         pre = NULL;
     size_t bytes = lo->n_params * sizeof(float);
@@ -179,8 +228,12 @@ int nn_ckpt_write(const char *path, const nn_layout *lo, const float *params,
     if (v)
         sum = nn_fnv1a(sum, v, bytes);
     sum = nn_ckpt_sum_finish(sum, NN_CKPT_FORMAT_VERSION, &val, pre);
+    if (enc) /* the encoder's text last, when there is one (older files: the same sum) */
+        sum = nn_fnv1a(sum, enc, strlen(enc));
 
     int rc = groups_write(f, lo, params, m, v, pre);
+    if (enc)
+        rc |= encoder_write(f, enc);
     for (int k = 0; k < NN_A_N; k++)
         rc |= attr_put(f, &nn_ckpt_attrs[k], nn_ckpt_attr_in(&val, k));
     rc |= nn_h5_attr(f, "state_checksum", H5T_NATIVE_UINT64, H5T_NATIVE_UINT64, 0, &sum);
@@ -400,6 +453,11 @@ static int load_fid(hid_t f, const char *path, nn_ckpt_info *info, float **param
     if (read_info(f, path, info, err, errlen) != 0 ||
         nn_preprocess_read_fid(f, path, &pre, err, errlen) != 0)
         goto done;
+    if (encoder_read(f, &pre.encoder) != 0) {
+        snprintf(err, errlen, "%s: /encoder is not one readable string (damaged checkpoint)",
+                 path);
+        goto done;
+    }
     const nn_layout *lo = &info->lo;
     int has[3] = {1, nn_ckpt_has_m(&info->hp), nn_ckpt_has_v(&info->hp)};
     const char *group[3] = {"/model", has[2] ? "/optimizer/m" : "/optimizer/momentum_buffer",
@@ -432,7 +490,10 @@ static int load_fid(hid_t f, const char *path, nn_ckpt_info *info, float **param
             goto done;
         }
     }
-    if (nn_ckpt_sum_finish(h, info->format_version, &info->meta, &pre) != info->checksum) {
+    uint64_t sum = nn_ckpt_sum_finish(h, info->format_version, &info->meta, &pre);
+    if (pre.encoder)
+        sum = nn_fnv1a(sum, pre.encoder, strlen(pre.encoder));
+    if (sum != info->checksum) {
         snprintf(err, errlen, "%s: state_checksum does not match the contents%s (damaged "
                  "checkpoint)", path, info->format_version >= 2 ? ": a tensor or an attribute "
                  "was changed" : "");

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "nn_csv.h"
+#include "nn_encode.h"
 
 #define IN_SIZE 65536
 
@@ -362,99 +363,6 @@ int nn_csv_next(nn_csv *c, const char *const **fields, size_t *nfields, char *er
     return NN_CSV_RECORD;
 }
 
-static int blank(char ch) { return ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n'; }
-
-/* Clinger's fast path: a decimal with at most 19 digits whose integer mantissa m is below
- * 2^53 and whose power of ten |e| <= 22 is exactly m * 10^e or m / 10^-e in one correctly
- * rounded operation (both operands are exact doubles), i.e. what strtod returns. Anything
- * else (more digits, hex, nan, inf, big exponents) goes to strtod. Numeric CSV fields are
- * almost all of this kind, and strtod's general algorithm was most of the import time. */
-static int fast_decimal(const char *s, double *v, const char **end)
-{
-    static const double p10[23] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
-                                   1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
-                                   1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
-    const char *p = s;
-    int neg = 0;
-    if (*p == '-' || *p == '+')
-        neg = *p++ == '-';
-    uint64_t m = 0;
-    int nd = 0, e = 0, any = 0;
-    while (*p >= '0' && *p <= '9') {
-        if (m == 0 && *p == '0') { /* leading zeros carry no digits */
-            p++;
-            any = 1;
-            continue;
-        }
-        if (++nd > 19)
-            return 0;
-        m = m * 10 + (uint64_t)(*p++ - '0');
-        any = 1;
-    }
-    if (*p == '.') {
-        p++;
-        while (*p >= '0' && *p <= '9') {
-            any = 1;
-            if (m == 0 && *p == '0') {
-                p++;
-                e--;
-                continue;
-            }
-            if (++nd > 19)
-                return 0;
-            m = m * 10 + (uint64_t)(*p++ - '0');
-            e--;
-        }
-    }
-    if (!any)
-        return 0;
-    if (*p == 'e' || *p == 'E') {
-        const char *q = p + 1;
-        int eneg = 0, x = 0, nx = 0;
-        if (*q == '-' || *q == '+')
-            eneg = *q++ == '-';
-        while (*q >= '0' && *q <= '9' && nx < 4) {
-            x = x * 10 + (*q++ - '0');
-            nx++;
-        }
-        if (nx == 0 || (*q >= '0' && *q <= '9'))
-            return 0;
-        e += eneg ? -x : x;
-        p = q;
-    }
-    if (m > ((uint64_t)1 << 53) || e < -22 || e > 22)
-        return 0;
-    double r = (double)m;
-    r = e < 0 ? r / p10[-e] : r * p10[e];
-    *v = neg ? -r : r;
-    *end = p;
-    return 1;
-}
-
-nn_num_kind nn_csv_number(const char *s, double *v)
-{
-    while (blank(*s))
-        s++;
-    if (*s == '\0')
-        return NN_NUM_EMPTY;
-    const char *end;
-    double x;
-    int fast = fast_decimal(s, &x, &end);
-    if (fast) {
-        while (blank(*end))
-            end++;
-        fast = *end == '\0';
-    }
-    if (!fast) { /* not a plain decimal (or followed by more text): strtod decides */
-        char *e;
-        x = strtod(s, &e);
-        if (e == s)
-            return NN_NUM_BAD;
-        while (blank(*e))
-            e++;
-        if (*e != '\0')
-            return NN_NUM_BAD;
-    }
-    *v = x;
-    return isfinite(x) ? NN_NUM_OK : NN_NUM_NONFINITE; /* overflow gives +-HUGE_VAL = inf */
-}
+/* The parser is the encoder's (nn_encode.h), so that the importer and nn-predict --csv read
+ * a number the same way; nn_num_kind has the same values. */
+nn_num_kind nn_csv_number(const char *s, double *v) { return (nn_num_kind)nn_enc_number(s, v); }

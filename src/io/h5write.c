@@ -242,8 +242,9 @@ int nn_h5w_put_rows(nn_h5w *w, const char *name, const nn_rows *r, char *err, si
     hid_t g = H5Gcreate2(w->f, name, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
     hsize_t xd[2] = {r->n, (hsize_t)r->d}, yd[2] = {r->n, (hsize_t)r->k};
     int rc = g >= 0 && put_dset(w, g, "x", H5T_NATIVE_FLOAT, 2, xd, r->x) == 0 &&
-                     (r->labels ? put_dset(w, g, "y", H5T_NATIVE_INT32, 1, yd, r->labels)
-                                : put_dset(w, g, "y", H5T_NATIVE_FLOAT, 2, yd, r->targets)) == 0
+                     (r->labels    ? put_dset(w, g, "y", H5T_NATIVE_INT32, 1, yd, r->labels)
+                      : r->targets ? put_dset(w, g, "y", H5T_NATIVE_FLOAT, 2, yd, r->targets)
+                                   : 0) == 0
                  ? 0
                  : -1;
     if (g >= 0)

@@ -16,6 +16,18 @@ void job_free(csv_job *j)
     nn_h5_strings_free(j->cnames, j->k);
     free(j->cval);
     strset_free(&j->seen);
+    for (size_t c = 0; j->cs && c < j->width; c++)
+        free(j->cs[c].text_value);
+    for (size_t c = 0; j->st && c < j->width; c++) {
+        free(j->st[c].vals);
+        strset_free(&j->st[c].cats);
+    }
+    free(j->cs);
+    free(j->st);
+    free(j->role);
+    free(j->src);
+    free(j->rowf);
+    nn_enc_free(&j->enc);
     nn_csv_close(j->csv);
     if (j->f)
         fclose(j->f);

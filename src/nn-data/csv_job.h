@@ -1,8 +1,11 @@
 /* csv_job.h: the state of one nn-data import-csv run, shared by the files of the CSV importer
  * (private to src/nn-data): import_csv.c (the command: arguments, first record, /meta,
  * summary), csv_rows.c (checking rows, and the two passes over the file), csv_classes.c (the
- * task and the classes, after pass 1), csv_job.c (freeing the job, naming its columns) and
- * labels.c (the set of label strings). Each file needs only those listed after it. */
+ * task and the classes, after pass 1), csv_encode.c (the encoder: the columns' kinds after
+ * pass 1, the statistics of the training rows, the vocabularies), csv_cols.c (the column
+ * flags: --categorical, --numeric, --drop-columns, --na-values), csv_job.c (freeing the job,
+ * naming its columns) and labels.c (the set of label strings). Each file needs only those
+ * listed after it. */
 #ifndef NN_DATA_CSV_JOB_H
 #define NN_DATA_CSV_JOB_H
 
@@ -11,6 +14,8 @@
 #include <stdio.h>
 
 #include "nn_csv.h"
+#include "nn_encode.h"
+#include "nn_rng.h"
 #include "nn_data_cmd.h"
 #include "nn_h5write.h"
 
@@ -26,6 +31,8 @@ typedef struct {
 } strset;
 
 void strset_free(strset *t);
+/* The number of strings added to a key is its ids[] entry when counting (strset_count). */
+int strset_count(strset *t, const char *s);
 /* The slot of s: where it is, or the empty slot where it would go. Needs cap > 0. */
 size_t strset_slot(const strset *t, const char *s);
 /* Adds s if new; 0, or -1 when out of memory. */
@@ -33,6 +40,28 @@ int strset_add(strset *t, const char *s);
 
 /* ---- the job ---- */
 enum { TASK_AUTO = 0, TASK_CLASSIFY = 1, TASK_REGRESS = 2 };
+
+/* What a source column is: the label, dropped (--drop-columns), a feature whose kind pass 1
+ * decides, or one forced by --numeric / --categorical; pass 1 turns AUTO into NUM or CAT. */
+enum { ROLE_LABEL, ROLE_DROP, ROLE_AUTO, ROLE_NUM, ROLE_CAT };
+enum { IMPUTE_DROP, IMPUTE_MEAN, IMPUTE_MEDIAN, IMPUTE_FREQUENT };
+
+/* Pass 1's evidence about one source column's kind. */
+typedef struct {
+    size_t num, text, comma; /* numbers, text, numbers with a decimal comma */
+    size_t missing;          /* NA fields among kept rows */
+    long text_line;          /* the first text (or decimal-comma) field: its line and value */
+    char *text_value;
+} col_seen;
+
+/* The training rows' statistics of one source column (csv_encode.c). */
+typedef struct {
+    size_t n, missing;       /* values and missing fields among training rows */
+    double sum;              /* numeric: the sum of the values, in file order */
+    double *vals;            /* numeric, for median and most-frequent: the values */
+    size_t nvals, cap;
+    strset cats;             /* categorical: the values, ids[] counting them */
+} col_stats;
 
 typedef struct {
     const char *path;
@@ -50,6 +79,18 @@ typedef struct {
     int label_text;      /* some kept label is not a number */
     int label_frac;      /* some kept label is a non-integer number */
     strset seen;
+    /* the columns (width each) and the encoder */
+    int *role;           /* ROLE_*, per source column */
+    col_seen *cs;        /* pass 1's evidence */
+    col_stats *st;       /* the training rows' statistics */
+    int impute;          /* IMPUTE_* */
+    int indicators;      /* --missing-indicators */
+    long max_cat;        /* --max-categories (0: no limit) */
+    nn_encoder enc;      /* its columns are the source columns with role NUM or CAT, in order */
+    int *src;            /* enc column -> source column */
+    const char **rowf;   /* a record's fields in enc column order */
+    size_t unseen;       /* categorical values of /test rows never seen in training */
+    size_t unseen_rows;
     /* classes, once the task is known */
     int numeric_classes; /* classes are numbers (cval), else strings (seen.ids) */
     double *cval;
@@ -66,13 +107,43 @@ const char *col_name(const csv_job *j, size_t c, char *buf, size_t len);
 const char *quote_value(const char *s, char *buf, size_t len);
 
 /* ---- csv_rows.c ---- */
-/* Pass 1: every row checked and counted; the labels of kept rows collected. 0, or an exit
- * status after printing the error. */
-int csv_pass1(csv_job *j, int first_is_data);
-/* Pass 2: the kept rows, n_test of them (a seeded uniform subset) to test, the rest to train.
- * 0, or an exit status after printing the error. */
+typedef enum { ROW_OK, ROW_MISSING, ROW_NONFINITE, ROW_ERROR } row_status;
+/* Pass 1: every row checked and counted; the labels of kept rows collected; with kinds = 0,
+ * the evidence of each column's kind too (kept rows or not). 0, or an exit status after
+ * printing the error. */
+int csv_pass1(csv_job *j, int first_is_data, int kinds);
+/* The test rows: a seeded selection sampler (Knuth's: exactly n_test of the kept rows, a
+ * uniform random subset, decided row by row), the same in every pass that needs it. */
+typedef struct {
+    nn_rng rng;
+    size_t kept, picked, n_test, total;
+} test_picker;
+void picker_init(test_picker *p, const dopts *o, size_t total, size_t n_test);
+int picker_next(test_picker *p); /* 1 when the next kept row goes to /test */
+/* Checks one record (the label, and the numeric features' missing and non-finite values);
+ * the label's kind and value in *lk, *lv. ROW_ERROR with err. */
+row_status check_row(csv_job *j, const char *const *fld, nn_num_kind *lk, double *lv,
+                     size_t *col, int kinds, char *err, size_t errlen);
+/* The last pass: the kept rows encoded, n_test of them to test, the rest to train. 0, or an
+ * exit status after printing the error. */
 int csv_pass2(csv_job *j, const dopts *o, nn_h5w_split *train, nn_h5w_split *test,
               size_t n_test);
+
+/* ---- csv_encode.c ---- */
+/* After pass 1: each AUTO column's kind (numeric unless most of its present values are text;
+ * a numeric column with text is an error naming its first). *again = 1 when pass 1 must be
+ * run again now that the kinds are known (a categorical column had missing or non-finite
+ * values, which decided nothing). 0, or an exit status after printing the error. */
+int csv_decide_kinds(csv_job *j, int *again);
+/* The encoder: its columns; when needed, a pass over the training rows for the imputation
+ * values and the vocabularies; the label and classes. 0, or an exit status after printing the
+ * error. */
+int csv_build_encoder(csv_job *j, const dopts *o, size_t n_test);
+
+/* ---- csv_cols.c ---- */
+/* The column flags against the header: each column's role, the NA tokens, --impute. 0, or
+ * EXIT_USAGE after printing the error. */
+int csv_columns(csv_job *j, const dopts *o, const char *const *fld, size_t nf);
 
 /* ---- csv_classes.c ---- */
 /* After pass 1: the task and, for classification, the sorted classes. 0, or an exit status

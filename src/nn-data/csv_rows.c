@@ -1,18 +1,19 @@
-/* csv_rows.c: the CSV importer's two passes over the file (csv_job.h), record by record.
- * Pass 1 checks every row (a feature that is not a number stops the import; an empty or
- * non-finite value drops the row, or stops it with --bad-rows fail), counts the rows kept
- * and dropped, and collects the labels; pass 2 reads the file again and writes each kept row
- * to /train or /test. */
+/* csv_rows.c: the CSV importer's passes over the file (csv_job.h), record by record. Pass 1
+ * checks every row (text in a numeric column stops the import; a missing number under
+ * --impute drop, or a non-finite one, drops the row, or stops it with --bad-rows fail), counts
+ * the rows kept and dropped, collects the labels and, the first time, the evidence of each
+ * column's kind; pass 2 reads the file again and writes each kept row, through the encoder,
+ * to /train or /test. The seeded choice of the /test rows is here too (test_picker), for
+ * pass 2 and for the statistics pass of csv_encode.c. */
 #include <float.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "csv_job.h"
 #include "nn_rng.h"
-
-typedef enum { ROW_OK, ROW_MISSING, ROW_NONFINITE, ROW_ERROR } row_status;
 
 /* The error of field c that is not a number: "FILE:LINE: column C('name')ROLE: 'text' is not
  * a number; expected EXPECTED". ROW_ERROR. */
@@ -26,34 +27,88 @@ static row_status not_a_number(const csv_job *j, const char *const *fld, size_t 
     return ROW_ERROR;
 }
 
-/* Checks one record and converts its features into x[d]. *col: the offending column. The
- * label is checked here too (empty or non-finite: the row is dropped; not a number under
- * --task regress: an error) and returned in *lk / *lv. */
-static row_status check_row(const csv_job *j, const char *const *fld, float *x,
-                            nn_num_kind *lk, double *lv, size_t *col, char *err, size_t errlen)
+/* A number written with a decimal comma ("2,5"): evidence of a numeric column, not text. */
+static int decimal_comma(const char *s)
 {
-    row_status st = ROW_OK;
-    for (size_t c = 0, o = 0; c < j->width; c++) {
-        double v = 0;
-        nn_num_kind k = nn_csv_number(fld[c], &v);
-        if (c == j->label) {
-            *lk = k;
-            *lv = v;
-            if (k == NN_NUM_OK && fabs(v) > FLT_MAX && j->task == TASK_REGRESS)
-                k = NN_NUM_NONFINITE;
-            if (k == NN_NUM_BAD && j->task == TASK_REGRESS)
-                return not_a_number(j, fld, c, ", the label",
-                                    "a number with --task regress", err, errlen);
-        } else {
-            if (k == NN_NUM_BAD)
-                return not_a_number(j, fld, c, "",
-                                    "a number, or an empty field for a missing value", err,
-                                    errlen);
-            if (k == NN_NUM_OK && fabs(v) > FLT_MAX)
-                k = NN_NUM_NONFINITE; /* beyond float32: it would be stored as inf */
-            x[o++] = (float)v;
+    const char *comma = strchr(s, ',');
+    char buf[64];
+    double v;
+    size_t n = strlen(s);
+    if (!comma || strchr(comma + 1, ',') || n >= sizeof buf)
+        return 0;
+    memcpy(buf, s, n + 1);
+    buf[comma - s] = '.';
+    return nn_csv_number(buf, &v) == NN_NUM_OK;
+}
+
+/* Pass 1's evidence about an AUTO column's field of kind k. */
+static void note_kind(csv_job *j, size_t c, const char *s, nn_num_kind k)
+{
+    col_seen *cs = &j->cs[c];
+    if (k == NN_NUM_BAD) {
+        int comma = decimal_comma(s);
+        cs->comma += (size_t)comma;
+        cs->text += (size_t)!comma;
+        if (!cs->text_value) {
+            cs->text_line = nn_csv_line(j->csv);
+            cs->text_value = strdup(s);
         }
-        if (st == ROW_OK && (k == NN_NUM_EMPTY || k == NN_NUM_NONFINITE)) {
+    } else if (k == NN_NUM_OK) {
+        cs->num++;
+    } else {
+        cs->missing++; /* missing or non-finite: decides nothing */
+    }
+}
+
+/* The label's field: its kind (a missing value under the NA tokens) and value. */
+static row_status label_field(const csv_job *j, const char *const *fld, nn_num_kind *lk,
+                              double *lv, char *err, size_t errlen)
+{
+    size_t c = j->label;
+    double v = 0;
+    nn_num_kind k = nn_enc_is_na(&j->enc, fld[c]) ? NN_NUM_EMPTY : nn_csv_number(fld[c], &v);
+    *lk = k;
+    *lv = v;
+    if (k == NN_NUM_BAD && j->task == TASK_REGRESS)
+        return not_a_number(j, fld, c, ", the label", "a number with --task regress", err,
+                            errlen);
+    if (k == NN_NUM_EMPTY)
+        return ROW_MISSING;
+    if (k == NN_NUM_NONFINITE || (k == NN_NUM_OK && fabs(v) > FLT_MAX && j->task == TASK_REGRESS))
+        return ROW_NONFINITE;
+    return ROW_OK;
+}
+
+row_status check_row(csv_job *j, const char *const *fld, nn_num_kind *lk, double *lv,
+                     size_t *col, int kinds, char *err, size_t errlen)
+{
+    row_status st = ROW_OK, lst = label_field(j, fld, lk, lv, err, errlen);
+    if (lst == ROW_ERROR)
+        return lst;
+    for (size_t c = 0; c < j->width; c++) {
+        int role = j->role[c];
+        if (c == j->label && st == ROW_OK && lst != ROW_OK) {
+            st = lst;
+            *col = c;
+        }
+        if (role != ROLE_AUTO && role != ROLE_NUM)
+            continue;
+        double v = 0;
+        nn_num_kind k = nn_enc_is_na(&j->enc, fld[c]) ? NN_NUM_EMPTY : nn_csv_number(fld[c], &v);
+        if (k == NN_NUM_OK && fabs(v) > FLT_MAX)
+            k = NN_NUM_NONFINITE; /* beyond float32: it would be stored as inf */
+        if (kinds && role == ROLE_AUTO) {
+            note_kind(j, c, fld[c], k);
+            if (k == NN_NUM_BAD)
+                continue; /* text: decided after pass 1 */
+        }
+        if (k == NN_NUM_BAD)
+            return not_a_number(j, fld, c, "",
+                                "a number, or a missing value (an empty field or one of "
+                                "--na-values)",
+                                err, errlen);
+        if (st == ROW_OK && ((k == NN_NUM_EMPTY && j->impute == IMPUTE_DROP) ||
+                             k == NN_NUM_NONFINITE)) {
             st = k == NN_NUM_EMPTY ? ROW_MISSING : ROW_NONFINITE;
             *col = c;
         }
@@ -61,22 +116,26 @@ static row_status check_row(const csv_job *j, const char *const *fld, float *x,
     return st;
 }
 
-/* What both passes start with: a row's features buffer (d floats) and, when asked, the file
- * read again from its start. The buffer, or NULL after printing the error. */
-static float *pass_start(csv_job *j, int rewind)
+/* The file read again from its start (the header passed over). 0, or EXIT_DATA after printing
+ * the error. */
+static int pass_rewind(csv_job *j)
 {
-    float *x = malloc(j->d * sizeof(float));
-    if (!x) {
-        data_error("out of memory for %zu features", j->d);
-        return NULL;
-    }
-    if (rewind && nn_csv_rewind(j->csv) != 0) {
+    if (nn_csv_rewind(j->csv) != 0) {
         data_error("%s: cannot seek back to the start (a pipe?); expected a regular file, "
-                   "which nn-data reads twice", j->path);
-        free(x);
-        return NULL;
+                   "which nn-data reads more than once", j->path);
+        return EXIT_DATA;
     }
-    return x;
+    if (j->header) {
+        const char *const *fld;
+        size_t nf;
+        char err[1024];
+        if (nn_csv_next(j->csv, &fld, &nf, err, sizeof err) != NN_CSV_RECORD) {
+            data_error("%s changed while nn-data was reading it; expected an unchanging file",
+                       j->path);
+            return EXIT_DATA;
+        }
+    }
+    return 0;
 }
 
 /* Pass 1's account of a row with a missing or non-finite value in column col: the first of
@@ -87,10 +146,11 @@ static int drop_row(csv_job *j, row_status st, size_t col)
     if (!j->drop) {
         char cn[96];
         data_error("%s:%ld: %s: %s; expected no missing or non-finite values with "
-                   "--bad-rows fail",
+                   "--bad-rows fail%s",
                    j->path, nn_csv_line(j->csv), col_name(j, col, cn, sizeof cn),
-                   st == ROW_MISSING ? "empty field (a missing value)"
-                                     : "not finite (nan, inf, or beyond float32)");
+                   st == ROW_MISSING ? "a missing value (empty, or one of --na-values)"
+                                     : "not finite (inf, or beyond float32)",
+                   st == ROW_MISSING && col != j->label ? " and --impute drop" : "");
         return EXIT_DATA;
     }
     if (st == ROW_MISSING && j->missing++ == 0) {
@@ -103,11 +163,19 @@ static int drop_row(csv_job *j, row_status st, size_t col)
     return 0;
 }
 
-int csv_pass1(csv_job *j, int first_is_data)
+/* Pass 1 starts afresh (it may run twice). */
+static void pass1_reset(csv_job *j)
+{
+    j->rows = j->kept = j->missing = j->nonfinite = 0;
+    j->label_text = j->label_frac = 0;
+    strset_free(&j->seen);
+}
+
+int csv_pass1(csv_job *j, int first_is_data, int kinds)
 {
     char err[1024];
-    float *x = pass_start(j, first_is_data);
-    if (!x)
+    pass1_reset(j);
+    if ((!kinds || first_is_data) && pass_rewind(j) != 0)
         return EXIT_DATA;
     int rc = 0;
     const char *const *fld;
@@ -118,7 +186,7 @@ int csv_pass1(csv_job *j, int first_is_data)
         double lv;
         size_t col = 0;
         j->rows++;
-        row_status st = check_row(j, fld, x, &lk, &lv, &col, err, sizeof err);
+        row_status st = check_row(j, fld, &lk, &lv, &col, kinds, err, sizeof err);
         if (st == ROW_ERROR) {
             data_error("%s", err);
             rc = EXIT_DATA;
@@ -144,34 +212,75 @@ int csv_pass1(csv_job *j, int first_is_data)
         data_error("%s", err);
         rc = EXIT_DATA;
     }
-    free(x);
     return rc;
 }
 
-/* Pass 2: the kept rows, each to /train or /test (Knuth's selection sampling: exactly
- * n_test rows, a uniform random subset, decided row by row). */
+void picker_init(test_picker *p, const dopts *o, size_t total, size_t n_test)
+{
+    nn_rng_seed(&p->rng, (uint64_t)o->seed, nn_stream_id(NN_STREAM_TEST_SPLIT, 0, 0));
+    p->kept = p->picked = 0;
+    p->total = total;
+    p->n_test = n_test;
+}
+
+int picker_next(test_picker *p)
+{
+    int to_test = 0;
+    if (p->n_test > 0 && p->kept < p->total) {
+        double u = nn_rng_uniform(&p->rng);
+        to_test = (double)(p->total - p->kept) * u < (double)(p->n_test - p->picked);
+    }
+    p->kept++;
+    p->picked += (size_t)to_test;
+    return to_test;
+}
+
+/* One kept row's features through the encoder into x; /test rows count the values outside
+ * the training vocabulary. 0, or EXIT_DATA after printing the error. */
+static int encode(csv_job *j, const char *const *fld, float *x, int to_test)
+{
+    for (int c = 0; c < j->enc.ncol; c++)
+        j->rowf[c] = fld[j->src[c]];
+    int bad = 0;
+    size_t before = j->unseen;
+    nn_enc_status st = nn_enc_row(&j->enc, j->rowf, x, &bad, to_test ? &j->unseen : NULL);
+    j->unseen_rows += j->unseen != before;
+    if (st == NN_ENC_OK)
+        return 0;
+    char cn[96], qv[200];
+    data_error("%s:%ld: %s: '%s' cannot be encoded (%s); expected the file unchanged since "
+               "the first pass",
+               j->path, nn_csv_line(j->csv), col_name(j, (size_t)j->src[bad], cn, sizeof cn),
+               quote_value(j->rowf[bad], qv, sizeof qv),
+               st == NN_ENC_NOT_A_NUMBER ? "not a number"
+               : st == NN_ENC_NONFINITE  ? "not finite"
+                                         : "missing, with no imputed value");
+    return EXIT_DATA;
+}
+
 int csv_pass2(csv_job *j, const dopts *o, nn_h5w_split *train, nn_h5w_split *test,
               size_t n_test)
 {
     char err[1024];
-    float *x = pass_start(j, 1);
-    if (!x)
+    float *x = malloc((size_t)(j->enc.d ? j->enc.d : 1) * sizeof(float));
+    if (!x) {
+        data_error("out of memory for %d features", j->enc.d);
         return EXIT_DATA;
-    nn_rng rng;
-    nn_rng_seed(&rng, (uint64_t)o->seed, nn_stream_id(NN_STREAM_TEST_SPLIT, 0, 0));
-    size_t kept = 0, picked = 0;
+    }
+    if (pass_rewind(j) != 0) {
+        free(x);
+        return EXIT_DATA;
+    }
+    test_picker pk;
+    picker_init(&pk, o, j->kept, n_test);
     const char *const *fld;
     size_t nf;
-    int r, rc = 0, skip_header = j->header;
+    int r, rc = 0;
     while ((r = nn_csv_next(j->csv, &fld, &nf, err, sizeof err)) == NN_CSV_RECORD) {
-        if (skip_header) {
-            skip_header = 0;
-            continue;
-        }
         nn_num_kind lk;
         double lv;
         size_t col;
-        row_status st = check_row(j, fld, x, &lk, &lv, &col, err, sizeof err);
+        row_status st = check_row(j, fld, &lk, &lv, &col, 0, err, sizeof err);
         if (st == ROW_ERROR) {
             data_error("%s", err);
             rc = EXIT_DATA;
@@ -179,23 +288,19 @@ int csv_pass2(csv_job *j, const dopts *o, nn_h5w_split *train, nn_h5w_split *tes
         }
         if (st != ROW_OK)
             continue;
-        int to_test = 0;
-        if (n_test > 0 && kept < j->kept) {
-            double u = nn_rng_uniform(&rng);
-            to_test = (double)(j->kept - kept) * u < (double)(n_test - picked);
-        }
-        kept++;
-        picked += (size_t)to_test;
-        int32_t c = 0;
-        float t = (float)lv;
-        if (j->task == TASK_CLASSIFY && (c = class_of(j, fld[j->label], lv)) < 0)
-            kept = j->kept + 1; /* an unknown label: the file changed */
-        if (kept > j->kept) {
-            data_error("%s changed while nn-data was reading it; expected an unchanging file",
-                  j->path);
-            rc = EXIT_DATA;
+        if (pk.kept >= j->kept) {
+            pk.kept = j->kept + 1; /* more kept rows than pass 1 saw: the file changed */
             break;
         }
+        int to_test = picker_next(&pk);
+        int32_t c = 0;
+        float t = (float)lv;
+        if (j->task == TASK_CLASSIFY && (c = class_of(j, fld[j->label], lv)) < 0) {
+            pk.kept = j->kept + 1; /* an unknown label: the file changed */
+            break;
+        }
+        if ((rc = encode(j, fld, x, to_test)) != 0)
+            break;
         const void *y = j->task == TASK_CLASSIFY ? (const void *)&c : (const void *)&t;
         if (nn_h5w_append(to_test ? test : train, x, y, err, sizeof err) != 0) {
             data_error("%s", err);
@@ -207,7 +312,7 @@ int csv_pass2(csv_job *j, const dopts *o, nn_h5w_split *train, nn_h5w_split *tes
         data_error("%s", err);
         rc = EXIT_DATA;
     }
-    if (rc == 0 && kept != j->kept) {
+    if (rc == 0 && pk.kept != j->kept) {
         data_error("%s changed while nn-data was reading it; expected an unchanging file",
                    j->path);
         rc = EXIT_DATA;

@@ -138,6 +138,8 @@ static int csv_start(csv_job *j, const dopts *o, int *first_is_data)
     j->d = nf - 1;
     if ((rc = read_header(j, o, fld, nf, is_index)) != 0)
         return rc;
+    if ((rc = csv_columns(j, o, fld, nf)) != 0)
+        return rc;
     *first_is_data = !j->header;
     return 0;
 }
@@ -168,16 +170,26 @@ static int csv_write_meta(nn_h5w *w, const csv_job *j, const dopts *o, size_t n_
              nn_h5w_attr_int(w, "/meta", "rows_test", (long long)n_test) |
              nn_h5w_attr_double(w, "/meta", "test_fraction", o->test_fraction) |
              nn_h5w_attr_int(w, "/meta", "seed", o->seed);
-    if (j->names) {
-        const char **fn = malloc(j->d * sizeof *fn);
-        if (!fn)
-            return -1;
-        for (size_t c = 0, i = 0; c < j->width; c++)
-            if (c != j->label)
-                fn[i++] = j->names[c];
-        rc |= nn_h5w_strings(w, "/meta/feature_names", fn, j->d);
-        free(fn);
+    /* The encoder (nn_encode.h) and the names of its outputs, the features. */
+    char *text = nn_enc_to_text(&j->enc);
+    char **fn = calloc(j->d, sizeof *fn);
+    for (size_t i = 0; fn && i < j->d; i++) {
+        char buf[256];
+        fn[i] = strdup(nn_enc_output_name(&j->enc, (int)i, buf, sizeof buf));
+        rc |= fn[i] ? 0 : -1;
     }
+    rc |= text && fn ? 0 : -1;
+    if (rc == 0 && (j->names || j->enc.ncol < (int)j->width - 1 || (size_t)j->enc.ncol != j->d))
+        rc |= nn_h5w_strings(w, "/meta/feature_names", (const char *const *)fn, j->d);
+    if (rc == 0)
+        rc |= nn_h5w_strings(w, "/meta/encoder", (const char *const *)&text, 1) |
+              nn_h5w_attr_str(w, "/meta", "impute", o->impute) |
+              nn_h5w_attr_str(w, "/meta", "na_values", o->na_values) |
+              nn_h5w_attr_int(w, "/meta", "test_unseen_values", (long long)j->unseen);
+    for (size_t i = 0; fn && i < j->d; i++)
+        free(fn[i]);
+    free(fn);
+    free(text);
     if (j->task == TASK_CLASSIFY)
         rc |= nn_h5w_strings(w, "/meta/class_names", (const char *const *)j->cnames, j->k);
     return rc;
@@ -196,6 +208,15 @@ static void print_csv_summary(const csv_job *j, const dopts *o, size_t ntrain, s
             printf(" %zu='%.30s'", i, j->cnames[i]);
         printf("%s)", j->k > 8 ? " ..." : "");
     }
+    int ncat = 0;
+    for (int c = 0; c < j->enc.ncol; c++)
+        ncat += j->enc.col[c].kind == NN_ENC_CATEGORICAL;
+    printf("\n%s: %d columns encoded (%d numeric, %d categorical), %zu dropped; impute %s",
+           j->path, j->enc.ncol, j->enc.ncol - ncat, ncat, j->width - 1 - (size_t)j->enc.ncol,
+           o->impute);
+    if (ntest)
+        printf("; /test: %zu values outside the training categories in %zu rows", j->unseen,
+               j->unseen_rows);
     printf("\n%s: %zu data rows; dropped %zu", j->path, j->rows, j->missing + j->nonfinite);
     if (j->missing)
         printf("; %zu with a missing value (first: line %ld, %s)", j->missing, j->miss_line,
@@ -300,11 +321,19 @@ int cmd_import_csv(const dopts *o, int argc, char **argv)
         data_error("%s", err);
         goto done;
     }
-    if (csv_pass1(&j, first_is_data) != 0 || csv_classes(&j) != 0 || check_kept(&j) != 0)
+    int again = 0;
+    if ((rc = csv_pass1(&j, first_is_data, 1)) != 0 || (rc = csv_decide_kinds(&j, &again)) != 0 ||
+        (again && (rc = csv_pass1(&j, first_is_data, 0)) != 0))
+        goto done;
+    rc = EXIT_DATA;
+    if (csv_classes(&j) != 0 || check_kept(&j) != 0)
         goto done;
     size_t n_test = (size_t)floor(o->test_fraction * (double)j.kept);
     if (n_test >= j.kept)
         n_test = j.kept - 1;
+    if ((rc = csv_build_encoder(&j, o, n_test)) != 0)
+        goto done;
+    rc = EXIT_DATA;
     nn_h5w_split *train, *test;
     if (add_splits(w, &j, n_test, &train, &test) != 0 ||
         csv_pass2(&j, o, train, test, n_test) != 0)

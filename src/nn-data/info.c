@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "nn_data_cmd.h"
+#include "nn_encode.h"
 #include "nn_h5data.h"
 #include "nn_h5info.h"
 
@@ -281,6 +282,49 @@ static void print_split(const char *path, const char *split, const nn_split_info
     print_features(s, fnames, nfn, o);
 }
 
+/* The source columns of an imported CSV file (/meta/encoder, nn_encode.h): each one's kind,
+ * cardinality and what a missing value becomes, the first o->features of them. */
+static void print_columns(const char *path, const dopts *o)
+{
+    char **text = NULL, err[512];
+    size_t n = 0;
+    nn_encoder e;
+    if (nn_h5_read_strings(path, "/meta/encoder", &text, &n) != 0 || n != 1) {
+        nn_h5_strings_free(text, n);
+        return;
+    }
+    if (nn_enc_from_text(&e, text[0], err, sizeof err) != 0) {
+        printf("columns: /meta/encoder unreadable: %s\n", err);
+        nn_h5_strings_free(text, n);
+        return;
+    }
+    printf("columns: %d encoded into %d features (missing: empty", e.ncol, e.d);
+    for (int i = 0; i < e.nna; i++)
+        printf(", '%s'", e.na[i]);
+    printf(")\n  %-20s %-12s %11s %8s  %s\n", "column", "kind", "cardinality", "features",
+           "a missing value becomes");
+    for (int c = 0; c < e.ncol && c < (int)o->features; c++) {
+        const nn_enc_col *k = &e.col[c];
+        char card[32] = "-", miss[64];
+        if (k->kind == NN_ENC_CATEGORICAL) {
+            snprintf(card, sizeof card, "%d%s", k->ncat, k->other ? "+other" : "");
+            snprintf(miss, sizeof miss, "%s", k->missing ? "category (missing)"
+                                              : k->other ? "other" : "all zeros (unseen)");
+        } else if (k->has_fill) {
+            snprintf(miss, sizeof miss, "%.9g%s", (double)k->fill,
+                     k->indicator ? ", indicator 1" : "");
+        } else {
+            snprintf(miss, sizeof miss, "the row is dropped");
+        }
+        printf("  %-20.60s %-12s %11s %8d  %s\n", k->name,
+               k->kind == NN_ENC_CATEGORICAL ? "categorical" : "numeric", card, k->width, miss);
+    }
+    if (e.ncol > (int)o->features)
+        printf("  ... %d more (--features)\n", e.ncol - (int)o->features);
+    nn_enc_free(&e);
+    nn_h5_strings_free(text, n);
+}
+
 int cmd_info(const dopts *o, int argc, char **argv)
 {
     (void)argc;
@@ -318,6 +362,7 @@ int cmd_info(const dopts *o, int argc, char **argv)
         printf("; %s rows read, %lld dropped at import", dropped[0],
                atoll(dropped[1]) + atoll(dropped[2]));
     printf("\n");
+    print_columns(o->input, o);
     int rc = 0;
     for (int i = 0; i < 3 && rc == 0; i++) {
         if (!have[i])

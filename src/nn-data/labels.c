@@ -58,3 +58,15 @@ int strset_add(strset *t, const char *s)
     t->n++;
     return 0;
 }
+
+int strset_count(strset *t, const char *s)
+{
+    if (strset_add(t, s) != 0)
+        return -1;
+    if (t->cap == 0)
+        return 0; /* overflowed before the first key: noted in t->overflow */
+    size_t i = strset_slot(t, s);
+    if (t->keys[i])
+        t->ids[i]++;
+    return 0;
+}

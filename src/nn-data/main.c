@@ -55,7 +55,27 @@ static const opt csv_opts[] = {
      "share of the kept rows written to /test: floor(F*rows), a seeded uniform random subset"},
     {"seed", 0, NN_ARG_LONG, OFF(seed), "42", "N", 0, 9.2e18, NULL, 0, "seed of the /test subset"},
     {"bad-rows", 0, NN_ARG_STR, OFF(bad_rows), "drop", "WHAT", 0, 0, "drop|fail", 0,
-     "rows with a missing (empty) or non-finite value: drop and count them, or stop"},
+     "rows with a missing number (under --impute drop) or a non-finite one: drop and count "
+     "them, or stop"},
+    {"categorical", 0, NN_ARG_STR, OFF(categorical), NULL, "COLS", 0, 0, NULL, 0,
+     "columns one-hot encoded as categories (header names or 0-based indices, comma-"
+     "separated); a column whose values are mostly not numbers is categorical anyway"},
+    {"numeric", 0, NN_ARG_STR, OFF(numeric), NULL, "COLS", 0, 0, NULL, 0,
+     "columns that must hold numbers (text in them is an error)"},
+    {"drop-columns", 0, NN_ARG_STR, OFF(drop_columns), NULL, "COLS", 0, 0, NULL, 0,
+     "columns left out (ids, free text)"},
+    {"max-categories", 0, NN_ARG_LONG, OFF(max_categories), "0", "N", 0, 65536, NULL, 0,
+     "at most N categories per column, the most frequent in the training rows; the rest "
+     "share one 'other' output, which also takes values never seen (0: no limit)"},
+    {"na-values", 0, NN_ARG_STR, OFF(na_values), "NA,N/A,null,?,nan", "LIST", 0, 0, NULL, 0,
+     "comma-separated markers of a missing value besides the empty field (ASCII case "
+     "ignored); '' for none"},
+    {"impute", 0, NN_ARG_STR, OFF(impute), "drop", "HOW", 0, 0,
+     "drop|mean|median|most-frequent", 0,
+     "a missing number: drop the row, or fill in the training rows' mean, median or most "
+     "frequent value (a missing category is a 'missing' category)"},
+    {"missing-indicators", 0, NN_ARG_FLAG, OFF(missing_indicators), NULL, NULL, 0, 0, NULL, 0,
+     "one more feature per numeric column with missing training values: 1 where missing"},
     {"header", 0, NN_ARG_STR, OFF(header), "auto", "WHEN", 0, 0, "auto|yes|no", 0,
      "auto: the first row is a header if a field other than the label is not a number"},
     {"delimiter", 0, NN_ARG_STR, OFF(delimiter), ",", "CHAR", 0, 0, NULL, 0,

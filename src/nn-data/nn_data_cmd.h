@@ -20,6 +20,9 @@ typedef struct {
     const char *images, *labels, *test_images, *test_labels;
     /* import-csv */
     const char *label, *task, *bad_rows, *header, *delimiter;
+    const char *categorical, *numeric, *drop_columns, *na_values, *impute;
+    long max_categories;
+    int missing_indicators;
     double test_fraction;
     long seed;
     /* info */

@@ -9,8 +9,12 @@
 static const nn_arg options[] = {
     {"model", 0, NN_ARG_STR, OFF(model), NULL, "FILE.h5", 0, 0, NULL, 1,
      "checkpoint written by nn-train (docs/checkpoint.md)"},
-    {"data", 0, NN_ARG_STR, OFF(data), NULL, "FILE.h5", 0, 0, NULL, 1,
+    {"data", 0, NN_ARG_STR, OFF(data), NULL, "FILE.h5", 0, 0, NULL, 0,
      "HDF5 data set (docs/data-format.md); y may be absent from the split"},
+    {"csv", 0, NN_ARG_STR, OFF(csv), NULL, "FILE.csv", 0, 0, NULL, 0,
+     "raw rows instead of --data: a CSV file with a header naming the columns the model's data "
+     "was imported from (nn-data import-csv), encoded as the importer did; the label column "
+     "is optional (docs/tabular.md)"},
     {"split", 0, NN_ARG_STR, OFF(split), "auto", "NAME", 0, 0, "auto|test|val|train", 0,
      "split to predict; auto: test if the file has /test, else val, else train"},
     {"output", 0, NN_ARG_STR, OFF(output), NULL, "FILE", 0, 0, NULL, 0,
@@ -50,8 +54,20 @@ int nn_predict_config_parse(nn_predict_config *cfg, int argc, char **argv, char 
     memset(cfg, 0, sizeof *cfg);
     if (nn_args_parse(&spec, cfg, cfg->given, argc, argv, 1, err, errlen) != 0)
         return -1;
+    if (cfg->csv && cfg->data) {
+        snprintf(err, errlen, "--csv %s and --data %s: expected one input, raw rows or a data "
+                 "file", cfg->csv, cfg->data);
+        return -1;
+    }
+    if (cfg->csv) /* the raw file stands for the data until rawcsv.c encodes it */
+        cfg->data = cfg->csv;
     if (cfg->help || cfg->version)
         return 0;
+    if (!cfg->data) {
+        snprintf(err, errlen, "nn-predict needs --data FILE.h5 or --csv FILE.csv (see "
+                 "nn-predict --help)");
+        return -1;
+    }
     if (cfg->output) {
         cfg->out_kind = out_kind(cfg->output);
         if (cfg->out_kind == NN_OUT_NONE) {

@@ -273,7 +273,9 @@ int main(int argc, char **argv)
     if ((rc = nn_fail(&comm, rc, err)) != 0)
         goto out;
     rc = 1;
-    int st = load_model(&p) != 0 ? 1 : open_split(&p);
+    int st = load_model(&p) != 0 ? 1 : p.cfg.csv ? raw_csv_open(&p) : 0;
+    if (st == 0)
+        st = open_split(&p);
     if (st != 0) {
         rc = st < 0 ? 1 : st;
         goto out;
@@ -296,6 +298,7 @@ int main(int argc, char **argv)
         goto out;
     rc = 0;
 out:
+    raw_csv_close(&p);
     predictor_free(&p);
     nn_comm_finalize(&comm);
     return rc;

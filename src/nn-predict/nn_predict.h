@@ -24,6 +24,7 @@ typedef enum { NN_OUT_NONE = 0, NN_OUT_CSV, NN_OUT_H5 } nn_out_kind;
 typedef struct {
     const char *model;   /* checkpoint written by nn-train */
     const char *data;    /* HDF5 data file (docs/data-format.md) */
+    const char *csv;     /* --csv: raw rows encoded by the checkpoint's /encoder (rawcsv.c) */
     const char *split;   /* auto | test | val | train */
     const char *output;  /* NULL: metrics only */
     long batch;          /* rows per forward pass */

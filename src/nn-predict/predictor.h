@@ -35,6 +35,7 @@ typedef struct {
     double acc[3];       /* loss sum, correct, samples: summed over ranks at the end */
     nn_pr pr;            /* --report's sums (report.c) */
     double t_io, t_compute, t_out; /* seconds; reported as the max over ranks */
+    char raw_path[4096]; /* --csv: the temporary data file of the encoded rows, or "" */
 } predictor;
 
 /* Rank 0 reads and checks --model; every rank receives the layout, the parameters and the
@@ -46,5 +47,11 @@ int open_split(predictor *p);
 /* The start-up lines: ranks and BLAS, the model, the data split. */
 void banner(const predictor *p);
 void predictor_free(predictor *p);
+
+/* --csv (rawcsv.c): rank 0 encodes the raw rows with the model's /encoder into a temporary
+ * data file, which becomes cfg.data (split "test") for every rank. 0, or 1 after the error
+ * (decided by all). raw_csv_close removes the file. */
+int raw_csv_open(predictor *p);
+void raw_csv_close(predictor *p);
 
 #endif

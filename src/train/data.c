@@ -9,7 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nn_encode.h"
 #include "nn_h5data.h"
+#include "nn_h5info.h"
 #include "nn_preprocess.h"
 #include "nn_shard.h"
 #include "train_internal.h"
@@ -555,6 +557,44 @@ static int scale(nn_trainer *t, char *err, size_t errlen)
     return weight_sums(t) != 0 ? 1 : 0;
 }
 
+/* 5. The data file's encoder of raw records (nn-data import-csv's /meta/encoder, nn_encode.h),
+ * carried into every checkpoint as /encoder so that nn-predict --csv encodes a raw row as the
+ * importer did. Its outputs must be the data's features. Every rank reads the small string
+ * (rank 0 writes the checkpoints, but the check is collective). */
+static int carry_encoder(nn_trainer *t, char *err, size_t errlen)
+{
+    char **text = NULL;
+    size_t n = 0;
+    int fail = 0;
+    if (!t->example && t->cfg.data) {
+        int r = nn_h5_read_strings(t->cfg.data, "/meta/encoder", &text, &n);
+        nn_encoder e;
+        char why[512];
+        if (r < 0 || (r == 0 && n != 1)) {
+            snprintf(err, errlen, "%s: /meta/encoder is unreadable; expected one string "
+                     "(written by nn-data import-csv)", t->cfg.data);
+            fail = 1;
+        } else if (r == 0 && nn_enc_from_text(&e, text[0], why, sizeof why) != 0) {
+            snprintf(err, errlen, "%s: /meta/encoder: %s", t->cfg.data, why);
+            fail = 1;
+        } else if (r == 0) {
+            if (e.d != t->train.d) {
+                snprintf(err, errlen, "%s: /meta/encoder has %d outputs but /train/x has %d "
+                         "features; expected equal (a file changed after import?)",
+                         t->cfg.data, e.d, t->train.d);
+                fail = 1;
+            } else {
+                free(t->pre.encoder);
+                t->pre.encoder = text[0];
+                text[0] = NULL;
+            }
+            nn_enc_free(&e);
+        }
+    }
+    nn_h5_strings_free(text, n);
+    return nn_fail(t->comm, fail, err);
+}
+
 /* Reads this rank's training shard and validation block, from the file or the example. */
 int nn_train_load_data(nn_trainer *t, char *err, size_t errlen)
 {
@@ -567,5 +607,7 @@ int nn_train_load_data(nn_trainer *t, char *err, size_t errlen)
     free(d.train_rows);
     free(d.val_rows);
     nn_rows_free(&d.all);
-    return st == 0 ? scale(t, err, errlen) : st;
+    if (st == 0)
+        st = scale(t, err, errlen);
+    return st == 0 ? carry_encoder(t, err, errlen) : st;
 }
