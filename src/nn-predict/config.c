@@ -26,6 +26,12 @@ static const nn_arg options[] = {
      "classification: per-class precision, recall, F1 and support, accuracy, macro and "
      "weighted averages, the confusion matrix, ROC AUC for two classes (scikit-learn's "
      "classification_report layout); regression: MSE, MAE and R2"},
+    {"export", 0, NN_ARG_STR, OFF(export), NULL, "FILE.nnq", 0, 0, NULL, 0,
+     "write --model as an int8 model (per-output-channel scales, CSR for pruned layers) that "
+     "--model takes in place of a checkpoint, instead of predicting (docs/export.md)"},
+    {"export-storage", 0, NN_ARG_STR, OFF(export_storage), "auto", "KIND", 0, 0,
+     "auto|int8|csr", 0,
+     "--export: each layer's codes dense (int8) or as CSR (csr); auto: the smaller"},
     {"quiet", 0, NN_ARG_FLAG, OFF(quiet), NULL, NULL, 0, 0, NULL, 0, "print errors only"},
     {"help", 0, NN_ARG_FLAG, OFF(help), NULL, NULL, 0, 0, NULL, 0, "show this help and exit"},
     {"version", 0, NN_ARG_FLAG, OFF(version), NULL, NULL, 0, 0, NULL, 0,
@@ -63,9 +69,14 @@ int nn_predict_config_parse(nn_predict_config *cfg, int argc, char **argv, char 
         cfg->data = cfg->csv;
     if (cfg->help || cfg->version)
         return 0;
-    if (!cfg->data) {
+    if (cfg->export && (cfg->output || cfg->report)) {
+        snprintf(err, errlen, "--export %s writes the model; --%s goes with predictions",
+                 cfg->export, cfg->output ? "output" : "report");
+        return -1;
+    }
+    if (!cfg->data && !cfg->export) {
         snprintf(err, errlen, "nn-predict needs --data FILE.h5 or --csv FILE.csv (see "
-                 "nn-predict --help)");
+                 "nn-predict --help); only --export goes without them");
         return -1;
     }
     if (cfg->output) {

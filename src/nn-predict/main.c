@@ -109,7 +109,7 @@ static int predict_block(predictor *p, char *err, size_t errlen)
                 memcpy(p->xpad + pos * (size_t)D, x, cnt * (size_t)D * sizeof(float));
                 x = p->xpad;
             }
-            nn_forward(&p->lo, p->params, &p->work, x, (int)B);
+            predictor_forward(p, x, (int)B);
             nn_batch_y y = {.labels = rows.labels ? rows.labels + (pa - a) : NULL,
                             .targets = rows.targets ? rows.targets + (pa - a) * (size_t)K : NULL};
             emit(p, p->work.act[p->lo.n_layers] + pos * (size_t)K, (int)cnt, y,
@@ -272,6 +272,10 @@ int main(int argc, char **argv)
     }
     if ((rc = nn_fail(&comm, rc, err)) != 0)
         goto out;
+    if (p.cfg.export) { /* a mode of its own (export.c) */
+        rc = export_run(&p);
+        goto out;
+    }
     rc = 1;
     int st = load_model(&p) != 0 ? 1 : p.cfg.csv ? raw_csv_open(&p) : 0;
     if (st == 0)

@@ -31,6 +31,9 @@ typedef struct {
     long threads;        /* OpenBLAS threads per rank (0: leave as is) */
     int report;          /* --report: per-class figures, or MSE, MAE and R^2 */
     int quiet, help, version;
+    /* --export (export.c, docs/export.md) */
+    const char *export;         /* --export FILE.nnq, or NULL */
+    const char *export_storage; /* --export-storage auto|int8|csr */
     nn_out_kind out_kind; /* from the extension of output */
     unsigned char given[16];
 } nn_predict_config;

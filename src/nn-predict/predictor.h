@@ -11,6 +11,8 @@
 #include "nn_model.h"
 #include "nn_predict.h"
 #include "nn_preprocess.h"
+#include "nn_qfile.h"
+#include "nn_qmodel.h"
 
 #define ERRLEN 768
 
@@ -19,7 +21,9 @@ typedef struct {
     nn_predict_config cfg;
     /* the model, identical on every rank */
     nn_layout lo;
-    float *params;       /* lo.n_params */
+    float *params;       /* lo.n_params; an exported model's dequantised weights */
+    nn_qmodel q;         /* an exported model (q.blob set): predictions run its int8 kernels */
+    nn_qfile_meta origin; /* rank 0: the model file's source, checksum and step */
     nn_preprocess pre;
     int classify;        /* softmax output: a record is [class, p_0 .. p_{K-1}] */
     int width;           /* floats per record: K + classify */
@@ -53,5 +57,15 @@ void predictor_free(predictor *p);
  * (decided by all). raw_csv_close removes the file. */
 int raw_csv_open(predictor *p);
 void raw_csv_close(predictor *p);
+
+/* --export (export.c, docs/export.md): the prolog's load_model, then rank 0 writes the int8
+ * model. Returns the exit status. */
+int export_run(predictor *p);
+/* The model's forward pass over x (B rows): the int8 kernels for an exported model, else the
+ * float parameters. */
+static inline void predictor_forward(predictor *p, const float *x, int B)
+{
+    nn_infer(&p->lo, p->params, p->q.blob ? &p->q : NULL, &p->work, x, B);
+}
 
 #endif

@@ -7,13 +7,33 @@
 #include <string.h>
 
 #include "nn_checkpoint.h"
+#include "nn_qfile.h"
 #include "nn_kernels.h"
 #include "nn_report.h"
 #include "nn_shard.h"
 #include "predictor.h"
 
-/* Rank 0 reads and checks the checkpoint; everyone receives the layout, the parameters and
- * the preprocessing. */
+/* An exported model's int8 model from rank 0 to every rank: its plain part, then the blob. */
+static int load_qmodel(predictor *p)
+{
+    const nn_comm *c = p->comm;
+    int has = p->q.blob != NULL;
+    nn_comm_bcast(c, &has, sizeof has, 0);
+    if (!has)
+        return 0;
+    unsigned char *mine = p->q.blob;
+    nn_comm_bcast(c, &p->q, sizeof p->q, 0);
+    p->q.blob = mine;
+    int fail = c->rank != 0 && nn_qmodel_alloc_blob(&p->q) != 0;
+    if (nn_fail(c, fail, "out of memory for the exported model"))
+        return -1;
+    nn_comm_bcast(c, p->q.blob, p->q.bytes, 0);
+    return 0;
+}
+
+/* Rank 0 reads and checks the checkpoint or exported model (nn_model_read); everyone receives
+ * the layout, the parameters and the preprocessing, and an exported model's int8 model (its
+ * dequantised weights are the parameters, for the modes that take gradients). */
 int load_model(predictor *p)
 {
     const nn_comm *c = p->comm;
@@ -22,8 +42,15 @@ int load_model(predictor *p)
     int fail = 0;
     nn_preprocess_init(&p->pre);
     if (c->rank == 0) {
-        fail = nn_ckpt_precheck("--model", path, err, sizeof err) != 0 ||
-               nn_ckpt_read_model(path, &p->lo, &p->params, &p->pre, err, sizeof err) != 0;
+        fail = nn_model_read("--model", path, &p->lo, &p->params, &p->q, &p->pre, &p->origin,
+                             err, sizeof err) != 0;
+        if (!fail && p->q.blob && !(p->params = malloc(p->lo.n_params * sizeof(float)))) {
+            snprintf(err, sizeof err, "out of memory for a model of %zu parameters",
+                     p->lo.n_params);
+            fail = 1;
+        }
+        if (!fail && p->q.blob)
+            nn_qmodel_dequantize(&p->q, p->params);
         if (!fail && nn_preprocess_check(&p->pre, p->lo.sizes[0], p->lo.sizes[p->lo.n_layers],
                                          why, sizeof why) != 0) {
             snprintf(err, sizeof err, "--model %s: %s", path, why);
@@ -39,6 +66,8 @@ int load_model(predictor *p)
     if (nn_fail(c, !p->params, err))
         return -1;
     nn_comm_bcast(c, p->params, p->lo.n_params * sizeof(float), 0);
+    if (load_qmodel(p) != 0)
+        return -1;
 
     struct {
         char method[32];
@@ -190,8 +219,13 @@ void banner(const predictor *p)
     nn_say(p->comm, p->cfg.quiet, "nn-predict %s: %d rank%s (%s), OpenBLAS threads/rank %d, "
            "%s\n", NN_VERSION, p->comm->size, p->comm->size > 1 ? "s" : "", lib,
            nn_blas_threads(0), nn_blas_kernels(kern, sizeof kern));
-    nn_say(p->comm, p->cfg.quiet, "model  %s: %s %s, %s output, preprocess %s\n", p->cfg.model,
-           layers, nn_act_name(p->lo.act), p->classify ? "softmax" : "linear", p->pre.method);
+    char q[160] = "";
+    for (int i = 0; p->q.blob && i < p->lo.n_layers; i++)
+        snprintf(q + strlen(q), sizeof q - strlen(q), "%s%s", i ? "/" : ", exported int8: ",
+                 nn_qstore_name(p->q.layer[i].storage));
+    nn_say(p->comm, p->cfg.quiet, "model  %s: %s %s, %s output, preprocess %s%s\n",
+           p->cfg.model, layers, nn_act_name(p->lo.act), p->classify ? "softmax" : "linear",
+           p->pre.method, q);
     nn_say(p->comm, p->cfg.quiet, "data   %s /%s: %zu samples, %d features, %s\n", p->cfg.data,
            p->split, p->info.n, p->info.d, y);
 }
@@ -200,6 +234,7 @@ void predictor_free(predictor *p)
 {
     nn_pr_free(&p->pr);
     free(p->params);
+    nn_qmodel_free(&p->q);
     free(p->rec);
     free(p->xpad);
     nn_work_free(&p->work);

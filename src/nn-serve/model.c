@@ -1,5 +1,6 @@
-/* model.c: one served checkpoint. Loaded and verified once (nn_ckpt_load: the checks of
- * nn-train --verify), then read-only: concurrent passes share the parameters and the
+/* model.c: one served checkpoint or exported model. Loaded and verified once (nn_model_read:
+ * nn_ckpt_load's checks of nn-train --verify, or an exported model's, docs/export.md), then
+ * read-only: concurrent passes share the parameters and the
  * preprocessing; each pass has its own work slot in the batcher. */
 #include <math.h>
 #include <stdio.h>
@@ -9,6 +10,7 @@
 
 #include "nn_checkpoint.h"
 #include "nn_clock.h"
+#include "nn_qfile.h"
 #include "nn_serve.h"
 
 /* The file stem: "ck/ckpt-e1-s42.h5" -> "ckpt-e1-s42". */
@@ -26,7 +28,7 @@ static void run_rows(void *ctx, nn_work *w, const float *x, size_t n, float *out
 {
     const nn_serve_model *m = ctx;
     const int K = nn_serve_outputs(m);
-    nn_forward(&m->lo, m->params, w, x, (int)n);
+    nn_infer(&m->lo, m->params, m->q.blob ? &m->q : NULL, w, x, (int)n);
     const float *z = w->act[m->lo.n_layers]; /* (n, K) */
     if (m->classify) {
         for (size_t i = 0; i < n; i++)
@@ -40,24 +42,23 @@ static void run_rows(void *ctx, nn_work *w, const float *x, size_t n, float *out
 nn_serve_model *nn_serve_model_load(const char *path, const char *name,
                                     const nn_batch_limits *lim, char *err, size_t errlen)
 {
-    nn_ckpt_info info;
+    nn_qfile_meta origin;
     char why[256];
     double t0 = nn_now();
     nn_serve_model *m = calloc(1, sizeof *m);
     if (!m)
         return snprintf(err, errlen, "out of memory for a model"), NULL;
     nn_preprocess_init(&m->pre);
-    if (nn_ckpt_precheck("--model", path, err, errlen) != 0 ||
-        nn_ckpt_load(path, &info, &m->params, NULL, NULL, &m->pre, err, errlen) != 0)
+    if (nn_model_read("--model", path, &m->lo, &m->params, &m->q, &m->pre, &origin, err,
+                      errlen) != 0)
         goto fail;
-    m->lo = info.lo;
     if (nn_preprocess_check(&m->pre, m->lo.sizes[0], m->lo.sizes[m->lo.n_layers], why,
                             sizeof why) != 0) {
         snprintf(err, errlen, "%s: %s", path, why);
         goto fail;
     }
     m->classify = m->lo.loss == NN_LOSS_XENT;
-    m->step = (long)info.meta.step;
+    m->step = (long)origin.source_step;
     snprintf(m->version, sizeof m->version, "%ld", m->step);
     if (name)
         snprintf(m->name, sizeof m->name, "%s", name);
@@ -90,6 +91,7 @@ void nn_serve_model_free(nn_serve_model *m)
         return;
     nn_batcher_free(m->batch);
     free(m->params);
+    nn_qmodel_free(&m->q);
     nn_preprocess_free(&m->pre);
     free(m);
 }

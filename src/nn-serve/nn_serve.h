@@ -24,6 +24,7 @@
 #include "nn_args.h"
 #include "nn_model.h"
 #include "nn_preprocess.h"
+#include "nn_qmodel.h"
 #include "nn_version.h"
 
 /* ---- command line ---- */
@@ -87,7 +88,8 @@ int nn_batcher_submit(nn_batcher *b, const float *x, size_t n, float *out, long 
 /* ---- the model (model.c): one loaded checkpoint, immutable once loaded ---- */
 typedef struct nn_serve_model {
     nn_layout lo;
-    float *params;       /* lo.n_params */
+    float *params;       /* lo.n_params; NULL for an exported model */
+    nn_qmodel q;         /* an exported model (q.blob set, docs/export.md): its int8 kernels */
     nn_preprocess pre;
     int classify;        /* softmax output: probabilities and a class per row */
     long step;           /* the checkpoint's step: the version every answer carries */
