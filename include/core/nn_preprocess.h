@@ -29,6 +29,8 @@ typedef struct {
     float *y_shift, *y_scale; /* [k], or NULL */
     int nc;                   /* classes: length of class_weight (0: none) */
     float *class_weight;      /* [nc], or NULL */
+    float *x_min, *x_max;     /* [d], or NULL: the training rows' per-feature range in the
+                               * raw units (nn-predict --attack clips to it) */
     char *encoder;            /* the raw-record encoder's text (nn_encode.h) the data file's
                                * /meta/encoder carried, written as the checkpoint's /encoder;
                                * NULL for none. Set last: nn_preprocess_alloc clears it. */

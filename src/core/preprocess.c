@@ -22,6 +22,8 @@ void nn_preprocess_free(nn_preprocess *p)
     free(p->y_shift);
     free(p->y_scale);
     free(p->class_weight);
+    free(p->x_min);
+    free(p->x_max);
     free(p->encoder);
     nn_preprocess_init(p);
 }

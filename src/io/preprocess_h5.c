@@ -150,6 +150,26 @@ int nn_preprocess_read_fid(int64_t f, const char *ckpt, nn_preprocess *p, char *
         nn_preprocess_free(p);
         goto done;
     }
+    /* format 4: the training range, both or neither, of length D */
+    int has_lo = H5Lexists(g, "x_min", H5P_DEFAULT) > 0, has_hi = H5Lexists(g, "x_max", H5P_DEFAULT) > 0;
+    if (has_lo != has_hi || (has_lo && (vec_len(g, "x_min") != d || vec_len(g, "x_max") != d))) {
+        snprintf(err, errlen, "%s: /preprocess/x_min and x_max must be float32 vectors of the "
+                 "features' length %ld, both or neither; got lengths %ld and %ld",
+                 ckpt, d, has_lo ? vec_len(g, "x_min") : -1L, has_hi ? vec_len(g, "x_max") : -1L);
+        nn_preprocess_free(p);
+        goto done;
+    }
+    if (has_lo) {
+        p->x_min = malloc((size_t)d * sizeof(float));
+        p->x_max = malloc((size_t)d * sizeof(float));
+        if (!p->x_min || !p->x_max || vec_read(g, "x_min", p->x_min) != 0 ||
+            vec_read(g, "x_max", p->x_max) != 0) {
+            snprintf(err, errlen, "%s: reading /preprocess/x_min and x_max failed (damaged "
+                     "file?)", ckpt);
+            nn_preprocess_free(p);
+            goto done;
+        }
+    }
     if (vec_read(g, "x_shift", p->x_shift) != 0 || vec_read(g, "x_scale", p->x_scale) != 0 ||
         (has_ys && (vec_read(g, "y_shift", p->y_shift) != 0 ||
                     vec_read(g, "y_scale", p->y_scale) != 0))) {

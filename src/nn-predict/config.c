@@ -32,6 +32,18 @@ static const nn_arg options[] = {
     {"export-storage", 0, NN_ARG_STR, OFF(export_storage), "auto", "KIND", 0, 0,
      "auto|int8|csr", 0,
      "--export: each layer's codes dense (int8) or as CSR (csr); auto: the smaller"},
+    {"attack", 0, NN_ARG_STR, OFF(attack), NULL, "NAME", 0, 0, "fgsm|pgd", 0,
+     "adversarial examples of the split's rows within the L-infinity ball --eps (raw input "
+     "units, clipped to the training data's range): clean and adversarial loss and accuracy "
+     "instead of predictions (docs/robustness.md)"},
+    {"eps", 0, NN_ARG_DOUBLE, OFF(eps), "0", "E", 0, 1e30, NULL, 0,
+     "--attack: the ball's radius in the data's own units (required)"},
+    {"attack-steps", 0, NN_ARG_LONG, OFF(attack_steps), "10", "N", 1, 100000, NULL, 0,
+     "--attack pgd: steps after the FGSM point"},
+    {"attack-step-size", 0, NN_ARG_DOUBLE, OFF(attack_step_size), "0", "A", 0, 1e30, NULL, 0,
+     "--attack pgd: the step in raw units (0: 2.5 * E / N)"},
+    {"attack-output", 0, NN_ARG_STR, OFF(attack_output), NULL, "FILE.h5", 0, 0, NULL, 0,
+     "--attack: write the adversarial inputs and their y as a data file of the same split"},
     {"quiet", 0, NN_ARG_FLAG, OFF(quiet), NULL, NULL, 0, 0, NULL, 0, "print errors only"},
     {"help", 0, NN_ARG_FLAG, OFF(help), NULL, NULL, 0, 0, NULL, 0, "show this help and exit"},
     {"version", 0, NN_ARG_FLAG, OFF(version), NULL, NULL, 0, 0, NULL, 0,
@@ -77,6 +89,19 @@ int nn_predict_config_parse(nn_predict_config *cfg, int argc, char **argv, char 
     if (!cfg->data && !cfg->export) {
         snprintf(err, errlen, "nn-predict needs --data FILE.h5 or --csv FILE.csv (see "
                  "nn-predict --help); only --export goes without them");
+        return -1;
+    }
+    if (cfg->attack && (cfg->output || cfg->report || !(cfg->eps > 0.0))) {
+        snprintf(err, errlen, "--attack %s %s", cfg->attack,
+                 !(cfg->eps > 0.0) ? "needs --eps E > 0, the ball's radius in the data's units"
+                 : cfg->output ? "writes no predictions: --attack-output FILE.h5 writes the "
+                                 "adversarial inputs (then nn-predict --data FILE.h5)"
+                               : "prints its own figures: --report goes with predictions");
+        return -1;
+    }
+    if (!cfg->attack && (cfg->attack_output || nn_args_given(&spec, cfg->given, "eps"))) {
+        snprintf(err, errlen, "--%s goes with --attack fgsm|pgd",
+                 cfg->attack_output ? "attack-output" : "eps");
         return -1;
     }
     if (cfg->output) {

@@ -276,6 +276,10 @@ int main(int argc, char **argv)
         rc = export_run(&p);
         goto out;
     }
+    if (p.cfg.attack) { /* a mode of its own (attack.c) */
+        rc = attack_run(&p);
+        goto out;
+    }
     rc = 1;
     int st = load_model(&p) != 0 ? 1 : p.cfg.csv ? raw_csv_open(&p) : 0;
     if (st == 0)

@@ -34,8 +34,13 @@ typedef struct {
     /* --export (export.c, docs/export.md) */
     const char *export;         /* --export FILE.nnq, or NULL */
     const char *export_storage; /* --export-storage auto|int8|csr */
+    /* --attack (attack.c, docs/robustness.md) */
+    const char *attack;        /* fgsm | pgd, or NULL */
+    const char *attack_output; /* the adversarial inputs as a data file, or NULL */
+    double eps, attack_step_size;
+    long attack_steps;
     nn_out_kind out_kind; /* from the extension of output */
-    unsigned char given[16];
+    unsigned char given[48];
 } nn_predict_config;
 
 /* Fills cfg from argv; checks required flags and the output's extension. Returns 0, or -1

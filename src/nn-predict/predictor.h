@@ -58,6 +58,10 @@ void predictor_free(predictor *p);
 int raw_csv_open(predictor *p);
 void raw_csv_close(predictor *p);
 
+/* --attack (attack.c, docs/robustness.md): the prolog above, then the adversarial rows of
+ * the split, their accuracy and loss beside the clean rows'. Returns the exit status. */
+int attack_run(predictor *p);
+
 /* --export (export.c, docs/export.md): the prolog's load_model, then rank 0 writes the int8
  * model. Returns the exit status. */
 int export_run(predictor *p);

@@ -31,6 +31,8 @@ static int load_qmodel(predictor *p)
     return 0;
 }
 
+static int load_range(predictor *p, int d);
+
 /* Rank 0 reads and checks the checkpoint or exported model (nn_model_read); everyone receives
  * the layout, the parameters and the preprocessing, and an exported model's int8 model (its
  * dequantised weights are the parameters, for the modes that take gradients). */
@@ -88,8 +90,30 @@ int load_model(predictor *p)
         nn_comm_bcast(c, p->pre.y_shift, (size_t)h.k * sizeof(float), 0);
         nn_comm_bcast(c, p->pre.y_scale, (size_t)h.k * sizeof(float), 0);
     }
+    if (load_range(p, h.d) != 0)
+        return -1;
     p->classify = p->lo.loss == NN_LOSS_XENT;
     p->width = p->lo.sizes[p->lo.n_layers] + p->classify;
+    return 0;
+}
+
+/* The training range (/preprocess/x_min, x_max) from rank 0, when its checkpoint has one
+ * (--attack clips to it). 0, or -1 after the error (decided by all). */
+static int load_range(predictor *p, int d)
+{
+    const nn_comm *c = p->comm;
+    int has = d > 0 && p->pre.x_min != NULL;
+    nn_comm_bcast(c, &has, sizeof has, 0);
+    if (!has)
+        return 0;
+    if (c->rank != 0) {
+        p->pre.x_min = malloc((size_t)d * sizeof(float));
+        p->pre.x_max = malloc((size_t)d * sizeof(float));
+    }
+    if (nn_fail(c, !p->pre.x_min || !p->pre.x_max, "out of memory for /preprocess/x_min"))
+        return -1;
+    nn_comm_bcast(c, p->pre.x_min, (size_t)d * sizeof(float), 0);
+    nn_comm_bcast(c, p->pre.x_max, (size_t)d * sizeof(float), 0);
     return 0;
 }
 
