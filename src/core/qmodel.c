@@ -291,8 +291,17 @@ uint64_t nn_qmodel_array_bytes(const nn_qmodel *q)
 
 /* ---------------------------------------------------------------- the forward pass */
 
+/* rint(v) for |v| < 2^22 in the default rounding mode (to nearest, ties to even), as plain
+ * float arithmetic the compiler vectorises: adding and taking away 1.5 * 2^23 leaves v
+ * rounded to an integer. (rintf is a call to libm on x86-64's baseline ISA.) */
+static inline float round_even(float v)
+{
+    const float big = 12582912.0f; /* 1.5 * 2^23 */
+    return (v + big) - big;
+}
+
 /* A row's codes: a = max |x| / 127, xq = rint(x / a); returns a (0 for a row of zeros). */
-static float quantize_row(int8_t *xq, const float *x, int n)
+KERNEL static float quantize_row(int8_t *restrict xq, const float *restrict x, int n)
 {
     float m = 0.0f;
     for (int k = 0; k < n; k++) {
@@ -305,7 +314,7 @@ static float quantize_row(int8_t *xq, const float *x, int n)
     }
     float a = m / 127.0f;
     for (int k = 0; k < n; k++) {
-        float v = rintf(x[k] / a);
+        float v = round_even(x[k] / a); /* |x / a| <= 127 (+ rounding) */
         xq[k] = (int8_t)(v > 127.0f ? 127.0f : v < -127.0f ? -127.0f : v);
     }
     return a;
@@ -385,24 +394,99 @@ static void finish(float *restrict z, const int32_t *restrict acc, float a,
     }
 }
 
+/* The CSR sums of g <= GROUP rows at once: xt (in, g) the rows' codes side by side, acc
+ * (out, g) their sums. Each stored code is then applied to all g rows in one vector
+ * operation (16 int32 lanes) instead of one scalar update per row. */
+#define GROUP 16
+KERNEL static void sums_csr_rows(int32_t *restrict acc, const int8_t *restrict xt,
+                                 const int8_t *restrict c, const uint16_t *restrict col,
+                                 const uint32_t *restrict row, int in, int out, int g)
+{
+    memset(acc, 0, (size_t)out * (size_t)g * sizeof *acc);
+    for (int i = 0; i < in; i++) {
+        const int8_t *xi = xt + (size_t)i * g;
+        int any = 0;
+        for (int r = 0; r < g; r++)
+            any |= xi[r];
+        if (!any)
+            continue;
+#if defined(__GNUC__)
+        if (g == GROUP) { /* one vector of the GROUP rows' int32 sums per stored code */
+            typedef int32_t v16 __attribute__((vector_size(GROUP * 4)));
+            int32_t x32[GROUP];
+            for (int r = 0; r < GROUP; r++)
+                x32[r] = xi[r];
+            v16 xv, av;
+            memcpy(&xv, x32, sizeof xv);
+            for (uint32_t k = row[i]; k < row[i + 1]; k++) {
+                int32_t *a = acc + (size_t)col[k] * GROUP;
+                memcpy(&av, a, sizeof av);
+                av += xv * (int32_t)c[k];
+                memcpy(a, &av, sizeof av);
+            }
+            continue;
+        }
+#endif
+        for (uint32_t k = row[i]; k < row[i + 1]; k++) {
+            int32_t *restrict a = acc + (size_t)col[k] * g;
+            const int32_t ck = c[k];
+            for (int r = 0; r < g; r++)
+                a[r] += xi[r] * ck;
+        }
+    }
+}
+
+/* Layer l over rows r0 .. r0 + g of x (B, in) into z (B, out), CSR, g rows at once: the
+ * same integer sums, so the same bits, as one row at a time. Scratch: acc (out, g) int32 and
+ * bytes (in (g + 1) + 4 out). */
+static void csr_rows(const nn_qmodel *q, int i, const float *x, float *z, int g, nn_act act,
+                     int32_t *acc, unsigned char *bytes)
+{
+    const nn_qlayer *l = &q->layer[i];
+    int8_t *xt = (int8_t *)bytes, *xq = xt + (size_t)l->in * g;
+    int32_t *one = (int32_t *)(bytes + (((size_t)l->in * (g + 1) + 15) & ~(size_t)15));
+    float a[GROUP];
+    for (int r = 0; r < g; r++) {
+        a[r] = quantize_row(xq, x + (size_t)r * l->in, l->in);
+        for (int k = 0; k < l->in; k++)
+            xt[(size_t)k * g + r] = xq[k];
+    }
+    sums_csr_rows(acc, xt, nn_qlayer_codes(q, i), nn_qlayer_col(q, i), nn_qlayer_row(q, i),
+                  l->in, l->out, g);
+    for (int r = 0; r < g; r++) {
+        for (int j = 0; j < l->out; j++)
+            one[j] = acc[(size_t)j * g + r];
+        finish(z + (size_t)r * l->out, one, a[r], nn_qlayer_scale(q, i), nn_qlayer_bias(q, i),
+               l->out, act);
+    }
+}
+
 void nn_qforward(const nn_qmodel *q, nn_work *w, const float *x, int B)
 {
     const nn_layout *lo = &q->lo;
-    int32_t *acc = (int32_t *)w->delta_a; /* (max_width) */
-    int8_t *xq = (int8_t *)w->delta_b;    /* (max_width) */
+    int32_t *acc = (int32_t *)w->delta_a; /* (max_width), or (max_width, GROUP) */
+    int8_t *xq = (int8_t *)w->delta_b;    /* (max_width), or csr_rows' bytes */
     w->act[0] = (float *)x;               /* read only */
     for (int i = 0; i < lo->n_layers; i++) {
         const nn_qlayer *l = &q->layer[i];
         nn_act act = i + 1 < lo->n_layers ? lo->act : NN_ACT_LINEAR;
+        const float *xi = w->act[i];
+        float *zi = w->act[i + 1];
+        if (l->storage == NN_QSTORE_CSR && B > 1) { /* batches: GROUP rows at a time */
+            for (int r = 0; r < B; r += GROUP)
+                csr_rows(q, i, xi + (size_t)r * l->in, zi + (size_t)r * l->out,
+                         B - r < GROUP ? B - r : GROUP, act, acc, (unsigned char *)xq);
+            continue;
+        }
         for (int r = 0; r < B; r++) {
-            float a = quantize_row(xq, w->act[i] + (size_t)r * l->in, l->in);
+            float a = quantize_row(xq, xi + (size_t)r * l->in, l->in);
             if (l->storage == NN_QSTORE_CSR)
                 sums_csr(acc, xq, nn_qlayer_codes(q, i), nn_qlayer_col(q, i),
                          nn_qlayer_row(q, i), l->in, l->out);
             else
                 sums_int8(acc, xq, nn_qlayer_codes(q, i), l->in, l->out);
-            finish(w->act[i + 1] + (size_t)r * l->out, acc, a, nn_qlayer_scale(q, i),
-                   nn_qlayer_bias(q, i), l->out, act);
+            finish(zi + (size_t)r * l->out, acc, a, nn_qlayer_scale(q, i), nn_qlayer_bias(q, i),
+                   l->out, act);
         }
     }
 }
