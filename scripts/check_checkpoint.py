@@ -3,9 +3,10 @@
 
 usage: check_checkpoint.py CKPT DATA METRICS_CSV
 
-1. Asserts the documented layout (format_version 1 to 3): root attributes, /model attributes,
+1. Asserts the documented layout (format_version 1 to 4): root attributes, /model attributes,
    /model/dense_<i>/{kernel,bias} (float32, [in, out] and [out], chunked, Fletcher32), the
-   /optimizer attributes, and optimizer state groups that mirror /model; and recomputes
+   /optimizer attributes, optimizer state groups that mirror /model, format 4's pruning masks
+   (/prune/dense_<i>/mask, uint8, where every pruned weight and its moments are 0); and recomputes
    state_checksum from the file as docs/checkpoint.md defines it for the file's version.
 2. Runs the model forward in numpy (float64) over DATA's validation split and computes the
    mean loss and accuracy the way nn-train does (src/core/kernels.c). The validation split is /val
@@ -30,7 +31,7 @@ import sys
 import h5py
 import numpy as np
 
-FORMAT_VERSIONS = (1, 2, 3)
+FORMAT_VERSIONS = (1, 2, 3, 4)
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "linear")
 OPTIMIZERS = ("sgd", "gd", "adam", "adamw")
 ROOT_ATTRS = {  # name -> numpy dtype kind/size as written by src/io/checkpoint.c
@@ -42,8 +43,16 @@ ROOT_ATTRS = {  # name -> numpy dtype kind/size as written by src/io/checkpoint.
     "lr_step_epochs": "i8", "lr_gamma": "f8", "lr_min": "f8", "patience": "i8",
     "best_val_loss": "f8", "best_epoch": "i8", "bad_epochs": "i8", "state_checksum": "u8",
     "normalize_targets": "S", "class_weight": "S",  # format 3 on
+    "prune_to": "f8", "prune_start": "f8", "prune_end": "f8", "prune_every": "i8",  # format 4 on
+    "prune_scope": "S", "teacher": "S", "distill_alpha": "f8", "temperature": "f8",
 }
 V3_ROOT_ATTRS = ("normalize_targets", "class_weight")
+# Format 4 (docs/shrink.md) hashes these after the format 3 attributes; an older file means
+# 0 and "none".
+V4_CHECKSUM = [("/", "prune_to", "f8"), ("/", "prune_start", "f8"), ("/", "prune_end", "f8"),
+               ("/", "prune_every", "i8"), ("/", "prune_scope", "S"), ("/", "teacher", "S"),
+               ("/", "distill_alpha", "f8"), ("/", "temperature", "f8")]
+V4_ROOT_ATTRS = tuple(n for _, n, _ in V4_CHECKSUM)
 MODEL_ATTRS = {"layers": "i4", "activation": "S", "output": "S", "loss": "S"}
 OPT_ATTRS = {"name": "S", "step": "i8", "lr": "f8", "momentum": "f8", "beta1": "f8",
              "beta2": "f8", "eps": "f8", "weight_decay": "f8", "l1": "f8", "l2": "f8"}
@@ -69,8 +78,9 @@ CHECKSUM_V2 = [
 ]
 # Format 3 hashes these after the format 2 attributes, and class_weight after y_scale.
 CHECKSUM_V3 = CHECKSUM_V2 + [("/", "normalize_targets", "S"), ("/", "class_weight", "S")]
+CHECKSUM_V4 = CHECKSUM_V3 + V4_CHECKSUM
 PROVENANCE = ("program", "program_version", "created", "config")
-assert ({n for g, n, _ in CHECKSUM_V3 if g == "/"} | set(PROVENANCE) | {"state_checksum"} ==
+assert ({n for g, n, _ in CHECKSUM_V4 if g == "/"} | set(PROVENANCE) | {"state_checksum"} ==
         set(ROOT_ATTRS) and {n for g, n, _ in CHECKSUM_V2 if g == "model"} == set(MODEL_ATTRS)
         and {n for g, n, _ in CHECKSUM_V2 if g == "optimizer"} == set(OPT_ATTRS))
 LOSS_RTOL = 1e-4
@@ -158,6 +168,24 @@ def flat(group, sizes):
     return np.concatenate(parts)
 
 
+def check_masks(f, sizes, state):
+    """Format 4: /prune/dense_<i>/mask uint8 [in, out] of 0 and 1, and every pruned weight and
+    its optimizer moments exactly 0."""
+    need(sorted(f["prune"].keys()) == [f"dense_{i}" for i in range(len(sizes) - 1)],
+         f"/prune: expected dense_0 .. dense_{len(sizes) - 2}, found {sorted(f['prune'].keys())}")
+    for i in range(len(sizes) - 1):
+        d = f[f"prune/dense_{i}/mask"]
+        need(d.dtype == np.uint8 and d.shape == (sizes[i], sizes[i + 1]),
+             f"/prune/dense_{i}/mask: expected uint8 {(sizes[i], sizes[i + 1])}, found "
+             f"{d.dtype} {d.shape}")
+        need(d.fletcher32, f"/prune/dense_{i}/mask: no Fletcher32 filter")
+        mask = d[...]
+        need(np.isin(mask, (0, 1)).all(), f"/prune/dense_{i}/mask: values other than 0 and 1")
+        for g in ["model"] + [f"optimizer/{s}" for s in state]:
+            k = np.asarray(f[f"{g}/dense_{i}/kernel"])
+            need((k[mask == 0] == 0).all(), f"/{g}/dense_{i}/kernel: a pruned weight is not 0")
+
+
 def fnv1a64(h, data):
     for b in data:
         h = ((h ^ b) * 1099511628211) & 0xFFFFFFFFFFFFFFFF
@@ -173,7 +201,8 @@ def text_bytes(v):
 def encode_v2_attrs(f, version=2):
     """The bytes the format 2 (or 3) state checksum hashes after the tensors, from the file."""
     out = []
-    for group, name, kind in (CHECKSUM_V3 if version >= 3 else CHECKSUM_V2):
+    for group, name, kind in (CHECKSUM_V4 if version >= 4 else
+                              CHECKSUM_V3 if version >= 3 else CHECKSUM_V2):
         v = f[group].attrs[name]
         if kind == "i8":
             out.append(struct.pack("<q", int(v)))
@@ -218,6 +247,9 @@ def state_checksum_of(f):
     float64; format 2: every covered attribute and /preprocess (encode_v2_attrs)."""
     sizes = [int(s) for s in f["model"].attrs["layers"]]
     buffers = [flat(f["model"], sizes)] + [flat(f["optimizer"][g], sizes) for g in state_of(f)]
+    if int(f.attrs["format_version"]) >= 4 and "prune" in f:  # format 4: the masks, as bytes
+        buffers += [np.asarray(f[f"prune/dense_{i}/mask"], dtype="u1").ravel()
+                    for i in range(len(sizes) - 1)]
     if sum(b.nbytes for b in buffers) > 4 << 20:
         return None
     h = 1469598103934665603
@@ -241,8 +273,8 @@ def check_state_checksum(f, root):
 
 def check_layout(f):
     version = int(f.attrs["format_version"]) if "format_version" in f.attrs else 0
-    spec = ROOT_ATTRS if version >= 3 else {k: v for k, v in ROOT_ATTRS.items()
-                                             if k not in V3_ROOT_ATTRS}
+    spec = {k: v for k, v in ROOT_ATTRS.items()
+            if (version >= 3 or k not in V3_ROOT_ATTRS) and (version >= 4 or k not in V4_ROOT_ATTRS)}
     root = attrs_of(f, "/", spec)
     for k in V3_ROOT_ATTRS:
         root.setdefault(k, "none")
@@ -257,6 +289,8 @@ def check_layout(f):
     groups = {"model", "optimizer"} | ({"preprocess"} if root["normalize"] != "none" or
                                        root["normalize_targets"] != "none" or
                                        root["class_weight"] != "none" else set())
+    if version >= 4 and root["prune_to"] > 0 and "prune" in f:  # the masks (docs/shrink.md)
+        groups.add("prune")
     need(set(f.keys()) == groups, f"/: expected groups {sorted(groups)} (normalize "
                                   f"{root['normalize']}), found {sorted(f.keys())}")
 
@@ -293,6 +327,8 @@ def check_layout(f):
     for g in state:
         check_tensors(f["optimizer"][g], f"/optimizer/{g}", sizes)
     need(state == state_of(f), "/optimizer: state groups disagree")
+    if "prune" in f:
+        check_masks(f, sizes, state)
     check_state_checksum(f, root)
 
     base = os.path.basename(f.filename)

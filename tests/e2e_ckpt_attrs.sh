@@ -58,7 +58,7 @@ case_flip() {
     ck=ck/ckpt-e000001-s000000008.h5
     [ -f "$ck" ] || fail "expected $ck; have $(ls ck)"
     verifies "$ck"
-    grep -q "format 3" v.txt || fail "a new checkpoint is not format 3: $(head -1 v.txt)"
+    grep -q "format 4" v.txt || fail "a new checkpoint is not format 4: $(head -1 v.txt)"
     grep -q "covers every tensor and every attribute a resume or nn-predict reads (provenance attributes program, program_version, created, config are not covered)" v.txt ||
         { cat v.txt >&2; fail "--verify does not say what the checksum covers"; }
     good=$sum
@@ -212,7 +212,7 @@ with h5py.File("v1bad.h5", "r+") as f:
     final=ckpt-e000003-s000000018.h5
     [ -f "part/$final" ] || fail "the resumed run did not write part/$final: $(ls part)"
     verifies "part/$final"
-    grep -q "OK (format 3, " v.txt || fail "the resumed run's checkpoint: $(head -1 v.txt)"
+    grep -q "OK (format 4, " v.txt || fail "the resumed run's checkpoint: $(head -1 v.txt)"
     /usr/bin/python3 - "full/$final" "part/$final" <<'EOF'
 import sys
 import h5py, numpy as np

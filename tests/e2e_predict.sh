@@ -216,7 +216,7 @@ case_bad_input() {
         expect_error $np "text.h5: not an HDF5 file" --model text.h5 --data c.h5 "${o[@]}"
         expect_error $np "trunc.h5: HDF5 cannot open it (truncated" --model trunc.h5 --data c.h5 "${o[@]}"
         expect_error $np "c.h5: not an nn-train checkpoint" --model c.h5 --data c.h5 "${o[@]}"
-        expect_error $np "format_version 99; this nn-predict reads versions 1 to 3" \
+        expect_error $np "format_version 99; this nn-predict reads versions 1 to 4" \
             --model v99.h5 --data c.h5 "${o[@]}"
         expect_error $np "/val/x has 6 features but the model's input size is 4" \
             --model "$ck4" --data c.h5 "${o[@]}"

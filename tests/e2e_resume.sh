@@ -179,7 +179,7 @@ with h5py.File("foreign.h5", "r+") as f:
     f.attrs.modify("format_version", 99)
 EOF
     for bad in "cut.h5:not a readable HDF5 file" "d.h5:not an nn-train checkpoint" \
-               "foreign.h5:format_version 99; this nn-train reads versions 1 to 3" \
+               "foreign.h5:format_version 99; this nn-train reads versions 1 to 4" \
                "missing.h5:cannot open checkpoint"; do
         f=${bad%%:*} pat=${bad#*:}
         sum_before=$(md5sum "$f" 2>/dev/null || true)

@@ -25,7 +25,23 @@
 #                 without target scaling; the issue's 10,32,1 network (which over-fits these
 #                 354 rows: within 1.5x) and MLPRegressor are printed beside it; breast_cancer with
 #                 --class-weight balanced against LogisticRegression
-# The cases that need scikit-learn (report, diabetes) print SKIP without it, and fail under
+#   encode        categorical columns and gaps through nn-data import-csv (tests/tabular_ref.py
+#                 writes the raw file): /train/x and /test/x equal, bit for bit, an independent
+#                 numpy encoding with the statistics of the /train rows only, for --impute mean
+#                 (with --max-categories and --missing-indicators), median and most-frequent;
+#                 nn-data info's columns; a model trained on it predicts the raw /test rows
+#                 (nn-predict --csv, columns reordered, no label) exactly as their encoded form,
+#                 and new rows with values never seen and gaps
+#   encode_errors every new flag's bad values and every malformed column or raw row: one line
+#                 naming the flag, or the file, line and column; exit 1 or 2, no output left
+#   ranks         a file with categories and gaps imported once: the same model at 1, 2 and 4
+#                 ranks with --no-shuffle, each checkpoint's /encoder the file's /meta/encoder
+#   real          scikit-learn's iris, wine, breast_cancer, digits, diabetes and linnerud through
+#                 import-csv (test fraction 0.2, seed 42) and the recipes of docs/tabular.md:
+#                 at least LogisticRegression's test accuracy, LinearRegression's test MSE to
+#                 0.1% (the least-squares optimum in float32); MLPClassifier / MLPRegressor with
+#                 as many epochs printed beside them
+# The cases that need scikit-learn (report, diabetes, real) print SKIP without it, and fail under
 # CI=true (scripts/install-deps.sh --tests installs python3-sklearn).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -73,7 +89,7 @@ import sys, h5py, numpy as np
 got = []
 for path in sys.argv[1:]:
     with h5py.File(path, "r") as f:
-        assert f.attrs["format_version"] == 3 and f.attrs["normalize_targets"] == b"zscore"
+        assert f.attrs["format_version"] >= 3 and f.attrs["normalize_targets"] == b"zscore"
         got.append((f["preprocess/y_shift"][...], f["preprocess/y_scale"][...]))
 assert all(a.tobytes() == got[0][0].tobytes() and b.tobytes() == got[0][1].tobytes()
            for a, b in got), got
@@ -269,6 +285,215 @@ ref = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)).fit(
 print(f"breast_cancer /test ({len(bs)} rows) accuracy: LogisticRegression {ref:.4f}; "
       f"nn-train 30,16,2 --class-weight balanced {acc:.4f}")
 assert acc >= ref - 1.0 / len(bs) + 1e-12, "more than one test row worse than LogisticRegression"
+EOF
+}
+
+ref() { "$py" "$here/tabular_ref.py" "$@"; }
+imp() { "$nndata" import-csv raw.csv --label churn --drop-columns id,note --categorical zip \
+    --test-fraction 0.25 "$@"; }
+need_numpy() { "$py" -c 'import numpy, h5py' 2>/dev/null || skip "numpy or h5py is not installed"; }
+width() { "$py" -c 'import sys, h5py; print(h5py.File(sys.argv[1])["train/x"].shape[1])' "$1"; }
+
+case_encode() {
+    need_numpy
+    ref make raw.csv new.csv
+    imp --impute mean --max-categories 4 --missing-indicators -o e.h5 | tee imp.txt
+    ref check e.h5 raw.csv mean 4 1
+    imp --impute median -o m.h5 >/dev/null
+    ref check m.h5 raw.csv median 0 0
+    imp --impute most-frequent --max-categories 3 --missing-indicators -o f.h5 | tee impf.txt
+    ref check f.h5 raw.csv most-frequent 3 1 | tee reff.txt
+    local n d
+    n=$(sed -n 's/.* \([0-9]*\) \/test values outside.*/\1/p' reff.txt)
+    grep -q "/test: $n values outside the training categories" impf.txt ||
+        fail "the importer's count of values outside the vocabulary is not $n: $(cat impf.txt)"
+    [ "$n" -gt 0 ] || fail "no /test value outside the 3 kept categories: the case tests nothing"
+    # nn-data info: each column's kind and cardinality
+    "$nndata" info f.h5 >info.txt
+    grep -Eq '^  city +categorical +3\+other +5  category \(missing\)' info.txt &&
+        grep -Eq '^  zip +categorical +3 +3  all zeros' info.txt &&
+        grep -Eq '^  age +numeric +- +2  [0-9.]+, indicator 1' info.txt &&
+        grep -q 'columns: 5 encoded into' info.txt || { cat info.txt; fail "nn-data info columns"; }
+    # a raw row and its encoded form: the same prediction, bit for bit
+    d=$(width e.h5)
+    run_np 2 --data e.h5 --layers "$d,8,2" --epochs 5 --batch 16 --checkpoint-dir ck --quiet
+    mpi_run 2 "$predict" --model "$(newest ck)" --data e.h5 --split test --output enc.csv --quiet
+    ref testrows e.h5 raw.csv rawtest.csv
+    mpi_run 2 "$predict" --model "$(newest ck)" --csv rawtest.csv --output raw.out.csv | tee p.txt
+    grep -q 'no label column (predictions only)' p.txt || fail "--csv without the label: $(cat p.txt)"
+    cmp enc.csv raw.out.csv || fail "raw rows and their encoded form predict differently"
+    # with the label column: the metrics too
+    mpi_run plain "$predict" --model "$(newest ck)" --csv raw.csv --output all.csv >p2.txt
+    grep -q 'raw rows  raw.csv: 240 rows, 5 columns encoded' p2.txt &&
+        grep -q 'accuracy' p2.txt || fail "--csv with the label: $(cat p2.txt)"
+    # new rows: columns in another order, values never seen (a city, a zip), a city cut by
+    # --max-categories 4, gaps
+    mpi_run plain "$predict" --model "$(newest ck)" --csv new.csv --output new.out.csv | tee p3.txt
+    grep -q "3 rows, 5 columns encoded into $d features, no label column" p3.txt &&
+        grep -q '3 values outside the training categories in 3 rows' p3.txt ||
+        fail "new rows: $(cat p3.txt)"
+    [ "$(wc -l <new.out.csv)" = 4 ] || fail "new rows: $(cat new.out.csv)"
+    echo "raw /test rows and /test/x: the same predictions ($(($(wc -l <enc.csv) - 1)) rows)"
+}
+
+# expect_err STATUS PATTERN OUT COMMAND...: exit STATUS, one error line with PATTERN, no OUT
+expect_err() {
+    local want=$1 pattern=$2 out=$3 rc=0
+    shift 3
+    "$@" >stdout.txt 2>err.txt || rc=$?
+    [ "$rc" = "$want" ] || { cat err.txt >&2; fail "$*: exit status $rc; expected $want"; }
+    # one line from the program (mpirun adds its own notice of the exit status)
+    [ "$(grep -c '^nn-' err.txt)" = 1 ] && [ "$(grep -c 'error' err.txt)" = 1 ] ||
+        { cat err.txt >&2; fail "$*: expected one error line"; }
+    grep -qF -- "$pattern" err.txt || fail "$*: '$(cat err.txt)' lacks '$pattern'"
+    [ ! -e "$out" ] || fail "$*: $out exists after the error"
+    echo "exit $rc: $(cat err.txt)"
+}
+
+case_encode_errors() {
+    need_numpy
+    ref make raw.csv new.csv
+    local d=("$nndata" import-csv raw.csv --label churn)
+    expect_err 2 "--categorical 'town': no such column in raw.csv (8 columns, header names" o.h5 \
+        "${d[@]}" --categorical town -o o.h5
+    expect_err 2 "--numeric '9': no such column" o.h5 "${d[@]}" --numeric 9 -o o.h5
+    expect_err 2 "--drop-columns 'churn': column 7 ('churn') is the label; expected feature columns only" \
+        o.h5 "${d[@]}" --drop-columns churn -o o.h5
+    expect_err 2 "--categorical 'city': column 3 ('city') is --numeric; expected each column in one list only" \
+        o.h5 "${d[@]}" --categorical city --numeric city -o o.h5
+    expect_err 2 "--categorical ',': no column named" o.h5 "${d[@]}" --categorical , -o o.h5
+    expect_err 2 "drops every feature column of raw.csv" o.h5 \
+        "${d[@]}" --drop-columns id,key,age,city,zip,income,note -o o.h5
+    expect_err 2 "--max-categories 1: expected 0 (no limit) or at least 2" o.h5 \
+        "${d[@]}" --max-categories 1 -o o.h5
+    expect_err 2 "--max-categories" o.h5 "${d[@]}" --max-categories -3 -o o.h5
+    expect_err 2 "--impute" o.h5 "${d[@]}" --impute zero -o o.h5
+    expect_err 2 "--missing-indicators with --impute drop" o.h5 "${d[@]}" --missing-indicators -o o.h5
+    # a malformed column: a word among numbers (file, line, column, value)
+    awk -F, 'NR == 3 { $3 = "old" } 1' OFS=, raw.csv >typo.csv
+    expect_err 1 "typo.csv:3: column 2 ('age'): 'old' is not a number; expected a number (the column holds" \
+        o.h5 "$nndata" import-csv typo.csv --label churn -o o.h5
+    # ... or text in a column forced numeric
+    expect_err 1 "raw.csv:2: column 3 ('city'): 'Quito' is not a number" o.h5 \
+        "${d[@]}" --numeric city -o o.h5
+    # --impute with a column that has no value in the training rows
+    awk -F, 'NR > 1 { $3 = "" } 1' OFS=, raw.csv >empty.csv
+    expect_err 1 "empty.csv: column 2 ('age') has no value in the 240 training rows" o.h5 \
+        "$nndata" import-csv empty.csv --label churn --impute mean -o o.h5
+    # nn-predict --csv: every raw-row error names the file, line and column
+    imp --impute drop -o e.h5 >/dev/null
+    run_np 1 --data e.h5 --layers "$(width e.h5),2" --epochs 1 --checkpoint-dir ck --quiet
+    local p=(mpi_run plain "$predict" --model "$(newest ck)")
+    cut -d, -f1-3,5- raw.csv >nocity.csv
+    # (under mpirun once: rank 0 reads the raw file, every rank exits with its error)
+    expect_err 1 "--csv nocity.csv:1: no column 'city' in the header; expected every column the model was trained on: 'key', 'age', 'city', 'zip', 'income'" \
+        o.csv mpi_run 2 "$predict" --model "$(newest ck)" --csv nocity.csv --output o.csv
+    printf '%s\n' 'key,age,city,zip,income' '1,30,Oslo,0100,50' '2,old,Oslo,0100,50' >word.csv
+    expect_err 1 "--csv word.csv:3: column 1 ('age'): 'old' is not a number" o.csv \
+        "${p[@]}" --csv word.csv --output o.csv
+    printf '%s\n' 'key,age,city,zip,income' '1,,Oslo,0100,50' >gap.csv
+    expect_err 1 "--csv gap.csv:2: column 1 ('age'): '' is a missing value, and the model's data was imported with --impute drop" \
+        o.csv "${p[@]}" --csv gap.csv --output o.csv
+    printf '%s\n' 'key,age,city,zip,income' '1,1e39,Oslo,0100,50' >inf.csv
+    expect_err 1 "--csv inf.csv:2: column 1 ('age'): '1e39' is not finite" o.csv \
+        "${p[@]}" --csv inf.csv --output o.csv
+    printf '%s\n' 'key,age,city,zip,income,churn' '1,30,Oslo,0100,50,maybe' >lab.csv
+    expect_err 1 "--csv lab.csv:2: column 5 ('churn'), the label: 'maybe' is not one of the model's 2 classes" \
+        o.csv "${p[@]}" --csv lab.csv --output o.csv
+    expect_err 1 "--csv missing.csv: cannot open" o.csv "${p[@]}" --csv missing.csv --output o.csv
+    expect_err 2 "--csv raw.csv and --data e.h5: expected one input" o.csv \
+        "${p[@]}" --csv raw.csv --data e.h5 --output o.csv
+    # a checkpoint without an encoder (its data did not come from import-csv)
+    printf '%s\n' 'a,b,y' '1,2,0' '3,4,1' '5,6,0' '7,8,1' >plain.csv
+    "$nndata" import-csv plain.csv --label y -o plain.h5 >/dev/null
+    "$py" -c 'import h5py; f = h5py.File("plain.h5", "a"); del f["meta/encoder"]'
+    run_np 1 --data plain.h5 --layers 2,2 --epochs 1 --checkpoint-dir ck2 --quiet
+    expect_err 1 "--csv needs a model trained on a file from nn-data import-csv" o.csv \
+        mpi_run plain "$predict" --model "$(newest ck2)" --csv plain.csv --output o.csv
+    if ls -a | grep -q '^\.nn-predict-csv'; then fail "a temporary file of --csv was left behind"; fi
+}
+
+case_ranks() {
+    need_numpy
+    ref make raw.csv new.csv
+    imp --impute median --max-categories 4 --missing-indicators -o e.h5 >/dev/null
+    local d np
+    d=$(width e.h5)
+    for np in 1 2 4; do
+        run_np "$np" --data e.h5 --layers "$d,8,2" --epochs 3 --batch 16 --no-shuffle \
+            --checkpoint-dir ck$np --quiet
+    done
+    for np in 1 2 4; do
+        "$py" -c 'import sys, h5py; sys.exit(h5py.File(sys.argv[1])["meta/encoder"][0] !=
+                  h5py.File(sys.argv[2])["encoder"][0])' e.h5 "$(newest ck$np)" ||
+            fail "np $np: /encoder is not the data file's /meta/encoder"
+    done
+    for np in 2 4; do
+        same_model "$(newest ck1)" "$(newest ck$np)" 2e-6 || fail "np $np: another model"
+    done
+}
+
+case_real() {
+    need_sklearn
+    local s
+    for s in iris wine breast_cancer digits diabetes linnerud; do
+        "$py" "$here/sklearn_data.py" $s $s.csv
+    done
+    for s in iris wine breast_cancer digits; do
+        "$nndata" import-csv $s.csv --label target --test-fraction 0.2 -o $s.h5 >/dev/null
+    done
+    for s in diabetes linnerud; do
+        "$nndata" import-csv $s.csv --label target --task regress --test-fraction 0.2 -o $s.h5 >/dev/null
+    done
+    # the recipes of docs/tabular.md ("Real data sets"); the final checkpoint only
+    local c=(--val-fraction 0 --quiet --checkpoint-every 1000000)
+    local lin=(--batch 0 --lr 0.01 --epochs 300) reg=(--batch 0 --lr 0.1 --epochs 1000)
+    run_np 1 --data iris.h5 --layers 4,3 "${lin[@]}" "${c[@]}" --checkpoint-dir iris
+    run_np 1 --data wine.h5 --layers 13,3 "${lin[@]}" "${c[@]}" --checkpoint-dir wine
+    run_np 1 --data breast_cancer.h5 --layers 30,2 "${lin[@]}" "${c[@]}" --checkpoint-dir breast_cancer
+    run_np 1 --data digits.h5 --layers 64,64,10 --optimizer adamw --lr 1e-3 --batch 32 --epochs 100 \
+        "${c[@]}" --checkpoint-dir digits
+    run_np 1 --data diabetes.h5 --layers 10,1 "${reg[@]}" "${c[@]}" --checkpoint-dir diabetes
+    run_np 1 --data linnerud.h5 --layers 3,1 "${reg[@]}" "${c[@]}" --checkpoint-dir linnerud
+    for s in iris wine breast_cancer digits diabetes linnerud; do
+        mpi_run plain "$predict" --model "$(newest $s)" --data $s.h5 --output p_$s.csv --quiet
+    done
+    "$py" - <<'EOF' || fail "nn-train against scikit-learn"
+import warnings
+import h5py, numpy as np
+from sklearn.linear_model import LinearRegression, LogisticRegression
+from sklearn.neural_network import MLPClassifier, MLPRegressor
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+warnings.simplefilter("ignore")
+epochs = {"iris": 300, "wine": 300, "breast_cancer": 300, "digits": 100, "diabetes": 1000,
+          "linnerud": 1000}
+bad = []
+for s in epochs:
+    f = h5py.File(f"{s}.h5", "r")
+    xt, yt = f["train/x"][...].astype(np.float64), f["train/y"][...]
+    xs, ys = f["test/x"][...].astype(np.float64), f["test/y"][...]
+    p = np.loadtxt(f"p_{s}.csv", delimiter=",", skiprows=1)
+    if yt.ndim == 1:
+        nn = float(np.mean(p[:, 1] == ys))
+        ref = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)).fit(xt, yt).score(xs, ys)
+        mlp = make_pipeline(StandardScaler(), MLPClassifier((32,), max_iter=epochs[s], random_state=0)
+                            ).fit(xt, yt).score(xs, ys)
+        print(f"{s:13s} /test {len(ys):3d} rows  accuracy: LogisticRegression {ref:.4f}  "
+              f"nn-train {nn:.4f}  MLPClassifier(32) {mlp:.4f}")
+        if nn < ref:
+            bad.append(s)
+    else:
+        yt, ys = yt.ravel().astype(np.float64), ys.ravel().astype(np.float64)
+        mse = lambda q: float(np.mean((q - ys) ** 2))
+        nn, ref = mse(p[:, 1]), mse(LinearRegression().fit(xt, yt).predict(xs))
+        mlp = mse(make_pipeline(StandardScaler(), MLPRegressor((32,), max_iter=epochs[s],
+                                                               random_state=0)).fit(xt, yt).predict(xs))
+        print(f"{s:13s} /test {len(ys):3d} rows  MSE: LinearRegression {ref:.4f}  "
+              f"nn-train {nn:.4f}  MLPRegressor(32) {mlp:.4f}")
+        if nn > ref * (1 + 1e-3):
+            bad.append(s)
+assert not bad, f"worse than scikit-learn's linear model: {bad}"
 EOF
 }
 

@@ -15,7 +15,7 @@
 #include "nn_optim.h"
 #include "nn_preprocess.h"
 
-#define NN_CKPT_FORMAT_VERSION 3 /* what nn-train writes */
+#define NN_CKPT_FORMAT_VERSION 4 /* what nn-train writes */
 #define NN_CKPT_FORMAT_OLDEST 1  /* the oldest it still reads (and resumes) */
 
 /* The layer sizes, input to output: /model/layers. */
@@ -46,6 +46,7 @@ typedef struct {
     nn_ckpt_meta meta;      /* every attribute as read */
     int format_version;     /* of the file read: NN_CKPT_FORMAT_OLDEST .. NN_CKPT_FORMAT_VERSION */
     uint64_t checksum;      /* state_checksum, verified on load */
+    int has_mask;           /* format 4: the file holds pruning masks (/prune) */
 } nn_ckpt_info;
 
 /* Which optimizer buffers a checkpoint of this kind carries: adam/adamw m and v, sgd with
@@ -73,6 +74,14 @@ int nn_ckpt_write(const char *path, const nn_layout *lo, const float *params,
                   const nn_ckpt_meta *meta, const nn_preprocess *pre, char *err,
                   size_t errlen);
 
+/* nn_ckpt_write with the pruning masks (docs/shrink.md): mask has n_params bytes in the flat
+ * layout, 1 where a weight is kept; the kernels' go into /prune/dense_<i>/mask (uint8
+ * [in, out]) and into the state checksum after the optimizer buffers. NULL: no /prune. */
+int nn_ckpt_write_masked(const char *path, const nn_layout *lo, const float *params,
+                         const nn_opt_hparams *hp, const float *m, const float *v,
+                         const unsigned char *mask, const nn_ckpt_meta *meta,
+                         const nn_preprocess *pre, char *err, size_t errlen);
+
 /* Reads and verifies a whole checkpoint: format version (1 or 2), every attribute, /preprocess,
  * every tensor (Fletcher32), and the state checksum over them. Allocates params and, when
  * present, m and v (else NULL); the caller frees them (and pre, with nn_preprocess_free).
@@ -80,6 +89,13 @@ int nn_ckpt_write(const char *path, const nn_layout *lo, const float *params,
  * discarded optimizer buffer one tensor at a time. */
 int nn_ckpt_load(const char *path, nn_ckpt_info *info, float **params, float **m, float **v,
                  nn_preprocess *pre, char *err, size_t errlen);
+
+/* nn_ckpt_load that also hands out the pruning masks: *mask (n_params bytes, the biases' 1,
+ * allocated here) when info->has_mask, else NULL. nn_ckpt_load reads and verifies them too,
+ * and discards them. */
+int nn_ckpt_load_masked(const char *path, nn_ckpt_info *info, float **params, float **m,
+                        float **v, unsigned char **mask, nn_preprocess *pre, char *err,
+                        size_t errlen);
 
 /* The same on a file the caller opened and still owns (an hid_t: for example an image in
  * memory through HDF5's core driver, as the fuzz harnesses in tests/fuzz do), with /preprocess

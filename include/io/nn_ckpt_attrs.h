@@ -43,14 +43,17 @@ typedef struct {
 
 extern const nn_attr_spec nn_ckpt_attrs[NN_A_N];
 
-/* The format that added attribute k: 3 for normalize_targets and class_weight (strings an
- * older file means as "none"), else 1. An older file neither holds nor hashes them. */
+/* The format that added attribute k: 3 for normalize_targets and class_weight, 4 for the
+ * rows after them (pruning, distillation: from prune_to on), else 1. An older file neither
+ * holds nor hashes them; the reader takes them as "none" (strings) or 0 (numbers). */
 static inline int nn_ckpt_attr_since(int k)
 {
     _Static_assert(NN_A_class_weight == NN_A_normalize_targets + 1 &&
-                       NN_A_N_COVERED == NN_A_class_weight + 1,
-                   "the format 3 rows are the last covered ones");
-    return k == NN_A_normalize_targets || k == NN_A_class_weight ? 3 : 1;
+                       NN_A_prune_to == NN_A_class_weight + 1 && NN_A_prune_to < NN_A_N_COVERED,
+                   "the format 3 rows, then the format 4 rows, are the last covered ones");
+    return k >= NN_A_prune_to && k < NN_A_N_COVERED                       ? 4
+           : k == NN_A_normalize_targets || k == NN_A_class_weight ? 3
+                                                                   : 1;
 }
 
 /* The value of attribute k in meta. */

@@ -19,7 +19,7 @@ typedef struct {
 #include "nn_options.def"
 #undef NN_OPTION
     /* which flags the user gave (index into the option table) */
-    unsigned char given[64];
+    unsigned char given[96];
 } nn_config;
 
 /* --comm-timeout's default inside a Slurm job (SLURM_JOB_ID set), in seconds: long enough for

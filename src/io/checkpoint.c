@@ -143,6 +143,77 @@ static int encoder_read(hid_t f, char **out)
     return ok ? 0 : -1;
 }
 
+/* The pruning masks (format 4, docs/shrink.md): /prune/dense_<i>/mask, uint8 [in, out], 1
+ * where the kernel's weight is kept, chunked with Fletcher32 like the tensors. mask has
+ * n_params bytes in the flat layout; only the kernels' are stored. */
+static int masks_write(hid_t f, const nn_layout *lo, const unsigned char *mask)
+{
+    hid_t g = H5Gcreate2(f, "prune", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    int rc = g >= 0 ? 0 : -1;
+    for (int i = 0; rc == 0 && i < lo->n_layers; i++) {
+        char lname[32];
+        snprintf(lname, sizeof lname, "dense_%d", i);
+        hid_t l = H5Gcreate2(g, lname, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+        hsize_t in = (hsize_t)lo->sizes[i], out = (hsize_t)lo->sizes[i + 1];
+        hsize_t dims[2] = {in, out}, chunk[2] = {in, out};
+        hsize_t max_rows = (1048576 + out - 1) / out, nchunks = (in + max_rows - 1) / max_rows;
+        chunk[0] = (in + nchunks - 1) / nchunks;
+        hid_t sp = H5Screate_simple(2, dims, NULL), p = H5Pcreate(H5P_DATASET_CREATE);
+        H5Pset_chunk(p, 2, chunk);
+        H5Pset_fletcher32(p);
+        hid_t d = l >= 0 ? H5Dcreate2(l, "mask", H5T_STD_U8LE, sp, H5P_DEFAULT, p, H5P_DEFAULT)
+                         : -1;
+        if (d < 0 || H5Dwrite(d, H5T_NATIVE_UCHAR, H5S_ALL, H5S_ALL, H5P_DEFAULT,
+                              mask + lo->w_off[i]) < 0)
+            rc = -1;
+        if (d >= 0 && H5Dclose(d) < 0)
+            rc = -1;
+        H5Pclose(p);
+        H5Sclose(sp);
+        if (l >= 0)
+            H5Gclose(l);
+        else
+            rc = -1;
+    }
+    if (g >= 0)
+        H5Gclose(g);
+    return rc;
+}
+
+/* Reads /prune/dense_<i>/mask (shapes checked) into out (n_params bytes, the biases' set to
+ * 1) or, with out NULL, through scratch (the largest kernel's bytes); each kernel's bytes go
+ * into the running checksum *h. -1 when one is missing, misshapen or fails Fletcher32. */
+static int masks_read(hid_t f, const nn_layout *lo, unsigned char *out, unsigned char *scratch,
+                      uint64_t *h)
+{
+    for (int i = 0; i < lo->n_layers; i++) {
+        char dn[64];
+        snprintf(dn, sizeof dn, "/prune/dense_%d/mask", i);
+        size_t in = (size_t)lo->sizes[i], o = (size_t)lo->sizes[i + 1];
+        unsigned char *dst = out ? out + lo->w_off[i] : scratch;
+        hid_t d = H5Dopen2(f, dn, H5P_DEFAULT);
+        if (d < 0)
+            return -1;
+        hid_t sp = H5Dget_space(d), t = H5Dget_type(d);
+        hsize_t dims[2] = {0, 0};
+        int ok = sp >= 0 && t >= 0 && H5Tget_class(t) == H5T_INTEGER && H5Tget_size(t) == 1 &&
+                 H5Sget_simple_extent_ndims(sp) == 2 &&
+                 H5Sget_simple_extent_dims(sp, dims, NULL) == 2 && dims[0] == in && dims[1] == o &&
+                 H5Dread(d, H5T_NATIVE_UCHAR, H5S_ALL, H5S_ALL, H5P_DEFAULT, dst) >= 0;
+        if (t >= 0)
+            H5Tclose(t);
+        if (sp >= 0)
+            H5Sclose(sp);
+        H5Dclose(d);
+        if (!ok)
+            return -1;
+        *h = nn_fnv1a(*h, dst, in * o);
+        if (out)
+            memset(out + lo->b_off[i], 1, o);
+    }
+    return 0;
+}
+
 /* The groups of a checkpoint: /model, /optimizer with the buffers present (m and v, or m as
  * the momentum buffer), and /preprocess when pre is not NULL. 0, or -1 on any failure. */
 static int groups_write(hid_t f, const nn_layout *lo, const float *params, const float *m,
@@ -196,6 +267,14 @@ int nn_ckpt_write(const char *path, const nn_layout *lo, const float *params,
                   const nn_ckpt_meta *meta, const nn_preprocess *pre, char *err,
                   size_t errlen)
 {
+    return nn_ckpt_write_masked(path, lo, params, hp, m, v, NULL, meta, pre, err, errlen);
+}
+
+int nn_ckpt_write_masked(const char *path, const nn_layout *lo, const float *params,
+                         const nn_opt_hparams *hp, const float *m, const float *v,
+                         const unsigned char *mask, const nn_ckpt_meta *meta,
+                         const nn_preprocess *pre, char *err, size_t errlen)
+{
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
     char tmp[4096];
     if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp) {
@@ -227,11 +306,16 @@ int nn_ckpt_write(const char *path, const nn_layout *lo, const float *params,
         sum = nn_fnv1a(sum, m, bytes);
     if (v)
         sum = nn_fnv1a(sum, v, bytes);
+    /* the masks, when given, after the optimizer buffers */
+    for (int i = 0; mask && i < lo->n_layers; i++)
+        sum = nn_fnv1a(sum, mask + lo->w_off[i], (size_t)lo->sizes[i] * lo->sizes[i + 1]);
     sum = nn_ckpt_sum_finish(sum, NN_CKPT_FORMAT_VERSION, &val, pre);
     if (enc) /* the encoder's text last, when there is one (older files: the same sum) */
         sum = nn_fnv1a(sum, enc, strlen(enc));
 
     int rc = groups_write(f, lo, params, m, v, pre);
+    if (mask)
+        rc |= masks_write(f, lo, mask);
     if (enc)
         rc |= encoder_write(f, enc);
     for (int k = 0; k < NN_A_N; k++)
@@ -356,10 +440,12 @@ static int read_info(hid_t f, const char *path, nn_ckpt_info *info, char *err, s
     for (int k = 0; k < NN_A_N && !bad; k++) {
         if (k == NN_A_format_version)
             continue;
-        /* The rows new in format 3 are strings whose absence in an older file means "none"
-         * (no target scaling, no class weights: what those runs did). */
-        if (version < 3 && nn_ckpt_attr_since(k) == 3) {
-            snprintf(nn_ckpt_attr_at(meta, k), nn_ckpt_attrs[k].len, "none");
+        /* The rows new in formats 3 and 4 mean "none" (strings) or 0 (numbers) in an older
+         * file (no target scaling, no class weights, no pruning, no teacher: what those runs
+         * did); meta was zeroed above. */
+        if (nn_ckpt_attr_since(k) > version) {
+            if (nn_ckpt_attrs[k].type == NN_AT_STR)
+                snprintf(nn_ckpt_attr_at(meta, k), nn_ckpt_attrs[k].len, "none");
             continue;
         }
         if (attr_get(f, &nn_ckpt_attrs[k], nn_ckpt_attr_at(meta, k)) != 0)
@@ -443,9 +529,13 @@ static int tensors_read(hid_t f, const char *name, const nn_layout *lo, float *o
 
 /* The one load: attributes, /preprocess, tensors, then the state checksum over them all. */
 static int load_fid(hid_t f, const char *path, nn_ckpt_info *info, float **params, float **m,
-                    float **v, nn_preprocess *pre_out, char *err, size_t errlen)
+                    float **v, unsigned char **mask, nn_preprocess *pre_out, char *err,
+                    size_t errlen)
 {
     float *buf[3] = {NULL, NULL, NULL}, *scratch = NULL;
+    unsigned char *mbuf = NULL;
+    if (mask)
+        *mask = NULL;
     float **out[3] = {params, m, v};
     nn_preprocess pre;
     nn_preprocess_init(&pre);
@@ -490,6 +580,22 @@ static int load_fid(hid_t f, const char *path, nn_ckpt_info *info, float **param
             goto done;
         }
     }
+    /* format 4: the pruning masks, when the file has them (docs/shrink.md) */
+    info->has_mask = info->format_version >= 4 && H5Lexists(f, "/prune", H5P_DEFAULT) > 0;
+    if (info->has_mask) {
+        unsigned char *ms = NULL;
+        if (mask)
+            mbuf = malloc(lo->n_params ? lo->n_params : 1);
+        else
+            ms = malloc(most);
+        int ok = (mask ? mbuf != NULL : ms != NULL) && masks_read(f, lo, mbuf, ms, &h) == 0;
+        free(ms);
+        if (!ok) {
+            snprintf(err, errlen, "%s: a mask in /prune is missing, of the wrong shape or type, "
+                     "or fails its Fletcher32 checksum (damaged checkpoint)", path);
+            goto done;
+        }
+    }
     uint64_t sum = nn_ckpt_sum_finish(h, info->format_version, &info->meta, &pre);
     if (pre.encoder)
         sum = nn_fnv1a(sum, pre.encoder, strlen(pre.encoder));
@@ -502,6 +608,10 @@ static int load_fid(hid_t f, const char *path, nn_ckpt_info *info, float **param
     rc = 0;
 done:
     free(scratch);
+    if (rc == 0 && mask)
+        *mask = mbuf;
+    else
+        free(mbuf);
     for (int k = 0; k < 3; k++) {
         if (rc == 0 && out[k]) {
             *out[k] = buf[k];
@@ -524,6 +634,13 @@ done:
 int nn_ckpt_load(const char *path, nn_ckpt_info *info, float **params, float **m, float **v,
                  nn_preprocess *pre, char *err, size_t errlen)
 {
+    return nn_ckpt_load_masked(path, info, params, m, v, NULL, pre, err, errlen);
+}
+
+int nn_ckpt_load_masked(const char *path, nn_ckpt_info *info, float **params, float **m,
+                        float **v, unsigned char **mask, nn_preprocess *pre, char *err,
+                        size_t errlen)
+{
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
     struct stat st;
     if (access(path, R_OK) != 0 || stat(path, &st) != 0) {
@@ -543,7 +660,7 @@ int nn_ckpt_load(const char *path, nn_ckpt_info *info, float **params, float **m
         nn_input_guard_disarm();
         return -1;
     }
-    int rc = load_fid(f, path, info, params, m, v, pre, err, errlen);
+    int rc = load_fid(f, path, info, params, m, v, mask, pre, err, errlen);
     H5Fclose(f);
     nn_input_guard_disarm();
     return rc;
@@ -552,7 +669,7 @@ int nn_ckpt_load(const char *path, nn_ckpt_info *info, float **params, float **m
 int nn_ckpt_load_fid(int64_t f, const char *path, nn_ckpt_info *info, float **params,
                      float **m, float **v, char *err, size_t errlen)
 {
-    return load_fid(f, path, info, params, m, v, NULL, err, errlen);
+    return load_fid(f, path, info, params, m, v, NULL, NULL, err, errlen);
 }
 
 int nn_ckpt_read_model(const char *path, nn_layout *lo, float **params, nn_preprocess *pre,

@@ -39,8 +39,8 @@ static int write_at(nn_trainer *t, const char *path, long epoch, long epoch_step
     fill_meta(t, &meta, epoch, epoch_step, loss_sum);
     nn_opt_hparams hp = t->hp;
     hp.lr = (float)t->lr.base;
-    if (nn_ckpt_write(path, &t->lo, t->params, &hp, t->m, t->v, &meta, &t->pre, err,
-                      sizeof err) != 0) {
+    if (nn_ckpt_write_masked(path, &t->lo, t->params, &hp, t->m, t->v, nn_prune_mask(t), &meta,
+                             &t->pre, err, sizeof err) != 0) {
         if (last)
             nn_error(t->comm, "%s; it was the run's final checkpoint (exit status %d)", err,
                      NN_EXIT_FAILURE);

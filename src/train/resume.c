@@ -28,8 +28,9 @@ static int find_checkpoint(nn_trainer *t, char *path, size_t plen, char *err, si
     nn_ckpt_info *info = t->resume;
     if (strcmp(cfg->resume, "auto") != 0) {
         snprintf(path, plen, "%s", cfg->resume);
-        return nn_ckpt_load(path, info, &t->resume_state[0], &t->resume_state[1],
-                            &t->resume_state[2], &t->resume_pre, err, errlen) == 0
+        return nn_ckpt_load_masked(path, info, &t->resume_state[0], &t->resume_state[1],
+                                   &t->resume_state[2], &t->resume_mask, &t->resume_pre, err,
+                                   errlen) == 0
                    ? 1
                    : -1;
     }
@@ -40,8 +41,9 @@ static int find_checkpoint(nn_trainer *t, char *path, size_t plen, char *err, si
         char why[512];
         if (!list[i])
             continue;
-        if (nn_ckpt_load(list[i], info, &t->resume_state[0], &t->resume_state[1],
-                         &t->resume_state[2], &t->resume_pre, why, sizeof why) == 0) {
+        if (nn_ckpt_load_masked(list[i], info, &t->resume_state[0], &t->resume_state[1],
+                                &t->resume_state[2], &t->resume_mask, &t->resume_pre, why,
+                                sizeof why) == 0) {
             snprintf(path, plen, "%s", list[i]);
             found = 1;
         } else {

@@ -260,6 +260,8 @@ int nn_trainer_setup(nn_trainer *t, const nn_comm *comm, const nn_config *cfg,
     if ((st = t->resume ? nn_resume_restore(t, err, ERRLEN)
                         : nn_fail(comm, init_params(t, err, ERRLEN) != 0, err)) != 0)
         return st;
+    if ((st = nn_prune_setup(t, err, ERRLEN)) != 0)
+        return st;
     if ((st = nn_fail(comm, nn_train_open_outputs(t, err, ERRLEN) != 0, err)) != 0)
         return st;
     if ((st = nn_fail(comm, nn_train_trace_setup(t, err, ERRLEN) != 0, err)) != 0)
@@ -294,6 +296,7 @@ void nn_trainer_free(nn_trainer *t)
     nn_preprocess_free(&t->pre);
     nn_preprocess_free(&t->resume_pre);
     free(t->resume);
+    nn_prune_free(t);
     for (int k = 0; k < 3; k++)
         free(t->resume_state[k]);
     memset(t, 0, sizeof *t);

@@ -98,6 +98,7 @@ static void update_range(const opt_step *o, const float *g, size_t a, size_t b, 
                       o->corr);
     else
         nn_sgd_update(t->params + a, ga, t->m + a, b - a, o->grad_scale, &t->hp, d);
+    nn_prune_after_update(t, a, b); /* --prune-to: pruned weights and moments back to 0 */
 }
 
 /* The optimizer on the state positions [lo, hi), whose gradient sum is g
@@ -151,6 +152,7 @@ double nn_train_step(nn_trainer *t, long step, nn_timers *tm)
                        t0 - t->last_ckpt_time >= t->cfg.checkpoint_interval)
                           ? 1.0f
                           : 0.0f;
+    nn_prune_before_step(t); /* --prune-to: the schedule's new mask, if this step has one */
     const float *x;
     nn_batch_y y = {NULL, NULL, t->pre.class_weight, report_units(t)};
     size_t cnt = local_batch(t, step, &x, &y);

@@ -42,6 +42,18 @@ void nn_train_epoch_weights(nn_trainer *t);
 int nn_resume_prepare(nn_trainer *t, char *err, size_t errlen);
 int nn_resume_restore(nn_trainer *t, char *err, size_t errlen);
 
+/* prune.c: --prune-to (docs/shrink.md). setup checks the flags (resolving --prune-end) and
+ * sizes the mask, restored from the checkpoint or all kept (collective, after the state is
+ * in place); before each step the schedule's mask update (collective when it updates: the
+ * ranks compare the mask); after the optimizer on the state positions [a, b), the pruned
+ * weights and moments set to 0; the mask a checkpoint stores (NULL without pruning). */
+typedef struct nn_prune nn_prune;
+int nn_prune_setup(nn_trainer *t, char *err, size_t errlen);
+void nn_prune_before_step(nn_trainer *t);
+void nn_prune_after_update(nn_trainer *t, size_t a, size_t b);
+const unsigned char *nn_prune_mask(const nn_trainer *t);
+void nn_prune_free(nn_trainer *t);
+
 /* settings.c: the run settings of the checkpoint table (include/io/nn_ckpt_fields.def), its
  * columns the trainer reads, indexed by NN_A_<field>; the writer, the settings string and the
  * resume rules iterate over them. */
