@@ -172,13 +172,14 @@ static int encode_row(raw_job *j, const char *const *fld, char *err, size_t errl
 }
 
 /* Rank 0: the raw file into j->rows. 0, or -1 with err. */
-static int read_raw(raw_job *j, const char *encoder, char *err, size_t errlen)
+static int read_raw(raw_job *j, const char *model, const char *encoder, char *err,
+                    size_t errlen)
 {
     char why[512];
     if (!encoder) {
         snprintf(err, errlen, "--csv needs a model trained on a file from nn-data import-csv "
                  "(its checkpoint carries /encoder); --model %s has none, so its features "
-                 "must come as --data FILE.h5", "(this checkpoint)");
+                 "must come as --data FILE.h5", model);
         return -1;
     }
     if (nn_enc_from_text(&j->enc, encoder, why, sizeof why) != 0) {
@@ -248,7 +249,7 @@ int raw_csv_open(predictor *p)
         memset(&j, 0, sizeof j);
         j.path = p->cfg.csv;
         temp_name(p, p->raw_path, sizeof p->raw_path);
-        fail = read_raw(&j, p->pre.encoder, err, sizeof err) != 0 ||
+        fail = read_raw(&j, p->cfg.model, p->pre.encoder, err, sizeof err) != 0 ||
                write_temp(&j, p->raw_path, err, sizeof err) != 0;
         if (!fail && !p->cfg.quiet)
             printf("raw rows  %s: %zu rows, %d columns encoded into %d features%s; %zu values "
