@@ -26,6 +26,26 @@ static const nn_arg options[] = {
      "classification: per-class precision, recall, F1 and support, accuracy, macro and "
      "weighted averages, the confusion matrix, ROC AUC for two classes (scikit-learn's "
      "classification_report layout); regression: MSE, MAE and R2"},
+    {"explain", 0, NN_ARG_STR, OFF(explain), NULL, "METHOD", 0, 0, "ig|gradxinput|saliency", 0,
+     "per-row attributions of --rows to the raw features, written to --output instead of "
+     "predictions (docs/explain.md)"},
+    {"importance", 0, NN_ARG_STR, OFF(importance), NULL, "METHOD", 0, 0, "permutation|ig", 0,
+     "global feature importance over --rows: mean drop in accuracy (regression: rise in MSE) "
+     "when a feature is shuffled, or mean |IG|; to --output and the top features printed"},
+    {"rows", 0, NN_ARG_STR, OFF(rows), NULL, "LIST", 0, 0, NULL, 0,
+     "--explain/--importance: file rows of the split, e.g. 0,5,10-19; none: every row"},
+    {"class", 0, NN_ARG_STR, OFF(klass), "pred", "N", 0, 0, NULL, 0,
+     "--explain/--importance ig: the class whose softmax probability is attributed (pred: "
+     "each row's predicted class), or the regression output N (pred: 0)"},
+    {"steps", 0, NN_ARG_LONG, OFF(steps), "64", "N", 1, 1e5, NULL, 0,
+     "integrated gradients: points on the path from the baseline"},
+    {"baseline", 0, NN_ARG_STR, OFF(baseline), "mean", "FILE", 0, 0, NULL, 0,
+     "integrated gradients' starting point: mean (the training mean in /preprocess), zero, or "
+     "a file of D numbers in the raw features' units"},
+    {"repeats", 0, NN_ARG_LONG, OFF(repeats), "5", "R", 1, 1000, NULL, 0,
+     "--importance permutation: shuffles per feature"},
+    {"seed", 0, NN_ARG_LONG, OFF(seed), "0", "N", 0, 9.0e15, NULL, 0,
+     "--importance permutation: the shuffles' seed"},
     {"export", 0, NN_ARG_STR, OFF(export), NULL, "FILE.nnq", 0, 0, NULL, 0,
      "write --model as an int8 model (per-output-channel scales, CSR for pruned layers) that "
      "--model takes in place of a checkpoint, instead of predicting (docs/export.md)"},
@@ -102,6 +122,21 @@ int nn_predict_config_parse(nn_predict_config *cfg, int argc, char **argv, char 
     if (!cfg->attack && (cfg->attack_output || nn_args_given(&spec, cfg->given, "eps"))) {
         snprintf(err, errlen, "--%s goes with --attack fgsm|pgd",
                  cfg->attack_output ? "attack-output" : "eps");
+        return -1;
+    }
+    if (cfg->explain && cfg->importance) {
+        snprintf(err, errlen, "--explain %s and --importance %s: expected one of them (one "
+                 "run makes one output file)", cfg->explain, cfg->importance);
+        return -1;
+    }
+    if (cfg->explain && !cfg->output) {
+        snprintf(err, errlen, "--explain %s: expected --output FILE.csv or FILE.h5 for the "
+                 "attributions", cfg->explain);
+        return -1;
+    }
+    if ((cfg->explain || cfg->importance) && cfg->report) {
+        snprintf(err, errlen, "--report goes with predictions, not with --%s",
+                 cfg->explain ? "explain" : "importance");
         return -1;
     }
     if (cfg->output) {

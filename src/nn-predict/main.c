@@ -280,6 +280,10 @@ int main(int argc, char **argv)
         rc = attack_run(&p);
         goto out;
     }
+    if (p.cfg.explain || p.cfg.importance) { /* a mode of its own (explain.c) */
+        rc = explain_run(&p);
+        goto out;
+    }
     rc = 1;
     int st = load_model(&p) != 0 ? 1 : p.cfg.csv ? raw_csv_open(&p) : 0;
     if (st == 0)

@@ -31,6 +31,13 @@ typedef struct {
     long threads;        /* OpenBLAS threads per rank (0: leave as is) */
     int report;          /* --report: per-class figures, or MSE, MAE and R^2 */
     int quiet, help, version;
+    /* explanations (explain.c, docs/explain.md) */
+    const char *explain;    /* --explain ig|gradxinput|saliency, or NULL */
+    const char *importance; /* --importance permutation|ig, or NULL */
+    const char *rows;       /* --rows LIST of file rows, or NULL: the whole split */
+    const char *klass;      /* --class pred|N: the class (or output) attributed */
+    const char *baseline;   /* --baseline mean|zero|FILE: IG's starting point */
+    long steps, repeats, seed;
     /* --export (export.c, docs/export.md) */
     const char *export;         /* --export FILE.nnq, or NULL */
     const char *export_storage; /* --export-storage auto|int8|csr */

@@ -62,6 +62,10 @@ void raw_csv_close(predictor *p);
  * the split, their accuracy and loss beside the clean rows'. Returns the exit status. */
 int attack_run(predictor *p);
 
+/* --explain and --importance (explain.c, docs/explain.md): the prolog above, then the
+ * attributions or importances of the split's rows. Returns the exit status. */
+int explain_run(predictor *p);
+
 /* --export (export.c, docs/export.md): the prolog's load_model, then rank 0 writes the int8
  * model. Returns the exit status. */
 int export_run(predictor *p);
