@@ -11,6 +11,15 @@
 #   prune_resume  a pruning run at 3 ranks resumed from a checkpoint inside an epoch, in the
 #                 middle of the schedule, ends bit-identical to the uninterrupted run
 #   prune_bad     flags that cannot work: one line, exit status 2 (at 2 ranks: on every rank)
+#   distill_np    --teacher with --distill-alpha 1 (the labels unused: all the student knows
+#                 comes through the teacher's softened outputs) at 1, 2 and 3 ranks with
+#                 --no-shuffle: the student learns to within 5 points of its teacher, from a
+#                 teacher scaled as the run (zscore) and from one scaled otherwise (minmax:
+#                 each model's own scaling applied), and the runs agree across rank counts
+#   distill_resume a distillation run at 2 ranks resumed inside an epoch (the teacher taken
+#                 from the checkpoint's settings) ends bit-identical to the uninterrupted run
+#   distill_bad   a teacher of other inputs or a regression model, a missing file, and the
+#                 distillation flags without --teacher: one line, exit status 2 or 1
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 nn_test_setup "${1:?usage: $0 CASE BUILD_DIR}" "${2:-}" shrink-
@@ -89,6 +98,68 @@ case_prune_bad() {
     expect_usage plain "--prune-end 1 must come after --prune-start 1" "${A[@]}" "${P[@]}" --prune-end 1
     expect_usage plain "--prune-every applies with --prune-to S (S > 0) only" "${A[@]}" --prune-every 3
     say "bad --prune-* flags: one line each, exit status 2"
+}
+
+# a teacher, 10-32-16-4 (scaled as TAG says), trained once per case: teacher_TAG.h5
+teacher() {
+    run_np 2 "${A[@]}" --layers 10,32,16,4 --normalize "$1" --checkpoint-dir "t$1" --metrics "t$1.csv"
+    cp "$(newest "t$1")" "teacher_$1.h5"
+}
+# val accuracy of the last row of a --metrics file
+acc_of() { tail -1 "$1" | cut -d, -f5; }
+
+case_distill_np() {
+    local np tag want=""
+    for tag in zscore minmax; do
+        teacher "$tag"
+        local ta
+        ta=$(acc_of "t$tag.csv")
+        for np in 1 2 3; do
+            run_np "$np" "${A[@]}" --layers 10,4 --teacher "teacher_$tag.h5" --distill-alpha 1 \
+                --temperature 2 --no-shuffle --metrics "s$tag$np.csv" --quiet
+            acc=$(acc_of "s$tag$np.csv")
+            awk -v a="$acc" -v t="$ta" 'BEGIN { exit !(a >= t - 0.05) }' ||
+                fail "$tag teacher, np $np: the student's accuracy $acc, the teacher's $ta"
+            loss=$(tail -1 "s$tag$np.csv" | cut -d, -f4)
+            [ -z "$want" ] || awk -v a="$loss" -v b="$want" 'BEGIN { d = (a - b) / b; exit !(d < 1e-4 && d > -1e-4) }' ||
+                fail "$tag teacher, np $np: val loss $loss, np 1's $want"
+            want=$loss
+        done
+        want=""
+        say "teacher scaled by $tag (accuracy $ta): students from its outputs alone at 1, 2, 3 ranks: $acc (val loss $loss)"
+    done
+    run_np 1 --data d.h5 --layers 10,4 --teacher teacher_minmax.h5 --epochs 1 >o.txt
+    grep -q "inputs in its own scaling" o.txt ||
+        fail "the banner does not say that the minmax teacher sees its own scaling"
+}
+
+case_distill_resume() {
+    teacher zscore
+    D=("${A[@]}" --layers 10,8,4 --teacher teacher_zscore.h5 --distill-alpha 0.6 --temperature 3)
+    run_np 2 "${D[@]}" --checkpoint-dir full --checkpoint-every-steps 10 --keep 100
+    want=$(checksum "$(newest full)")
+    mid=full/ckpt-e000002-s000000050.h5
+    [ -f "$mid" ] || fail "expected $mid; have $(ls full)"
+    run_np 2 --data d.h5 --resume "$mid" --checkpoint-dir part >o.txt
+    grep -q "^distil from teacher_zscore.h5" o.txt || { cat o.txt >&2; fail "the resumed run has no teacher"; }
+    got=$(checksum "$(newest part)")
+    [ "$got" = "$want" ] || fail "resumed from $mid: $got, expected $want"
+    say "distillation resumed at step 50 (the teacher from the checkpoint): bit-identical ($got)"
+}
+
+case_distill_bad() {
+    teacher zscore
+    "$make_data" blobs d6.h5 300 6 4 9 0 2.0 >/dev/null
+    run_np plain --data d6.h5 --layers 6,4 --epochs 1 --quiet --checkpoint-dir t6
+    expect_usage 2 "--teacher $(newest t6): a model of 6 inputs and 4 classes; expected the data's 10 inputs and 4 classes" \
+        "${A[@]}" --layers 10,4 --teacher "$(newest t6)"
+    expect_usage plain "--temperature applies with --teacher CKPT only" "${A[@]}" --temperature 3
+    expect_usage plain "--distill-alpha applies with --teacher CKPT only" "${A[@]}" --distill-alpha 0.5
+    rc=0
+    run_np 2 "${A[@]}" --teacher nope.h5 >o.txt 2>e.txt || rc=$?
+    [ "$rc" = 1 ] && [ "$(grep -c '^nn-train' e.txt)" = 1 ] && grep -q "nn-train: error: --teacher nope.h5: cannot open the checkpoint" e.txt ||
+        { cat e.txt >&2; fail "a missing teacher: exit $rc"; }
+    say "bad teachers and flags: one line each, exit status 2 (1 for a missing file)"
 }
 
 "case_$case_name"

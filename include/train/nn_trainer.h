@@ -95,6 +95,7 @@ typedef struct {
     char resume_layers[256];  /* the checkpoint's layer sizes as --layers text */
     unsigned char *resume_mask; /* the checkpoint's pruning masks (rank 0, until restored) */
     struct nn_prune *prune;   /* --prune-to (src/train/prune.c), or NULL */
+    struct nn_distill *distill; /* --teacher (src/train/distill.c), or NULL */
 } nn_trainer;
 
 enum { NN_GRAD_TAIL = 3 };

@@ -262,6 +262,8 @@ int nn_trainer_setup(nn_trainer *t, const nn_comm *comm, const nn_config *cfg,
         return st;
     if ((st = nn_prune_setup(t, err, ERRLEN)) != 0)
         return st;
+    if ((st = nn_distill_setup(t, max_local, err, ERRLEN)) != 0)
+        return st;
     if ((st = nn_fail(comm, nn_train_open_outputs(t, err, ERRLEN) != 0, err)) != 0)
         return st;
     if ((st = nn_fail(comm, nn_train_trace_setup(t, err, ERRLEN) != 0, err)) != 0)
@@ -297,6 +299,7 @@ void nn_trainer_free(nn_trainer *t)
     nn_preprocess_free(&t->resume_pre);
     free(t->resume);
     nn_prune_free(t);
+    nn_distill_free(t);
     for (int k = 0; k < 3; k++)
         free(t->resume_state[k]);
     memset(t, 0, sizeof *t);

@@ -166,7 +166,8 @@ double nn_train_step(nn_trainer *t, long step, nn_timers *tm)
         nn_forward_train(&t->lo, t->params, &t->work, x, (int)cnt, t->dropout, &r);
         double tf = nn_trace_recording ? nn_now() : 0.0;
         nn_trace_span(NN_TR_FORWARD, 0, tb, tf);
-        t->grads[n] = (float)nn_loss_and_grad(&t->lo, &t->work, y, (int)cnt, NULL);
+        double ce = nn_loss_and_grad(&t->lo, &t->work, y, (int)cnt, NULL);
+        t->grads[n] = (float)nn_distill_mix(t, x, y, (int)cnt, ce); /* --teacher: + KD term */
         backward_ctx bc = {t->rep, &t->lo, nn_trace_recording ? nn_now() : 0.0};
         nn_trace_span(NN_TR_LOSS, 0, tf, bc.t);
         /* writes all n, publishing each layer's gradients as soon as they are final */

@@ -54,6 +54,16 @@ void nn_prune_after_update(nn_trainer *t, size_t a, size_t b);
 const unsigned char *nn_prune_mask(const nn_trainer *t);
 void nn_prune_free(nn_trainer *t);
 
+/* distill.c: --teacher (docs/shrink.md). setup reads the teacher on rank 0, broadcasts it and
+ * sizes its passes for max_local rows (collective; 0 or the agreed exit status); mix runs
+ * the teacher on the step's local batch x (B rows, the student's scaling) and turns the
+ * cross-entropy sum ce and w->delta_a into the distillation loss's (returned); without a
+ * teacher it returns ce. */
+typedef struct nn_distill nn_distill;
+int nn_distill_setup(nn_trainer *t, size_t max_local, char *err, size_t errlen);
+double nn_distill_mix(nn_trainer *t, const float *x, nn_batch_y y, int B, double ce);
+void nn_distill_free(nn_trainer *t);
+
 /* settings.c: the run settings of the checkpoint table (include/io/nn_ckpt_fields.def), its
  * columns the trainer reads, indexed by NN_A_<field>; the writer, the settings string and the
  * resume rules iterate over them. */
