@@ -108,8 +108,8 @@ static const command commands[] = {
      "MNIST-style IDX images and labels to an nn-train data file; pixels become x/255 in [0, 1]",
      idx_opts, N_OF(idx_opts), NULL, cmd_import_idx},
     {"import-csv", "nn-data import-csv FILE --label COLUMN -o OUT.h5 [flags]",
-     "a CSV file (RFC 4180) to an nn-train data file, dropping rows with missing or "
-     "non-finite values",
+     "a CSV file (RFC 4180) to an nn-train data file: numeric and categorical (one-hot) "
+     "columns, missing values imputed or their rows dropped",
      csv_opts, N_OF(csv_opts), "FILE.csv", cmd_import_csv},
     {"info", "nn-data info FILE [flags]",
      "shapes, types, label counts, non-finite values and feature ranges of a data file",

@@ -61,17 +61,24 @@ static const nn_manual pages[] = {
      .purpose = "a CSV file to an nn-train data file",
      .synopsis = "  nn-data import-csv FILE.csv --label COLUMN -o OUT.h5 [options]",
      .description =
-         "Reads a CSV file (RFC 4180: quoted fields, CRLF or LF) twice, record by record: "
-         "the first pass checks every row and learns the header, the task and the classes; "
-         "the second writes. Features become float32; the label column becomes int32 classes "
-         "(names kept in /meta/class_names) or float32 targets. Rows with a missing or "
-         "non-finite value are dropped and counted, or stop the import (--bad-rows fail). "
+         "Reads a CSV file (RFC 4180: quoted fields, CRLF or LF) record by record, in up to "
+         "four passes: the first checks every row and learns the header, the task, the "
+         "classes and each column's kind; a statistics pass over the training rows learns "
+         "the imputed values and the categories; the last encodes and writes. Numeric "
+         "columns become float32 features, categorical ones (--categorical, or mostly text) "
+         "one feature per category; the label column becomes int32 classes (names kept in "
+         "/meta/class_names) or float32 targets. A missing number (empty, or one of "
+         "--na-values) is imputed (--impute) or drops its row; non-finite numbers drop the "
+         "row, or stop the import (--bad-rows fail). The encoder is kept in /meta/encoder, "
+         "and nn-train carries it into every checkpoint for nn-predict --csv. "
          "--test-fraction writes a seeded random subset to /test.",
      .exit_status = exit_status,
      .files = "FILE.csv\tthe input: a header row (or not, --header), one record per line\n"
               "OUT.h5\tthe data file (docs/data-format.md); written as OUT.h5.tmp and renamed "
               "when complete",
-     .examples = "  nn-data import-csv iris.csv --label species --test-fraction 0.2 -o iris.h5",
+     .examples = "  nn-data import-csv iris.csv --label species --test-fraction 0.2 -o iris.h5\n"
+                 "  nn-data import-csv churn.csv --label churn --drop-columns id --impute median "
+                 "--test-fraction 0.25 -o churn.h5",
      .see_also = see_also},
     {.page = "nn-data-info",
      .purpose = "summarise an nn-train data file",
