@@ -45,13 +45,17 @@ ROOT_ATTRS = {  # name -> numpy dtype kind/size as written by src/io/checkpoint.
     "normalize_targets": "S", "class_weight": "S",  # format 3 on
     "prune_to": "f8", "prune_start": "f8", "prune_end": "f8", "prune_every": "i8",  # format 4 on
     "prune_scope": "S", "teacher": "S", "distill_alpha": "f8", "temperature": "f8",
+    "adversarial": "S", "adv_eps": "f8", "adv_steps": "i8", "adv_step_size": "f8",
+    "adv_fraction": "f8",  # format 4 on (docs/robustness.md)
 }
 V3_ROOT_ATTRS = ("normalize_targets", "class_weight")
 # Format 4 (docs/shrink.md) hashes these after the format 3 attributes; an older file means
 # 0 and "none".
 V4_CHECKSUM = [("/", "prune_to", "f8"), ("/", "prune_start", "f8"), ("/", "prune_end", "f8"),
                ("/", "prune_every", "i8"), ("/", "prune_scope", "S"), ("/", "teacher", "S"),
-               ("/", "distill_alpha", "f8"), ("/", "temperature", "f8")]
+               ("/", "distill_alpha", "f8"), ("/", "temperature", "f8"),
+               ("/", "adversarial", "S"), ("/", "adv_eps", "f8"), ("/", "adv_steps", "i8"),
+               ("/", "adv_step_size", "f8"), ("/", "adv_fraction", "f8")]
 V4_ROOT_ATTRS = tuple(n for _, n, _ in V4_CHECKSUM)
 MODEL_ATTRS = {"layers": "i4", "activation": "S", "output": "S", "loss": "S"}
 OPT_ATTRS = {"name": "S", "step": "i8", "lr": "f8", "momentum": "f8", "beta1": "f8",
@@ -222,8 +226,9 @@ def encode_v2_attrs(f, version=2):
     method = text_bytes(p.attrs["method"]) if p is not None else b"none"
     on = p is not None and method != b"none"
     out.append(struct.pack("<Q", len(method) if on else 4) + (method if on else b"none"))
-    for name in ("x_shift", "x_scale", "y_shift", "y_scale") + (("class_weight",) if version >= 3
-                                                                   else ()):
+    for name in (("x_shift", "x_scale", "y_shift", "y_scale") +
+                 (("class_weight",) if version >= 3 else ()) +
+                 (("x_min", "x_max") if version >= 4 else ())):  # format 4: the training range
         a = np.asarray(p[name], dtype="<f4").ravel() if on and name in p else np.zeros(0, "<f4")
         out.append(struct.pack("<Q", len(a)) + a.tobytes())
     return b"".join(out)

@@ -28,6 +28,7 @@ enum {
     NN_STREAM_SHUFFLE = 3,
     NN_STREAM_EXAMPLE = 4,
     NN_STREAM_DROPOUT = 5, /* per (step, rank): no state to carry, resume stays exact */
+    NN_STREAM_ADVERSARIAL = 6, /* per (step, position): which samples, and PGD's start */
     NN_STREAM_TEST_SPLIT = 16, /* nn-data import-csv's /test subset: its value picks the rows */
 };
 

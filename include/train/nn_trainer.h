@@ -86,6 +86,7 @@ typedef struct {
     double *step_w, *step_cnt;
     nn_lr_schedule lr;        /* the learning rate of each step */
     float dropout;
+    struct nn_adv *adv;       /* --adversarial (adversarial.c); NULL when off */
     nn_early_stop early;      /* --patience */
     /* resuming: the checkpoint's description (all ranks) and state (rank 0, until restored) */
     nn_ckpt_info *resume;

@@ -245,6 +245,10 @@ static int groups_write(hid_t f, const nn_layout *lo, const float *params, const
             if (pre->nc > 0 && pre->class_weight)
                 rc |= tensor_write(pg, "class_weight", 1, (hsize_t)pre->nc, 1,
                                    pre->class_weight);
+            if (pre->x_min && pre->x_max) { /* format 4: the training range (raw units) */
+                rc |= tensor_write(pg, "x_min", 1, (hsize_t)pre->d, 1, pre->x_min);
+                rc |= tensor_write(pg, "x_max", 1, (hsize_t)pre->d, 1, pre->x_max);
+            }
             H5Gclose(pg);
         }
     }

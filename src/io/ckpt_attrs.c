@@ -164,7 +164,12 @@ uint64_t nn_ckpt_sum_finish(uint64_t h, int version, const nn_ckpt_meta *meta,
     if (version < 3)
         return h;
     size_t nc = on && pre->class_weight ? (size_t)pre->nc : 0; /* format 3: class weights */
-    return put_f32s(h, nc ? pre->class_weight : NULL, nc);
+    h = put_f32s(h, nc ? pre->class_weight : NULL, nc);
+    if (version < 4)
+        return h;
+    size_t r = on && pre->x_min && pre->x_max ? d : 0; /* format 4: the training range */
+    h = put_f32s(h, r ? pre->x_min : NULL, r);
+    return put_f32s(h, r ? pre->x_max : NULL, r);
 }
 
 void nn_ckpt_checksum_covers(int version, char *buf, size_t len)

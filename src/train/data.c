@@ -530,6 +530,9 @@ static int scale(nn_trainer *t, char *err, size_t errlen)
         if (weights && class_weights(t, err, errlen) != 0)
             return 1;
     }
+    /* the raw range, kept in /preprocess for nn-predict --attack (collective) */
+    if (!t->example && t->pre.d > 0 && nn_adv_raw_range(t) != 0)
+        return 1;
     if (!fail && t->pre.d > 0 && t->pre.d != t->train.d) {
         snprintf(err, errlen, "the checkpoint's normalisation has %d features, the data %d",
                  t->pre.d, t->train.d);

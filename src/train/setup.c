@@ -139,6 +139,7 @@ static void banner(nn_trainer *t, size_t max_local, double load_seconds)
            nn_opt_name(t->hp.kind), t->cfg.lr, t->sched.batch, max_local, t->sched.steps,
            t->cfg.epochs, t->cfg.no_shuffle ? "file order" : "shuffled", load_seconds);
     fflush(stdout);
+    nn_adv_describe(t);
 }
 
 /* The flags on their own and against each other, before any data is read: the watchdog
@@ -257,6 +258,8 @@ int nn_trainer_setup(nn_trainer *t, const nn_comm *comm, const nn_config *cfg,
     size_t max_local = nn_sched_max_local(&t->sched);
     if ((st = allocate(t, max_local, err)) != 0)
         return st;
+    if ((st = nn_adv_setup(t, max_local, err, ERRLEN)) != 0)
+        return st;
     if ((st = t->resume ? nn_resume_restore(t, err, ERRLEN)
                         : nn_fail(comm, init_params(t, err, ERRLEN) != 0, err)) != 0)
         return st;
@@ -275,6 +278,7 @@ int nn_trainer_setup(nn_trainer *t, const nn_comm *comm, const nn_config *cfg,
 
     nn_settings_resolve(t); /* t->cfg now holds the values the run uses */
     banner(t, max_local, nn_now() - t0);
+    nn_train_energy_start(t);
     return 0;
 }
 

@@ -156,6 +156,7 @@ double nn_train_step(nn_trainer *t, long step, nn_timers *tm)
     const float *x;
     nn_batch_y y = {NULL, NULL, t->pre.class_weight, report_units(t)};
     size_t cnt = local_batch(t, step, &x, &y);
+    x = nn_adv_perturb(t, step, x, y, cnt); /* --adversarial: x or its adversarial copy */
     if (cnt > 0) { /* the last, partial batch can leave a rank without samples */
         /* The masks of step s on rank r come from (seed, s, r) alone. */
         nn_rng r;

@@ -37,6 +37,19 @@ double nn_train_step_weight(const nn_trainer *t, long step);
  * so they do not depend on the number of ranks. */
 void nn_train_epoch_weights(nn_trainer *t);
 
+/* adversarial.c: --adversarial. setup sizes the buffers and takes the training set's range
+ * (collective; 0 or the agreed exit status); perturb returns the local batch to train on,
+ * x itself or the adversarial copy (no allocation); describe prints the banner's line. */
+int nn_adv_setup(nn_trainer *t, size_t max_local, char *err, size_t errlen);
+const float *nn_adv_perturb(nn_trainer *t, long step, const float *x, nn_batch_y y, size_t cnt);
+void nn_adv_describe(const nn_trainer *t);
+void nn_adv_free(nn_trainer *t);
+/* The training rows' per-feature range as read (before scaling) into t->pre.x_min and x_max
+ * (replacing a resumed checkpoint's),
+ * over every rank's shard (exact: the same at any rank count). Collective; 0, or 1 on every
+ * rank after the error. */
+int nn_adv_raw_range(nn_trainer *t);
+
 /* resume.c: prepare finds and reads the checkpoint and applies the resume rules to t->cfg,
  * before the data is read; restore puts the state in place after. */
 int nn_resume_prepare(nn_trainer *t, char *err, size_t errlen);
