@@ -278,7 +278,6 @@ int nn_trainer_setup(nn_trainer *t, const nn_comm *comm, const nn_config *cfg,
 
     nn_settings_resolve(t); /* t->cfg now holds the values the run uses */
     banner(t, max_local, nn_now() - t0);
-    nn_train_energy_start(t);
     return 0;
 }
 
@@ -292,6 +291,7 @@ void nn_trainer_free(nn_trainer *t)
         fclose(t->trace);
     nn_trace_close();
     nn_replica_free(t->rep);
+    nn_adv_free(t);
     free(t->perm);
     free(t->step_w);
     free(t->step_cnt);
