@@ -4,9 +4,9 @@
 #   e2e_export.sh CASE BUILD_DIR
 #   roundtrip  a model trained here, pruned to 90% zeros (tests/tools/prune_ckpt), exported
 #              with each storage: the file is what the formula gives (tests/export_ref.py:
-#              scales, codes, dequantised weights bit for bit, CSR exactly the nonzero codes);
+#              scales, codes, dequantised weights bit for bit, CSC exactly the nonzero codes);
 #              at least 8x smaller than the float32 weights; nn-predict runs it at 1 and 2
-#              ranks with the same bits, int8 and CSR storage alike; classes and probabilities
+#              ranks with the same bits, int8 and CSC storage alike; classes and probabilities
 #              as numpy's int8 pass gives them; accuracy and predictions within the stated
 #              tolerance of the float model's; nn-serve answers with the same probabilities
 #   bad        truncated, damaged and foreign files (at 1 and 2 ranks), and misused flags: one
@@ -38,11 +38,11 @@ model() {
 case_roundtrip() {
     model
     local s
-    for s in auto int8 csr; do
+    for s in auto int8 csc; do
         pred plain --model pr.h5 --export "pr_$s.nnq" --export-storage "$s" | tee "x_$s.txt"
     done
-    grep -q "layer  0: 384x256 csr" x_auto.txt || fail "auto did not store the pruned layer 0 as CSR"
-    ! grep -q " csr " x_int8.txt || fail "--export-storage int8 stored a layer as CSR"
+    grep -q "layer  0: 384x256 csc" x_auto.txt || fail "auto did not store the pruned layer 0 as CSC"
+    ! grep -q " csc " x_int8.txt || fail "--export-storage int8 stored a layer as CSC"
     # The size: the file against the float32 weights, from stat and the layer sizes.
     local bytes weights
     bytes=$(stat -c %s pr_auto.nnq)
@@ -53,19 +53,19 @@ case_roundtrip() {
         fail "the size line does not say $bytes and $weights bytes: $(grep '^size' x_auto.txt)"
     echo "pruned model: file $bytes bytes, float32 weights $weights bytes ($(awk -v a="$weights" -v b="$bytes" 'BEGIN { printf "%.2f", a / b }')x)"
     if have_h5py; then
-        for s in auto int8 csr; do /usr/bin/python3 "$ref" file pr.h5 "pr_$s.nnq" || fail "export_ref.py file $s"; done
+        for s in auto int8 csc; do /usr/bin/python3 "$ref" file pr.h5 "pr_$s.nnq" || fail "export_ref.py file $s"; done
     fi
     # The same predictions for every storage and at 1 and 2 ranks, bit for bit; one row at a
-    # time (--batch 1) and in batches (CSR's batches take 16 rows at once).
-    for s in auto int8 csr; do
+    # time (--batch 1) and in batches (CSC's batches take 16 rows at once).
+    for s in auto int8 csc; do
         pred plain --model "pr_$s.nnq" --data d.h5 --split val --output "p_${s}_plain.csv" >"o_${s}_plain.txt"
         cmp -s p_auto_plain.csv "p_${s}_plain.csv" || fail "$s storage predicts other bits than auto's"
         grep -q "exported int8" "o_${s}_plain.txt" || fail "nn-predict's banner does not name the export"
     done
     pred 2 --model pr_auto.nnq --data d.h5 --split val --output p_auto_2.csv --quiet
     cmp -s p_auto_plain.csv p_auto_2.csv || fail "2 ranks predict other bits than 1"
-    pred plain --model pr_csr.nnq --data d.h5 --split val --batch 1 --output p_csr_1.csv --quiet
-    cmp -s p_auto_plain.csv p_csr_1.csv || fail "CSR one row at a time predicts other bits than in batches"
+    pred plain --model pr_csc.nnq --data d.h5 --split val --batch 1 --output p_csc_1.csv --quiet
+    cmp -s p_auto_plain.csv p_csc_1.csv || fail "CSC one row at a time predicts other bits than in batches"
     if have_h5py; then
         /usr/bin/python3 "$ref" predict pr_auto.nnq d.h5 val p_auto_plain.csv || fail "export_ref.py predict"
     fi

@@ -3,8 +3,8 @@
 
   export_ref.py file CKPT NNQ
       the exported file against the float checkpoint, from the formula: per output channel
-      s = max|w| / 127 (float32), codes rint(w / s) (ties to even), the same bits; CSR layers
-      hold exactly the nonzero codes, rows increasing, columns increasing; the dequantised
+      s = max|w| / 127 (float32), codes rint(w / s) (ties to even), the same bits; CSC layers
+      hold exactly the nonzero codes, column starts increasing, rows increasing; the dequantised
       weights codes * s; the biases and /preprocess copied bit for bit.
   export_ref.py predict NNQ DATA SPLIT CSV
       the int8 forward pass written out in numpy (row codes rint(x / a), a = max|x| / 127, int64
@@ -34,19 +34,19 @@ def codes_of(g, n_in, n_out):
         if q.dtype != np.int8 or q.shape != (n_in, n_out):
             fail(f"{g.name}/kernel_q: {q.dtype} {q.shape}")
         return q.astype(np.int64), st
-    vals, col, row = g["values"][...], g["col"][...], g["row_ptr"][...]
-    if vals.dtype != np.int8 or col.dtype != np.uint16 or row.dtype != np.uint32:
-        fail(f"{g.name}: CSR types {vals.dtype} {col.dtype} {row.dtype}")
-    if row.shape != (n_in + 1,) or row[0] != 0 or row[-1] != len(vals) or np.any(np.diff(row.astype(np.int64)) < 0):
-        fail(f"{g.name}/row_ptr is not 0 .. nnz increasing")
+    vals, row, ptr = g["values"][...], g["row"][...], g["col_ptr"][...]
+    if vals.dtype != np.int8 or row.dtype != np.uint16 or ptr.dtype != np.uint32:
+        fail(f"{g.name}: CSC types {vals.dtype} {row.dtype} {ptr.dtype}")
+    if ptr.shape != (n_out + 1,) or ptr[0] != 0 or ptr[-1] != len(vals) or np.any(np.diff(ptr.astype(np.int64)) < 0):
+        fail(f"{g.name}/col_ptr is not 0 .. nnz increasing")
     q = np.zeros((n_in, n_out), np.int64)
-    for i in range(n_in):
-        c = col[row[i]:row[i + 1]].astype(np.int64)
-        if len(c) and (np.any(np.diff(c) <= 0) or c[-1] >= n_out):
-            fail(f"{g.name}: row {i} columns {c}")
-        q[i, c] = vals[row[i]:row[i + 1]]
+    for j in range(n_out):
+        r = row[ptr[j]:ptr[j + 1]].astype(np.int64)
+        if len(r) and (np.any(np.diff(r) <= 0) or r[-1] >= n_in):
+            fail(f"{g.name}: column {j} rows {r}")
+        q[r, j] = vals[ptr[j]:ptr[j + 1]]
     if np.any(vals == 0):
-        fail(f"{g.name}: CSR stores a zero code")
+        fail(f"{g.name}: CSC stores a zero code")
     return q, st
 
 

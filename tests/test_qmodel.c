@@ -1,7 +1,7 @@
 /* test_qmodel.c: the int8 model of nn_qmodel.h. Quantisation against the formula computed
  * here element by element (scales, codes, dequantised weights, bit for bit); the forward pass
  * against a plain scalar version of the documented arithmetic (bit for bit), against the float
- * model (close), alike in every batch and for dense and CSR storage; the storage auto picks;
+ * model (close), alike in every batch and for dense and CSC storage; the storage auto picks;
  * and the checks a damaged model fails. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -56,7 +56,7 @@ static void test_quantize_formula(void **state)
     (void)state;
     nn_layout lo;
     float *p = make_model(&lo, 0.9, 7);
-    for (int pick = NN_QPICK_INT8; pick <= NN_QPICK_CSR; pick++) {
+    for (int pick = NN_QPICK_INT8; pick <= NN_QPICK_CSC; pick++) {
         nn_qmodel q;
         char err[256];
         assert_int_equal(nn_qmodel_quantize(&q, &lo, p, (nn_qpick)pick, err, sizeof err), 0);
@@ -132,7 +132,7 @@ static void reference(const nn_layout *lo, const float *p, const float *x, int B
     free(z);
 }
 
-/* Bit for bit the reference, for INT8 and CSR storage and one row at a time; close to the
+/* Bit for bit the reference, for INT8 and CSC storage and one row at a time; close to the
  * float model. */
 static void test_forward(void **state)
 {
@@ -144,13 +144,13 @@ static void test_forward(void **state)
     random_rows(x, B, D, 3);
     float *want = malloc((size_t)B * K * sizeof(float)), *got[2];
     reference(&lo, p, x, B, want);
-    for (int pick = NN_QPICK_INT8; pick <= NN_QPICK_CSR; pick++) {
+    for (int pick = NN_QPICK_INT8; pick <= NN_QPICK_CSC; pick++) {
         nn_qmodel q;
         char err[256];
         assert_int_equal(nn_qmodel_quantize(&q, &lo, p, (nn_qpick)pick, err, sizeof err), 0);
         for (int i = 0; i < lo.n_layers; i++)
             assert_int_equal(q.layer[i].storage,
-                             pick == NN_QPICK_CSR ? NN_QSTORE_CSR : NN_QSTORE_INT8);
+                             pick == NN_QPICK_CSC ? NN_QSTORE_CSC : NN_QSTORE_INT8);
         nn_work w;
         assert_int_equal(nn_work_init(&w, &lo, B), 0);
         nn_qforward(&q, &w, x, B);
@@ -189,7 +189,7 @@ static void test_forward(void **state)
     free(p);
 }
 
-/* auto: CSR for the 90%-zero layer 0, dense codes for the others; the arrays' bytes add up. */
+/* auto: CSC for the 90%-zero layer 0, dense codes for the others; the arrays' bytes add up. */
 static void test_auto_pick(void **state)
 {
     (void)state;
@@ -198,7 +198,7 @@ static void test_auto_pick(void **state)
     nn_qmodel q;
     char err[256];
     assert_int_equal(nn_qmodel_quantize(&q, &lo, p, NN_QPICK_AUTO, err, sizeof err), 0);
-    assert_int_equal(q.layer[0].storage, NN_QSTORE_CSR);
+    assert_int_equal(q.layer[0].storage, NN_QSTORE_CSC);
     assert_int_equal(q.layer[1].storage, NN_QSTORE_INT8);
     size_t nz = 0;
     for (size_t k = 0; k < (size_t)lo.sizes[0] * lo.sizes[1]; k++)
@@ -208,7 +208,7 @@ static void test_auto_pick(void **state)
     for (int i = 0; i < lo.n_layers; i++) {
         const nn_qlayer *l = &q.layer[i];
         bytes += l->nnz + 8 * (uint64_t)l->out +
-                 (l->storage == NN_QSTORE_CSR ? 2 * l->nnz + 4 * ((uint64_t)l->in + 1) : 0);
+                 (l->storage == NN_QSTORE_CSC ? 2 * l->nnz + 4 * ((uint64_t)l->out + 1) : 0);
     }
     assert_int_equal(nn_qmodel_array_bytes(&q), bytes);
     nn_qmodel_free(&q);
@@ -223,11 +223,11 @@ static void test_check_and_hash(void **state)
     float *p = make_model(&lo, 0.9, 9);
     nn_qmodel q;
     char err[256];
-    assert_int_equal(nn_qmodel_quantize(&q, &lo, p, NN_QPICK_CSR, err, sizeof err), 0);
+    assert_int_equal(nn_qmodel_quantize(&q, &lo, p, NN_QPICK_CSC, err, sizeof err), 0);
     uint64_t h = nn_qmodel_hash(&q, NN_FNV_OFFSET);
     int8_t *c = (int8_t *)(q.blob + q.layer[1].codes);
-    uint16_t *col = (uint16_t *)(q.blob + q.layer[0].col);
-    uint32_t *row = (uint32_t *)(q.blob + q.layer[0].row);
+    uint16_t *idx = (uint16_t *)(q.blob + q.layer[0].idx);
+    uint32_t *ptr = (uint32_t *)(q.blob + q.layer[0].ptr);
     float *s = (float *)(q.blob + q.layer[2].scale);
     struct {
         void *at;
@@ -236,9 +236,9 @@ static void test_check_and_hash(void **state)
         const char *says;
     } cases[] = {
         {c, 1, {0x80}, "code -128"},
-        {col, 2, {0xff, 0x00}, "column 255"},
-        {&row[3], 4, {0x00, 0x00, 0x00, 0x00}, "ends before it starts"},
-        {&row[lo.sizes[0]], 4, {0x01, 0x00, 0x00, 0x00}, "CSR rows start at 0 and end at 1"},
+        {idx, 2, {0xff, 0x00}, "row 255"},
+        {&ptr[10], 4, {0x00, 0x00, 0x00, 0x00}, "ends before it starts"},
+        {&ptr[lo.sizes[1]], 4, {0x01, 0x00, 0x00, 0x00}, "CSC columns start at 0 and end at 1"},
         {s, 4, {0x00, 0x00, 0xc0, 0x7f}, "expected a finite scale"},
     };
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {

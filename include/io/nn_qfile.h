@@ -1,14 +1,15 @@
 /* nn_qfile.h: the exported model file (docs/export.md), an HDF5 file holding an nn_qmodel
- * (int8 codes with per-output-channel scales, CSR for pruned layers), its /preprocess, and
+ * (int8 codes with per-output-channel scales, CSC for pruned layers), its /preprocess, and
  * where it came from; and the one model loader that nn-predict and nn-serve call, which takes
  * a checkpoint or an exported model alike.
  *
  *   /                       nnq_format (int64, 1), layers (int32 [L+1]), activation, loss,
  *                           source (the checkpoint's path), source_checksum (its
  *                           state_checksum), source_step, program, created, checksum
- *   /model/dense_<i>        attribute storage: "int8" or "csr"
+ *   /model/dense_<i>        attribute storage: "int8" or "csc"
  *     kernel_q  int8 [in, out]                      (int8)
- *     values    int8 [nnz], col uint16 [nnz], row_ptr uint32 [in + 1]   (csr)
+ *     values    int8 [nnz], row uint16 [nnz], col_ptr uint32 [out + 1]   (csc: column j's
+ *               codes are values[col_ptr[j] .. col_ptr[j+1]), at input rows row[..])
  *     scale     float32 [out]   bias float32 [out]
  *   /preprocess             as in a checkpoint (nn_preprocess.h), without class_weight
  *

@@ -1,6 +1,6 @@
 /* qmodel.c: the int8 model of nn_qmodel.h: quantisation, dequantisation, the checks a model
  * read from a file must pass, its hash, and the forward pass with int32 sums (dense codes or
- * CSR). */
+ * CSC). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,9 +11,8 @@
 
 #define ALIGN 64
 
-/* The dense int8 kernel in AVX-512 (x86-64-v4) and AVX2 builds besides the baseline, chosen
- * at load time (GCC's function multiversioning): integer sums, so every version gives the
- * same bits. */
+/* The kernels in AVX-512 (x86-64-v4) and AVX2 builds besides the baseline, chosen at load
+ * time (GCC's function multiversioning): integer sums, so every version gives the same bits. */
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
 #define KERNEL __attribute__((target_clones("arch=x86-64-v4", "avx2", "default")))
 #endif
@@ -23,7 +22,7 @@
 
 const char *nn_qstore_name(int storage)
 {
-    return storage == NN_QSTORE_CSR ? "csr" : "int8";
+    return storage == NN_QSTORE_CSC ? "csc" : "int8";
 }
 
 static uint64_t up(uint64_t n) { return (n + ALIGN - 1) / ALIGN * ALIGN; }
@@ -45,10 +44,10 @@ int nn_qmodel_alloc(nn_qmodel *q, const nn_layout *lo, const int *storage,
             return -1;
         }
         uint64_t full = (uint64_t)l->in * (uint64_t)l->out;
-        if (l->storage == NN_QSTORE_CSR) {
-            if (l->out > NN_QCSR_MAX_OUT) {
-                snprintf(err, errlen, "layer %d has %d outputs; CSR storage's uint16 columns "
-                         "hold at most %d (use int8 storage)", i, l->out, NN_QCSR_MAX_OUT);
+        if (l->storage == NN_QSTORE_CSC) {
+            if (l->in > NN_QCSC_MAX_IN) {
+                snprintf(err, errlen, "layer %d has %d inputs; CSC storage's uint16 row "
+                         "indices hold at most %d (use int8 storage)", i, l->in, NN_QCSC_MAX_IN);
                 return -1;
             }
             if (nnz[i] > full || nnz[i] > UINT32_MAX) {
@@ -63,11 +62,11 @@ int nn_qmodel_alloc(nn_qmodel *q, const nn_layout *lo, const int *storage,
         }
         l->codes = at;
         at = up(at + l->nnz);
-        if (l->storage == NN_QSTORE_CSR) {
-            l->col = at;
+        if (l->storage == NN_QSTORE_CSC) {
+            l->idx = at;
             at = up(at + 2 * l->nnz);
-            l->row = at;
-            at = up(at + 4 * ((uint64_t)l->in + 1));
+            l->ptr = at;
+            at = up(at + 4 * ((uint64_t)l->out + 1));
         }
         l->scale = at;
         at = up(at + 4 * (uint64_t)l->out);
@@ -147,12 +146,13 @@ int nn_qmodel_quantize(nn_qmodel *q, const nn_layout *lo, const float *params, n
         for (size_t k = 0; k < (size_t)in * out; k++)
             n += code(w[k], s[k % (size_t)out]) != 0;
         nnz[i] = n;
-        /* CSR: a code and a column per nonzero and the row starts, against a code each */
-        uint64_t csr = 3 * n + 4 * ((uint64_t)in + 1), dense = (uint64_t)in * out;
-        storage[i] = pick == NN_QPICK_CSR ? NN_QSTORE_CSR
+        /* CSC: a code and a row index per nonzero and the column starts, against a code
+         * each */
+        uint64_t csc = 3 * n + 4 * ((uint64_t)out + 1), dense = (uint64_t)in * out;
+        storage[i] = pick == NN_QPICK_CSC ? NN_QSTORE_CSC
                      : pick == NN_QPICK_INT8 ? NN_QSTORE_INT8
-                     : csr < dense && out <= NN_QCSR_MAX_OUT ? NN_QSTORE_CSR
-                                                             : NN_QSTORE_INT8;
+                     : csc < dense && in <= NN_QCSC_MAX_IN ? NN_QSTORE_CSC
+                                                           : NN_QSTORE_INT8;
     }
     if (nn_qmodel_alloc(q, lo, storage, nnz, err, errlen) != 0) {
         free(s);
@@ -170,19 +170,19 @@ int nn_qmodel_quantize(nn_qmodel *q, const nn_layout *lo, const float *params, n
                 c[k] = code(w[k], sc[k % (size_t)out]);
             continue;
         }
-        uint16_t *col = AT(q, i, col, uint16_t);
-        uint32_t *row = AT(q, i, row, uint32_t), n = 0;
-        for (int r = 0; r < in; r++) {
-            row[r] = n;
-            for (int j = 0; j < out; j++) {
+        uint16_t *idx = AT(q, i, idx, uint16_t);
+        uint32_t *ptr = AT(q, i, ptr, uint32_t), n = 0;
+        for (int j = 0; j < out; j++) {
+            ptr[j] = n;
+            for (int r = 0; r < in; r++) {
                 int8_t v = code(w[(size_t)r * out + j], sc[j]);
                 if (v) {
                     c[n] = v;
-                    col[n++] = (uint16_t)j;
+                    idx[n++] = (uint16_t)r;
                 }
             }
         }
-        row[in] = n;
+        ptr[out] = n;
     }
     free(s);
     return 0;
@@ -203,11 +203,11 @@ void nn_qmodel_dequantize(const nn_qmodel *q, float *params)
             continue;
         }
         memset(w, 0, (size_t)l->in * l->out * sizeof(float));
-        const uint16_t *col = nn_qlayer_col(q, i);
-        const uint32_t *row = nn_qlayer_row(q, i);
-        for (int r = 0; r < l->in; r++)
-            for (uint32_t k = row[r]; k < row[r + 1]; k++)
-                w[(size_t)r * l->out + col[k]] = (float)c[k] * s[col[k]];
+        const uint16_t *idx = nn_qlayer_idx(q, i);
+        const uint32_t *ptr = nn_qlayer_ptr(q, i);
+        for (int j = 0; j < l->out; j++)
+            for (uint32_t k = ptr[j]; k < ptr[j + 1]; k++)
+                w[(size_t)idx[k] * l->out + j] = (float)c[k] * s[j];
     }
 }
 
@@ -230,25 +230,25 @@ int nn_qmodel_check(const nn_qmodel *q, char *err, size_t errlen)
                          (double)b[j]);
                 return -1;
             }
-        if (l->storage != NN_QSTORE_CSR)
+        if (l->storage != NN_QSTORE_CSC)
             continue;
-        const uint32_t *row = nn_qlayer_row(q, i);
-        const uint16_t *col = nn_qlayer_col(q, i);
-        if (row[0] != 0 || row[l->in] != l->nnz) {
-            snprintf(err, errlen, "layer %d: CSR rows start at %u and end at %u; expected 0 "
-                     "and %llu (the stored codes)", i, row[0], row[l->in],
+        const uint32_t *ptr = nn_qlayer_ptr(q, i);
+        const uint16_t *idx = nn_qlayer_idx(q, i);
+        if (ptr[0] != 0 || ptr[l->out] != l->nnz) {
+            snprintf(err, errlen, "layer %d: CSC columns start at %u and end at %u; expected 0 "
+                     "and %llu (the stored codes)", i, ptr[0], ptr[l->out],
                      (unsigned long long)l->nnz);
             return -1;
         }
-        for (int r = 0; r < l->in; r++) {
-            if (row[r + 1] < row[r]) {
-                snprintf(err, errlen, "layer %d: CSR row %d ends before it starts", i, r);
+        for (int j = 0; j < l->out; j++) {
+            if (ptr[j + 1] < ptr[j]) {
+                snprintf(err, errlen, "layer %d: CSC column %d ends before it starts", i, j);
                 return -1;
             }
-            for (uint32_t k = row[r]; k < row[r + 1]; k++)
-                if (col[k] >= l->out || (k > row[r] && col[k] <= col[k - 1])) {
-                    snprintf(err, errlen, "layer %d: CSR row %d: column %u; expected increasing "
-                             "columns below %d", i, r, col[k], l->out);
+            for (uint32_t k = ptr[j]; k < ptr[j + 1]; k++)
+                if (idx[k] >= l->in || (k > ptr[j] && idx[k] <= idx[k - 1])) {
+                    snprintf(err, errlen, "layer %d: CSC column %d: row %u; expected increasing "
+                             "rows below %d", i, j, idx[k], l->in);
                     return -1;
                 }
         }
@@ -267,9 +267,9 @@ uint64_t nn_qmodel_hash(const nn_qmodel *q, uint64_t h)
         int64_t shape[4] = {l->storage, l->in, l->out, (int64_t)l->nnz};
         h = nn_fnv1a(h, shape, sizeof shape);
         h = nn_fnv1a(h, nn_qlayer_codes(q, i), l->nnz);
-        if (l->storage == NN_QSTORE_CSR) {
-            h = nn_fnv1a(h, nn_qlayer_col(q, i), 2 * l->nnz);
-            h = nn_fnv1a(h, nn_qlayer_row(q, i), 4 * ((size_t)l->in + 1));
+        if (l->storage == NN_QSTORE_CSC) {
+            h = nn_fnv1a(h, nn_qlayer_idx(q, i), 2 * l->nnz);
+            h = nn_fnv1a(h, nn_qlayer_ptr(q, i), 4 * ((size_t)l->out + 1));
         }
         h = nn_fnv1a(h, nn_qlayer_scale(q, i), 4 * (size_t)l->out);
         h = nn_fnv1a(h, nn_qlayer_bias(q, i), 4 * (size_t)l->out);
@@ -283,8 +283,8 @@ uint64_t nn_qmodel_array_bytes(const nn_qmodel *q)
     for (int i = 0; i < q->lo.n_layers; i++) {
         const nn_qlayer *l = &q->layer[i];
         n += l->nnz + 8 * (uint64_t)l->out;
-        if (l->storage == NN_QSTORE_CSR)
-            n += 2 * l->nnz + 4 * ((uint64_t)l->in + 1);
+        if (l->storage == NN_QSTORE_CSC)
+            n += 2 * l->nnz + 4 * ((uint64_t)l->out + 1);
     }
     return n;
 }
@@ -300,8 +300,10 @@ static inline float round_even(float v)
     return (v + big) - big;
 }
 
-/* A row's codes: a = max |x| / 127, xq = rint(x / a); returns a (0 for a row of zeros). */
-KERNEL static float quantize_row(int8_t *restrict xq, const float *restrict x, int n)
+/* A row's codes as int32, xq[k * stride] = rint(x[k] / a), a = max |x| / 127; returns a (0
+ * for a row of zeros). */
+KERNEL static float quantize_row(int32_t *restrict xq, size_t stride, const float *restrict x,
+                                 int n)
 {
     float m = 0.0f;
     for (int k = 0; k < n; k++) {
@@ -309,13 +311,14 @@ KERNEL static float quantize_row(int8_t *restrict xq, const float *restrict x, i
         m = v > m ? v : m;
     }
     if (!(m > 0.0f)) {
-        memset(xq, 0, (size_t)n);
+        for (int k = 0; k < n; k++)
+            xq[(size_t)k * stride] = 0;
         return 0.0f;
     }
     float a = m / 127.0f;
     for (int k = 0; k < n; k++) {
         float v = round_even(x[k] / a); /* |x / a| <= 127 (+ rounding) */
-        xq[k] = (int8_t)(v > 127.0f ? 127.0f : v < -127.0f ? -127.0f : v);
+        xq[(size_t)k * stride] = (int32_t)(v > 127.0f ? 127.0f : v < -127.0f ? -127.0f : v);
     }
     return a;
 }
@@ -324,7 +327,7 @@ KERNEL static float quantize_row(int8_t *restrict xq, const float *restrict x, i
  * are zero (ReLU's zeros) are skipped. The outputs go in tiles of 64 whose sums stay in
  * registers over all the inputs (4 AVX-512 registers), the rest one by one. */
 #define TILE 64
-KERNEL static void sums_int8(int32_t *restrict acc, const int8_t *restrict xq,
+KERNEL static void sums_int8(int32_t *restrict acc, const int32_t *restrict xq,
                              const int8_t *restrict c, int in, int out)
 {
     int j0 = 0;
@@ -333,7 +336,7 @@ KERNEL static void sums_int8(int32_t *restrict acc, const int8_t *restrict xq,
         for (int j = 0; j < TILE; j++)
             t[j] = 0;
         for (int i = 0; i < in; i++) {
-            const int16_t xi = xq[i];
+            const int16_t xi = (int16_t)xq[i];
             if (!xi)
                 continue;
             const int8_t *restrict ci = c + (size_t)i * out + j0;
@@ -346,7 +349,7 @@ KERNEL static void sums_int8(int32_t *restrict acc, const int8_t *restrict xq,
         return;
     memset(acc + j0, 0, (size_t)(out - j0) * sizeof *acc);
     for (int i = 0; i < in; i++) {
-        const int16_t xi = xq[i];
+        const int16_t xi = (int16_t)xq[i];
         if (!xi)
             continue;
         const int8_t *restrict ci = c + (size_t)i * out;
@@ -355,27 +358,61 @@ KERNEL static void sums_int8(int32_t *restrict acc, const int8_t *restrict xq,
     }
 }
 
-/* The same with the codes as CSR rows. */
-static void sums_csr(int32_t *restrict acc, const int8_t *restrict xq,
-                     const int8_t *restrict c, const uint16_t *restrict col,
-                     const uint32_t *restrict row, int in, int out)
+/* The same with the codes as CSC: each output's sum over its stored codes, the inputs
+ * gathered by row index. */
+KERNEL static void sums_csc(int32_t *restrict acc, const int32_t *restrict xq,
+                            const int8_t *restrict c, const uint16_t *restrict idx,
+                            const uint32_t *restrict ptr, int out)
 {
-    memset(acc, 0, (size_t)out * sizeof *acc);
-    for (int i = 0; i < in; i++) {
-        const int32_t xi = xq[i];
-        if (!xi)
-            continue;
-        for (uint32_t k = row[i]; k < row[i + 1]; k++)
-            acc[col[k]] += xi * c[k];
+    for (int j = 0; j < out; j++) {
+        int32_t sum = 0;
+        for (uint32_t k = ptr[j]; k < ptr[j + 1]; k++)
+            sum += xq[idx[k]] * (int32_t)c[k];
+        acc[j] = sum;
     }
 }
 
-/* z = sums * (a * s) + b, then the activation (as nn_dense_forward's). */
-static void finish(float *restrict z, const int32_t *restrict acc, float a,
+/* The CSC sums of g <= GROUP rows at once: xt (in, g) the rows' codes side by side, acc
+ * (out, g) their sums. Each stored code multiplies the g rows' codes of its input in one
+ * vector operation (16 int32 lanes) into a sum kept in a register. */
+#define GROUP 16
+KERNEL static void sums_csc_rows(int32_t *restrict acc, const int32_t *restrict xt,
+                                 const int8_t *restrict c, const uint16_t *restrict idx,
+                                 const uint32_t *restrict ptr, int out, int g)
+{
+#if defined(__GNUC__)
+    if (g == GROUP) {
+        typedef int32_t v16 __attribute__((vector_size(GROUP * 4)));
+        for (int j = 0; j < out; j++) {
+            v16 sum = {0}, x;
+            for (uint32_t k = ptr[j]; k < ptr[j + 1]; k++) {
+                memcpy(&x, xt + (size_t)idx[k] * GROUP, sizeof x);
+                sum += x * (int32_t)c[k];
+            }
+            memcpy(acc + (size_t)j * GROUP, &sum, sizeof sum);
+        }
+        return;
+    }
+#endif
+    for (int j = 0; j < out; j++) {
+        int32_t *restrict a = acc + (size_t)j * g;
+        for (int r = 0; r < g; r++)
+            a[r] = 0;
+        for (uint32_t k = ptr[j]; k < ptr[j + 1]; k++) {
+            const int32_t *x = xt + (size_t)idx[k] * g;
+            for (int r = 0; r < g; r++)
+                a[r] += x[r] * (int32_t)c[k];
+        }
+    }
+}
+
+/* z = sums * (a * s) + b, then the activation (as nn_dense_forward's); the sums at
+ * acc[j * stride]. */
+static void finish(float *restrict z, const int32_t *restrict acc, size_t stride, float a,
                    const float *restrict s, const float *restrict b, int out, nn_act act)
 {
     for (int j = 0; j < out; j++)
-        z[j] = (float)acc[j] * (a * s[j]) + b[j];
+        z[j] = (float)acc[(size_t)j * stride] * (a * s[j]) + b[j];
     switch (act) {
     case NN_ACT_RELU:
         for (int j = 0; j < out; j++)
@@ -394,99 +431,49 @@ static void finish(float *restrict z, const int32_t *restrict acc, float a,
     }
 }
 
-/* The CSR sums of g <= GROUP rows at once: xt (in, g) the rows' codes side by side, acc
- * (out, g) their sums. Each stored code is then applied to all g rows in one vector
- * operation (16 int32 lanes) instead of one scalar update per row. */
-#define GROUP 16
-KERNEL static void sums_csr_rows(int32_t *restrict acc, const int8_t *restrict xt,
-                                 const int8_t *restrict c, const uint16_t *restrict col,
-                                 const uint32_t *restrict row, int in, int out, int g)
-{
-    memset(acc, 0, (size_t)out * (size_t)g * sizeof *acc);
-    for (int i = 0; i < in; i++) {
-        const int8_t *xi = xt + (size_t)i * g;
-        int any = 0;
-        for (int r = 0; r < g; r++)
-            any |= xi[r];
-        if (!any)
-            continue;
-#if defined(__GNUC__)
-        if (g == GROUP) { /* one vector of the GROUP rows' int32 sums per stored code */
-            typedef int32_t v16 __attribute__((vector_size(GROUP * 4)));
-            int32_t x32[GROUP];
-            for (int r = 0; r < GROUP; r++)
-                x32[r] = xi[r];
-            v16 xv, av;
-            memcpy(&xv, x32, sizeof xv);
-            for (uint32_t k = row[i]; k < row[i + 1]; k++) {
-                int32_t *a = acc + (size_t)col[k] * GROUP;
-                memcpy(&av, a, sizeof av);
-                av += xv * (int32_t)c[k];
-                memcpy(a, &av, sizeof av);
-            }
-            continue;
-        }
-#endif
-        for (uint32_t k = row[i]; k < row[i + 1]; k++) {
-            int32_t *restrict a = acc + (size_t)col[k] * g;
-            const int32_t ck = c[k];
-            for (int r = 0; r < g; r++)
-                a[r] += xi[r] * ck;
-        }
-    }
-}
-
-/* Layer l over rows r0 .. r0 + g of x (B, in) into z (B, out), CSR, g rows at once: the
- * same integer sums, so the same bits, as one row at a time. Scratch: acc (out, g) int32 and
- * bytes (in (g + 1) + 4 out). */
-static void csr_rows(const nn_qmodel *q, int i, const float *x, float *z, int g, nn_act act,
-                     int32_t *acc, unsigned char *bytes)
+/* Layer i of a CSC model over g rows of x (g, in) into z (g, out), the rows at once: the same
+ * integer sums, so the same bits, as one row at a time. Scratch: acc (out, g) and xt (in, g)
+ * int32. */
+static void csc_rows(const nn_qmodel *q, int i, const float *x, float *z, int g, nn_act act,
+                     int32_t *acc, int32_t *xt)
 {
     const nn_qlayer *l = &q->layer[i];
-    int8_t *xt = (int8_t *)bytes, *xq = xt + (size_t)l->in * g;
-    int32_t *one = (int32_t *)(bytes + (((size_t)l->in * (g + 1) + 15) & ~(size_t)15));
     float a[GROUP];
-    for (int r = 0; r < g; r++) {
-        a[r] = quantize_row(xq, x + (size_t)r * l->in, l->in);
-        for (int k = 0; k < l->in; k++)
-            xt[(size_t)k * g + r] = xq[k];
-    }
-    sums_csr_rows(acc, xt, nn_qlayer_codes(q, i), nn_qlayer_col(q, i), nn_qlayer_row(q, i),
-                  l->in, l->out, g);
-    for (int r = 0; r < g; r++) {
-        for (int j = 0; j < l->out; j++)
-            one[j] = acc[(size_t)j * g + r];
-        finish(z + (size_t)r * l->out, one, a[r], nn_qlayer_scale(q, i), nn_qlayer_bias(q, i),
-               l->out, act);
-    }
+    for (int r = 0; r < g; r++)
+        a[r] = quantize_row(xt + r, (size_t)g, x + (size_t)r * l->in, l->in);
+    sums_csc_rows(acc, xt, nn_qlayer_codes(q, i), nn_qlayer_idx(q, i), nn_qlayer_ptr(q, i),
+                  l->out, g);
+    for (int r = 0; r < g; r++)
+        finish(z + (size_t)r * l->out, acc + r, (size_t)g, a[r], nn_qlayer_scale(q, i),
+               nn_qlayer_bias(q, i), l->out, act);
 }
 
 void nn_qforward(const nn_qmodel *q, nn_work *w, const float *x, int B)
 {
     const nn_layout *lo = &q->lo;
     int32_t *acc = (int32_t *)w->delta_a; /* (max_width), or (max_width, GROUP) */
-    int8_t *xq = (int8_t *)w->delta_b;    /* (max_width), or csr_rows' bytes */
+    int32_t *xq = (int32_t *)w->delta_b;  /* (max_width), or (max_width, GROUP) */
     w->act[0] = (float *)x;               /* read only */
     for (int i = 0; i < lo->n_layers; i++) {
         const nn_qlayer *l = &q->layer[i];
         nn_act act = i + 1 < lo->n_layers ? lo->act : NN_ACT_LINEAR;
         const float *xi = w->act[i];
         float *zi = w->act[i + 1];
-        if (l->storage == NN_QSTORE_CSR && B > 1) { /* batches: GROUP rows at a time */
+        if (l->storage == NN_QSTORE_CSC && B > 1) { /* batches: GROUP rows at a time */
             for (int r = 0; r < B; r += GROUP)
-                csr_rows(q, i, xi + (size_t)r * l->in, zi + (size_t)r * l->out,
-                         B - r < GROUP ? B - r : GROUP, act, acc, (unsigned char *)xq);
+                csc_rows(q, i, xi + (size_t)r * l->in, zi + (size_t)r * l->out,
+                         B - r < GROUP ? B - r : GROUP, act, acc, xq);
             continue;
         }
         for (int r = 0; r < B; r++) {
-            float a = quantize_row(xq, xi + (size_t)r * l->in, l->in);
-            if (l->storage == NN_QSTORE_CSR)
-                sums_csr(acc, xq, nn_qlayer_codes(q, i), nn_qlayer_col(q, i),
-                         nn_qlayer_row(q, i), l->in, l->out);
+            float a = quantize_row(xq, 1, xi + (size_t)r * l->in, l->in);
+            if (l->storage == NN_QSTORE_CSC)
+                sums_csc(acc, xq, nn_qlayer_codes(q, i), nn_qlayer_idx(q, i),
+                         nn_qlayer_ptr(q, i), l->out);
             else
                 sums_int8(acc, xq, nn_qlayer_codes(q, i), l->in, l->out);
-            finish(zi + (size_t)r * l->out, acc, a, nn_qlayer_scale(q, i), nn_qlayer_bias(q, i),
-                   l->out, act);
+            finish(zi + (size_t)r * l->out, acc, 1, a, nn_qlayer_scale(q, i),
+                   nn_qlayer_bias(q, i), l->out, act);
         }
     }
 }

@@ -68,13 +68,13 @@ static int layer_write(hid_t model, const nn_qmodel *q, int i)
     if (g < 0)
         return -1;
     int rc = nn_h5_attr_str(g, "storage", nn_qstore_name(l->storage), 0);
-    if (l->storage == NN_QSTORE_CSR) {
+    if (l->storage == NN_QSTORE_CSC) {
         rc |= array_write(g, "values", H5T_STD_I8LE, H5T_NATIVE_INT8, 1, l->nnz, 1,
                           nn_qlayer_codes(q, i));
-        rc |= array_write(g, "col", H5T_STD_U16LE, H5T_NATIVE_UINT16, 1, l->nnz, 1,
-                          nn_qlayer_col(q, i));
-        rc |= array_write(g, "row_ptr", H5T_STD_U32LE, H5T_NATIVE_UINT32, 1,
-                          (hsize_t)l->in + 1, 1, nn_qlayer_row(q, i));
+        rc |= array_write(g, "row", H5T_STD_U16LE, H5T_NATIVE_UINT16, 1, l->nnz, 1,
+                          nn_qlayer_idx(q, i));
+        rc |= array_write(g, "col_ptr", H5T_STD_U32LE, H5T_NATIVE_UINT32, 1,
+                          (hsize_t)l->out + 1, 1, nn_qlayer_ptr(q, i));
     } else {
         rc |= array_write(g, "kernel_q", H5T_STD_I8LE, H5T_NATIVE_INT8, 2, (hsize_t)l->in,
                           (hsize_t)l->out, nn_qlayer_codes(q, i));
@@ -372,10 +372,10 @@ static int read_layers(hid_t f, const nn_layout *lo, nn_qmodel *q, char *err, si
                    : -1;
         if (g[i] < 0 || attr_str(g[i], "storage", st, sizeof st) != 0)
             goto done;
-        storage[i] = strcmp(st, "csr") == 0 ? NN_QSTORE_CSR : NN_QSTORE_INT8;
+        storage[i] = strcmp(st, "csc") == 0 ? NN_QSTORE_CSC : NN_QSTORE_INT8;
         if (storage[i] == NN_QSTORE_INT8 && strcmp(st, "int8") != 0)
             goto done;
-        long long n = storage[i] == NN_QSTORE_CSR ? array_len(g[i], "values") : 0;
+        long long n = storage[i] == NN_QSTORE_CSC ? array_len(g[i], "values") : 0;
         if (n < 0)
             goto done;
         nnz[i] = (uint64_t)n;
@@ -393,14 +393,14 @@ static int read_layers(hid_t f, const nn_layout *lo, nn_qmodel *q, char *err, si
                              (hsize_t)l->out, 1, b + l->scale) != 0 ||
                   array_read(g[i], "bias", H5T_FLOAT, 4, H5T_NATIVE_FLOAT, 1, (hsize_t)l->out,
                              1, b + l->bias) != 0;
-        if (l->storage == NN_QSTORE_CSR)
+        if (l->storage == NN_QSTORE_CSC)
             bad = bad ||
                   array_read(g[i], "values", H5T_INTEGER, 1, H5T_NATIVE_INT8, 1, l->nnz, 1,
                              b + l->codes) != 0 ||
-                  array_read(g[i], "col", H5T_INTEGER, 2, H5T_NATIVE_UINT16, 1, l->nnz, 1,
-                             b + l->col) != 0 ||
-                  array_read(g[i], "row_ptr", H5T_INTEGER, 4, H5T_NATIVE_UINT32, 1,
-                             (hsize_t)l->in + 1, 1, b + l->row) != 0;
+                  array_read(g[i], "row", H5T_INTEGER, 2, H5T_NATIVE_UINT16, 1, l->nnz, 1,
+                             b + l->idx) != 0 ||
+                  array_read(g[i], "col_ptr", H5T_INTEGER, 4, H5T_NATIVE_UINT32, 1,
+                             (hsize_t)l->out + 1, 1, b + l->ptr) != 0;
         else
             bad = bad || array_read(g[i], "kernel_q", H5T_INTEGER, 1, H5T_NATIVE_INT8, 2,
                                     (hsize_t)l->in, (hsize_t)l->out, b + l->codes) != 0;

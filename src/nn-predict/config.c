@@ -47,11 +47,11 @@ static const nn_arg options[] = {
     {"seed", 0, NN_ARG_LONG, OFF(seed), "0", "N", 0, 9.0e15, NULL, 0,
      "--importance permutation: the shuffles' seed"},
     {"export", 0, NN_ARG_STR, OFF(export), NULL, "FILE.nnq", 0, 0, NULL, 0,
-     "write --model as an int8 model (per-output-channel scales, CSR for pruned layers) that "
+     "write --model as an int8 model (per-output-channel scales, CSC for pruned layers) that "
      "--model takes in place of a checkpoint, instead of predicting (docs/export.md)"},
     {"export-storage", 0, NN_ARG_STR, OFF(export_storage), "auto", "KIND", 0, 0,
-     "auto|int8|csr", 0,
-     "--export: each layer's codes dense (int8) or as CSR (csr); auto: the smaller"},
+     "auto|int8|csc", 0,
+     "--export: each layer's codes dense (int8) or as sparse columns (csc); auto: the smaller"},
     {"attack", 0, NN_ARG_STR, OFF(attack), NULL, "NAME", 0, 0, "fgsm|pgd", 0,
      "adversarial examples of the split's rows within the L-infinity ball --eps (raw input "
      "units, clipped to the training data's range): clean and adversarial loss and accuracy "

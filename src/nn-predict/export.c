@@ -1,6 +1,6 @@
 /* export.c: nn-predict --export FILE.nnq (docs/export.md): the checkpoint named by --model,
  * read by the prolog like any other mode, quantised to int8 per output channel (each layer
- * stored dense or as CSR, --export-storage) and written by rank 0 with its /preprocess; then
+ * stored dense or as CSC, --export-storage) and written by rank 0 with its /preprocess; then
  * one line per layer and the sizes against the float32 weights. nn-predict --model FILE.nnq
  * and nn-serve run the file directly (nn_model_read). */
 #include <stdio.h>
@@ -12,7 +12,7 @@
 #include "nn_report.h"
 #include "predictor.h"
 
-/* What one layer holds: "784x256 csr    20070 of 200704 codes nonzero (10.00%), 65,472
+/* What one layer holds: "784x256 csc  13635 of 200704 codes nonzero (6.79%), 46093
  * bytes". */
 static void say_layer(const predictor *p, const nn_qmodel *q, int i)
 {
@@ -22,7 +22,7 @@ static void say_layer(const predictor *p, const nn_qmodel *q, int i)
     for (uint64_t k = 0; k < l->nnz; k++)
         nz += c[k] != 0;
     uint64_t bytes = l->nnz + 8 * (uint64_t)l->out +
-                     (l->storage == NN_QSTORE_CSR ? 2 * l->nnz + 4 * ((uint64_t)l->in + 1) : 0);
+                     (l->storage == NN_QSTORE_CSC ? 2 * l->nnz + 4 * ((uint64_t)l->out + 1) : 0);
     nn_say(p->comm, p->cfg.quiet, "layer  %d: %dx%d %-4s %llu of %llu codes nonzero (%.2f%%), "
            "%llu bytes\n", i, l->in, l->out, nn_qstore_name(l->storage),
            (unsigned long long)nz, (unsigned long long)full,
@@ -33,7 +33,7 @@ static void say_layer(const predictor *p, const nn_qmodel *q, int i)
 static int write_export(predictor *p, nn_qmodel *q, long long *size, char *err, size_t errlen)
 {
     nn_qpick pick = strcmp(p->cfg.export_storage, "int8") == 0  ? NN_QPICK_INT8
-                    : strcmp(p->cfg.export_storage, "csr") == 0 ? NN_QPICK_CSR
+                    : strcmp(p->cfg.export_storage, "csc") == 0 ? NN_QPICK_CSC
                                                                 : NN_QPICK_AUTO;
     char why[400];
     if (nn_qmodel_quantize(q, &p->lo, p->params, pick, why, sizeof why) != 0) {

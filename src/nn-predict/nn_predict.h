@@ -40,7 +40,7 @@ typedef struct {
     long steps, repeats, seed;
     /* --export (export.c, docs/export.md) */
     const char *export;         /* --export FILE.nnq, or NULL */
-    const char *export_storage; /* --export-storage auto|int8|csr */
+    const char *export_storage; /* --export-storage auto|int8|csc */
     /* --attack (attack.c, docs/robustness.md) */
     const char *attack;        /* fgsm | pgd, or NULL */
     const char *attack_output; /* the adversarial inputs as a data file, or NULL */
