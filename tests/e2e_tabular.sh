@@ -39,8 +39,8 @@
 #   real          scikit-learn's iris, wine, breast_cancer, digits, diabetes and linnerud through
 #                 import-csv (test fraction 0.2, seed 42) and the recipes of docs/tabular.md:
 #                 at least LogisticRegression's test accuracy, LinearRegression's test MSE to
-#                 0.1% (the least-squares optimum in float32); MLPClassifier / MLPRegressor with
-#                 as many epochs printed beside them
+#                 0.1% (the least-squares optimum in float32); with NN_TABULAR_MLP=1,
+#                 MLPClassifier / MLPRegressor with as many epochs printed beside them
 # The cases that need scikit-learn (report, diabetes, real) print SKIP without it, and fail under
 # CI=true (scripts/install-deps.sh --tests installs python3-sklearn).
 set -euo pipefail
@@ -292,7 +292,7 @@ ref() { "$py" "$here/tabular_ref.py" "$@"; }
 imp() { "$nndata" import-csv raw.csv --label churn --drop-columns id,note --categorical zip \
     --test-fraction 0.25 "$@"; }
 need_numpy() { "$py" -c 'import numpy, h5py' 2>/dev/null || skip "numpy or h5py is not installed"; }
-width() { "$py" -c 'import sys, h5py; print(h5py.File(sys.argv[1])["train/x"].shape[1])' "$1"; }
+width() { "$nndata" info "$1" | sed -n 's|^/train: [0-9]* samples, \([0-9]*\) features.*|\1|p'; }
 
 case_encode() {
     need_numpy
@@ -316,7 +316,8 @@ case_encode() {
         grep -q 'columns: 5 encoded into' info.txt || { cat info.txt; fail "nn-data info columns"; }
     # a raw row and its encoded form: the same prediction, bit for bit
     d=$(width e.h5)
-    run_np 2 --data e.h5 --layers "$d,8,2" --epochs 5 --batch 16 --checkpoint-dir ck --quiet
+    mpi_run plain "$train" --data e.h5 --layers "$d,8,2" --epochs 5 --batch 16 --checkpoint-dir ck \
+        --quiet
     mpi_run 2 "$predict" --model "$(newest ck)" --data e.h5 --split test --output enc.csv --quiet
     ref testrows e.h5 raw.csv rawtest.csv
     mpi_run 2 "$predict" --model "$(newest ck)" --csv rawtest.csv --output raw.out.csv | tee p.txt
@@ -382,7 +383,8 @@ case_encode_errors() {
         "$nndata" import-csv empty.csv --label churn --impute mean -o o.h5
     # nn-predict --csv: every raw-row error names the file, line and column
     imp --impute drop -o e.h5 >/dev/null
-    run_np 1 --data e.h5 --layers "$(width e.h5),2" --epochs 1 --checkpoint-dir ck --quiet
+    mpi_run plain "$train" --data e.h5 --layers "$(width e.h5),2" --epochs 1 --checkpoint-dir ck \
+        --quiet
     local p=(mpi_run plain "$predict" --model "$(newest ck)")
     cut -d, -f1-3,5- raw.csv >nocity.csv
     # (under mpirun once: rank 0 reads the raw file, every rank exits with its error)
@@ -407,7 +409,7 @@ case_encode_errors() {
     printf '%s\n' 'a,b,y' '1,2,0' '3,4,1' '5,6,0' '7,8,1' >plain.csv
     "$nndata" import-csv plain.csv --label y -o plain.h5 >/dev/null
     "$py" -c 'import h5py; f = h5py.File("plain.h5", "a"); del f["meta/encoder"]'
-    run_np 1 --data plain.h5 --layers 2,2 --epochs 1 --checkpoint-dir ck2 --quiet
+    mpi_run plain "$train" --data plain.h5 --layers 2,2 --epochs 1 --checkpoint-dir ck2 --quiet
     expect_err 1 "--csv needs a model trained on a file from nn-data import-csv" o.csv \
         mpi_run plain "$predict" --model "$(newest ck2)" --csv plain.csv --output o.csv
     if ls -a | grep -q '^\.nn-predict-csv'; then fail "a temporary file of --csv was left behind"; fi
@@ -436,30 +438,32 @@ case_ranks() {
 case_real() {
     need_sklearn
     local s
-    for s in iris wine breast_cancer digits diabetes linnerud; do
-        "$py" "$here/sklearn_data.py" $s $s.csv
-    done
+    "$py" "$here/sklearn_data.py" all .
     for s in iris wine breast_cancer digits; do
         "$nndata" import-csv $s.csv --label target --test-fraction 0.2 -o $s.h5 >/dev/null
     done
     for s in diabetes linnerud; do
         "$nndata" import-csv $s.csv --label target --task regress --test-fraction 0.2 -o $s.h5 >/dev/null
     done
-    # the recipes of docs/tabular.md ("Real data sets"); the final checkpoint only
+    # the recipes of docs/tabular.md ("Real data sets"); the final checkpoint only; one process
+    # each (the rank counts are e2e_tabular_ranks' business)
     local c=(--val-fraction 0 --quiet --checkpoint-every 1000000)
     local lin=(--batch 0 --lr 0.01 --epochs 300) reg=(--batch 0 --lr 0.1 --epochs 1000)
-    run_np 1 --data iris.h5 --layers 4,3 "${lin[@]}" "${c[@]}" --checkpoint-dir iris
-    run_np 1 --data wine.h5 --layers 13,3 "${lin[@]}" "${c[@]}" --checkpoint-dir wine
-    run_np 1 --data breast_cancer.h5 --layers 30,2 "${lin[@]}" "${c[@]}" --checkpoint-dir breast_cancer
-    run_np 1 --data digits.h5 --layers 64,64,10 --optimizer adamw --lr 1e-3 --batch 32 --epochs 100 \
+    local t=(mpi_run plain "$train")
+    "${t[@]}" --data iris.h5 --layers 4,3 "${lin[@]}" "${c[@]}" --checkpoint-dir iris
+    "${t[@]}" --data wine.h5 --layers 13,3 "${lin[@]}" "${c[@]}" --checkpoint-dir wine
+    "${t[@]}" --data breast_cancer.h5 --layers 30,2 "${lin[@]}" "${c[@]}" --checkpoint-dir breast_cancer
+    "${t[@]}" --data digits.h5 --layers 64,64,10 --optimizer adamw --lr 1e-3 --batch 32 --epochs 100 \
         "${c[@]}" --checkpoint-dir digits
-    run_np 1 --data diabetes.h5 --layers 10,1 "${reg[@]}" "${c[@]}" --checkpoint-dir diabetes
-    run_np 1 --data linnerud.h5 --layers 3,1 "${reg[@]}" "${c[@]}" --checkpoint-dir linnerud
+    "${t[@]}" --data diabetes.h5 --layers 10,1 "${reg[@]}" "${c[@]}" --checkpoint-dir diabetes
+    "${t[@]}" --data linnerud.h5 --layers 3,1 "${reg[@]}" "${c[@]}" --checkpoint-dir linnerud
     for s in iris wine breast_cancer digits diabetes linnerud; do
         mpi_run plain "$predict" --model "$(newest $s)" --data $s.h5 --output p_$s.csv --quiet
     done
-    "$py" - <<'EOF' || fail "nn-train against scikit-learn"
-import warnings
+    # NN_TABULAR_MLP=1 also fits MLPClassifier / MLPRegressor((32,)) with as many epochs (about
+    # 6 s more), the third column of docs/tabular.md's table
+    NN_TABULAR_MLP=${NN_TABULAR_MLP:-0} "$py" - <<'EOF' || fail "nn-train against scikit-learn"
+import os, warnings
 import h5py, numpy as np
 from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.neural_network import MLPClassifier, MLPRegressor
@@ -477,20 +481,26 @@ for s in epochs:
     if yt.ndim == 1:
         nn = float(np.mean(p[:, 1] == ys))
         ref = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)).fit(xt, yt).score(xs, ys)
-        mlp = make_pipeline(StandardScaler(), MLPClassifier((32,), max_iter=epochs[s], random_state=0)
-                            ).fit(xt, yt).score(xs, ys)
+        mlp = ""
+        if os.environ["NN_TABULAR_MLP"] == "1":
+            mlp = "  MLPClassifier(32) %.4f" % make_pipeline(
+                StandardScaler(), MLPClassifier((32,), max_iter=epochs[s], random_state=0)
+            ).fit(xt, yt).score(xs, ys)
         print(f"{s:13s} /test {len(ys):3d} rows  accuracy: LogisticRegression {ref:.4f}  "
-              f"nn-train {nn:.4f}  MLPClassifier(32) {mlp:.4f}")
+              f"nn-train {nn:.4f}{mlp}")
         if nn < ref:
             bad.append(s)
     else:
         yt, ys = yt.ravel().astype(np.float64), ys.ravel().astype(np.float64)
         mse = lambda q: float(np.mean((q - ys) ** 2))
         nn, ref = mse(p[:, 1]), mse(LinearRegression().fit(xt, yt).predict(xs))
-        mlp = mse(make_pipeline(StandardScaler(), MLPRegressor((32,), max_iter=epochs[s],
-                                                               random_state=0)).fit(xt, yt).predict(xs))
+        mlp = ""
+        if os.environ["NN_TABULAR_MLP"] == "1":
+            mlp = "  MLPRegressor(32) %.4f" % mse(make_pipeline(
+                StandardScaler(), MLPRegressor((32,), max_iter=epochs[s], random_state=0)
+            ).fit(xt, yt).predict(xs))
         print(f"{s:13s} /test {len(ys):3d} rows  MSE: LinearRegression {ref:.4f}  "
-              f"nn-train {nn:.4f}  MLPRegressor(32) {mlp:.4f}")
+              f"nn-train {nn:.4f}{mlp}")
         if nn > ref * (1 + 1e-3):
             bad.append(s)
 assert not bad, f"worse than scikit-learn's linear model: {bad}"

@@ -2,6 +2,7 @@
 """Writes one of the data sets scikit-learn ships (no download) as CSV, for nn-data import-csv.
 
 usage: sklearn_data.py diabetes|breast_cancer|iris|wine|digits|linnerud OUT.csv
+       sklearn_data.py all DIR        (every set, as DIR/NAME.csv)
 
 diabetes: 442 patients, 10 features as measured (age in years, sex 1/2, BMI, blood pressure,
 six serum measurements: load_diabetes(scaled=False)), target a disease-progression score one
@@ -21,10 +22,18 @@ from sklearn import datasets
 
 def main():
     sets = ("diabetes", "breast_cancer", "iris", "wine", "digits", "linnerud")
-    if len(sys.argv) != 3 or sys.argv[1] not in sets:
+    if len(sys.argv) != 3 or sys.argv[1] not in sets + ("all",):
         print(__doc__.split("\n\n")[1], file=sys.stderr)
         return 2
-    name, out = sys.argv[1], sys.argv[2]
+    if sys.argv[1] == "all":  # every set, as DIR/NAME.csv (one start of Python and sklearn)
+        for name in sets:
+            write(name, f"{sys.argv[2]}/{name}.csv")
+        return 0
+    write(sys.argv[1], sys.argv[2])
+    return 0
+
+
+def write(name, out):
     if name == "diabetes":
         d = datasets.load_diabetes(scaled=False)
     else:
