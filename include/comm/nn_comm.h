@@ -44,6 +44,7 @@ typedef struct {
     int hosts;          /* distinct host names */
     int local_ranks;    /* ranks on this rank's host */
     int max_per_host;
+    int host_first;     /* 1: this rank is the lowest-numbered of its host (energy counters) */
     char names[512];    /* "node1 (2), node2 (2)", the first 8 hosts */
 } nn_topology;
 void nn_comm_topology(const nn_comm *c, nn_topology *t);

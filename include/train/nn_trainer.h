@@ -12,6 +12,7 @@
 #include "nn_report.h"
 #include "nn_config.h"
 #include "nn_h5data.h"
+#include "nn_jobenergy.h"
 #include "nn_model.h"
 #include "nn_optim.h"
 #include "nn_preprocess.h"
@@ -35,6 +36,8 @@ typedef struct {
     double seconds;        /* wall time of the whole epoch */
     nn_timers t;
     double allreduce_max;  /* t.allreduce of the rank that spent the most in it */
+    double energy_j;       /* joules of the epoch, all hosts (docs/energy.md) */
+    double cpu_s;          /* CPU seconds of the epoch, all ranks */
 } nn_epoch_stats;
 
 typedef struct {
@@ -97,6 +100,9 @@ typedef struct {
     unsigned char *resume_mask; /* the checkpoint's pruning masks (rank 0, until restored) */
     struct nn_prune *prune;   /* --prune-to (src/train/prune.c), or NULL */
     struct nn_distill *distill; /* --teacher (src/train/distill.c), or NULL */
+    /* energy (src/train/energy.c): joules and CPU seconds of the epochs done, their samples */
+    nn_job_energy energy;
+    double energy_done[2], energy_samples;
 } nn_trainer;
 
 enum { NN_GRAD_TAIL = 3 };
@@ -126,6 +132,8 @@ void nn_trainer_save_best(nn_trainer *t, long epoch, nn_epoch_stats *st);
 /* Sums over every rank's rows v: acc = {loss sum, correct predictions, samples}. */
 void nn_trainer_evaluate(nn_trainer *t, const nn_rows *v, double acc[3]);
 void nn_trainer_free(nn_trainer *t);
+/* The run's energy, its source and per 1,000 training samples (rank 0 prints). */
+void nn_trainer_energy_summary(const nn_trainer *t);
 /* --trace: at the end of the run, writes the timeline if the window was not complete (a short
  * run). Collective; returns 0, or NN_EXIT_FAILURE on every rank if the file could not be
  * written (reported). */

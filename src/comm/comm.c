@@ -175,6 +175,9 @@ void nn_comm_topology(const nn_comm *c, nn_topology *t)
     enter(c, "topology");
     char *all = comm_host_names(c, mine);
     leave(c);
+    t->host_first = 1; /* no lower rank has this host's name (all is in rank order here) */
+    for (int r = 0; r < c->rank && t->host_first; r++)
+        t->host_first = comm_cmp_names(all + (size_t)r * NAME_W, mine) != 0;
     qsort(all, (size_t)c->size, NAME_W, comm_cmp_names);
     int shown = 0;
     for (int i = 0; i < c->size;) {

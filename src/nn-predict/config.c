@@ -64,6 +64,11 @@ static const nn_arg options[] = {
      "--attack pgd: the step in raw units (0: 2.5 * E / N)"},
     {"attack-output", 0, NN_ARG_STR, OFF(attack_output), NULL, "FILE.h5", 0, 0, NULL, 0,
      "--attack: write the adversarial inputs and their y as a data file of the same split"},
+    {"watts-per-core", 0, NN_ARG_DOUBLE, OFF(watts_per_core), "10", "W", 0, 1e4, NULL, 0,
+     "energy where no RAPL counters are readable (/sys/class/powercap): CPU seconds x W, "
+     "labelled an estimate (docs/energy.md)"},
+    {"grid-intensity", 0, NN_ARG_DOUBLE, OFF(grid_intensity), "0", "G", 0, 1e5, NULL, 0,
+     "the grid's carbon intensity in gCO2e/kWh: adds the predictions' emissions (0: none)"},
     {"quiet", 0, NN_ARG_FLAG, OFF(quiet), NULL, NULL, 0, 0, NULL, 0, "print errors only"},
     {"help", 0, NN_ARG_FLAG, OFF(help), NULL, NULL, 0, 0, NULL, 0, "show this help and exit"},
     {"version", 0, NN_ARG_FLAG, OFF(version), NULL, NULL, 0, 0, NULL, 0,

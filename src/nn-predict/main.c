@@ -181,6 +181,19 @@ static void report(predictor *p)
     nn_say(p->comm, p->cfg.quiet,
            "time   read %.3fs  compute %.3fs  gather+write %.3fs (max over ranks)\n", t[0], t[1],
            t[2]);
+    double e[2];
+    char how[96], co2[96] = "";
+    nn_job_energy_total(&p->energy, p->comm, e);
+    nn_job_energy_label(&p->energy, how, sizeof how);
+    if (p->cfg.grid_intensity > 0)
+        snprintf(co2, sizeof co2, "; %.4g gCO2e at %g gCO2e/kWh%s",
+                 nn_co2e_grams(e[0], p->cfg.grid_intensity), p->cfg.grid_intensity,
+                 p->energy.measured ? "" : " (estimate)");
+    nn_say(p->comm, p->cfg.quiet,
+           "energy %.4g J for %zu predictions (%s; %.2f CPU seconds on %d rank%s): %.4g J per "
+           "1,000 predictions%s\n",
+           e[0], p->info.n, how, e[1], p->comm->size, p->comm->size > 1 ? "s" : "",
+           p->info.n ? 1000.0 * e[0] / (double)p->info.n : 0.0, co2);
 }
 
 /* --report: the sums over ranks, the two-class scores gathered, and rank 0 prints.
@@ -293,6 +306,7 @@ int main(int argc, char **argv)
         goto out;
     }
     banner(&p);
+    nn_job_energy_start(&p.energy, &comm, p.cfg.watts_per_core);
     int fail = p.cfg.report && !p.info.x_only &&
                nn_pr_init(&p.pr, p.lo.sizes[p.lo.n_layers], p.classify, p.n_local,
                           p.pre.y_shift) != 0;

@@ -38,6 +38,7 @@ typedef struct {
     const char *klass;      /* --class pred|N: the class (or output) attributed */
     const char *baseline;   /* --baseline mean|zero|FILE: IG's starting point */
     long steps, repeats, seed;
+    double watts_per_core, grid_intensity; /* energy (docs/energy.md) */
     /* --export (export.c, docs/export.md) */
     const char *export;         /* --export FILE.nnq, or NULL */
     const char *export_storage; /* --export-storage auto|int8|csc */

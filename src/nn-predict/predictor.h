@@ -8,6 +8,7 @@
 
 #include "nn_comm.h"
 #include "nn_h5data.h"
+#include "nn_jobenergy.h"
 #include "nn_model.h"
 #include "nn_predict.h"
 #include "nn_preprocess.h"
@@ -39,6 +40,7 @@ typedef struct {
     double acc[3];       /* loss sum, correct, samples: summed over ranks at the end */
     nn_pr pr;            /* --report's sums (report.c) */
     double t_io, t_compute, t_out; /* seconds; reported as the max over ranks */
+    nn_job_energy energy; /* the predictions' energy, from after the banner (docs/energy.md) */
     char raw_path[4096]; /* --csv: the temporary data file of the encoded rows, or "" */
 } predictor;
 

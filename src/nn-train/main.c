@@ -41,15 +41,20 @@ static void print_epoch(const nn_comm *c, nn_trainer *t, const nn_epoch_stats *s
         snprintf(reg, sizeof reg, "  reg %.4g", s->reg_loss);
     nn_say(c, t->cfg.quiet,
            "epoch %3ld/%ld  train_loss %.4g%s%s  %.0f samples/s  %.3fs (compute %.3fs, "
-           "allreduce %.3fs, io %.3fs)\n",
+           "allreduce %.3fs, io %.3fs)  %.4g J%s\n",
            s->epoch, t->cfg.epochs, s->train_loss, reg, val, s->samples_per_sec, s->seconds,
-           s->t.compute, s->t.allreduce, s->t.io);
+           s->t.compute, s->t.allreduce, s->t.io, s->energy_j,
+           t->energy.measured ? "" : " (estimate)");
     if (t->metrics) {
         fprintf(t->metrics,
-                "%ld,%.9g,%.9g,%.9g,%.9g,%.6g,%.6g,%.6g,%.6g,%.6g,%.9g,%.6g,%.6g,%.6g\n", s->epoch,
+                "%ld,%.9g,%.9g,%.9g,%.9g,%.6g,%.6g,%.6g,%.6g,%.6g,%.9g,%.6g,%.6g,%.6g,%.9g,%s,"
+                "%.9g,%.9g\n", s->epoch,
                 s->train_loss, s->reg_loss, s->val_loss, s->val_accuracy, s->samples_per_sec,
                 s->seconds, s->t.compute, s->t.allreduce, s->t.io, t->hp.lr, s->t.optimizer,
-                s->t.matmul, s->allreduce_max);
+                s->t.matmul, s->allreduce_max, s->energy_j,
+                t->energy.measured ? "rapl" : "estimate", s->cpu_s,
+                t->cfg.grid_intensity > 0 ? nn_co2e_grams(s->energy_j, t->cfg.grid_intensity)
+                                          : 0.0);
         if (fflush(t->metrics) != 0 && !t->log_errno[0])
             t->log_errno[0] = errno;
     }
@@ -296,6 +301,8 @@ static int train(nn_trainer *t)
         example_summary(t);
     if (rc == 0)
         report_memory(t);
+    if (rc == 0)
+        nn_trainer_energy_summary(t);
     return rc;
 }
 

@@ -77,6 +77,7 @@ static void finish(nn_trainer *t, nn_epoch_stats *st, double loss_sum, double sa
     st->val_loss = vn > 0 && t->val_w > 0 ? vl / t->val_w : NAN;
     st->val_accuracy = (vn > 0 && t->classify) ? vc / vn : NAN;
     st->samples_per_sec = samples / t_train;
+    nn_train_energy_epoch(t, st, samples);
     if (t->step_log && fflush(t->step_log) != 0 && !t->log_errno[1])
         t->log_errno[1] = errno;
 }

@@ -151,7 +151,8 @@ int nn_train_open_outputs(nn_trainer *t, char *err, size_t errlen)
     } logs[2] = {
         {cfg->metrics,
          "epoch,train_loss,reg_loss,val_loss,val_accuracy,samples_per_sec,seconds,compute_s,"
-         "allreduce_s,io_s,lr,optimizer_s,matmul_s,allreduce_max_s\n",
+         "allreduce_s,io_s,lr,optimizer_s,matmul_s,allreduce_max_s,energy_j,energy_source,"
+         "cpu_s,co2e_g\n",
          &t->metrics, ck ? ck->epoch : 0},
         {cfg->step_log, "step,epoch,loss\n", &t->step_log, ck ? ck->step : 0},
     };

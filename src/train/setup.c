@@ -278,6 +278,7 @@ int nn_trainer_setup(nn_trainer *t, const nn_comm *comm, const nn_config *cfg,
 
     nn_settings_resolve(t); /* t->cfg now holds the values the run uses */
     banner(t, max_local, nn_now() - t0);
+    nn_train_energy_start(t);
     return 0;
 }
 

@@ -108,6 +108,11 @@ void nn_settings_resolve(nn_trainer *t);
 /* The rows of src FLAG of a checkpoint's meta, from t->cfg. */
 void nn_settings_store(const nn_trainer *t, nn_ckpt_meta *meta);
 
+/* energy.c: the run's energy (docs/energy.md). start after set-up (collective; prints the
+ * source); epoch at each epoch's end (collective): st's energy_j and cpu_s, and the totals. */
+void nn_train_energy_start(nn_trainer *t);
+void nn_train_energy_epoch(nn_trainer *t, nn_epoch_stats *st, double samples);
+
 /* signals.c: SIGTERM, SIGINT and SIGUSR1 only set a flag, read at step boundaries. */
 void nn_signals_install(void);
 int nn_signal_pending(void);
