@@ -8,11 +8,12 @@
 # 90%-sparse one, trained here with the same recipe and --prune-to 0.9 unless --pruned names
 # one (into OUT/pruned-ckpt, kept for the next run). Each is run as the float checkpoint
 # (OpenBLAS sgemm, zeros and all) and exported with nn-predict --export: int8 (dense codes) and,
-# for the pruned one, sparse (CSR codes). Timing: nn-predict's own "compute" time (the forward
+# for the pruned one, sparse (CSC codes). Timing: nn-predict's own "compute" time (the forward
 # passes, softmax and metrics; not reading the data) over the 10,000 rows, one process, one
 # OpenBLAS thread: --batch 1 for one row at a time (us/row), --batch 256 for throughput
-# (rows/s); best of R runs (3). --quick: 1 run and, if no pruned checkpoint exists, one pruned
-# one-shot from the dense one (tests/tools/prune_ckpt) instead of training.
+# (rows/s); best of R rounds (5), each running every model once. --quick: 1 round and, if no
+# pruned checkpoint exists, one pruned one-shot from the dense one (tests/tools/prune_ckpt)
+# instead of training.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=$root/build
@@ -20,7 +21,7 @@ data=$root/out/fashion-mnist/fmnist.h5
 dense=""
 pruned=""
 out=$root/out/bench-export
-reps=3
+reps=5
 quick=0
 while [ $# -gt 0 ]; do
     case $1 in
@@ -69,18 +70,12 @@ fi
 "$predict" --model "$pruned" --export "$out/pruned-int8.nnq" --export-storage int8 >"$out/pruned-int8.txt"
 "$predict" --model "$pruned" --export "$out/pruned-sparse.nnq" --export-storage auto >"$out/pruned-sparse.txt"
 
-# compute_s MODEL BATCH: nn-predict's compute seconds, best of $reps; leaves the last run's
-# output in $out/run.txt.
+# compute_s MODEL BATCH: nn-predict's compute seconds for one run; leaves its output in
+# $out/run.txt.
 compute_s() {
-    local best="" t
-    for _ in $(seq "$reps"); do
-        "$predict" --model "$1" --data "$data" --split test --batch "$2" >"$out/run.txt"
-        t=$(sed -n 's/^time .* compute \([0-9.]*\)s .*/\1/p' "$out/run.txt")
-        best=$(awk -v a="$t" -v b="$best" 'BEGIN { print (b == "" || a < b) ? a : b }')
-    done
-    echo "$best"
+    "$predict" --model "$1" --data "$data" --split test --batch "$2" >"$out/run.txt"
+    sed -n 's/^time .* compute \([0-9.]*\)s .*/\1/p' "$out/run.txt"
 }
-
 params=$((784 * 256 + 256 * 128 + 128 * 10 + 256 + 128 + 10))
 fw=$((params * 4))
 commit=$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)
@@ -88,26 +83,34 @@ commit=$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)
 echo "Export, $(date -u '+%Y-%m-%d %H:%M UTC'); $(nproc) cores ($(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -1)), load average $(cut -d' ' -f1-3 /proc/loadavg); commit $commit"
 echo "dense: $dense"
 echo "pruned: $pruned"
-echo "float32 weights of 784-256-128-10: $params floats, $fw bytes; timing: nn-predict compute time on /test (10,000 rows), 1 process, 1 thread, best of $reps"
+echo "float32 weights of 784-256-128-10: $params floats, $fw bytes; timing: nn-predict compute time on /test (10,000 rows), 1 process, 1 thread, best of $reps rounds"
 echo
+# The five models, timed in rounds (each round runs every model once at --batch 1 and 256),
+# so that a busy spell on the machine falls on all of them; each keeps its best time.
+names=(dense dense "pruned 90%" "pruned 90%" "pruned 90%")
+formats=("float32 checkpoint" int8 "float32 checkpoint" int8 "sparse (CSC int8)")
+models=("$dense" "$out/dense-int8.nnq" "$pruned" "$out/pruned-int8.nnq" "$out/pruned-sparse.nnq")
+arrays() { sed -n 's/^size .* arrays \([0-9]*\) bytes.*/\1/p' "$1"; }
+weights=("$fw" "$(arrays "$out/dense-int8.txt")" "$fw" "$(arrays "$out/pruned-int8.txt")"
+         "$(arrays "$out/pruned-sparse.txt")")
+declare -a one many acc
+for _ in $(seq "$reps"); do
+    for m in 0 1 2 3 4; do
+        t=$(compute_s "${models[$m]}" 1)
+        acc[m]=$(sed -n 's/^result .* accuracy \([^ ]*\) .*/\1/p' "$out/run.txt")
+        one[m]=$(awk -v a="$t" -v b="${one[$m]:-}" 'BEGIN { print (b == "" || a < b) ? a : b }')
+        t=$(compute_s "${models[$m]}" 256)
+        many[m]=$(awk -v a="$t" -v b="${many[$m]:-}" 'BEGIN { print (b == "" || a < b) ? a : b }')
+    done
+done
 echo "| model | format | file bytes | weight bytes | float32 weights / file | test accuracy | 1 row (us) | batch 256 (rows/s) |"
 echo "|---|---|---:|---:|---:|---:|---:|---:|"
-row() { # NAME FORMAT MODEL WEIGHT_BYTES
-    local one many acc size
-    one=$(compute_s "$3" 1)
-    acc=$(sed -n 's/^result .* accuracy \([^ ]*\) .*/\1/p' "$out/run.txt")
-    many=$(compute_s "$3" 256)
-    size=$(stat -c %s "$3")
-    awk -v n="$1" -v f="$2" -v s="$size" -v w="$4" -v fw="$fw" -v a="$acc" -v o="$one" -v m="$many" 'BEGIN {
+for m in 0 1 2 3 4; do
+    awk -v n="${names[$m]}" -v f="${formats[$m]}" -v s="$(stat -c %s "${models[$m]}")" \
+        -v w="${weights[$m]}" -v fw="$fw" -v a="${acc[$m]}" -v o="${one[$m]}" -v b="${many[$m]}" 'BEGIN {
         printf "| %s | %s | %d | %d | %.2fx | %.2f%% | %.1f | %.0f |\n", n, f, s, w, fw / s, 100 * a,
-               1e6 * o / 10000, 10000 / m }'
-}
-arrays() { sed -n 's/^size .* arrays \([0-9]*\) bytes.*/\1/p' "$1"; }
-row dense "float32 checkpoint" "$dense" "$fw"
-row dense "int8" "$out/dense-int8.nnq" "$(arrays "$out/dense-int8.txt")"
-row "pruned 90%" "float32 checkpoint" "$pruned" "$fw"
-row "pruned 90%" "int8" "$out/pruned-int8.nnq" "$(arrays "$out/pruned-int8.txt")"
-row "pruned 90%" "sparse (CSR int8)" "$out/pruned-sparse.nnq" "$(arrays "$out/pruned-sparse.txt")"
+               1e6 * o / 10000, 10000 / b }'
+done
 echo
 echo "nn-predict --export of the pruned model (storage auto):"
 sed 's/^/    /' "$out/pruned-sparse.txt"

@@ -358,12 +358,44 @@ KERNEL static void sums_int8(int32_t *restrict acc, const int32_t *restrict xq,
     }
 }
 
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#include <immintrin.h>
+#define HAVE_GATHER 1
+/* sums_csc with AVX-512 gathers, 16 of a column's inputs in one instruction (GCC emulates a
+ * gather with single loads, at half the speed). */
+__attribute__((target("avx512f"))) static void sums_csc_avx512(
+    int32_t *restrict acc, const int32_t *restrict xq, const int8_t *restrict c,
+    const uint16_t *restrict idx, const uint32_t *restrict ptr, int out)
+{
+    for (int j = 0; j < out; j++) {
+        __m512i sum = _mm512_setzero_si512();
+        uint32_t k = ptr[j], end = ptr[j + 1];
+        for (; k + 16 <= end; k += 16) {
+            __m512i at = _mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)(idx + k)));
+            __m512i x = _mm512_i32gather_epi32(at, xq, 4);
+            __m512i cv = _mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(c + k)));
+            sum = _mm512_add_epi32(sum, _mm512_mullo_epi32(x, cv));
+        }
+        int32_t s = _mm512_reduce_add_epi32(sum);
+        for (; k < end; k++)
+            s += xq[idx[k]] * (int32_t)c[k];
+        acc[j] = s;
+    }
+}
+#endif
+
 /* The same with the codes as CSC: each output's sum over its stored codes, the inputs
  * gathered by row index. */
 KERNEL static void sums_csc(int32_t *restrict acc, const int32_t *restrict xq,
                             const int8_t *restrict c, const uint16_t *restrict idx,
                             const uint32_t *restrict ptr, int out)
 {
+#ifdef HAVE_GATHER
+    if (__builtin_cpu_supports("avx512f")) {
+        sums_csc_avx512(acc, xq, c, idx, ptr, out);
+        return;
+    }
+#endif
     for (int j = 0; j < out; j++) {
         int32_t sum = 0;
         for (uint32_t k = ptr[j]; k < ptr[j + 1]; k++)
