@@ -31,7 +31,8 @@
 #                 (with --max-categories and --missing-indicators), median and most-frequent;
 #                 nn-data info's columns; a model trained on it predicts the raw /test rows
 #                 (nn-predict --csv, columns reordered, no label) exactly as their encoded form,
-#                 and new rows with values never seen and gaps
+#                 and new rows with values never seen and gaps; nn-serve answers the same rows,
+#                 given as records by feature name, with the same probabilities
 #   encode_errors every new flag's bad values and every malformed column or raw row: one line
 #                 naming the flag, or the file, line and column; exit 1 or 2, no output left
 #   ranks         a file with categories and gaps imported once: the same model at 1, 2 and 4
@@ -334,6 +335,33 @@ case_encode() {
         grep -q '3 values outside the training categories in 3 rows' p3.txt ||
         fail "new rows: $(cat p3.txt)"
     [ "$(wc -l <new.out.csv)" = 4 ] || fail "new rows: $(cat new.out.csv)"
+    # nn-serve: the same new rows as records by feature name (a number as a string, null, an
+    # absent name, an extra name) answer the same probabilities, bit for bit
+    "$build/nn-serve" --model "$(newest ck)" --host 127.0.0.1 --port 0 >serve.log 2>&1 &
+    bg=$!
+    wait_line serve.log '^nn-serve .* on http://' 60 || fail "nn-serve did not start: $(cat serve.log)"
+    local url name
+    url=$(sed -n 's|.* on \(http://[0-9.]*:[0-9]*\).*|\1|p' serve.log | head -1)
+    name=$(sed -n 's|.*: model \([^ ]*\) .*|\1|p' serve.log | head -1)
+    curl -sf "${url%,}/v1/models/$name:predict" -o served.json -d '{"instances": [
+        {"income": 61.5, "zip": "0200", "note": "x", "city": "Reykjavik", "age": 33, "key": 900},
+        {"income": null, "zip": "0900", "city": "", "key": 901},
+        {"income": "40", "zip": "0100", "city": "Hanoi", "age": 70, "key": 902}]}' ||
+        fail "nn-serve: records by name refused: $(cat served.json 2>/dev/null)"
+    code=$(curl -s -o bad.json -w '%{http_code}' "${url%,}/v1/models/$name:predict" \
+        -d '{"instances": [{"age": "old"}]}')
+    [ "$code" = 400 ] && grep -q "instance 0: .*age.*: 'old' is not a number" bad.json ||
+        fail "nn-serve: a bad record: $code $(cat bad.json)"
+    kill -TERM "$bg"
+    wait "$bg" || true
+    bg=""
+    "$py" - <<'EOF' || fail "nn-serve and nn-predict --csv disagree on the new rows"
+import csv, json
+served = [r["probabilities"] for r in json.load(open("served.json"))["predictions"]]
+want = [[float(v) for v in r[2:]] for r in list(csv.reader(open("new.out.csv")))[1:]]
+assert [[float(v) for v in p] for p in served] == want, (served, want)
+print(f"nn-serve by feature name = nn-predict --csv on {len(want)} new rows")
+EOF
     echo "raw /test rows and /test/x: the same predictions ($(($(wc -l <enc.csv) - 1)) rows)"
 }
 

@@ -148,7 +148,8 @@ static void infer(nn_server *s, nn_serve_model *m, reply *r, int tf, conn_state 
         fail(r, 500, "out of memory for a request");
         return;
     }
-    int st = tf ? nn_serve_parse_tf(c->body.s, c->body.len, D, max, &p->q, err, sizeof err)
+    int st = tf ? nn_serve_parse_tf_enc(c->body.s, c->body.len, D, max,
+                                        m->enc.ncol ? &m->enc : NULL, &p->q, err, sizeof err)
                 : nn_serve_parse_v2(c->body.s, c->body.len,
                                     MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
                                                                 "Inference-Header-Content-Length"),

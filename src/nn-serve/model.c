@@ -57,6 +57,15 @@ nn_serve_model *nn_serve_model_load(const char *path, const char *name,
         snprintf(err, errlen, "%s: %s", path, why);
         goto fail;
     }
+    if (m->pre.encoder && nn_enc_from_text(&m->enc, m->pre.encoder, why, sizeof why) != 0) {
+        snprintf(err, errlen, "%s: /encoder: %s", path, why);
+        goto fail;
+    }
+    if (m->enc.ncol && m->enc.d != m->lo.sizes[0]) {
+        snprintf(err, errlen, "%s: /encoder makes %d features, the model takes %d; expected "
+                 "equal", path, m->enc.d, m->lo.sizes[0]);
+        goto fail;
+    }
     m->classify = m->lo.loss == NN_LOSS_XENT;
     m->step = (long)origin.source_step;
     snprintf(m->version, sizeof m->version, "%ld", m->step);
@@ -93,6 +102,7 @@ void nn_serve_model_free(nn_serve_model *m)
     free(m->params);
     nn_qmodel_free(&m->q);
     nn_preprocess_free(&m->pre);
+    nn_enc_free(&m->enc);
     free(m);
 }
 

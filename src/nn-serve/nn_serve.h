@@ -22,6 +22,7 @@
 #include <stdio.h>
 
 #include "nn_args.h"
+#include "nn_encode.h"
 #include "nn_model.h"
 #include "nn_preprocess.h"
 #include "nn_qmodel.h"
@@ -91,6 +92,7 @@ typedef struct nn_serve_model {
     float *params;       /* lo.n_params; NULL for an exported model */
     nn_qmodel q;         /* an exported model (q.blob set, docs/export.md): its int8 kernels */
     nn_preprocess pre;
+    nn_encoder enc;      /* the checkpoint's /encoder (enc.ncol 0: none): records by name */
     int classify;        /* softmax output: probabilities and a class per row */
     long step;           /* the checkpoint's step: the version every answer carries */
     char version[24];    /* step as text */
@@ -174,6 +176,12 @@ int nn_serve_parse_v2(const char *body, size_t len, const char *header_len, int 
                       size_t max_rows, nn_serve_req *r, char *err, size_t errlen);
 int nn_serve_parse_tf(const char *body, size_t len, int d, size_t max_rows, nn_serve_req *r,
                       char *err, size_t errlen);
+/* The same, and instances given as raw records by feature name, {"age": 30, "city": "Oslo",
+ * ...}, encoded by enc (the checkpoint's /encoder, docs/tabular.md) exactly as nn-predict
+ * --csv encodes a CSV row: numbers as written, strings as they are, null or an absent name a
+ * missing value; other names are ignored. enc NULL: rows of numbers only. */
+int nn_serve_parse_tf_enc(const char *body, size_t len, int d, size_t max_rows,
+                          const nn_encoder *enc, nn_serve_req *r, char *err, size_t errlen);
 void nn_serve_req_free(nn_serve_req *r);
 
 /* The outputs r asks for exist in m ("class" only for a classifier, "probabilities" or

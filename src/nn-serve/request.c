@@ -492,3 +492,80 @@ int nn_serve_parse_tf(const char *body, size_t len, int d, size_t max_rows, nn_s
         nn_serve_req_free(r);
     return one_line(st, err);
 }
+
+/* One record by feature name (object o) into x[d] through enc: each column's value as text
+ * (a number as written, a string without its quotes, null or absent: missing). 0, or 400. */
+static int fill_named(const nn_json *j, int o, size_t i, const nn_encoder *enc, float *x,
+                      char *err, size_t errlen)
+{
+    const char *f[enc->ncol ? enc->ncol : 1];
+    char *own[enc->ncol ? enc->ncol : 1];
+    int st = 0;
+    for (int c = 0; c < enc->ncol; c++)
+        own[c] = NULL, f[c] = "";
+    for (int c = 0; c < enc->ncol && !st; c++) {
+        int v = nn_json_get(j, o, enc->col[c].name);
+        nn_json_type t = v < 0 ? NN_JSON_NULL : nn_json_type_of(j, v);
+        size_t at = 0, n = v < 0 ? 0 : nn_json_raw(j, v, &at);
+        if (t == NN_JSON_NUMBER || t == NN_JSON_STRING) {
+            if (t == NN_JSON_STRING)
+                at++, n -= 2;
+            if (!(own[c] = malloc(n + 1))) {
+                st = BAD("out of memory");
+                break;
+            }
+            memcpy(own[c], j->s + at, n);
+            own[c][n] = 0;
+            f[c] = own[c];
+            if (t == NN_JSON_STRING && memchr(own[c], '\\', n))
+                st = BAD("instance %zu: \"%.60s\": a string with an escape; expected plain "
+                         "text (escapes are not decoded)", i, enc->col[c].name);
+        } else if (t != NN_JSON_NULL) {
+            st = BAD("instance %zu: \"%.60s\": expected a number, a string or null", i,
+                     enc->col[c].name);
+        }
+    }
+    int bad = 0;
+    nn_enc_status es = st ? NN_ENC_OK : nn_enc_row(enc, f, x, &bad, NULL);
+    if (!st && es != NN_ENC_OK)
+        st = BAD("instance %zu: \"%.60s\": '%.40s' %s", i, enc->col[bad].name, f[bad],
+                 es == NN_ENC_NOT_A_NUMBER ? "is not a number; expected a number or a missing "
+                                             "value"
+                 : es == NN_ENC_NONFINITE ? "is not finite; expected a float32 number"
+                                          : "is missing, and the model's data was imported "
+                                            "with --impute drop; expected a number");
+    for (int c = 0; c < enc->ncol; c++)
+        free(own[c]);
+    return st;
+}
+
+int nn_serve_parse_tf_enc(const char *body, size_t len, int d, size_t max_rows,
+                          const nn_encoder *enc, nn_serve_req *r, char *err, size_t errlen)
+{
+    nn_json j = {0};
+    memset(r, 0, sizeof *r);
+    int st = parse_body(body, len, "nothing", &j, err, errlen);
+    int ins = st ? -1 : nn_json_get(&j, 0, "instances");
+    int named = ins >= 0 && nn_json_type_of(&j, ins) == NN_JSON_ARRAY && nn_json_size(&j, ins) &&
+                nn_json_type_of(&j, nn_json_first(&j, ins)) == NN_JSON_OBJECT;
+    if (!st && !named) {
+        nn_json_free(&j);
+        return nn_serve_parse_tf(body, len, d, max_rows, r, err, errlen);
+    }
+    if (!st && !enc)
+        st = BAD("instances are records by name, but the model has no encoder (its data did "
+                 "not come from nn-data import-csv); expected rows of %d numbers", d);
+    if (!st && enc->d != d)
+        st = BAD("the model's encoder makes %d features, the model takes %d", enc->d, d);
+    if (!st)
+        st = alloc_rows(r, (size_t)nn_json_size(&j, ins), d, max_rows, err, errlen);
+    size_t i = 0;
+    for (int o = st ? -1 : nn_json_first(&j, ins); o >= 0 && !st; o = nn_json_next(&j, o), i++)
+        st = nn_json_type_of(&j, o) != NN_JSON_OBJECT
+                 ? BAD("instance %zu: expected an object by feature name, as the first", i)
+                 : fill_named(&j, o, i, enc, r->x + i * (size_t)d, err, errlen);
+    nn_json_free(&j);
+    if (st)
+        nn_serve_req_free(r);
+    return one_line(st, err);
+}
