@@ -44,10 +44,9 @@ int nn_adv_setup(nn_trainer *t, size_t max_local, char *err, size_t errlen);
 const float *nn_adv_perturb(nn_trainer *t, long step, const float *x, nn_batch_y y, size_t cnt);
 void nn_adv_describe(const nn_trainer *t);
 void nn_adv_free(nn_trainer *t);
-/* The training rows' per-feature range as read (before scaling) into t->pre.x_min and x_max
- * (replacing a resumed checkpoint's),
- * over every rank's shard (exact: the same at any rank count). Collective; 0, or 1 on every
- * rank after the error. */
+/* The training rows' per-feature range as read (before scaling), over every rank's shard
+ * (exact: the same at any rank count), into t->pre.x_min and x_max (replacing a resumed
+ * checkpoint's). Collective; 0, or 1 on every rank after the error. */
 int nn_adv_raw_range(nn_trainer *t);
 
 /* resume.c: prepare finds and reads the checkpoint and applies the resume rules to t->cfg,
