@@ -429,6 +429,11 @@ typedef struct {
     int bad;
 } lexer;
 
+static int hex(char c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
 /* The next token, unescaped, in lx->tok (NULL at the end or on a malformed one). */
 static const char *next(lexer *lx)
 {
@@ -446,7 +451,7 @@ static const char *next(lexer *lx)
         unsigned v;
         char ch = *lx->p++;
         if (ch == '%') {
-            if (sscanf(lx->p, "%2x", &v) != 1 || !lx->p[0] || !lx->p[1] || v == 0) {
+            if (!hex(lx->p[0]) || !hex(lx->p[1]) || sscanf(lx->p, "%2x", &v) != 1 || v == 0) {
                 lx->bad = 1;
                 return NULL;
             }
