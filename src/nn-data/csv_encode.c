@@ -34,7 +34,8 @@ int csv_decide_kinds(csv_job *j, int *again)
                    "as categories, or add the marker to --na-values if it means missing%s)",
                    j->path, cs->text_line, col_name(j, c, cn, sizeof cn),
                    quote_value(cs->text_value, qv, sizeof qv), cs->num, cs->text + cs->comma,
-                   cs->comma ? "; a decimal comma needs another --delimiter" : "");
+                   cs->comma ? "; a decimal comma or a control character is never taken for a "
+                               "category" : "");
         return EXIT_DATA;
     }
     return 0;

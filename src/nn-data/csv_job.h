@@ -48,7 +48,8 @@ enum { IMPUTE_DROP, IMPUTE_MEAN, IMPUTE_MEDIAN, IMPUTE_FREQUENT };
 
 /* Pass 1's evidence about one source column's kind. */
 typedef struct {
-    size_t num, text, comma; /* numbers, text, numbers with a decimal comma */
+    size_t num, text, comma; /* numbers, text, and values that are no category: numbers with
+                              * a decimal comma, values with a control character */
     size_t missing;          /* NA fields among kept rows */
     long text_line;          /* the first text (or decimal-comma) field: its line and value */
     char *text_value;

@@ -27,9 +27,13 @@ static row_status not_a_number(const csv_job *j, const char *const *fld, size_t 
     return ROW_ERROR;
 }
 
-/* A number written with a decimal comma ("2,5"): evidence of a numeric column, not text. */
-static int decimal_comma(const char *s)
+/* A number written with a decimal comma ("2,5"), or a value with a control character (a
+ * newline inside quotes, an escape sequence): never evidence of a categorical column. */
+static int not_a_category(const char *s)
 {
+    for (const char *p = s; *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            return 1;
     const char *comma = strchr(s, ',');
     char buf[64];
     double v;
@@ -46,7 +50,7 @@ static void note_kind(csv_job *j, size_t c, const char *s, nn_num_kind k)
 {
     col_seen *cs = &j->cs[c];
     if (k == NN_NUM_BAD) {
-        int comma = decimal_comma(s);
+        int comma = not_a_category(s);
         cs->comma += (size_t)comma;
         cs->text += (size_t)!comma;
         if (!cs->text_value) {

@@ -69,7 +69,7 @@ static const opt csv_opts[] = {
      "share one 'other' output, which also takes values never seen (0: no limit)"},
     {"na-values", 0, NN_ARG_STR, OFF(na_values), "NA,N/A,null,?,nan", "LIST", 0, 0, NULL, 0,
      "comma-separated markers of a missing value besides the empty field (ASCII case "
-     "ignored); '' for none"},
+     "ignored); ',' for none"},
     {"impute", 0, NN_ARG_STR, OFF(impute), "drop", "HOW", 0, 0,
      "drop|mean|median|most-frequent", 0,
      "a missing number: drop the row, or fill in the training rows' mean, median or most "
