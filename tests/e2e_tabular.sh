@@ -433,6 +433,8 @@ case_encode_errors() {
     expect_err 1 "--csv missing.csv: cannot open" o.csv "${p[@]}" --csv missing.csv --output o.csv
     expect_err 2 "--csv raw.csv and --data e.h5: expected one input" o.csv \
         "${p[@]}" --csv raw.csv --data e.h5 --output o.csv
+    expect_err 2 "--csv raw.csv goes with predictions; --attack reads a data file" o.csv \
+        "${p[@]}" --csv raw.csv --attack fgsm --eps 1
     # a checkpoint without an encoder (its data did not come from import-csv)
     printf '%s\n' 'a,b,y' '1,2,0' '3,4,1' '5,6,0' '7,8,1' >plain.csv
     "$nndata" import-csv plain.csv --label y -o plain.h5 >/dev/null

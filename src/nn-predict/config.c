@@ -102,6 +102,13 @@ int nn_predict_config_parse(nn_predict_config *cfg, int argc, char **argv, char 
                  "file", cfg->csv, cfg->data);
         return -1;
     }
+    if (cfg->csv && (cfg->export || cfg->attack || cfg->explain || cfg->importance)) {
+        snprintf(err, errlen, "--csv %s goes with predictions; --%s reads a data file (encode "
+                 "the rows with nn-data import-csv, then --data FILE.h5)", cfg->csv,
+                 cfg->export ? "export" : cfg->attack ? "attack" : cfg->explain ? "explain"
+                                                                           : "importance");
+        return -1;
+    }
     if (cfg->csv) /* the raw file stands for the data until rawcsv.c encodes it */
         cfg->data = cfg->csv;
     if (cfg->help || cfg->version)
