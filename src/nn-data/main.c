@@ -5,9 +5,13 @@
  * in import_idx.c, import_csv.c (with csv_rows.c, csv_classes.c, csv_job.c and labels.c) and
  * info.c, the error line and the output file's lifecycle in output.c. Serial: no MPI.
  *
- * Memory never scales with the input: IDX files are read a chunk of rows at a time, and CSV
- * files are read twice, record by record (pass 1 checks every row and learns the header, the
- * task and the classes; pass 2 writes), through the chunk-buffered writer of nn_h5write.h.
+ * Memory does not scale with the rows: IDX files are read a chunk of rows at a time, and CSV
+ * files record by record, in two to four passes (pass 1 checks every row and learns the
+ * header, the task, the classes and the columns' kinds; a statistics pass over the training
+ * rows learns the imputed values and the categories; the last pass encodes and writes),
+ * through the chunk-buffered writer of nn_h5write.h. The exceptions are the statistics that
+ * need them: --impute median and most-frequent keep each numeric column's training values,
+ * and a categorical column keeps its distinct values.
  *
  * Exit status: 0 success, 1 a data or I/O error, 2 a usage error. Every error is one line,
  * "nn-data: error: ...", and the output file is never left half-written. */
