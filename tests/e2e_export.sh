@@ -9,6 +9,8 @@
 #              ranks with the same bits, int8 and CSC storage alike; classes and probabilities
 #              as numpy's int8 pass gives them; accuracy and predictions within the stated
 #              tolerance of the float model's; nn-serve answers with the same probabilities
+#   tabular    a model of nn-data import-csv's data: the export carries /encoder and the
+#              training range, and nn-predict --csv runs raw rows through it
 #   bad        truncated, damaged and foreign files (at 1 and 2 ranks), and misused flags: one
 #              error line, exit 1 or 2
 set -euo pipefail
@@ -112,6 +114,35 @@ print(f"nn-serve on the export: class {out['class'][0]}, probabilities within {d
 EOF
     kill "$bg" && wait "$bg" 2>/dev/null || true
     bg=""
+}
+
+# A tabular model (nn-data import-csv with a categorical column): the export carries the
+# checkpoint's /encoder and training range, so nn-predict --csv runs raw rows through it.
+case_tabular() {
+    local i colors=(red green blue)
+    { echo "x,color,y"
+      for i in $(seq 0 119); do
+          echo "$(( (i * 37) % 11 )).5,${colors[$((i % 3))]},$(( (i % 3 == 0 || (i * 37) % 11 > 6) ? 1 : 0 ))"
+      done; } >t.csv
+    "$nndata" import-csv t.csv --label y -o t.h5 >/dev/null
+    mpi_run plain "$train" --data t.h5 --layers 4,16,2 --epochs 20 --batch 16 --checkpoint-dir ck --quiet
+    local ck
+    ck=$(newest ck)
+    pred plain --model "$ck" --export t.nnq --quiet
+    pred plain --model "$ck" --csv t.csv --output f.csv >f.txt
+    pred plain --model t.nnq --csv t.csv --output q.csv >q.txt
+    grep -q "raw rows  t.csv: 120 rows, 2 columns encoded" q.txt || fail "--csv on the export: $(cat q.txt)"
+    [ "$(cut -d, -f2 f.csv)" = "$(cut -d, -f2 q.csv)" ] ||
+        fail "raw rows through the export are classed otherwise than through the checkpoint"
+    have_h5py || return 0
+    /usr/bin/python3 - "$ck" <<'EOF' || fail "the export's /encoder or training range differs from the checkpoint's"
+import sys, h5py
+c, e = h5py.File(sys.argv[1], "r"), h5py.File("t.nnq", "r")
+assert c["encoder"][0] == e["encoder"][0]
+for n in ("x_min", "x_max"):
+    assert c["preprocess"][n][...].tobytes() == e["preprocess"][n][...].tobytes(), n
+print("t.nnq: /encoder and /preprocess/x_min, x_max as in the checkpoint; --csv classes as the checkpoint's")
+EOF
 }
 
 expect_error() {

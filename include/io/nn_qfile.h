@@ -11,10 +11,13 @@
  *     values    int8 [nnz], row uint16 [nnz], col_ptr uint32 [out + 1]   (csc: column j's
  *               codes are values[col_ptr[j] .. col_ptr[j+1]), at input rows row[..])
  *     scale     float32 [out]   bias float32 [out]
- *   /preprocess             as in a checkpoint (nn_preprocess.h), without class_weight
+ *   /preprocess             as in a checkpoint (nn_preprocess.h: the scaling and the training
+ *                           range x_min, x_max), without class_weight
+ *   /encoder                the checkpoint's raw-record encoder, when it has one (--csv, and
+ *                           nn-serve's records by feature name)
  *
- * checksum: FNV-1a 64 over the model (nn_qmodel_hash) and then /preprocess's method and
- * vectors; a reader refuses a file whose contents do not match it. */
+ * checksum: FNV-1a 64 over the model (nn_qmodel_hash), the range, the encoder's text, then
+ * /preprocess's method and vectors; a reader refuses a file whose contents do not match it. */
 #ifndef NN_QFILE_H
 #define NN_QFILE_H
 

@@ -22,10 +22,16 @@
 #include "nn_preprocess_h5.h"
 #include "nn_qfile.h"
 
-/* The checksum: the model, then /preprocess (method, vectors) when present. */
+/* The checksum: the model, then /preprocess (method, vectors) when present, then /encoder. */
 static uint64_t file_sum(const nn_qmodel *q, const nn_preprocess *pre)
 {
     uint64_t h = nn_qmodel_hash(q, NN_FNV_OFFSET);
+    if (pre && pre->x_shift && pre->x_min && pre->x_max) {
+        h = nn_fnv1a(h, pre->x_min, (size_t)pre->d * sizeof(float));
+        h = nn_fnv1a(h, pre->x_max, (size_t)pre->d * sizeof(float));
+    }
+    if (pre && pre->encoder)
+        h = nn_fnv1a(h, pre->encoder, strlen(pre->encoder) + 1);
     if (pre && pre->x_shift) {
         int32_t dk[2] = {pre->d, pre->y_shift ? pre->k : 0};
         h = nn_fnv1a(h, pre->method, strlen(pre->method));
@@ -103,8 +109,62 @@ static int pre_write(hid_t f, const nn_preprocess *pre)
         rc |= array_write(g, "y_scale", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 1, (hsize_t)pre->k,
                           1, pre->y_scale);
     }
+    if (pre->x_min && pre->x_max) { /* the training range (raw units), for --attack */
+        rc |= array_write(g, "x_min", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 1, (hsize_t)pre->d, 1,
+                          pre->x_min);
+        rc |= array_write(g, "x_max", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 1, (hsize_t)pre->d, 1,
+                          pre->x_max);
+    }
     H5Gclose(g);
     return rc;
+}
+
+/* /encoder, as a checkpoint has it: a 1-D dataset of one variable-length UTF-8 string, the
+ * raw-record encoder (nn_encode.h) that nn-predict --csv and nn-serve's records use. */
+static int encoder_write(hid_t f, const char *text)
+{
+    hsize_t one = 1;
+    hid_t t = H5Tcopy(H5T_C_S1), sp = H5Screate_simple(1, &one, NULL);
+    H5Tset_size(t, H5T_VARIABLE);
+    H5Tset_cset(t, H5T_CSET_UTF8);
+    hid_t d = H5Dcreate2(f, "encoder", t, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    int rc = d >= 0 && H5Dwrite(d, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, &text) >= 0 ? 0 : -1;
+    if (d >= 0 && H5Dclose(d) < 0)
+        rc = -1;
+    H5Sclose(sp);
+    H5Tclose(t);
+    return rc;
+}
+
+/* /encoder into *out (malloc'd), or NULL when the file has none. 0, or -1 when it is not one
+ * string. */
+static int encoder_read(hid_t f, char **out)
+{
+    *out = NULL;
+    if (H5Lexists(f, "/encoder", H5P_DEFAULT) <= 0)
+        return 0;
+    hid_t d = H5Dopen2(f, "/encoder", H5P_DEFAULT);
+    if (d < 0)
+        return -1;
+    hid_t ft = H5Dget_type(d), sp = H5Dget_space(d), t = H5Tcopy(H5T_C_S1);
+    H5Tset_size(t, H5T_VARIABLE);
+    if (ft >= 0 && H5Tget_class(ft) == H5T_STRING)
+        H5Tset_cset(t, H5Tget_cset(ft)); /* HDF5 converts no character set to another */
+    char *s = NULL;
+    int ok = ft >= 0 && H5Tget_class(ft) == H5T_STRING && H5Tis_variable_str(ft) > 0 &&
+             sp >= 0 && H5Sget_simple_extent_npoints(sp) == 1 &&
+             H5Dread(d, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, &s) >= 0 && s;
+    if (ok && !(*out = strdup(s)))
+        ok = 0;
+    if (s)
+        H5free_memory(s);
+    H5Tclose(t);
+    if (sp >= 0)
+        H5Sclose(sp);
+    if (ft >= 0)
+        H5Tclose(ft);
+    H5Dclose(d);
+    return ok ? 0 : -1;
 }
 
 int nn_qfile_write(const char *path, const nn_qmodel *q, const nn_preprocess *pre,
@@ -116,8 +176,7 @@ int nn_qfile_write(const char *path, const nn_qmodel *q, const nn_preprocess *pr
         snprintf(err, errlen, "%s: path too long", path);
         return -1;
     }
-    if (pre && !pre->x_shift)
-        pre = NULL;
+    const char *enc = pre ? pre->encoder : NULL; /* written whatever the scaling */
     hid_t f = nn_h5_mem_create(tmp);
     if (f < 0) {
         snprintf(err, errlen, "%s: cannot build the file in memory", tmp);
@@ -129,6 +188,8 @@ int nn_qfile_write(const char *path, const nn_qmodel *q, const nn_preprocess *pr
     struct tm tmv;
     strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&now, &tmv));
     uint64_t sum = file_sum(q, pre);
+    if (pre && !pre->x_shift)
+        pre = NULL;
     int rc = nn_h5_attr_i64(f, "nnq_format", NN_QFILE_FORMAT);
     rc |= nn_h5_attr(f, "layers", H5T_STD_I32LE, H5T_NATIVE_INT, (size_t)lo->n_layers + 1,
                      lo->sizes);
@@ -149,6 +210,8 @@ int nn_qfile_write(const char *path, const nn_qmodel *q, const nn_preprocess *pr
         H5Gclose(model);
     if (rc == 0 && pre)
         rc |= pre_write(f, pre);
+    if (rc == 0 && enc)
+        rc |= encoder_write(f, enc);
     rc = nn_h5_mem_save(f, rc == 0, tmp);
     if (rc < 0) {
         snprintf(err, errlen, "%s: building the file failed (out of memory?)", path);
@@ -469,6 +532,11 @@ int nn_qfile_read(const char *what, const char *path, nn_qmodel *q, nn_preproces
     }
     if (nn_preprocess_read_fid(f, path, &pre, why, sizeof why) != 0) {
         snprintf(err, errlen, "%s %s", what, why);
+        goto done;
+    }
+    if (encoder_read(f, &pre.encoder) != 0) {
+        snprintf(err, errlen, "%s %s: /encoder is not one readable string (damaged exported "
+                 "model)", what, path);
         goto done;
     }
     if (file_sum(q, &pre) != sum) {
