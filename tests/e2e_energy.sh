@@ -70,26 +70,23 @@ rapl)
     printf '1000000000\n' >pc/intel-rapl:0/max_energy_range_uj
     mkfifo pc/intel-rapl:0/energy_uj
     export NN_TEST_POWERCAP_DIR=$PWD/pc
-    # feed VALUES...: one value per open of the counter, in the background; $feeder is its
-    # pid. Each value waits for a reader to open the FIFO, and the next one for that reader to
-    # have closed it (an open with O_NONBLOCK fails with ENXIO once no reader is left), so no
-    # reader gets two values and no value is lost.
+    # feed VALUES...: the counter's values, one per read, in the background ($feeder is its
+    # pid). The feeder holds the FIFO open for writing the whole time (so a reader needs no
+    # end of file: fscanf stops at the newline) and writes the next value only when the pipe
+    # is empty again (FIONREAD 0: a reader's one read() took the last one); a reader that
+    # comes early waits in read() for it. A read too many waits for ever (the run times out);
+    # a read too few leaves values unread (fed fails).
     feed() {
         /usr/bin/python3 - pc/intel-rapl:0/energy_uj "$@" <<'PY' &
-import errno, os, sys, time
-path = sys.argv[1]
+import array, fcntl, os, sys, termios, time
+fd = os.open(sys.argv[1], os.O_RDWR)  # never blocks; this process only writes
+def pending():
+    n = array.array("i", [0])
+    fcntl.ioctl(fd, termios.FIONREAD, n)
+    return n[0]
 for v in sys.argv[2:]:
-    fd = os.open(path, os.O_WRONLY)  # blocks until a reader opens
     os.write(fd, (v + "\n").encode())
-    os.close(fd)
-    while True:  # until that reader has closed the FIFO
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_NONBLOCK)
-        except OSError as e:
-            if e.errno == errno.ENXIO:
-                break
-            raise
-        os.close(fd)
+    while pending():  # until a reader has taken it
         time.sleep(0.0005)
 PY
         feeder=$!
