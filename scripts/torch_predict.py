@@ -34,8 +34,10 @@ except ImportError as e:  # pragma: no cover
     print(f"torch_predict: FAIL: {e} (install python3-h5py and python3-numpy)", file=sys.stderr)
     sys.exit(1)
 
-FORMAT_VERSIONS = (1, 2, 3)  # the layout is the same; 2 widened the state checksum, 3 added
-# the target scaling and class weights (attributes, /preprocess/class_weight)
+FORMAT_VERSIONS = (1, 2, 3, 4)  # the layout is the same; 2 widened the state checksum, 3 added
+# the target scaling and class weights (attributes, /preprocess/class_weight), 4 the pruning,
+# distillation and adversarial-training attributes, /prune masks (the kernels themselves hold
+# the zeros) and /preprocess/x_min, x_max: nothing a forward pass reads
 
 
 def fail(msg):
