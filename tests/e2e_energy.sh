@@ -74,7 +74,7 @@ rapl)
     # pid). The feeder holds the FIFO open for writing the whole time (so a reader needs no
     # end of file: fscanf stops at the newline) and writes the next value only when the pipe
     # is empty again (FIONREAD 0: a reader's one read() took the last one); a reader that
-    # comes early waits in read() for it. A read too many waits for ever (the run times out);
+    # comes early waits in read() for it. A read too many waits for ever (mpi_run's hang guard);
     # a read too few leaves values unread (fed fails).
     feed() {
         /usr/bin/python3 - pc/intel-rapl:0/energy_uj "$@" <<'PY' &
@@ -98,7 +98,7 @@ PY
     }
     # the start, then epochs of +0.5 J, +0.8 J (wrapping at 1e9 uJ) and +1 J
     feed 999000000 999500000 300000 1300000
-    timeout 60 mpirun -np 2 --oversubscribe "$train" --data b.h5 --layers 8,16,3 --epochs 3 \
+    mpi_run 2 "$train" --data b.h5 --layers 8,16,3 --epochs 3 \
         --batch 32 --metrics m.csv --checkpoint-dir ck >train.log 2>&1 ||
         { cat train.log >&2; kill "$feeder" 2>/dev/null; fail "nn-train with the fake counter (a hang: a second reader?)"; }
     fed nn-train
@@ -112,7 +112,7 @@ PY
     close "$(per_1000 s.txt)" "$(awk 'BEGIN { print 1000 * 2.3 / 1200 }')" 1e-3 ||
         fail "J per 1,000 training samples: $(cat s.txt)"
     feed 5000000 5250000
-    timeout 60 mpirun -np 2 --oversubscribe "$predict" --model "$(newest ck)" --data b.h5 >p.log 2>&1 ||
+    mpi_run 2 "$predict" --model "$(newest ck)" --data b.h5 >p.log 2>&1 ||
         { cat p.log >&2; kill "$feeder" 2>/dev/null; fail "nn-predict with the fake counter"; }
     fed nn-predict
     grep -q '^energy 0.25 J for 100 predictions (RAPL, 1 host' p.log || fail "nn-predict: $(grep ^energy p.log)"

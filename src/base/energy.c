@@ -68,7 +68,7 @@ int nn_rapl_open(nn_rapl *r, const char *dir)
                  range > 0;
         snprintf(p, sizeof p, "%s/%s/energy_uj", dir, names[i]);
         if (ok && strlen(p) < sizeof r->path[0] && read_u64(p, &now) == 0) {
-            snprintf(r->path[r->n], sizeof r->path[0], "%s", p);
+            memcpy(r->path[r->n], p, strlen(p) + 1); /* fits: checked above */
             r->range[r->n] = range;
             r->last[r->n] = now;
             r->n++;
