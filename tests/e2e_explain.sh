@@ -171,6 +171,15 @@ errors)
     expect_usage plain "holds no training mean" --importance ig
     expect_usage plain "expected --output" --explain saliency
     expect_usage plain "expected one of them" --explain ig --importance ig --output a.csv
+    if have_py; then # a split without rows: the data's fault (exit 1), not a flag's
+        /usr/bin/python3 -c 'import h5py, numpy as np
+with h5py.File("empty.h5", "w") as f:
+    f["test/x"] = np.zeros((0, 8), np.float32); f["test/y"] = np.zeros((0,), np.int32)'
+        rc=0
+        pred plain --model ck.h5 --data empty.h5 --explain ig --output a.csv 2>err.log || rc=$?
+        [ "$rc" = 1 ] && grep -q '/test has no rows' err.log ||
+            { cat err.log >&2; fail "an empty split: exit $rc"; }
+    fi
     [ ! -e a.csv ] || fail "a refused run left a.csv"
     say "each bad flag: one line, exit 2 at 2 ranks, no output"
     ;;

@@ -113,13 +113,21 @@ static int setup(explainer *e, int need_baseline, int need_y)
     predictor *p = e->p;
     char err[ERRLEN] = "";
     int fail = parse_class(e, err, sizeof err, &e->fixed) != 0 ||
-               ex_parse_rows(p->cfg.rows, p->info.n, &e->sel, &e->n_sel, err, sizeof err) != 0;
+                       ex_parse_rows(p->cfg.rows, p->info.n, &e->sel, &e->n_sel, err,
+                                     sizeof err) != 0
+                   ? NN_EXIT_USAGE
+                   : 0;
+    if (!fail && e->n_sel == 0) { /* the data's fault, not a flag's */
+        snprintf(err, sizeof err, "--data %s: /%s has no rows; expected at least one to explain",
+                 p->cfg.data, p->split);
+        fail = 1;
+    }
     if (!fail && need_y && p->info.x_only) {
         snprintf(err, sizeof err, "--importance permutation: %s /%s has no y; expected labels "
                  "or targets to score the shuffled rows against", p->cfg.data, p->split);
-        fail = 1;
+        fail = NN_EXIT_USAGE;
     }
-    if ((fail = nn_fail(p->comm, fail ? NN_EXIT_USAGE : 0, err)) != 0)
+    if ((fail = nn_fail(p->comm, fail, err)) != 0)
         return fail;
     if (need_baseline && (fail = load_baseline(e)) != 0)
         return fail;
