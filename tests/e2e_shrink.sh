@@ -10,7 +10,8 @@
 #                 that of a model that learned
 #   prune_resume  a pruning run at 3 ranks resumed from a checkpoint inside an epoch, in the
 #                 middle of the schedule, ends bit-identical to the uninterrupted run
-#   prune_bad     flags that cannot work: one line, exit status 2 (at 2 ranks: on every rank)
+#   prune_bad     flags that cannot work: one line, exit status 2 (at 2 ranks: on every rank);
+#                 ranks whose masks differ (NN_TEST_PRUNE_SKEW) stop at the first mask update
 #   distill_np    --teacher with --distill-alpha 1 (the labels unused: all the student knows
 #                 comes through the teacher's softened outputs) at 1, 2 and 3 ranks with
 #                 --no-shuffle: the student learns to within 5 points of its teacher, from a
@@ -98,6 +99,12 @@ case_prune_bad() {
     expect_usage plain "--prune-end 1 must come after --prune-start 1" "${A[@]}" "${P[@]}" --prune-end 1
     expect_usage plain "--prune-every applies with --prune-to S (S > 0) only" "${A[@]}" --prune-every 3
     say "bad --prune-* flags: one line each, exit status 2"
+    # ranks whose masks differ (a test hook makes rank 1's differ) stop together at the check
+    rc=0
+    NN_TEST_PRUNE_SKEW=1 mpi_run 2 -x NN_TEST_PRUNE_SKEW "$train" "${A[@]}" "${P[@]}" >o.txt 2>e.txt || rc=$?
+    [ "$rc" != 0 ] && grep -q "nn-train: error: --prune-to: the ranks derived different masks at step 22" e.txt ||
+        { cat e.txt >&2; fail "masks that differ between ranks: exit status $rc"; }
+    say "masks that differ between ranks: exit status $rc at the first mask update (step 22)"
 }
 
 # a teacher, 10-32-16-4 (scaled as TAG says), trained once per case: teacher_TAG.h5

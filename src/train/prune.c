@@ -25,6 +25,7 @@ struct nn_prune {
     long t0, t1, every;  /* the schedule in optimizer steps */
     double S;
     int per_layer;
+    int skew; /* NN_TEST_PRUNE_SKEW=R (tests): rank R's mask is made to differ; else -1 */
 };
 
 /* The flags on their own and against --epochs; fills the resolved --prune-end. */
@@ -63,6 +64,8 @@ static int check(nn_trainer *t, char *err, size_t errlen)
 static void agree(const nn_trainer *t)
 {
     const nn_prune *p = t->prune;
+    if (p->skew == t->comm->rank)
+        p->mask[p->off[0]] ^= 1;
     uint64_t h = nn_fnv1a(NN_FNV_OFFSET, p->mask, t->lo.n_params);
     double lohi[2] = {(double)(h & 0xffffffffu), (double)(h >> 32)}, mn[2], mx[2];
     memcpy(mn, lohi, sizeof mn);
@@ -119,6 +122,8 @@ int nn_prune_setup(nn_trainer *t, char *err, size_t errlen)
         p->t1 = p->t0 + 1;
     p->every = t->cfg.prune_every;
     p->per_layer = strcmp(t->cfg.prune_scope, "layer") == 0;
+    const char *skew = getenv("NN_TEST_PRUNE_SKEW");
+    p->skew = skew ? atoi(skew) : -1;
     size_t z = 0;
     for (int i = 0; i < t->lo.n_layers; i++)
         z += nn_mask_zeros(p->mask + p->off[i], p->cnt[i]);
