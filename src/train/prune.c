@@ -73,9 +73,12 @@ static void agree(const nn_trainer *t)
     nn_comm_min_f64(t->comm, mn, 2);
     nn_comm_max_f64(t->comm, mx, 2);
     if (mn[0] != mx[0] || mn[1] != mx[1]) {
-        if (t->comm->rank == 0)
+        if (t->comm->rank == 0) {
             nn_error(t->comm, "--prune-to: the ranks derived different masks at step %ld (their "
                      "weights differ)", t->step);
+            fflush(stderr);
+        }
+        nn_comm_barrier(t->comm); /* the line is out before any rank aborts the job */
         nn_comm_abort(t->comm, NN_EXIT_FAILURE);
     }
 }
