@@ -40,7 +40,7 @@
 #   real          scikit-learn's iris, wine, breast_cancer, digits, diabetes and linnerud through
 #                 import-csv (test fraction 0.2, seed 42) and the recipes of docs/tabular.md:
 #                 at least LogisticRegression's test accuracy, LinearRegression's test MSE to
-#                 0.1% (the least-squares optimum in float32); with NN_TABULAR_MLP=1,
+#                 0.001% (the least-squares optimum in float32); with NN_TABULAR_MLP=1,
 #                 MLPClassifier / MLPRegressor with as many epochs printed beside them
 # The cases that need scikit-learn (report, diabetes, real) print SKIP without it, and fail under
 # CI=true (scripts/install-deps.sh --tests installs python3-sklearn).
@@ -478,7 +478,7 @@ case_real() {
     # the recipes of docs/tabular.md ("Real data sets"); the final checkpoint only; one process
     # each (the rank counts are e2e_tabular_ranks' business)
     local c=(--val-fraction 0 --quiet --checkpoint-every 1000000)
-    local lin=(--batch 0 --lr 0.01 --epochs 300) reg=(--batch 0 --lr 0.1 --epochs 1000)
+    local lin=(--batch 0 --lr 0.01 --epochs 300) reg=(--batch 0 --lr 0.1 --epochs 2000 --lr-schedule cosine)
     local t=(mpi_run plain "$train")
     "${t[@]}" --data iris.h5 --layers 4,3 "${lin[@]}" "${c[@]}" --checkpoint-dir iris
     "${t[@]}" --data wine.h5 --layers 13,3 "${lin[@]}" "${c[@]}" --checkpoint-dir wine
@@ -500,8 +500,8 @@ from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 warnings.simplefilter("ignore")
-epochs = {"iris": 300, "wine": 300, "breast_cancer": 300, "digits": 100, "diabetes": 1000,
-          "linnerud": 1000}
+epochs = {"iris": 300, "wine": 300, "breast_cancer": 300, "digits": 100, "diabetes": 2000,
+          "linnerud": 2000}
 bad = []
 for s in epochs:
     f = h5py.File(f"{s}.h5", "r")
@@ -531,7 +531,7 @@ for s in epochs:
             ).fit(xt, yt).predict(xs))
         print(f"{s:13s} /test {len(ys):3d} rows  MSE: LinearRegression {ref:.4f}  "
               f"nn-train {nn:.4f}{mlp}")
-        if nn > ref * (1 + 1e-3):
+        if nn > ref * (1 + 1e-5):  # the least-squares optimum, reached in float32
             bad.append(s)
 assert not bad, f"worse than scikit-learn's linear model: {bad}"
 EOF
