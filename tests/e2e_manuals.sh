@@ -1,6 +1,6 @@
 #!/bin/bash
 # e2e_manuals.sh: the man pages, bash completions and --version of every program.
-#   e2e_manuals.sh CASE BUILD_DIR      CASE: man | completion | version
+#   e2e_manuals.sh CASE BUILD_DIR      CASE: man | completion | version | readme
 # man: every page the build wrote (BUILD/man/man1) renders with groff -ww without a warning,
 #   has man(7)'s sections, and lists every flag that the program's --help lists.
 # completion: each script the build wrote (BUILD/completions) is loaded into a real bash and
@@ -8,6 +8,7 @@
 #   flags, choice values, files filtered by kind, --flag=value, nn-data's commands.
 # version: --version names the version, a commit of this repository, and each library as
 #   built against and as run.
+# readme: README's "Every flag" block is nn-train --help's list of flags, line for line.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 nn_test_setup "${1:?usage: $0 CASE BUILD_DIR}" "${2:-}" manuals-
@@ -153,6 +154,16 @@ case_version() {
             fail "nn-train --version's HDF5 does not match h5dump's $h5"
     fi
     say "4 programs: version, commit, and each library as built and as run"
+}
+
+case_readme() {
+    local readme=$here/../README.md
+    "$build/nn-train" --help | grep '^      --' >help.txt
+    awk '/^### Every flag/ { f = 1; next } f && /^```/ { if (++n == 2) exit; next } f && n == 1' \
+        "$readme" >readme.txt
+    [ -s readme.txt ] || fail "no \"### Every flag\" code block in $readme"
+    diff -u readme.txt help.txt >d.txt ||
+        fail "README's \"Every flag\" block differs from nn-train --help (update it from the help): $(head -20 d.txt)"
 }
 
 "case_$case_name"
