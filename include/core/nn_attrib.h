@@ -46,4 +46,42 @@ void nn_attr_grad(const nn_attr_model *m, const float *x, int B, const int *cls,
 void nn_attr_ig(const nn_attr_model *m, const float *x, const float *b, int n, int steps,
                 const int *cls, float *xpath, double *acc, float *attr);
 
+/* Exact integrated gradients of a piecewise-linear model (hidden activation relu or linear).
+ * Along the path b + a (x - b), a in [0, 1], the hidden units' on/off pattern is piecewise
+ * constant in a; within a segment the outputs z are affine in a and dz/dx is a constant J, so
+ * the integral of df/dx over the segment is J^T times the integral of df/dz along the segment's
+ * straight line in output space. The segments come layer by layer: with every breakpoint of
+ * layers < l found, layer l's pre-activations are affine between consecutive points, so a sign
+ * change between two points is one crossing, at the linear interpolation of the two values.
+ * The K-dim integral is adaptive 8-node Gauss-Legendre in double; one vector-Jacobian product
+ * per segment (at its midpoint's pattern) through nn_sgemm, all segments of a row in one pass,
+ * down to layer 1, whose map is the same on every segment (and whose pre-activations are
+ * affine along the whole path: computed at the two ends only), so it is applied once.
+ * Completeness holds to float rounding whatever the number of segments. The scratch grows with
+ * the largest segment count met (doubling, so rarely); nothing is allocated otherwise. */
+typedef struct {
+    size_t cap;    /* rows (path points) the pass buffers hold */
+    size_t cap_al; /* entries of al and tmp */
+    double *al;    /* (cap_al) the path positions, sorted */
+    double *tmp;   /* (cap_al) a layer's new breakpoints */
+    double *work;  /* (4 K) the output-space integral's scratch */
+    float *xp;     /* (2 D + 2 sizes[1]) the ends, scaled, and layer 1 at them */
+    float *pre[NN_MAX_LAYERS + 1]; /* pre[l] (cap, sizes[l]): pre-activations, l = 1..L */
+    float *act[NN_MAX_LAYERS + 1]; /* act[l] (cap, sizes[l]): activations, l = 1..L-1 */
+    float *da, *db; /* (cap, max_width) the backward pass's ping-pong buffers */
+    float *block;
+    double *acc;   /* (D + sizes[1]) */
+} nn_attr_exact;
+
+/* 1 when nn_attr_ig_exact applies to the layout (hidden activation relu or linear). */
+int nn_attr_exact_applies(const nn_layout *lo);
+/* Scratch for rows of up to cap points at first. 0, or -1 out of memory. */
+int nn_attr_exact_init(nn_attr_exact *e, const nn_layout *lo, int cap);
+void nn_attr_exact_free(nn_attr_exact *e);
+/* Exact IG of one row x (D) from b (D) for class (or output) cls into attr (D); *segments
+ * (may be NULL) the number of linear pieces of the path. 0, or -1: out of memory (the
+ * scratch could not grow), or more than 2^24 points on one path. */
+int nn_attr_ig_exact(const nn_attr_model *m, nn_attr_exact *e, const float *x, const float *b,
+                     int cls, float *attr, int *segments);
+
 #endif
