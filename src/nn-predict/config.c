@@ -38,7 +38,10 @@ static const nn_arg options[] = {
      "--explain/--importance ig: the class whose softmax probability is attributed (pred: "
      "each row's predicted class), or the regression output N (pred: 0)"},
     {"steps", 0, NN_ARG_LONG, OFF(steps), "64", "N", 1, 1e5, NULL, 0,
-     "integrated gradients: points on the path from the baseline"},
+     "integrated gradients: points on the path from the baseline (--ig-method riemann)"},
+    {"ig-method", 0, NN_ARG_STR, OFF(ig_method), "auto", "NAME", 0, 0, "auto|exact|riemann", 0,
+     "integrated gradients: exact (the path's linear pieces of a relu or linear model; "
+     "--steps unused), riemann (--steps midpoints), or auto (exact where it applies)"},
     {"baseline", 0, NN_ARG_STR, OFF(baseline), "mean", "FILE", 0, 0, NULL, 0,
      "integrated gradients' starting point: mean (the training mean in /preprocess), zero, or "
      "a file of D numbers in the raw features' units"},

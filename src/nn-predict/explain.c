@@ -39,6 +39,8 @@ typedef struct {
     float *base;        /* (D) the raw baseline, or NULL when no method needs one */
     char **names;       /* (D) feature names, rank 0 */
     int names_meta;
+    int exact;          /* IG: 1 the exact method (nn_attr_ig_exact), 0 the midpoint rule */
+    double segs[2];     /* exact IG: the rows' linear pieces, summed and at most (all ranks) */
 } explainer;
 
 /* ---------------------------------------------------------------- set-up */
@@ -60,6 +62,22 @@ static int parse_class(const explainer *e, char *err, size_t errlen, int *fixed)
     }
     *fixed = (int)v;
     return 0;
+}
+
+/* --ig-method into e->exact: auto takes the exact method where the model is piecewise linear.
+ * Exit status (decided alike on every rank: each holds the model's layout). */
+static int resolve_ig_method(explainer *e)
+{
+    const predictor *p = e->p;
+    const char *m = p->cfg.ig_method;
+    const int applies = nn_attr_exact_applies(&p->lo);
+    e->exact = strcmp(m, "exact") == 0 || (strcmp(m, "auto") == 0 && applies);
+    char err[ERRLEN] = "";
+    if (e->exact && !applies)
+        snprintf(err, sizeof err, "--ig-method exact: the model's hidden activation is %s, which "
+                 "is not piecewise linear; expected a relu or linear model, or --ig-method "
+                 "riemann (or auto)", nn_act_name(p->lo.act));
+    return nn_fail(p->comm, e->exact && !applies ? NN_EXIT_USAGE : 0, err);
 }
 
 /* --baseline mean|zero|FILE into e->base, on rank 0 and then everyone. Exit status. */
@@ -160,7 +178,7 @@ static int attribute(explainer *e, const char *method, float *rec)
 {
     predictor *p = e->p;
     const int D = e->D, W = EX_HEAD + D, ig = strcmp(method, "ig") == 0;
-    const int steps = ig ? (int)p->cfg.steps : 1;
+    const int steps = ig && !e->exact ? (int)p->cfg.steps : 1;
     size_t R = ig ? (size_t)(p->cfg.batch / steps > 0 ? p->cfg.batch / steps : 1)
                   : (size_t)p->cfg.batch;
     if (R > e->n_sel) /* the same on every rank and at every rank count */
@@ -180,7 +198,10 @@ static int attribute(explainer *e, const char *method, float *rec)
     float *fb = malloc((size_t)e->K * sizeof(float));
     int *cls = malloc(R * sizeof(int));
     double *acc = malloc((size_t)D * sizeof(double));
-    int fail = !xs || !x || !g || !fx || !fb || !cls || !acc || nn_work_init(&w, &p->lo, (int)B);
+    nn_attr_exact ex;
+    memset(&ex, 0, sizeof ex);
+    int fail = !xs || !x || !g || !fx || !fb || !cls || !acc || nn_work_init(&w, &p->lo, (int)B) ||
+               (ig && e->exact && nn_attr_exact_init(&ex, &p->lo, 1024) != 0);
     snprintf(err, sizeof err, "out of memory for passes of %zu rows of %d features", B, D);
     if (nn_fail(p->comm, fail, err))
         goto out;
@@ -192,7 +213,8 @@ static int attribute(explainer *e, const char *method, float *rec)
             fb[k] = (float)nn_attr_value(&p->lo, &p->pre, w.act[e->L], k);
     }
     double t0 = nn_now();
-    for (size_t j = e->lo / R; e->hi > e->lo && j <= (e->hi - 1) / R; j++) {
+    e->segs[0] = e->segs[1] = 0.0;
+    for (size_t j = e->lo / R; !fail && e->hi > e->lo && j <= (e->hi - 1) / R; j++) {
         size_t a = j * R > e->lo ? j * R : e->lo, b = (j + 1) * R < e->hi ? (j + 1) * R : e->hi;
         memset(x, 0, R * (size_t)D * sizeof(float));
         memcpy(x + (a - j * R) * (size_t)D, e->rows.x + (a - e->lo) * (size_t)D,
@@ -200,8 +222,19 @@ static int attribute(explainer *e, const char *method, float *rec)
         for (size_t i = 0; i < R; i++)
             cls[i] = e->fixed;
         nn_attr_grad(&m, x, (int)R, e->fixed >= 0 ? cls : NULL, cls, fx, ig ? NULL : g);
-        if (ig)
+        if (ig && !e->exact)
             nn_attr_ig(&m, x, e->base, (int)R, steps, cls, g, acc, g);
+        for (size_t s = a; ig && e->exact && s < b; s++) { /* row by row: the rows you own */
+            size_t i = s - j * R;
+            int segs = 0;
+            if ((fail = nn_attr_ig_exact(&m, &ex, x + i * (size_t)D, e->base, cls[i],
+                                         g + i * (size_t)D, &segs) != 0) != 0)
+                break;
+            e->segs[0] += segs;
+            e->segs[1] = segs > e->segs[1] ? segs : e->segs[1];
+        }
+        if (fail)
+            break;
         for (size_t s = a; s < b; s++) {
             size_t i = s - j * R;
             float *r = rec + (s - e->lo) * (size_t)W;
@@ -225,7 +258,14 @@ static int attribute(explainer *e, const char *method, float *rec)
         }
     }
     p->t_compute += nn_now() - t0;
+    snprintf(err, sizeof err, "--ig-method exact: out of memory for a path's linear pieces (or "
+             "more than 2^24 of them); expected --ig-method riemann");
+    if (!(fail = nn_fail(p->comm, fail, err)) && ig && e->exact) {
+        nn_comm_sum_f64(p->comm, e->segs, 1);
+        nn_comm_max_f64(p->comm, e->segs + 1, 1);
+    }
 out:
+    nn_attr_exact_free(&ex);
     nn_work_free(&w);
     free(xs);
     free(x);
@@ -263,17 +303,23 @@ static void say_completeness(const explainer *e, const float *all)
             worst = i;
     }
     const float *r = all + worst * W;
+    char how[96];
+    if (e->exact)
+        snprintf(how, sizeof how, "exact: %.1f linear pieces per row, at most %.0f",
+                 e->segs[0] / (double)e->n_sel, e->segs[1]);
+    else
+        snprintf(how, sizeof how, "riemann: %ld steps", e->p->cfg.steps);
     nn_say(e->p->comm, e->p->cfg.quiet,
            "complete %zu of %zu rows within 1%% (sum of attributions vs f(x) - f(baseline), "
-           "%ld steps); largest gap %.3g%% at row %zu (f(x) - f(baseline) = %.6g)\n",
-           within, e->n_sel, e->p->cfg.steps, 100.0 * r[EX_GAP], e->sel[worst],
+           "%s); largest gap %.3g%% at row %zu (f(x) - f(baseline) = %.6g)\n",
+           within, e->n_sel, how, 100.0 * r[EX_GAP], e->sel[worst],
            (double)r[EX_FX] - r[EX_FB]);
 }
 
 static ex_meta meta_of(const explainer *e, const char *method)
 {
     const predictor *p = e->p;
-    ex_meta m = {method, target_words(e), NULL, e->D, (int)p->cfg.steps, (int)p->cfg.repeats,
+    ex_meta m = {method, target_words(e), NULL, e->exact ? "exact" : "riemann", e->D, (int)p->cfg.steps, (int)p->cfg.repeats,
                  p->cfg.baseline, e->base, p->cfg.model, p->cfg.data, p->split, p->comm->size,
                  (const char *const *)e->names, e->names_meta};
     return m;
@@ -490,12 +536,17 @@ int explain_run(predictor *p)
     e.K = p->lo.sizes[e.L];
     const char *method = p->cfg.explain ? p->cfg.explain : p->cfg.importance;
     int ig = strcmp(method, "ig") == 0, perm = strcmp(method, "permutation") == 0;
-    int rc = setup(&e, ig, perm);
+    int rc = ig ? resolve_ig_method(&e) : 0;
+    if (rc == 0)
+        rc = setup(&e, ig, perm);
     if (rc == 0) {
         nn_say(p->comm, p->cfg.quiet, "%s %s: %zu rows, attributing the %s", p->cfg.explain ?
                "explain" : "importance", method, e.n_sel, perm ? "model's score" :
                target_words(&e));
-        if (ig)
+        if (ig && e.exact)
+            nn_say(p->comm, p->cfg.quiet, "; baseline %s, exact (the path's linear pieces)",
+                   p->cfg.baseline);
+        else if (ig)
             nn_say(p->comm, p->cfg.quiet, "; baseline %s, %ld steps", p->cfg.baseline,
                    p->cfg.steps);
         if (perm)

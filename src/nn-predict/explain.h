@@ -18,7 +18,8 @@ typedef struct {
     const char *method;       /* ig | gradxinput | saliency | permutation */
     const char *target;       /* what f is, in words ("softmax probability of the class") */
     const char *metric;       /* --importance: "accuracy drop" or "MSE rise (targets' units)" */
-    int D, steps, repeats;
+    const char *ig_method;    /* IG: "exact" or "riemann" (--ig-method auto resolved) */
+    int D, steps, repeats;    /* steps: the midpoints of riemann (written for exact too) */
     const char *baseline;     /* --baseline as given */
     const float *base;        /* (D) the baseline used, or NULL */
     const char *model, *data, *split;

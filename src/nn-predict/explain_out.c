@@ -299,6 +299,7 @@ static int attr_h5(const char *tmp, const ex_meta *m, const size_t *rows, const 
         int na = common_attrs(m, a, when, sizeof when);
         a[na++] = (nn_h5t_attr){"target", 0, m->target, 0};
         if (ig) {
+            a[na++] = (nn_h5t_attr){"ig_method", 0, m->ig_method, 0};
             a[na++] = (nn_h5t_attr){"steps", NN_H5T_I64, NULL, m->steps};
             a[na++] = (nn_h5t_attr){"baseline_from", 0, m->baseline, 0};
         }
@@ -414,8 +415,10 @@ int ex_write_importance(const char *path, nn_out_kind kind, const ex_meta *m,
             a[na++] = (nn_h5t_attr){"rows", NN_H5T_I64, NULL, (double)n_rows};
             if (strcmp(m->method, "permutation") == 0)
                 a[na++] = (nn_h5t_attr){"repeats", NN_H5T_I64, NULL, m->repeats};
-            else
+            else {
+                a[na++] = (nn_h5t_attr){"ig_method", 0, m->ig_method, 0};
                 a[na++] = (nn_h5t_attr){"steps", NN_H5T_I64, NULL, m->steps};
+            }
             rc = nn_h5_table_write(tmp, d, 4, a, na);
             free(rk);
         }

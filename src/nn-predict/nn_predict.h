@@ -37,6 +37,7 @@ typedef struct {
     const char *rows;       /* --rows LIST of file rows, or NULL: the whole split */
     const char *klass;      /* --class pred|N: the class (or output) attributed */
     const char *baseline;   /* --baseline mean|zero|FILE: IG's starting point */
+    const char *ig_method;  /* --ig-method auto|exact|riemann */
     long steps, repeats, seed;
     double watts_per_core, grid_intensity; /* energy (docs/energy.md) */
     /* --export (export.c, docs/export.md) */
