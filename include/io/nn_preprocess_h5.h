@@ -1,5 +1,6 @@
 /* nn_preprocess_h5.h: reading a checkpoint's /preprocess group (layout in nn_preprocess.h,
- * docs/nn-predict.md) with the HDF5 C API; writing it is part of nn_ckpt_write. */
+ * docs/nn-predict.md) with the HDF5 C API (writing it is part of nn_ckpt_write), and its
+ * /encoder both ways. */
 #ifndef NN_PREPROCESS_H5_H
 #define NN_PREPROCESS_H5_H
 
@@ -17,5 +18,12 @@ int nn_preprocess_read(const char *ckpt, nn_preprocess *p, char *err, size_t err
  * images from memory this way); ckpt only names it in messages. */
 int nn_preprocess_read_fid(int64_t f, const char *ckpt, nn_preprocess *p, char *err,
                            size_t errlen);
+
+/* /encoder: the raw-record encoder's text (nn_encode.h), as a 1-D dataset of one
+ * variable-length UTF-8 string, the form of the data file's /meta/encoder. Checkpoints and
+ * exported models (nn_qfile.h) carry it alike. f is an open file (hid_t). Write: 0 or -1.
+ * Read: *out malloc'd, or NULL when the file has none; 0, or -1 when it is not one string. */
+int nn_encoder_write_fid(int64_t f, const char *text);
+int nn_encoder_read_fid(int64_t f, char **out);
 
 #endif

@@ -93,56 +93,6 @@ static int tensors_write(hid_t parent, const char *name, const nn_layout *lo, co
     return rc;
 }
 
-
-
-/* /encoder: the raw-record encoder's text (nn_encode.h), a 1-D dataset of one variable-length
- * UTF-8 string, as the data file's /meta/encoder. 0 or -1. */
-static int encoder_write(hid_t f, const char *text)
-{
-    hsize_t one = 1;
-    hid_t t = H5Tcopy(H5T_C_S1), sp = H5Screate_simple(1, &one, NULL);
-    H5Tset_size(t, H5T_VARIABLE);
-    H5Tset_cset(t, H5T_CSET_UTF8);
-    hid_t d = H5Dcreate2(f, "encoder", t, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    int rc = d >= 0 && H5Dwrite(d, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, &text) >= 0 ? 0 : -1;
-    if (d >= 0 && H5Dclose(d) < 0)
-        rc = -1;
-    H5Sclose(sp);
-    H5Tclose(t);
-    return rc;
-}
-
-/* /encoder into *out (malloc'd), or NULL when the file has none. 0, or -1 when it is not one
- * string. */
-static int encoder_read(hid_t f, char **out)
-{
-    *out = NULL;
-    if (H5Lexists(f, "/encoder", H5P_DEFAULT) <= 0)
-        return 0;
-    hid_t d = H5Dopen2(f, "/encoder", H5P_DEFAULT);
-    if (d < 0)
-        return -1;
-    hid_t ft = H5Dget_type(d), sp = H5Dget_space(d), t = H5Tcopy(H5T_C_S1);
-    H5Tset_size(t, H5T_VARIABLE);
-    if (ft >= 0 && H5Tget_class(ft) == H5T_STRING)
-        H5Tset_cset(t, H5Tget_cset(ft)); /* HDF5 converts no character set to another */
-    char *s = NULL;
-    int ok = ft >= 0 && H5Tget_class(ft) == H5T_STRING && H5Tis_variable_str(ft) > 0 &&
-             sp >= 0 && H5Sget_simple_extent_npoints(sp) == 1 &&
-             H5Dread(d, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, &s) >= 0 && s;
-    if (ok && !(*out = strdup(s)))
-        ok = 0;
-    if (s)
-        H5free_memory(s);
-    H5Tclose(t);
-    if (sp >= 0)
-        H5Sclose(sp);
-    if (ft >= 0)
-        H5Tclose(ft);
-    H5Dclose(d);
-    return ok ? 0 : -1;
-}
-
 /* The pruning masks (format 4, docs/shrink.md): /prune/dense_<i>/mask, uint8 [in, out], 1
  * where the kernel's weight is kept, chunked with Fletcher32 like the tensors. mask has
  * n_params bytes in the flat layout; only the kernels' are stored. */
@@ -321,7 +271,7 @@ int nn_ckpt_write_masked(const char *path, const nn_layout *lo, const float *par
     if (mask)
         rc |= masks_write(f, lo, mask);
     if (enc)
-        rc |= encoder_write(f, enc);
+        rc |= nn_encoder_write_fid(f, enc);
     for (int k = 0; k < NN_A_N; k++)
         rc |= attr_put(f, &nn_ckpt_attrs[k], nn_ckpt_attr_in(&val, k));
     rc |= nn_h5_attr(f, "state_checksum", H5T_NATIVE_UINT64, H5T_NATIVE_UINT64, 0, &sum);
@@ -547,7 +497,7 @@ static int load_fid(hid_t f, const char *path, nn_ckpt_info *info, float **param
     if (read_info(f, path, info, err, errlen) != 0 ||
         nn_preprocess_read_fid(f, path, &pre, err, errlen) != 0)
         goto done;
-    if (encoder_read(f, &pre.encoder) != 0) {
+    if (nn_encoder_read_fid(f, &pre.encoder) != 0) {
         snprintf(err, errlen, "%s: /encoder is not one readable string (damaged checkpoint)",
                  path);
         goto done;

@@ -1,5 +1,6 @@
 /* preprocess_h5.c: reads a checkpoint's /preprocess group (nn_preprocess.h) with the HDF5 C
- * API. Strings may be fixed-length (nn-train's writer) or variable-length (h5py's default). */
+ * API, and reads and writes its /encoder. Strings may be fixed-length (nn-train's writer) or
+ * variable-length (h5py's default). */
 #include <hdf5.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -182,4 +183,50 @@ done:
     if (g >= 0)
         H5Gclose(g);
     return rc;
+}
+
+/* ---- /encoder (checkpoints and exported models alike) ---- */
+
+int nn_encoder_write_fid(int64_t f, const char *text)
+{
+    hsize_t one = 1;
+    hid_t t = H5Tcopy(H5T_C_S1), sp = H5Screate_simple(1, &one, NULL);
+    H5Tset_size(t, H5T_VARIABLE);
+    H5Tset_cset(t, H5T_CSET_UTF8);
+    hid_t d = H5Dcreate2(f, "encoder", t, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    int rc = d >= 0 && H5Dwrite(d, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, &text) >= 0 ? 0 : -1;
+    if (d >= 0 && H5Dclose(d) < 0)
+        rc = -1;
+    H5Sclose(sp);
+    H5Tclose(t);
+    return rc;
+}
+
+int nn_encoder_read_fid(int64_t f, char **out)
+{
+    *out = NULL;
+    if (H5Lexists(f, "/encoder", H5P_DEFAULT) <= 0)
+        return 0;
+    hid_t d = H5Dopen2(f, "/encoder", H5P_DEFAULT);
+    if (d < 0)
+        return -1;
+    hid_t ft = H5Dget_type(d), sp = H5Dget_space(d), t = H5Tcopy(H5T_C_S1);
+    H5Tset_size(t, H5T_VARIABLE);
+    if (ft >= 0 && H5Tget_class(ft) == H5T_STRING)
+        H5Tset_cset(t, H5Tget_cset(ft)); /* HDF5 converts no character set to another */
+    char *s = NULL;
+    int ok = ft >= 0 && H5Tget_class(ft) == H5T_STRING && H5Tis_variable_str(ft) > 0 &&
+             sp >= 0 && H5Sget_simple_extent_npoints(sp) == 1 &&
+             H5Dread(d, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, &s) >= 0 && s;
+    if (ok && !(*out = strdup(s)))
+        ok = 0;
+    if (s)
+        H5free_memory(s);
+    H5Tclose(t);
+    if (sp >= 0)
+        H5Sclose(sp);
+    if (ft >= 0)
+        H5Tclose(ft);
+    H5Dclose(d);
+    return ok ? 0 : -1;
 }

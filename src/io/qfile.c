@@ -119,53 +119,6 @@ static int pre_write(hid_t f, const nn_preprocess *pre)
     return rc;
 }
 
-/* /encoder, as a checkpoint has it: a 1-D dataset of one variable-length UTF-8 string, the
- * raw-record encoder (nn_encode.h) that nn-predict --csv and nn-serve's records use. */
-static int encoder_write(hid_t f, const char *text)
-{
-    hsize_t one = 1;
-    hid_t t = H5Tcopy(H5T_C_S1), sp = H5Screate_simple(1, &one, NULL);
-    H5Tset_size(t, H5T_VARIABLE);
-    H5Tset_cset(t, H5T_CSET_UTF8);
-    hid_t d = H5Dcreate2(f, "encoder", t, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    int rc = d >= 0 && H5Dwrite(d, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, &text) >= 0 ? 0 : -1;
-    if (d >= 0 && H5Dclose(d) < 0)
-        rc = -1;
-    H5Sclose(sp);
-    H5Tclose(t);
-    return rc;
-}
-
-/* /encoder into *out (malloc'd), or NULL when the file has none. 0, or -1 when it is not one
- * string. */
-static int encoder_read(hid_t f, char **out)
-{
-    *out = NULL;
-    if (H5Lexists(f, "/encoder", H5P_DEFAULT) <= 0)
-        return 0;
-    hid_t d = H5Dopen2(f, "/encoder", H5P_DEFAULT);
-    if (d < 0)
-        return -1;
-    hid_t ft = H5Dget_type(d), sp = H5Dget_space(d), t = H5Tcopy(H5T_C_S1);
-    H5Tset_size(t, H5T_VARIABLE);
-    if (ft >= 0 && H5Tget_class(ft) == H5T_STRING)
-        H5Tset_cset(t, H5Tget_cset(ft)); /* HDF5 converts no character set to another */
-    char *s = NULL;
-    int ok = ft >= 0 && H5Tget_class(ft) == H5T_STRING && H5Tis_variable_str(ft) > 0 &&
-             sp >= 0 && H5Sget_simple_extent_npoints(sp) == 1 &&
-             H5Dread(d, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, &s) >= 0 && s;
-    if (ok && !(*out = strdup(s)))
-        ok = 0;
-    if (s)
-        H5free_memory(s);
-    H5Tclose(t);
-    if (sp >= 0)
-        H5Sclose(sp);
-    if (ft >= 0)
-        H5Tclose(ft);
-    H5Dclose(d);
-    return ok ? 0 : -1;
-}
 
 int nn_qfile_write(const char *path, const nn_qmodel *q, const nn_preprocess *pre,
                    const nn_qfile_meta *meta, char *err, size_t errlen)
@@ -211,7 +164,7 @@ int nn_qfile_write(const char *path, const nn_qmodel *q, const nn_preprocess *pr
     if (rc == 0 && pre)
         rc |= pre_write(f, pre);
     if (rc == 0 && enc)
-        rc |= encoder_write(f, enc);
+        rc |= nn_encoder_write_fid(f, enc);
     rc = nn_h5_mem_save(f, rc == 0, tmp);
     if (rc < 0) {
         snprintf(err, errlen, "%s: building the file failed (out of memory?)", path);
@@ -534,7 +487,7 @@ int nn_qfile_read(const char *what, const char *path, nn_qmodel *q, nn_preproces
         snprintf(err, errlen, "%s %s", what, why);
         goto done;
     }
-    if (encoder_read(f, &pre.encoder) != 0) {
+    if (nn_encoder_read_fid(f, &pre.encoder) != 0) {
         snprintf(err, errlen, "%s %s: /encoder is not one readable string (damaged exported "
                  "model)", what, path);
         goto done;
