@@ -17,6 +17,11 @@
 #   regress     a regression model with target scaling (targets in the hundreds): IG of the
 #               output in the targets' units from a FILE (64 steps) and from --baseline zero
 #               (128 steps: a longer path), against the reference, complete within 1%
+#   exact       IG of a relu model with two hidden layers, --ig-method auto (exact): the same
+#               bytes at 1 and 3 ranks; every row complete to 1e-4 relative (the midpoint rule
+#               at 64 steps misses by more on this model, so a breakpoint left out shows);
+#               every attribution against the reference's own exact walk (float64); --ig-method
+#               exact on a tanh model: one line, exit 2
 #   errors      bad --rows, --class, --baseline (mean without zscore, a file of the wrong
 #               length), --explain without --output, --explain with --importance: each one
 #               line, exit 2 on every rank (mpirun -np 2 for the checks after loading), no
@@ -146,6 +151,37 @@ regress)
     awk -v f="$fx" 'BEGIN { exit !(f > 20) }' || fail "f(x) $fx: expected the targets' units (~150)"
     say "regression IG in the targets' units, complete within 1%, from zero and from a file"
     ;;
+exact)
+    make_syn
+    run_np plain --data syn.h5 --layers 8,16,12,2 --activation relu --epochs 10 --batch 32 \
+        --lr 0.01 --optimizer adam --seed 1 --checkpoint-dir ck --quiet >train.log 2>&1 ||
+        { cat train.log >&2; fail "nn-train 8,16,12,2"; }
+    cp "$(newest ck)" ck.h5
+    for np in plain 3; do
+        pred "$np" --model ck.h5 --data syn.h5 --explain ig --output "ex_$np.csv" >"ex_$np.log" ||
+            { cat "ex_$np.log" >&2; fail "--explain ig (exact) at $np"; }
+    done
+    cmp ex_plain.csv ex_3.csv || fail "exact IG: 3 ranks wrote another file than 1"
+    grep -q 'exact (the path' ex_plain.log || fail "auto did not take the exact method on relu"
+    gap=$(col_max ex_plain.csv gap)
+    awk -v g="$gap" 'BEGIN { exit !(g <= 1e-4) }' || fail "exact IG: largest gap $gap > 1e-4"
+    grep -q '^complete 300 of 300 rows' ex_plain.log || fail "summary: $(grep complete ex_plain.log)"
+    pred plain --model ck.h5 --data syn.h5 --explain ig --ig-method riemann --output rie.csv \
+        >rie.log || { cat rie.log >&2; fail "--ig-method riemann"; }
+    rgap=$(col_max rie.csv gap)
+    awk -v g="$rgap" 'BEGIN { exit !(g > 1e-4) }' ||
+        fail "the midpoint rule's largest gap $rgap: this model has too few kinks to test"
+    say "exact IG: the same file at 1 and 3 ranks, largest gap $gap (64 midpoints: $rgap)"
+    reference ex_plain.csv --method ig --ig-method exact
+    run_np plain --data syn.h5 --layers 8,4,2 --activation tanh --epochs 1 --seed 1 \
+        --checkpoint-dir ck_tanh --quiet >/dev/null 2>&1 || fail "nn-train tanh"
+    rc=0
+    pred plain --model "$(newest ck_tanh)" --data syn.h5 --explain ig --ig-method exact \
+        --output t.csv >out.log 2>err.log || rc=$?
+    [ "$rc" = 2 ] && [ "$(grep -c error err.log)" = 1 ] && grep -q 'not piecewise linear' err.log ||
+        { cat err.log >&2; fail "--ig-method exact on tanh: exit $rc"; }
+    [ ! -e t.csv ] || fail "a refused run left t.csv"
+    ;;
 errors)
     make_syn
     # a model without zscore, so --baseline mean has no training mean to take
@@ -204,5 +240,5 @@ plot)
     [ "$(png_size bars.png)" = 900x520 ] || fail "bars.png is $(png_size bars.png); expected 900x520"
     say "image | heatmap panels (3 rows) and a bar chart"
     ;;
-*) fail "unknown case (attrib importance regress errors plot)" ;;
+*) fail "unknown case (attrib importance regress exact errors plot)" ;;
 esac
