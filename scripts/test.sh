@@ -49,5 +49,5 @@ if [ $sanitize = 1 ]; then
     # for the MPI programs that make the tests' models).
     (cd "$root/build-asan" && ctest --output-on-failure --timeout 900 -j "$jobs" -L serve)
     # Each libFuzzer harness for a short while on the committed corpus and regressions.
-    FUZZ_SECONDS=${FUZZ_SECONDS:-15} "$root/scripts/fuzz.sh" --ci
+    FUZZ_SECONDS=${FUZZ_SECONDS:-10} "$root/scripts/fuzz.sh" --ci
 fi
