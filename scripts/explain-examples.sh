@@ -4,7 +4,10 @@
 # 1. Fashion-MNIST (FMNIST_DIR, default out/fashion-mnist, as scripts/fashion-mnist.sh leaves
 #    it: fmnist.h5 and ckpt/latest): integrated gradients of test rows 0-3 from the training
 #    mean and from zero (black), pictured by plot-attribution.sh (OUT_DIR/fmnist-ig-mean.png,
-#    fmnist-ig-zero.png); IG's completeness over test rows 0-999 at 32, 64, 128 and 256 steps.
+#    fmnist-ig-zero.png); IG's completeness over test rows 0-999: the exact method (the
+#    default on this relu model) and, in the same run, the midpoint rule at 32, 64, 128 and
+#    256 steps, with each one's time; the exact attributions against explain_reference.py's
+#    float64 walk over the same rows (numpy; about 2 minutes).
 # 2. Tabular: scikit-learn's breast_cancer set (tests/sklearn_data.py; 30 named features)
 #    through nn-data import-csv and nn-train 30,16,2, then --importance permutation and ig on
 #    /test, each as a bar chart (OUT_DIR/cancer-permutation.png, cancer-ig.png).
@@ -36,10 +39,16 @@ for b in mean zero; do
     run "$here/plot-attribution.sh" fmnist-ig-$b.h5 "$fm/fmnist.h5" fmnist-ig-$b.png 4 \
         "$classes"
 done
+run mpirun -np 2 "$build/nn-predict" --model "$ck" --data "$fm/fmnist.h5" --explain ig \
+    --rows 0-999 --output fmnist-ig-1000-exact.h5 | summary
 for s in 32 64 128 256; do
     run mpirun -np 2 "$build/nn-predict" --model "$ck" --data "$fm/fmnist.h5" --explain ig \
-        --rows 0-999 --steps $s --output fmnist-ig-1000-$s.h5 | summary
+        --ig-method riemann --rows 0-999 --steps $s --output fmnist-ig-1000-$s.h5 | summary
 done
+if /usr/bin/python3 -c 'import h5py, numpy' 2>/dev/null; then
+    run /usr/bin/python3 "$here/explain_reference.py" "$ck" "$fm/fmnist.h5" \
+        fmnist-ig-1000-exact.h5 --method ig --rows 0-999 --engine numpy
+fi
 
 # ---- 2. breast_cancer
 run /usr/bin/python3 "$here/../tests/sklearn_data.py" breast_cancer cancer.csv
