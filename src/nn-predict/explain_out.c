@@ -199,18 +199,6 @@ static void put_field(FILE *f, const char *s)
     fputc('"', f);
 }
 
-static int close_file(FILE *f)
-{
-    int e = 0;
-    if (fflush(f) != 0 || ferror(f))
-        e = errno ? errno : EIO;
-    else if (fsync(fileno(f)) != 0)
-        e = errno;
-    if (fclose(f) != 0 && !e)
-        e = errno ? errno : EIO;
-    return e;
-}
-
 static int attr_csv(const char *tmp, const ex_meta *m, const size_t *rows, const float *rec,
                     size_t n)
 {
@@ -234,7 +222,7 @@ static int attr_csv(const char *tmp, const ex_meta *m, const size_t *rows, const
             fprintf(f, ",%.9g", (double)r[EX_HEAD + j]);
         fputc('\n', f);
     }
-    return close_file(f);
+    return nn_predict_close(f);
 }
 
 static void now_utc(char *when, size_t len)
@@ -312,44 +300,15 @@ static int attr_h5(const char *tmp, const ex_meta *m, const size_t *rows, const 
     return rc;
 }
 
-/* Writes with writer into "<path>.tmp" and renames it into place. */
-static int atomic(const char *path, int rc_of_write, const char *tmp, char *err, size_t errlen)
-{
-    int rc = rc_of_write;
-    if (rc != 0) {
-        snprintf(err, errlen, "--output %s: writing %s failed: %s", path, tmp,
-                 rc > 0 ? strerror(rc) : "building the HDF5 file in memory failed (out of "
-                                         "memory?)");
-        unlink(tmp);
-        return -1;
-    }
-    if ((rc = nn_rename_durable(tmp, path)) != 0) {
-        snprintf(err, errlen, "--output %s: cannot rename %s into place: %s", path, tmp,
-                 strerror(rc));
-        unlink(tmp);
-        return -1;
-    }
-    return 0;
-}
-
-static int tmp_name(const char *path, char *tmp, size_t len, char *err, size_t errlen)
-{
-    if (snprintf(tmp, len, "%s.tmp", path) >= (int)len) {
-        snprintf(err, errlen, "--output %s: path too long", path);
-        return -1;
-    }
-    return 0;
-}
-
 int ex_write_attributions(const char *path, nn_out_kind kind, const ex_meta *m,
                           const size_t *rows, const float *rec, size_t n, char *err,
                           size_t errlen)
 {
     char tmp[4096];
-    if (tmp_name(path, tmp, sizeof tmp, err, errlen) != 0)
+    if (nn_predict_tmp_name(path, tmp, sizeof tmp, err, errlen) != 0)
         return -1;
     int rc = kind == NN_OUT_CSV ? attr_csv(tmp, m, rows, rec, n) : attr_h5(tmp, m, rows, rec, n);
-    return atomic(path, rc, tmp, err, errlen);
+    return nn_predict_commit(path, tmp, rc, err, errlen);
 }
 
 static const double *rank_key;
@@ -375,7 +334,7 @@ int ex_write_importance(const char *path, nn_out_kind kind, const ex_meta *m,
                         size_t errlen)
 {
     char tmp[4096];
-    if (tmp_name(path, tmp, sizeof tmp, err, errlen) != 0)
+    if (nn_predict_tmp_name(path, tmp, sizeof tmp, err, errlen) != 0)
         return -1;
     const int D = m->D;
     int *order = malloc((size_t)(D ? D : 1) * sizeof *order), rc;
@@ -394,7 +353,7 @@ int ex_write_importance(const char *path, nn_out_kind kind, const ex_meta *m,
                 put_field(f, m->names[order[r]]);
                 fprintf(f, ",%.9g,%.9g\n", imp[order[r]], spread[order[r]]);
             }
-            rc = close_file(f);
+            rc = nn_predict_close(f);
         }
     } else {
         int32_t *rk = malloc((size_t)(D ? D : 1) * sizeof *rk);
@@ -424,5 +383,5 @@ int ex_write_importance(const char *path, nn_out_kind kind, const ex_meta *m,
         }
     }
     free(order);
-    return atomic(path, rc, tmp, err, errlen);
+    return nn_predict_commit(path, tmp, rc, err, errlen);
 }

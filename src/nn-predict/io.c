@@ -55,6 +55,46 @@ int nn_predict_check_output(const char *path, char *err, size_t errlen)
     return 0;
 }
 
+int nn_predict_close(FILE *f)
+{
+    int e = 0;
+    if (fflush(f) != 0 || ferror(f))
+        e = errno ? errno : EIO;
+    else if (fsync(fileno(f)) != 0)
+        e = errno;
+    if (fclose(f) != 0 && !e)
+        e = errno ? errno : EIO;
+    return e;
+}
+
+int nn_predict_tmp_name(const char *path, char *tmp, size_t len, char *err, size_t errlen)
+{
+    if (snprintf(tmp, len, "%s.tmp", path) >= (int)len) {
+        snprintf(err, errlen, "--output %s: path too long", path);
+        return -1;
+    }
+    return 0;
+}
+
+int nn_predict_commit(const char *path, const char *tmp, int rc_of_write, char *err,
+                      size_t errlen)
+{
+    int rc = rc_of_write;
+    if (rc != 0) {
+        snprintf(err, errlen, "--output %s: writing %s failed: %s", path, tmp,
+                 rc > 0 ? strerror(rc) : "building the HDF5 file in memory failed (out of "
+                                         "memory?)");
+        unlink(tmp);
+        return -1;
+    }
+    if ((rc = nn_rename_durable(tmp, path)) != 0) {
+        snprintf(err, errlen, "--output %s: cannot rename %s into place: %s", path, tmp,
+                 strerror(rc));
+        unlink(tmp);
+        return -1;
+    }
+    return 0;
+}
 
 /* 0, or the errno of the failed write, sync or close. */
 static int write_csv(const char *tmp, const float *rec, size_t n, const nn_predictions_meta *m)
@@ -76,37 +116,16 @@ static int write_csv(const char *tmp, const float *rec, size_t n, const nn_predi
             fprintf(f, ",%.9g", (double)r[j]);
         fputc('\n', f);
     }
-    int e = 0;
-    if (fflush(f) != 0 || ferror(f))
-        e = errno ? errno : EIO;
-    else if (fsync(fileno(f)) != 0)
-        e = errno;
-    if (fclose(f) != 0 && !e)
-        e = errno ? errno : EIO;
-    return e;
+    return nn_predict_close(f);
 }
 
 int nn_predict_write(const char *path, nn_out_kind kind, const float *rec, size_t n,
                      const nn_predictions_meta *meta, char *err, size_t errlen)
 {
     char tmp[4096];
-    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp) {
-        snprintf(err, errlen, "--output %s: path too long", path);
+    if (nn_predict_tmp_name(path, tmp, sizeof tmp, err, errlen) != 0)
         return -1;
-    }
-    int rc = kind == NN_OUT_CSV ? write_csv(tmp, rec, n, meta) : nn_predictions_write_h5(tmp, rec, n, meta);
-    if (rc != 0) {
-        snprintf(err, errlen, "--output %s: writing %s failed: %s", path, tmp,
-                 rc > 0 ? strerror(rc) : "building the HDF5 file in memory failed (out of "
-                                         "memory?)");
-        unlink(tmp);
-        return -1;
-    }
-    if ((rc = nn_rename_durable(tmp, path)) != 0) {
-        snprintf(err, errlen, "--output %s: cannot rename %s into place: %s", path, tmp,
-                 strerror(rc));
-        unlink(tmp);
-        return -1;
-    }
-    return 0;
+    int rc = kind == NN_OUT_CSV ? write_csv(tmp, rec, n, meta)
+                                : nn_predictions_write_h5(tmp, rec, n, meta);
+    return nn_predict_commit(path, tmp, rc, err, errlen);
 }

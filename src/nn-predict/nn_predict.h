@@ -76,6 +76,16 @@ int nn_predict_manual(int argc, char **argv);
 int nn_predict_write(const char *path, nn_out_kind kind, const float *rec, size_t n,
                      const nn_predictions_meta *meta, char *err, size_t errlen);
 
+/* The steps of that atomic write, for the other modes' output files (explain_out.c):
+ * nn_predict_tmp_name puts "<path>.tmp" in tmp (0, or -1 with err when too long);
+ * nn_predict_close flushes, fsyncs and closes f (0 or an errno); nn_predict_commit takes the
+ * writer's result (0, an errno, or -1 for an HDF5 failure) and renames tmp over path with the
+ * directory fsync'ed, or removes tmp (0, or -1 with err). */
+int nn_predict_tmp_name(const char *path, char *tmp, size_t len, char *err, size_t errlen);
+int nn_predict_close(FILE *f);
+int nn_predict_commit(const char *path, const char *tmp, int rc_of_write, char *err,
+                      size_t errlen);
+
 /* Checks, before any work, that the output's directory exists and is writable and that the
  * output is not a directory. 0 or -1 (err). */
 int nn_predict_check_output(const char *path, char *err, size_t errlen);
