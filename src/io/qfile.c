@@ -212,15 +212,16 @@ int nn_qfile_is(const char *path)
     return is;
 }
 
-/* A scalar integer attribute of obj; 0 or -1. */
-static int attr_i64(hid_t obj, const char *name, int64_t *v)
+/* A scalar integer attribute of obj, read as memory type mt (NATIVE_INT64 or NATIVE_UINT64)
+ * into v; 0 or -1. */
+static int attr_int(hid_t obj, const char *name, hid_t mt, void *v)
 {
     if (H5Aexists(obj, name) <= 0)
         return -1;
     hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
     hid_t t = a >= 0 ? H5Aget_type(a) : -1, s = a >= 0 ? H5Aget_space(a) : -1;
     int ok = t >= 0 && s >= 0 && H5Tget_class(t) == H5T_INTEGER &&
-             H5Sget_simple_extent_ndims(s) == 0 && H5Aread(a, H5T_NATIVE_INT64, v) >= 0;
+             H5Sget_simple_extent_ndims(s) == 0 && H5Aread(a, mt, v) >= 0;
     if (s >= 0)
         H5Sclose(s);
     if (t >= 0)
@@ -230,21 +231,14 @@ static int attr_i64(hid_t obj, const char *name, int64_t *v)
     return ok ? 0 : -1;
 }
 
+static int attr_i64(hid_t obj, const char *name, int64_t *v)
+{
+    return attr_int(obj, name, H5T_NATIVE_INT64, v);
+}
+
 static int attr_u64(hid_t obj, const char *name, uint64_t *v)
 {
-    if (H5Aexists(obj, name) <= 0)
-        return -1;
-    hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
-    hid_t t = a >= 0 ? H5Aget_type(a) : -1, s = a >= 0 ? H5Aget_space(a) : -1;
-    int ok = t >= 0 && s >= 0 && H5Tget_class(t) == H5T_INTEGER &&
-             H5Sget_simple_extent_ndims(s) == 0 && H5Aread(a, H5T_NATIVE_UINT64, v) >= 0;
-    if (s >= 0)
-        H5Sclose(s);
-    if (t >= 0)
-        H5Tclose(t);
-    if (a >= 0)
-        H5Aclose(a);
-    return ok ? 0 : -1;
+    return attr_int(obj, name, H5T_NATIVE_UINT64, v);
 }
 
 /* A scalar fixed-length string attribute into buf (len bytes, NUL included); 0 or -1. */
