@@ -236,7 +236,7 @@ case_crash() {
     "$make_data" blobs c.h5 3000 784 10 5 0 4.0
     A=(--data c.h5 --layers 784,512,512,10 --batch 64 --epochs 1000000 --quiet --keep 2
        --checkpoint-every-steps 1)
-    points=${NN_CRASH_POINTS:-60}
+    points=${NN_CRASH_POINTS:-30}
     mid=0 ok=0 resumed=0
     for i in $(seq 1 "$points"); do
         rm -rf k && mkdir k
@@ -287,7 +287,7 @@ case_flip() {
     ck=$(newest c)
     want=$(checksum "$ck")
     size=$(stat -c %s "$ck")
-    flips=${NN_FLIP_POINTS:-150}
+    flips=${NN_FLIP_POINTS:-80}
     caught=0 harmless=0
     for i in $(seq 0 $((flips - 1))); do
         off=$((i * size / flips + i % 7))
