@@ -399,11 +399,11 @@ EOF2
     [ "$last" -lt 60 ] || fail "ran all 60 epochs"
     best=$(awk -F, 'NR > 1 && (min == "" || $4 < min) { min = $4; e = $1 } END { print e }' es.csv)
     [ "$last" = $((best + 3)) ] || fail "stopped at $last, best epoch $best, patience 3"
-    "$train" --verify es/best.h5 | grep -q "position   epoch $best done" ||
+    grep -q "position   epoch $best done" <<<"$("$train" --verify es/best.h5)" ||
         fail "best.h5 is not epoch $best: $("$train" --verify es/best.h5)"
     echo "early stopping: best epoch $best, stopped after epoch $last; best.h5 verified"
     # resuming a run that stopped early has nothing to do
-    run_np 2 --data o.h5 --checkpoint-dir es --resume auto | grep -q "stopped early" ||
+    grep -q "stopped early" <<<"$(run_np 2 --data o.h5 --checkpoint-dir es --resume auto)" ||
         fail "resume after early stop"
 }
 

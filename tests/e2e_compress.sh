@@ -33,8 +33,11 @@ case_learn() {
             NN_TEST_RANKS_PER_NODE=$per mpi_run "$np" "$train" "${A[@]}" --grad-compression "$c" \
                 --metrics "$c.csv" >/dev/null 2>"$c.err" || fail "np $np/$per $c: $(tail -2 "$c.err")"
         done
+        # (to a file first: grep -q would stop reading at the match, and under pipefail the
+        # job's SIGPIPE would fail the pipeline)
         NN_TEST_RANKS_PER_NODE=$per mpi_run "$np" "$train" "${B[@]}" --epochs 1 \
-            --grad-compression bf16 2>&1 | grep -q "bfloat16 on the wire" ||
+            --grad-compression bf16 >banner.txt 2>&1 || fail "np $np/$per: $(tail -2 banner.txt)"
+        grep -q "bfloat16 on the wire" banner.txt ||
             fail "np $np/$per: the banner does not say that bf16 is used"
         read -r l0 a0 <<<"$(figures none.csv)"
         read -r l1 a1 <<<"$(figures bf16.csv)"

@@ -80,8 +80,8 @@ case_idx() {
     check_eq "image 1 pixel 2" "$(vals plain.h5 /train/x | cut -d, -f9)" \
         "$(awk 'BEGIN { printf "%.6g", 152 / 255 }')"
     check_eq "labels" "$(vals plain.h5 /train/y)" "0,1,2,0,1"
-    h5dump -H plain.h5 | grep -q 'H5T_STD_I32LE' || fail "y is not int32"
-    h5dump -H plain.h5 | grep -q 'H5T_IEEE_F32LE' || fail "x is not float32"
+    grep -q 'H5T_STD_I32LE' <<<"$(h5dump -H plain.h5)" || fail "y is not int32"
+    grep -q 'H5T_IEEE_F32LE' <<<"$(h5dump -H plain.h5)" || fail "x is not float32"
     h5dump -p -H plain.h5 >props.txt
     grep -q 'DEFLATE' props.txt && grep -q 'LEVEL 4' props.txt && grep -q 'SHUFFLE' props.txt &&
         grep -q 'CHUNKED' props.txt && grep -q 'H5S_UNLIMITED' props.txt ||
@@ -97,7 +97,7 @@ case_idx() {
     check_eq "test labels" "$(vals both.h5 /test/y)" "2,2,2"
     check_eq "test image 2" "$(vals both.h5 /test/x | cut -d, -f13-18)" \
         "$(awk 'BEGIN { for (j = 0; j < 6; j++) printf "%s%.6g", j ? "," : "", (14 + j) / 255 }')"
-    h5dump -A both.h5 | grep -q 'pixel / 255' || fail "the scaling is not recorded in /meta"
+    grep -q 'pixel / 255' <<<"$(h5dump -A both.h5)" || fail "the scaling is not recorded in /meta"
     # broken inputs: nothing is written
     head -c 40 img >trunc
     expect_fail 1 "trunc: truncated: the data ends in item 4; expected 5 items of 6 byte(s)" \
@@ -169,7 +169,7 @@ case_csv() {
     grep -q "task regress" out.txt || fail "reg.csv was not detected as regression"
     check_eq "targets shape" "$(shape reg.h5 /train/y)" "3,1"
     check_eq "targets" "$(vals reg.h5 /train/y)" "10.5,20,30.25"
-    h5dump -H -d /train/y reg.h5 | grep -q H5T_IEEE_F32LE || fail "targets are not float32"
+    grep -q H5T_IEEE_F32LE <<<"$(h5dump -H -d /train/y reg.h5)" || fail "targets are not float32"
     [ "$(vals reg.h5 /meta/class_names 2>/dev/null)" = "" ] || fail "regression has class names"
     # ... unless --task classify; and integer labels can be forced to regression
     "$nndata" import-csv reg.csv --label price --task classify -o regc.h5 >/dev/null
@@ -447,7 +447,7 @@ case_train() {
     echo "imported IDX, np 2: validation accuracy $acc"
     awk 'BEGIN { srand(5); print "a,b,y"
         for (i = 0; i < 600; i++) { a = rand(); b = rand(); printf "%.5f,%.5f,%.5f\n", a, b, a + 2 * b + 0.25 } }' >reg.csv
-    "$nndata" import-csv reg.csv --label y -o reg.h5 | grep -q "task regress" || fail "reg.csv task"
+    grep -q "task regress" <<<"$("$nndata" import-csv reg.csv --label y -o reg.h5)" || fail "reg.csv task"
     timeout 120 mpirun -np 2 --oversubscribe "$train" --data reg.h5 --layers 2,16,1 \
         --epochs 40 --batch 32 --lr 0.01 --metrics m.csv --quiet
     mse=$(tail -1 m.csv | cut -d, -f4)

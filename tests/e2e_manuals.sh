@@ -137,20 +137,20 @@ case_version() {
         done
     done
     for p in nn-train nn-predict; do
-        "$build/$p" --version | grep -qE "^  MPI +built against Open MPI [0-9.]+ \(MPI [0-9.]+\), runs Open MPI v[0-9]" ||
+        grep -qE "^  MPI +built against Open MPI [0-9.]+ \(MPI [0-9.]+\), runs Open MPI v[0-9]" <<<"$("$build/$p" --version)" ||
             fail "$p --version does not name MPI as built and as run"
     done
     for p in nn-data nn-serve; do # serial programs say so rather than leave MPI out
-        "$build/$p" --version | grep -qE "^  MPI +not linked: $p runs as one process$" ||
+        grep -qE "^  MPI +not linked: $p runs as one process$" <<<"$("$build/$p" --version)" ||
             fail "$p --version does not say that it does not link MPI"
     done
-    "$build/nn-serve" --version | grep -qE "^  libmicrohttpd +built against [0-9.]+, runs [0-9.]+$" ||
+    grep -qE "^  libmicrohttpd +built against [0-9.]+, runs [0-9.]+$" <<<"$("$build/nn-serve" --version)" ||
         fail "nn-serve --version does not name libmicrohttpd"
     # The run-time line is the loaded library's: the HDF5 one matches h5dump's, say.
     if command -v h5dump >/dev/null; then
         local h5
-        h5=$(h5dump --version | grep -oE '[0-9]+\.[0-9]+\.[0-9]+' | head -1)
-        "$build/nn-train" --version | grep -q "HDF5 .* runs $h5" ||
+        h5=$(grep -oE '[0-9]+\.[0-9]+\.[0-9]+' <<<"$(h5dump --version)" | head -1)
+        grep -q "HDF5 .* runs $h5" <<<"$("$build/nn-train" --version)" ||
             fail "nn-train --version's HDF5 does not match h5dump's $h5"
     fi
     say "4 programs: version, commit, and each library as built and as run"
