@@ -35,6 +35,9 @@
 #                 given as records by feature name, with the same probabilities
 #   encode_errors every new flag's bad values and every malformed column or raw row: one line
 #                 naming the flag, or the file, line and column; exit 1 or 2, no output left
+#   vocab         --max-categories keeps the most frequent categories of a column with more
+#                 distinct values than the importer's first tables hold (a value that fills
+#                 the first 200 rows, then 40 others: it must be kept)
 #   ranks         a file with categories and gaps imported once: the same model at 1, 2 and 4
 #                 ranks with --no-shuffle, each checkpoint's /encoder the file's /meta/encoder
 #   real          scikit-learn's iris, wine, breast_cancer, digits, diabetes and linnerud through
@@ -535,6 +538,26 @@ for s in epochs:
             bad.append(s)
 assert not bad, f"worse than scikit-learn's linear model: {bad}"
 EOF
+}
+
+case_vocab() {
+    # 200 rows of "hot" first, then v00..v39 ten times each (v39 eleven): the 3 most frequent
+    # are hot, v39, and v00 (ties in vocabulary order). The counting table grows twice on the way
+    # (at 32 and 64 values); a growth that lost the counts so far would drop "hot".
+    {
+        echo "colour,x,label"
+        local i k r n=0
+        for i in $(seq 200); do echo "hot,$i,$((n++ % 2))"; done
+        for k in $(seq -w 0 39); do
+            for r in $(seq $((10 + (k == 39)))); do echo "v$k,$r,$((n++ % 2))"; done
+        done
+    } >hot.csv
+    "$nndata" import-csv hot.csv --label label --max-categories 3 --test-fraction 0 -o hot.h5 \
+        >/dev/null || fail "import of hot.csv"
+    "$nndata" info hot.h5 >info.txt
+    local kept
+    kept=$(sed -n 's/.*colour=\([a-z0-9]*\)$/\1/p' info.txt | sort | tr '\n' ' ')
+    [ "$kept" = "hot v00 v39 " ] || { cat info.txt; fail "--max-categories 3 kept '$kept', expected 'hot v00 v39 '"; }
 }
 
 "case_$case_name"

@@ -45,8 +45,11 @@ int strset_add(strset *t, const char *s)
             return -1;
         }
         for (size_t i = 0; i < t->cap; i++)
-            if (t->keys[i])
-                big.keys[strset_slot(&big, t->keys[i])] = t->keys[i];
+            if (t->keys[i]) { /* the key and what it carries (strset_count's counts) */
+                size_t j = strset_slot(&big, t->keys[i]);
+                big.keys[j] = t->keys[i];
+                big.ids[j] = t->ids[i];
+            }
         big.n = t->n;
         free(t->keys);
         free(t->ids);
