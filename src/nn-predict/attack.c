@@ -90,13 +90,14 @@ static void keep_best(attack *s, const float *x)
         }
 }
 
-/* Inference (nn_forward, as nn-predict scores rows) of x: adds the loss and the correct
- * count of positions [pos, pos + cnt) to acc[0..1]. */
+/* Inference of x as nn-predict scores rows (predictor_forward: an export's integer kernels,
+ * or the float parameters; the gradients stay on the float weights): adds the loss and the
+ * correct count of positions [pos, pos + cnt) to acc[0..1]. */
 static void score(attack *s, const float *x, int pos, int cnt, double *acc)
 {
     predictor *p = s->p;
     to_model(s, x);
-    nn_forward(&p->lo, p->params, &p->work, s->xs, s->B);
+    predictor_forward(p, s->xs, s->B);
     nn_batch_y y = pass_y(s);
     if (y.labels)
         y.labels += pos;

@@ -410,19 +410,20 @@ static int run_attributions(explainer *e, const char *method, int importance)
 /* ---------------------------------------------------------------- permutation importance */
 
 /* The score of this rank's rows xs (n_own, D), already scaled: correct predictions, or the
- * sum of squared errors in the targets' units. Passes of B rows aligned as in attribute(). */
-static double score(explainer *e, nn_work *w, const float *xs, float *pass, size_t B)
+ * sum of squared errors in the targets' units (y: K floats of scratch). Passes of B rows
+ * aligned as in attribute(), through the model nn-predict scores with (an export's integer
+ * kernels, or the float parameters). */
+static double score(explainer *e, nn_work *w, const float *xs, float *pass, size_t B, float *y)
 {
     predictor *p = e->p;
     const int D = e->D, K = e->K;
     double s = 0.0;
-    float *y = p->classify ? NULL : malloc((size_t)K * sizeof(float));
     for (size_t j = e->lo / B; e->hi > e->lo && j <= (e->hi - 1) / B; j++) {
         size_t a = j * B > e->lo ? j * B : e->lo, b = (j + 1) * B < e->hi ? (j + 1) * B : e->hi;
         memset(pass, 0, B * (size_t)D * sizeof(float));
         memcpy(pass + (a - j * B) * (size_t)D, xs + (a - e->lo) * (size_t)D,
                (b - a) * (size_t)D * sizeof(float));
-        nn_forward(&p->lo, p->params, w, pass, (int)B);
+        nn_infer(&p->lo, p->params, p->q.blob ? &p->q : NULL, w, pass, (int)B);
         for (size_t r = a; r < b; r++) {
             const float *z = w->act[e->L] + (r - j * B) * (size_t)K;
             if (p->classify) {
@@ -441,7 +442,6 @@ static double score(explainer *e, nn_work *w, const float *xs, float *pass, size
             }
         }
     }
-    free(y);
     return s;
 }
 
@@ -461,7 +461,9 @@ static int run_permutation(explainer *e)
     float *pass = malloc(B * (size_t)D * sizeof(float));
     uint32_t *perm = malloc((n ? n : 1) * sizeof *perm);
     double *imp = calloc((size_t)D * 2 + (size_t)R, sizeof(double));
-    int fail = !xall || !mine || !pass || !perm || !imp || nn_work_init(&w, &p->lo, (int)B);
+    float *y = malloc((size_t)e->K * sizeof(float));
+    int fail = !xall || !mine || !pass || !perm || !imp || !y ||
+               nn_work_init(&w, &p->lo, (int)B);
     char err[ERRLEN];
     snprintf(err, sizeof err, "out of memory for %zu rows of %d features on each rank", n, D);
     int rc = nn_fail(c, fail, err);
@@ -476,7 +478,7 @@ static int run_permutation(explainer *e)
     double t0 = nn_now();
     double per = p->classify ? (double)n : (double)n * e->K; /* score -> accuracy or MSE */
     memcpy(mine, xall + e->lo * (size_t)D, n_own * (size_t)D * sizeof(float));
-    double s0 = score(e, &w, mine, pass, B);
+    double s0 = score(e, &w, mine, pass, B, y);
     nn_comm_sum_f64(c, &s0, 1);
     double *s = imp + 2 * (size_t)D;
     for (int f = 0; f < D; f++) {
@@ -489,7 +491,7 @@ static int run_permutation(explainer *e)
             nn_shuffle_u32(perm, n, &g);
             for (size_t i = 0; i < n_own; i++) /* row lo + i takes row perm[lo + i]'s value */
                 mine[i * (size_t)D + f] = xall[(size_t)perm[e->lo + i] * D + f];
-            s[r] = score(e, &w, mine, pass, B);
+            s[r] = score(e, &w, mine, pass, B, y);
         }
         for (size_t i = 0; i < n_own; i++) /* put the feature back */
             mine[i * (size_t)D + f] = xall[(e->lo + i) * (size_t)D + f];
@@ -517,6 +519,7 @@ out:
     free(pass);
     free(perm);
     free(imp);
+    free(y);
     return rc;
 }
 
