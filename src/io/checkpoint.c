@@ -46,29 +46,36 @@ static int attr_put(hid_t f, const nn_attr_spec *a, const void *x)
     return rc;
 }
 
-/* One float32 tensor, chunked (at most ~1 MiB per chunk) with a Fletcher32 checksum. */
-static int tensor_write(hid_t g, const char *name, int rank, hsize_t d0, hsize_t d1,
-                        const float *v)
+/* One dataset of file type ft from memory type mt (elements of elem bytes), chunked (at most
+ * ~1 MiB per chunk) with a Fletcher32 checksum. */
+static int dataset_write(hid_t g, const char *name, int rank, hsize_t d0, hsize_t d1, hid_t ft,
+                         hid_t mt, size_t elem, const void *v)
 {
     hsize_t dims[2] = {d0, d1}, chunk[2] = {d0, d1};
-    /* At most ~256 Ki floats per chunk, the rows shared evenly so no chunk is mostly empty. */
+    /* At most 1 MiB of elements per chunk, the rows shared evenly so no chunk is mostly empty. */
     hsize_t row = rank == 2 ? d1 : 1;
-    hsize_t max_rows = (262144 + row - 1) / row;
+    hsize_t max_rows = ((hsize_t)1048576 / elem + row - 1) / row;
     hsize_t nchunks = (d0 + max_rows - 1) / max_rows;
     chunk[0] = (d0 + nchunks - 1) / nchunks;
     hid_t s = H5Screate_simple(rank, dims, NULL);
     hid_t p = H5Pcreate(H5P_DATASET_CREATE);
     H5Pset_chunk(p, rank, chunk);
     H5Pset_fletcher32(p);
-    hid_t d = H5Dcreate2(g, name, H5T_IEEE_F32LE, s, H5P_DEFAULT, p, H5P_DEFAULT);
-    int rc = (d >= 0 && H5Dwrite(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, v) >= 0)
-                 ? 0
-                 : -1;
+    hid_t d = H5Dcreate2(g, name, ft, s, H5P_DEFAULT, p, H5P_DEFAULT);
+    int rc = (d >= 0 && H5Dwrite(d, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, v) >= 0) ? 0 : -1;
     if (d >= 0 && H5Dclose(d) < 0) /* writes the chunks into the in-memory file */
         rc = -1;
     H5Pclose(p);
     H5Sclose(s);
     return rc;
+}
+
+/* One float32 tensor (~256 Ki floats per chunk). */
+static int tensor_write(hid_t g, const char *name, int rank, hsize_t d0, hsize_t d1,
+                        const float *v)
+{
+    return dataset_write(g, name, rank, d0, d1, H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, sizeof(float),
+                         v);
 }
 
 /* Writes group `name` mirroring /model: name/dense_<i>/kernel and bias from a flat buffer. */
@@ -104,26 +111,12 @@ static int masks_write(hid_t f, const nn_layout *lo, const unsigned char *mask)
         char lname[32];
         snprintf(lname, sizeof lname, "dense_%d", i);
         hid_t l = H5Gcreate2(g, lname, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-        hsize_t in = (hsize_t)lo->sizes[i], out = (hsize_t)lo->sizes[i + 1];
-        hsize_t dims[2] = {in, out}, chunk[2] = {in, out};
-        hsize_t max_rows = (1048576 + out - 1) / out, nchunks = (in + max_rows - 1) / max_rows;
-        chunk[0] = (in + nchunks - 1) / nchunks;
-        hid_t sp = H5Screate_simple(2, dims, NULL), p = H5Pcreate(H5P_DATASET_CREATE);
-        H5Pset_chunk(p, 2, chunk);
-        H5Pset_fletcher32(p);
-        hid_t d = l >= 0 ? H5Dcreate2(l, "mask", H5T_STD_U8LE, sp, H5P_DEFAULT, p, H5P_DEFAULT)
-                         : -1;
-        if (d < 0 || H5Dwrite(d, H5T_NATIVE_UCHAR, H5S_ALL, H5S_ALL, H5P_DEFAULT,
-                              mask + lo->w_off[i]) < 0)
+        if (l < 0 || dataset_write(l, "mask", 2, (hsize_t)lo->sizes[i],
+                                   (hsize_t)lo->sizes[i + 1], H5T_STD_U8LE, H5T_NATIVE_UCHAR, 1,
+                                   mask + lo->w_off[i]) != 0)
             rc = -1;
-        if (d >= 0 && H5Dclose(d) < 0)
-            rc = -1;
-        H5Pclose(p);
-        H5Sclose(sp);
         if (l >= 0)
             H5Gclose(l);
-        else
-            rc = -1;
     }
     if (g >= 0)
         H5Gclose(g);

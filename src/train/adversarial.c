@@ -25,6 +25,7 @@ struct nn_adv {
     nn_attack_kind kind;
     int steps;
     double frac;
+    double step;            /* the step in raw units (FGSM: eps), as set up and printed */
     float *e, *a, *lo, *hi; /* (D) each, in the scaled units */
     float *x0, *x, *g;      /* (max_local, D): the chosen rows clean, perturbed, gradient */
     float *mixed;           /* (max_local, D): the batch as trained on */
@@ -134,6 +135,7 @@ int nn_adv_setup(nn_trainer *t, size_t max_local, char *err, size_t errlen)
     double step = cfg->adv_step_size > 0.0 ? cfg->adv_step_size : 2.5 * eps / a->steps;
     if (kind == NN_ATTACK_FGSM)
         step = eps;
+    a->step = step;
     for (int j = 0; j < D; j++) {
         double s = t->pre.x_scale ? fabs((double)t->pre.x_scale[j]) : 1.0;
         a->e[j] = (float)(eps / s);
@@ -150,14 +152,10 @@ void nn_adv_describe(const nn_trainer *t)
     const struct nn_adv *a = t->adv;
     if (!a || t->cfg.quiet || t->comm->rank != 0)
         return;
-    double step = a->kind == NN_ATTACK_PGD && t->cfg.adv_step_size > 0.0
-                      ? t->cfg.adv_step_size
-                      : (a->kind == NN_ATTACK_PGD ? 2.5 * t->cfg.adv_eps / a->steps
-                                                  : t->cfg.adv_eps);
     if (a->kind == NN_ATTACK_PGD)
         printf("adversarial pgd: eps %g, %d steps of %g from a random start (raw input units, "
                "clipped to the training data's range), %g of the samples\n",
-               t->cfg.adv_eps, a->steps, step, a->frac);
+               t->cfg.adv_eps, a->steps, a->step, a->frac);
     else
         printf("adversarial fgsm: eps %g (raw input units, clipped to the training data's "
                "range), %g of the samples\n",

@@ -67,12 +67,12 @@ static void agree(const nn_trainer *t)
     if (p->skew == t->comm->rank)
         p->mask[p->off[0]] ^= 1;
     uint64_t h = nn_fnv1a(NN_FNV_OFFSET, p->mask, t->lo.n_params);
-    double lohi[2] = {(double)(h & 0xffffffffu), (double)(h >> 32)}, mn[2], mx[2];
-    memcpy(mn, lohi, sizeof mn);
-    memcpy(mx, lohi, sizeof mx);
-    nn_comm_min_f64(t->comm, mn, 2);
-    nn_comm_max_f64(t->comm, mx, 2);
-    if (mn[0] != mx[0] || mn[1] != mx[1]) {
+    /* one reduction: the minimum of (lo, hi, -lo, -hi) gives the minimum and the maximum */
+    double a[4] = {(double)(h & 0xffffffffu), (double)(h >> 32), 0.0, 0.0};
+    a[2] = -a[0];
+    a[3] = -a[1];
+    nn_comm_min_f64(t->comm, a, 4);
+    if (a[0] != -a[2] || a[1] != -a[3]) {
         if (t->comm->rank == 0) {
             nn_error(t->comm, "--prune-to: the ranks derived different masks at step %ld (their "
                      "weights differ)", t->step);

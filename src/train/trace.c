@@ -42,9 +42,9 @@ void nn_train_trace_before(nn_trainer *t)
         nn_trace_window(s >= t->cfg.trace_from && s < t->cfg.trace_from + t->cfg.trace_steps, s);
 }
 
-/* This host's name, in 16 floats' worth of bytes. */
 #define HOST_LEN 64 /* bytes of a host name in the trace, NUL included */
 
+/* This host's name, NUL-terminated, zero-padded to HOST_LEN bytes. */
 static void host_name(char out[HOST_LEN])
 {
     memset(out, 0, HOST_LEN);
