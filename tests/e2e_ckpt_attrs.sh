@@ -109,30 +109,30 @@ def flip(v, how):
 cases, prov = open("cases.txt", "w"), open("prov.txt", "w")
 n = 0
 for i, (g, name, is_attr) in enumerate(targets):
-    for how in (("flip", "nudge")[i % 2],):
-        n += 1
-        out = f"x{n:03d}.h5"
-        shutil.copy(ck, out)
-        with h5py.File(out, "r+") as f:
-            if is_attr:
-                old = f[g].attrs[name]
-                f[g].attrs.modify(name, flip(old, how))
-                new = f[g].attrs[name]
-            else:
-                ds = f[g][name]
-                old = ds[...]
-                ds[...] = flip(old, how)
-                new = ds[...]
-            assert not np.array_equal(np.array(old), np.array(new)), (g, name, how)
-            was, now = (repr(np.array(x).ravel()[-1])[-40:] for x in (old, new))
-            what = f"{'/' if g == '/' else '/' + g + '/'}{name} {how} ({was} -> {now})"
-            if is_attr and g == "/" and name in PROVENANCE:
-                prov.write(f"{out}\t{what}\n")
-                continue
-            # the independent reference must disagree as well
-            h = cc.state_checksum_of(f)
-            assert h != int(f.attrs["state_checksum"]), f"the reference accepts {what}"
-        cases.write(f"{out}\t{what}\n")
+    how = ("flip", "nudge")[i % 2]
+    n += 1
+    out = f"x{n:03d}.h5"
+    shutil.copy(ck, out)
+    with h5py.File(out, "r+") as f:
+        if is_attr:
+            old = f[g].attrs[name]
+            f[g].attrs.modify(name, flip(old, how))
+            new = f[g].attrs[name]
+        else:
+            ds = f[g][name]
+            old = ds[...]
+            ds[...] = flip(old, how)
+            new = ds[...]
+        assert not np.array_equal(np.array(old), np.array(new)), (g, name, how)
+        was, now = (repr(np.array(x).ravel()[-1])[-40:] for x in (old, new))
+        what = f"{'/' if g == '/' else '/' + g + '/'}{name} {how} ({was} -> {now})"
+        if is_attr and g == "/" and name in PROVENANCE:
+            prov.write(f"{out}\t{what}\n")
+            continue
+        # the independent reference must disagree as well
+        h = cc.state_checksum_of(f)
+        assert h != int(f.attrs["state_checksum"]), f"the reference accepts {what}"
+    cases.write(f"{out}\t{what}\n")
 # format 2 relabelled as format 1 must not pass as a format 1 file
 shutil.copy(ck, "x_as_v1.h5")
 with h5py.File("x_as_v1.h5", "r+") as f:

@@ -129,7 +129,7 @@ case_distill_np() {
                 fail "$tag teacher, np $np: the student's accuracy $acc, the teacher's $ta"
             loss=$(tail -1 "s$tag$np.csv" | cut -d, -f4)
             [ -z "$want" ] || awk -v a="$loss" -v b="$want" 'BEGIN { d = (a - b) / b; exit !(d < 1e-4 && d > -1e-4) }' ||
-                fail "$tag teacher, np $np: val loss $loss, np 1's $want"
+                fail "$tag teacher, np $np: val loss $loss, np $((np - 1))'s $want"
             want=$loss
         done
         want=""
