@@ -241,7 +241,7 @@ case_bad_input() {
             { cat err.txt >&2; fail "the final checkpoint on a full disk: status $rc"; }
         echo "full disk: $(grep final err.txt)"
     else
-        echo "SKIP the final checkpoint on a full disk: needs root and unshare -m"
+        skip_part "the final checkpoint on a full disk: needs root and unshare -m"
     fi
 }
 

@@ -15,7 +15,7 @@
 #                                    2 ranks per host: identical to the 4-rank run on one host
 # Each Slurm case starts its own cluster/slurm-local.sh instance on free, non-default ports
 # in its own temporary directory and always stops it. Without Slurm (or without root, or
-# without iproute2 for multihost) a case prints SKIP and passes, unless CI=true.
+# without iproute2 for multihost) a case prints SKIP and counts as skipped, unless CI=true.
 set -euo pipefail
 
 # shellcheck source-path=SCRIPTDIR source=lib.sh

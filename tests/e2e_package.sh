@@ -18,7 +18,7 @@
 #            undone by unload; module help and whatis
 #   recipes  packaging/spack/package.py and the easyconfigs parse as Python, name the project's
 #            version and the dependencies they must
-# A case that cannot run here (no root, no dpkg-deb, no Lmod) prints SKIP and passes, except
+# A case that cannot run here (no root, no dpkg-deb, no Lmod) prints SKIP and counts as skipped, except
 # under CI=true, where it fails.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"

@@ -256,7 +256,7 @@ case_bad_input() {
     # a full disk (a 16 KiB tmpfs in a private mount namespace; root only): one line with the
     # errno, status 1 on every rank, nothing left; HDF5 output used to crash at exit (139)
     if [ "$(id -u)" != 0 ] || ! unshare -m true 2>/dev/null; then
-        echo "SKIP full disk: needs root and unshare -m"
+        skip_part "full disk: needs root and unshare -m"
         return 0
     fi
     "$make_data" blobs big.h5 5000 6 3 1
