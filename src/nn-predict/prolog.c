@@ -9,6 +9,7 @@
 #include "nn_checkpoint.h"
 #include "nn_qfile.h"
 #include "nn_kernels.h"
+#include "nn_preprocess_comm.h"
 #include "nn_report.h"
 #include "nn_shard.h"
 #include "predictor.h"
@@ -30,8 +31,6 @@ static int load_qmodel(predictor *p)
     nn_comm_bcast(c, p->q.blob, p->q.bytes, 0);
     return 0;
 }
-
-static int load_range(predictor *p, int d);
 
 /* Rank 0 reads and checks the checkpoint or exported model (nn_model_read); everyone receives
  * the layout, the parameters and the preprocessing, and an exported model's int8 model (its
@@ -71,49 +70,10 @@ int load_model(predictor *p)
     if (load_qmodel(p) != 0)
         return -1;
 
-    struct {
-        char method[32];
-        int d, k;
-    } h = {{0}, p->pre.x_shift ? p->pre.d : 0, p->pre.y_shift ? p->pre.k : 0};
-    memcpy(h.method, p->pre.method, sizeof h.method);
-    nn_comm_bcast(c, &h, sizeof h, 0);
-    fail = 0;
-    if (c->rank != 0 && h.d > 0)
-        fail = nn_preprocess_alloc(&p->pre, h.method, h.d, h.k) != 0;
-    if (nn_fail(c, fail, "out of memory for /preprocess"))
-        return -1;
-    if (h.d > 0) {
-        nn_comm_bcast(c, p->pre.x_shift, (size_t)h.d * sizeof(float), 0);
-        nn_comm_bcast(c, p->pre.x_scale, (size_t)h.d * sizeof(float), 0);
-    }
-    if (h.k > 0) {
-        nn_comm_bcast(c, p->pre.y_shift, (size_t)h.k * sizeof(float), 0);
-        nn_comm_bcast(c, p->pre.y_scale, (size_t)h.k * sizeof(float), 0);
-    }
-    if (load_range(p, h.d) != 0)
+    if (nn_preprocess_bcast(c, &p->pre, 0, "out of memory for /preprocess") != 0)
         return -1;
     p->classify = p->lo.loss == NN_LOSS_XENT;
     p->width = p->lo.sizes[p->lo.n_layers] + p->classify;
-    return 0;
-}
-
-/* The training range (/preprocess/x_min, x_max) from rank 0, when its checkpoint has one
- * (--attack clips to it). 0, or -1 after the error (decided by all). */
-static int load_range(predictor *p, int d)
-{
-    const nn_comm *c = p->comm;
-    int has = d > 0 && p->pre.x_min != NULL;
-    nn_comm_bcast(c, &has, sizeof has, 0);
-    if (!has)
-        return 0;
-    if (c->rank != 0) {
-        p->pre.x_min = malloc((size_t)d * sizeof(float));
-        p->pre.x_max = malloc((size_t)d * sizeof(float));
-    }
-    if (nn_fail(c, !p->pre.x_min || !p->pre.x_max, "out of memory for /preprocess/x_min"))
-        return -1;
-    nn_comm_bcast(c, p->pre.x_min, (size_t)d * sizeof(float), 0);
-    nn_comm_bcast(c, p->pre.x_max, (size_t)d * sizeof(float), 0);
     return 0;
 }
 

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "nn_kd.h"
+#include "nn_preprocess_comm.h"
 #include "train_internal.h"
 
 struct nn_distill {
@@ -40,23 +41,12 @@ static int load(nn_trainer *t, nn_distill *d, char *err, size_t errlen)
     if (nn_fail(c, fail, err) != 0)
         return -1;
     nn_comm_bcast(c, &d->lo, sizeof d->lo, 0);
-    int dims[2] = {d->pre.d, d->pre.x_shift != NULL};
-    char method[32];
-    memcpy(method, d->pre.method, sizeof method);
-    nn_comm_bcast(c, dims, sizeof dims, 0);
-    nn_comm_bcast(c, method, sizeof method, 0);
-    if (c->rank != 0) {
-        d->params = malloc(d->lo.n_params * sizeof(float));
-        fail = !d->params || (dims[1] && nn_preprocess_alloc(&d->pre, method, dims[0], 0) != 0);
-    }
+    if (c->rank != 0)
+        fail = !(d->params = malloc(d->lo.n_params * sizeof(float)));
     if (nn_fail(c, fail, "out of memory for the --teacher model") != 0)
         return -1;
     nn_comm_bcast(c, d->params, d->lo.n_params * sizeof(float), 0);
-    if (dims[1]) {
-        nn_comm_bcast(c, d->pre.x_shift, (size_t)dims[0] * sizeof(float), 0);
-        nn_comm_bcast(c, d->pre.x_scale, (size_t)dims[0] * sizeof(float), 0);
-    }
-    return 0;
+    return nn_preprocess_bcast(c, &d->pre, 0, "out of memory for the --teacher model") ? -1 : 0;
 }
 
 /* The teacher against the student and its data: a classifier over the same inputs and

@@ -17,7 +17,7 @@
 
 #include "nn_checkpoint.h"
 #include "nn_ckpt_attrs.h"
-#include "nn_preprocess.h"
+#include "nn_preprocess_comm.h"
 #include "train_internal.h"
 
 /* Rank 0: the checkpoint to resume from. 1 found (info and state filled), 0 none (auto on an
@@ -228,27 +228,9 @@ int nn_resume_prepare(nn_trainer *t, char *err, size_t errlen)
     nn_comm_bcast(c, t->resume_path, sizeof t->resume_path, 0);
     /* The normalisation statistics travel with the checkpoint (rank 0 read and verified
      * them with the rest), never recomputed. */
-    fail = 0;
-    int dk[3] = {t->resume_pre.d, t->resume_pre.k, t->resume_pre.nc};
-    char method[32];
-    memcpy(method, t->resume_pre.method, sizeof method);
-    nn_comm_bcast(c, dk, sizeof dk, 0);
-    nn_comm_bcast(c, method, sizeof method, 0);
-    if (c->rank != 0 && dk[0] > 0)
-        fail = nn_preprocess_alloc(&t->resume_pre, method, dk[0], dk[1]) != 0 ||
-               (dk[2] > 0 && nn_preprocess_alloc_class_weight(&t->resume_pre, dk[2]) != 0);
-    if ((fail = nn_fail(c, fail, "out of memory for the checkpoint's normalisation")) != 0)
+    if ((fail = nn_preprocess_bcast(c, &t->resume_pre, 0,
+                                    "out of memory for the checkpoint's normalisation")) != 0)
         return fail;
-    if (dk[0] > 0) {
-        nn_comm_bcast(c, t->resume_pre.x_shift, (size_t)dk[0] * sizeof(float), 0);
-        nn_comm_bcast(c, t->resume_pre.x_scale, (size_t)dk[0] * sizeof(float), 0);
-        if (dk[1] > 0) {
-            nn_comm_bcast(c, t->resume_pre.y_shift, (size_t)dk[1] * sizeof(float), 0);
-            nn_comm_bcast(c, t->resume_pre.y_scale, (size_t)dk[1] * sizeof(float), 0);
-        }
-        if (dk[2] > 0)
-            nn_comm_bcast(c, t->resume_pre.class_weight, (size_t)dk[2] * sizeof(float), 0);
-    }
     const nn_ckpt_meta *m = &t->resume->meta;
     t->early.best = m->best_val_loss;
     t->early.best_epoch = (long)m->best_epoch;
