@@ -83,10 +83,12 @@ typedef struct {
     nn_preprocess pre;
     /* What the mean losses divide by: the weight sums of the training and validation sets,
      * and of each global batch of the epoch (step_w, sized at set-up, filled at the epoch's
-     * start from exact per-class counts, step_cnt: steps x classes). Without class weights
-     * the sample counts, and step_w is NULL. */
+     * start from exact per-class counts, step_cnt: steps x classes; under --no-shuffle at the
+     * first epoch only, step_w_fixed then set). Without class weights the sample counts, and
+     * step_w is NULL. */
     double train_w, val_w;
     double *step_w, *step_cnt;
+    int step_w_fixed;
     nn_lr_schedule lr;        /* the learning rate of each step */
     float dropout;
     struct nn_adv *adv;       /* --adversarial (adversarial.c); NULL when off */

@@ -208,70 +208,52 @@ static int class_weight_file(const char *path, float *w, int K, char *err, size_
     return rc;
 }
 
-/* Counts of each label among rows r (K classes) into cnt, summed over every rank (exact). */
-static void label_counts(const nn_comm *c, const nn_rows *r, int K, int64_t *cnt)
+/* The class weights and what the epoch's mean losses divide by: the weight sums of the
+ * training and validation sets, sum_c count_c * w_c in class order, or their sample counts
+ * without class weights. With `make` (--class-weight given, not resumed) the weights first:
+ * balanced = n / (classes present * count_c), each from exact integer counts over the whole
+ * training set, so the same on every rank and at any rank count (a class absent from training
+ * gets 1), or FILE's. The per-class counts of both sets, over every rank, are one reduction.
+ * Collective; 0, or 1 after the error. */
+static int class_weights(nn_trainer *t, int make, char *err, size_t errlen)
 {
-    memset(cnt, 0, (size_t)K * sizeof *cnt);
-    for (size_t i = 0; r->labels && i < r->n; i++)
-        cnt[r->labels[i]]++;
-    nn_comm_sum_i64(c, cnt, (size_t)K);
-}
-
-/* --class-weight: the weights (balanced: n / (classes present * count_c), each from exact
- * integer counts over the whole training set, so the same on every rank and at any rank
- * count; a class absent from training gets 1), then the weight sums of the training and
- * validation sets, sum_c count_c * w_c in class order. Collective; 0 or -1 with err. */
-static int class_weights(nn_trainer *t, char *err, size_t errlen)
-{
-    const int K = t->lo.sizes[t->lo.n_layers];
-    int64_t *cnt = malloc((size_t)K * sizeof *cnt);
-    int fail = !cnt || nn_preprocess_alloc_class_weight(&t->pre, K) != 0;
-    if ((fail = nn_fail(t->comm, fail, "out of memory for the class weights")) != 0) {
+    t->train_w = (double)t->n_train;
+    t->val_w = (double)t->n_val;
+    if (!make && !t->pre.class_weight)
+        return 0;
+    const int K = t->lo.sizes[t->lo.n_layers]; /* a resumed run's: checked against pre.nc */
+    int64_t *cnt = calloc(2 * (size_t)K, sizeof *cnt); /* (2, K): training, validation */
+    int fail = !cnt || (make && nn_preprocess_alloc_class_weight(&t->pre, K) != 0);
+    if (nn_fail(t->comm, fail, "out of memory for the class weights") != 0) {
         free(cnt);
-        return -1;
+        return 1;
     }
+    const nn_rows *sets[2] = {&t->train, &t->val};
+    for (int s = 0; s < 2; s++)
+        for (size_t i = 0; sets[s]->labels && i < sets[s]->n; i++)
+            cnt[(size_t)s * (size_t)K + (size_t)sets[s]->labels[i]]++;
+    nn_comm_sum_i64(t->comm, cnt, 2 * (size_t)K); /* exact */
     float *w = t->pre.class_weight;
-    label_counts(t->comm, &t->train, K, cnt);
-    if (strcmp(t->cfg.class_weight, "balanced") == 0) {
+    if (make && strcmp(t->cfg.class_weight, "balanced") == 0) {
         int present = 0;
         for (int j = 0; j < K; j++)
             present += cnt[j] > 0;
         for (int j = 0; j < K; j++)
             w[j] = cnt[j] > 0 ? (float)((double)t->n_train / ((double)present * (double)cnt[j]))
                               : 1.0f;
-    } else {
+    } else if (make) {
         fail = class_weight_file(t->cfg.class_weight, w, K, err, errlen) != 0;
     }
-    if ((fail = nn_fail(t->comm, fail, err)) != 0) {
-        free(cnt);
-        return -1;
+    if ((fail = nn_fail(t->comm, fail, err)) == 0) {
+        double *sum[2] = {&t->train_w, &t->val_w};
+        for (int s = 0; s < 2; s++) {
+            *sum[s] = 0.0;
+            for (int j = 0; j < K; j++)
+                *sum[s] += (double)cnt[(size_t)s * (size_t)K + (size_t)j] * w[j];
+        }
     }
     free(cnt);
-    return 0;
-}
-
-/* The weight sums of the training and validation sets under the class weights (or their
- * sample counts without): what the epoch's mean losses divide by. Collective. */
-static int weight_sums(nn_trainer *t)
-{
-    t->train_w = (double)t->n_train;
-    t->val_w = (double)t->n_val;
-    if (!t->pre.class_weight)
-        return 0;
-    const int K = t->pre.nc;
-    int64_t *cnt = malloc((size_t)K * sizeof *cnt);
-    if (nn_fail(t->comm, !cnt, "out of memory for the class weights") != 0)
-        return -1;
-    const nn_rows *sets[2] = {&t->train, &t->val};
-    double *sum[2] = {&t->train_w, &t->val_w};
-    for (int s = 0; s < 2; s++) {
-        label_counts(t->comm, sets[s], K, cnt);
-        *sum[s] = 0.0;
-        for (int j = 0; j < K; j++)
-            *sum[s] += (double)cnt[j] * t->pre.class_weight[j];
-    }
-    free(cnt);
-    return 0;
+    return fail ? 1 : 0;
 }
 
 /* --normalize-targets and --class-weight against the loss and the data: which apply. A usage
@@ -527,8 +509,6 @@ static int scale(nn_trainer *t, char *err, size_t errlen)
             return fail;
         if (targets && target_stats(t) != 0)
             return 1;
-        if (weights && class_weights(t, err, errlen) != 0)
-            return 1;
     }
     /* the raw range, kept in /preprocess for nn-predict --attack (collective) */
     if (!t->example && t->pre.d > 0 && nn_adv_raw_range(t) != 0)
@@ -557,7 +537,7 @@ static int scale(nn_trainer *t, char *err, size_t errlen)
     }
     if ((fail = nn_fail(t->comm, fail, err)) != 0)
         return fail;
-    return weight_sums(t) != 0 ? 1 : 0;
+    return class_weights(t, weights, err, errlen);
 }
 
 /* 5. The data file's encoder of raw records (nn-data import-csv's /meta/encoder, nn_encode.h),

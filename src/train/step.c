@@ -45,8 +45,9 @@ double nn_train_step_weight(const nn_trainer *t, long step)
 
 void nn_train_epoch_weights(nn_trainer *t)
 {
-    if (!t->step_w)
+    if (!t->step_w || t->step_w_fixed)
         return;
+    t->step_w_fixed = t->cfg.no_shuffle; /* file order: every epoch's batches are the first's */
     const int K = t->pre.nc;
     const long steps = t->sched.steps;
     const nn_rows *s = &t->train;

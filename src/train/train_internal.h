@@ -34,7 +34,8 @@ double nn_train_step(nn_trainer *t, long step, nn_timers *tm);
 double nn_train_step_weight(const nn_trainer *t, long step);
 /* --class-weight: fills t->step_w for this epoch's order (after the shuffle). Collective:
  * one sum of the per-class counts of every batch; the sums are exact and in class order,
- * so they do not depend on the number of ranks. */
+ * so they do not depend on the number of ranks. Under --no-shuffle (file order, the same
+ * batches every epoch) only the first call fills them; later ones return at once. */
 void nn_train_epoch_weights(nn_trainer *t);
 
 /* adversarial.c: --adversarial. setup sizes the buffers and takes the training set's range
