@@ -103,7 +103,9 @@ int csv_columns(csv_job *j, const dopts *o, const char *const *fld, size_t nf)
     j->role = malloc(nf * sizeof *j->role);
     j->cs = calloc(nf, sizeof *j->cs);
     j->st = calloc(nf, sizeof *j->st);
-    if (!j->role || !j->cs || !j->st) {
+    j->kind = malloc(nf * sizeof *j->kind);
+    j->val = malloc(nf * sizeof *j->val);
+    if (!j->role || !j->cs || !j->st || !j->kind || !j->val) {
         data_error("out of memory");
         return EXIT_DATA;
     }

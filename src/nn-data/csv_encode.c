@@ -2,10 +2,10 @@
  * whose kind was not given becomes numeric or categorical: categorical when most of its
  * present values are text, and an error naming the first text value when only some are (a
  * typo or an unlisted NA marker, more likely than a category). Then, when anything needs
- * them, one pass over the training rows only (the /test rows are chosen by the same seeded
- * picker as pass 2, so the statistics never see them): the imputed values (mean, median or
- * most frequent value, in double, rounded once to float32) and the vocabularies (counted,
- * cut to --max-categories by frequency, sorted). */
+ * them, one pass over the training rows only (csv_rows chooses the /test rows as in pass 2,
+ * so the statistics never see them): the imputed values (mean, median or most frequent
+ * value, in double, rounded once to float32) and the vocabularies (counted, cut to
+ * --max-categories by frequency, sorted). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -72,75 +72,47 @@ static const char *trim(const char *s, char *buf, size_t len)
     return buf;
 }
 
-/* One training row's fields into the statistics. 0, or -1 when out of memory. */
-static int add_row(csv_job *j, const char *const *fld, int need_vals)
+/* One kept row into the statistics when it is a training row: the numbers as the check
+ * parsed them (their values kept too when *need_vals: median, most frequent), the categories
+ * as the encoder will compare them. 0, or EXIT_DATA after printing the error. */
+static int add_row(csv_job *j, const csv_row *r, void *ctx)
 {
     static char buf[65536];
+    const int *need_vals = ctx;
+    if (r->to_test)
+        return 0;
     for (int c = 0; c < j->enc.ncol; c++) {
         size_t sc = (size_t)j->src[c];
         col_stats *s = &j->st[sc];
-        const char *f = fld[sc];
-        if (nn_enc_is_na(&j->enc, f)) {
+        const char *f = r->fld[sc];
+        if (j->role[sc] == ROLE_NUM ? j->kind[sc] == NN_NUM_EMPTY : nn_enc_is_na(&j->enc, f)) {
             s->missing++;
             continue;
         }
         s->n++;
         if (j->role[sc] == ROLE_NUM) {
-            double v;
-            nn_csv_number(f, &v);
-            s->sum += v;
-            if (need_vals && push_value(s, v) != 0)
-                return -1;
+            s->sum += j->val[sc];
+            if (*need_vals && push_value(s, j->val[sc]) != 0)
+                goto oom;
             continue;
         }
         const char *t = trim(f, buf, sizeof buf);
         if (!t || strset_count(&s->cats, t) != 0)
-            return -1;
+            goto oom;
     }
     return 0;
+oom:
+    data_error("%s:%ld: out of memory for the training rows' statistics (or a value over 64 "
+               "KiB)", j->path, nn_csv_line(j->csv));
+    return EXIT_DATA;
 }
 
-/* The statistics of the training rows: a pass over the file with pass 2's choice of /test
- * rows. 0, or an exit status after printing the error. */
+/* The statistics of the training rows: a pass of csv_rows, which splits the kept rows as it
+ * does for pass 2. 0, or an exit status after printing the error. */
 static int stats_pass(csv_job *j, const dopts *o, size_t n_test)
 {
-    char err[1024];
-    if (nn_csv_rewind(j->csv) != 0) {
-        data_error("%s: cannot seek back to the start (a pipe?); expected a regular file, "
-                   "which nn-data reads more than once", j->path);
-        return EXIT_DATA;
-    }
-    test_picker pk;
-    picker_init(&pk, o, j->kept, n_test);
-    const char *const *fld;
-    size_t nf;
-    int r, skip = j->header, need_vals = j->impute == IMPUTE_MEDIAN || j->impute == IMPUTE_FREQUENT;
-    while ((r = nn_csv_next(j->csv, &fld, &nf, err, sizeof err)) == NN_CSV_RECORD) {
-        if (skip) {
-            skip = 0;
-            continue;
-        }
-        nn_num_kind lk;
-        double lv;
-        size_t col;
-        row_status st = check_row(j, fld, &lk, &lv, &col, 0, err, sizeof err);
-        if (st == ROW_ERROR) {
-            data_error("%s", err);
-            return EXIT_DATA;
-        }
-        if (st != ROW_OK || pk.kept >= j->kept || picker_next(&pk))
-            continue;
-        if (add_row(j, fld, need_vals) != 0) {
-            data_error("%s:%ld: out of memory for the training rows' statistics (or a value "
-                       "over 64 KiB)", j->path, nn_csv_line(j->csv));
-            return EXIT_DATA;
-        }
-    }
-    if (r == NN_CSV_ERROR) {
-        data_error("%s", err);
-        return EXIT_DATA;
-    }
-    return 0;
+    int need_vals = j->impute == IMPUTE_MEDIAN || j->impute == IMPUTE_FREQUENT;
+    return csv_rows(j, ROWS_NUMBERS, 1, o, n_test, add_row, &need_vals);
 }
 
 /* ---------------------------------------------------------------- the columns */
@@ -317,7 +289,7 @@ int csv_build_encoder(csv_job *j, const dopts *o, size_t n_test)
         if (rc != 0)
             return rc;
     }
-    if (nn_enc_layout(e) != 0)
+    if (nn_enc_layout(e) != 0 || !(j->x = malloc((size_t)(e->d ? e->d : 1) * sizeof *j->x)))
         goto oom;
     for (int c = 0; c < e->ncol; c++)
         if (e->col[c].width == 0) {

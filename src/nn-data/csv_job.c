@@ -27,6 +27,9 @@ void job_free(csv_job *j)
     free(j->role);
     free(j->src);
     free(j->rowf);
+    free(j->kind);
+    free(j->val);
+    free(j->x);
     nn_enc_free(&j->enc);
     nn_csv_close(j->csv);
     if (j->f)

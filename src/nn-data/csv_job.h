@@ -1,11 +1,11 @@
 /* csv_job.h: the state of one nn-data import-csv run, shared by the files of the CSV importer
  * (private to src/nn-data): import_csv.c (the command: arguments, first record, /meta,
- * summary), csv_rows.c (checking rows, and the two passes over the file), csv_classes.c (the
- * task and the classes, after pass 1), csv_encode.c (the encoder: the columns' kinds after
- * pass 1, the statistics of the training rows, the vocabularies), csv_cols.c (the column
- * flags: --categorical, --numeric, --drop-columns, --na-values), csv_job.c (freeing the job,
- * naming its columns) and labels.c (the set of label strings). Each file needs only those
- * listed after it. */
+ * summary), csv_encode.c (the encoder: the columns' kinds after pass 1, the statistics pass
+ * over the training rows, the vocabularies), csv_rows.c (the one loop over the rows that every
+ * pass drives, with the seeded choice of the /test rows; pass 1 and pass 2), csv_classes.c
+ * (the task and the classes, after pass 1), csv_cols.c (the column flags: --categorical,
+ * --numeric, --drop-columns, --na-values), csv_job.c (freeing the job, naming its columns) and
+ * labels.c (the set of label strings). Each file needs only those listed after it. */
 #ifndef NN_DATA_CSV_JOB_H
 #define NN_DATA_CSV_JOB_H
 
@@ -90,6 +90,9 @@ typedef struct {
     nn_encoder enc;      /* its columns are the source columns with role NUM or CAT, in order */
     int *src;            /* enc column -> source column */
     const char **rowf;   /* a record's fields in enc column order */
+    nn_num_kind *kind;   /* the row being checked: each numeric (or undecided) feature's kind */
+    double *val;         /* and value, by source column (ROWS_KINDS, ROWS_NUMBERS) */
+    float *x;            /* the row's features (d), encoded (ROWS_ENCODE) */
     size_t unseen;       /* categorical values of /test rows never seen in training */
     size_t unseen_rows;
     /* classes, once the task is known */
@@ -109,22 +112,39 @@ const char *quote_value(const char *s, char *buf, size_t len);
 
 /* ---- csv_rows.c ---- */
 typedef enum { ROW_OK, ROW_MISSING, ROW_NONFINITE, ROW_ERROR } row_status;
-/* Pass 1: every row checked and counted; the labels of kept rows collected; with kinds = 0,
+/* How a pass checks each row's features: ROWS_KINDS (pass 1, the first time: the numeric
+ * features parsed, and the evidence of each undecided column's kind noted), ROWS_NUMBERS (the
+ * numeric features parsed, into j->kind and j->val), ROWS_ENCODE (pass 2: the features
+ * through the encoder into j->x; the encoder parses the numbers, and its verdict drops a
+ * row). */
+enum { ROWS_KINDS, ROWS_NUMBERS, ROWS_ENCODE };
+/* A data row as csv_rows hands it to a pass; valid until the pass's function returns. */
+typedef struct {
+    const char *const *fld; /* the record's fields (width of them) */
+    row_status st;          /* ROW_OK (kept), or why it is dropped: ROW_MISSING or
+                             * ROW_NONFINITE, first in column col */
+    size_t col;
+    nn_num_kind lk;         /* the label's kind and value */
+    double lv;
+    size_t unseen;          /* ROWS_ENCODE: categorical values outside the vocabulary */
+    int to_test;            /* with a split: the row goes to /test */
+} csv_row;
+/* What a pass does with a row: 0, or an exit status after printing the error (the pass
+ * ends). */
+typedef int (*row_fn)(csv_job *j, const csv_row *r, void *ctx);
+/* One pass over the data rows, the loop of every pass: each record read and split into
+ * fields, checked as check says (text in a numeric column is an error), and handed to fn;
+ * from the start of the file when rewind, else from where the reader is (pass 1, the first
+ * time, after the header). Without o, every row; with o, each kept row with its split:
+ * n_test of them to /test, chosen by o's seed the same way in every pass (a file that no
+ * longer has pass 1's kept rows is an error). 0, or an exit status after printing the
+ * error. */
+int csv_rows(csv_job *j, int check, int rewind, const dopts *o, size_t n_test, row_fn fn,
+             void *ctx);
+/* Pass 1: every row checked and counted; the labels of kept rows collected; with kinds,
  * the evidence of each column's kind too (kept rows or not). 0, or an exit status after
  * printing the error. */
 int csv_pass1(csv_job *j, int first_is_data, int kinds);
-/* The test rows: a seeded selection sampler (Knuth's: exactly n_test of the kept rows, a
- * uniform random subset, decided row by row), the same in every pass that needs it. */
-typedef struct {
-    nn_rng rng;
-    size_t kept, picked, n_test, total;
-} test_picker;
-void picker_init(test_picker *p, const dopts *o, size_t total, size_t n_test);
-int picker_next(test_picker *p); /* 1 when the next kept row goes to /test */
-/* Checks one record (the label, and the numeric features' missing and non-finite values);
- * the label's kind and value in *lk, *lv. ROW_ERROR with err. */
-row_status check_row(csv_job *j, const char *const *fld, nn_num_kind *lk, double *lv,
-                     size_t *col, int kinds, char *err, size_t errlen);
 /* The last pass: the kept rows encoded, n_test of them to test, the rest to train. 0, or an
  * exit status after printing the error. */
 int csv_pass2(csv_job *j, const dopts *o, nn_h5w_split *train, nn_h5w_split *test,

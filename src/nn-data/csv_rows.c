@@ -1,10 +1,13 @@
-/* csv_rows.c: the CSV importer's passes over the file (csv_job.h), record by record. Pass 1
- * checks every row (text in a numeric column stops the import; a missing number under
- * --impute drop, or a non-finite one, drops the row, or stops it with --bad-rows fail), counts
- * the rows kept and dropped, collects the labels and, the first time, the evidence of each
- * column's kind; pass 2 reads the file again and writes each kept row, through the encoder,
- * to /train or /test. The seeded choice of the /test rows is here too (test_picker), for
- * pass 2 and for the statistics pass of csv_encode.c. */
+/* csv_rows.c: the CSV importer's passes over the file (csv_job.h). One loop, csv_rows, reads
+ * and splits the records of every pass, checks each row and, after pass 1, chooses the /test
+ * rows with a seeded sampler, so that the statistics pass (csv_encode.c) and pass 2 see the
+ * same split; a pass is the function it hands each row. Pass 1 checks every row (text in a
+ * numeric column stops the import; a missing number under --impute drop, or a non-finite one,
+ * drops the row, or stops it with --bad-rows fail), counts the rows kept and dropped, collects
+ * the labels and, the first time, the evidence of each column's kind; pass 2 writes each kept
+ * row, through the encoder, to /train or /test. A field is parsed as a number once per pass:
+ * by the check, which keeps the values for the statistics, or in pass 2 by the encoder, whose
+ * verdict on the row is the check. */
 #include <float.h>
 #include <math.h>
 #include <stdint.h>
@@ -83,41 +86,96 @@ static row_status label_field(const csv_job *j, const char *const *fld, nn_num_k
     return ROW_OK;
 }
 
-row_status check_row(csv_job *j, const char *const *fld, nn_num_kind *lk, double *lv,
-                     size_t *col, int kinds, char *err, size_t errlen)
+/* ROWS_KINDS and ROWS_NUMBERS: the numeric (and undecided) features of row r parsed, their
+ * kinds and values kept in j->kind and j->val; the first column that drops the row in r->col
+ * (the label's status lst counts at its place). */
+static row_status check_numbers(csv_job *j, csv_row *r, row_status lst, int kinds, char *err,
+                                size_t errlen)
 {
-    row_status st = ROW_OK, lst = label_field(j, fld, lk, lv, err, errlen);
-    if (lst == ROW_ERROR)
-        return lst;
+    row_status st = ROW_OK;
     for (size_t c = 0; c < j->width; c++) {
         int role = j->role[c];
         if (c == j->label && st == ROW_OK && lst != ROW_OK) {
             st = lst;
-            *col = c;
+            r->col = c;
         }
         if (role != ROLE_AUTO && role != ROLE_NUM)
             continue;
         double v = 0;
-        nn_num_kind k = nn_enc_is_na(&j->enc, fld[c]) ? NN_NUM_EMPTY : nn_csv_number(fld[c], &v);
+        const char *f = r->fld[c];
+        nn_num_kind k = nn_enc_is_na(&j->enc, f) ? NN_NUM_EMPTY : nn_csv_number(f, &v);
         if (k == NN_NUM_OK && fabs(v) > FLT_MAX)
             k = NN_NUM_NONFINITE; /* beyond float32: it would be stored as inf */
+        j->kind[c] = k;
+        j->val[c] = v;
         if (kinds && role == ROLE_AUTO) {
-            note_kind(j, c, fld[c], k);
+            note_kind(j, c, f, k);
             if (k == NN_NUM_BAD)
                 continue; /* text: decided after pass 1 */
         }
         if (k == NN_NUM_BAD)
-            return not_a_number(j, fld, c, "",
+            return not_a_number(j, r->fld, c, "",
                                 "a number, or a missing value (an empty field or one of "
                                 "--na-values)",
                                 err, errlen);
         if (st == ROW_OK && ((k == NN_NUM_EMPTY && j->impute == IMPUTE_DROP) ||
                              k == NN_NUM_NONFINITE)) {
             st = k == NN_NUM_EMPTY ? ROW_MISSING : ROW_NONFINITE;
-            *col = c;
+            r->col = c;
         }
     }
     return st;
+}
+
+/* ROWS_ENCODE: row r's features through the encoder into j->x, which parses each number once
+ * and says what check_numbers would: a missing number without a fill (--impute drop) or a
+ * non-finite one drops the row, text is an error (the file changed since pass 1, which
+ * checked every row). The categorical values outside the vocabulary are counted in
+ * r->unseen. */
+static row_status encode_row(csv_job *j, csv_row *r, char *err, size_t errlen)
+{
+    for (int c = 0; c < j->enc.ncol; c++)
+        j->rowf[c] = r->fld[j->src[c]];
+    int bad = 0;
+    r->unseen = 0;
+    nn_enc_status st = nn_enc_row(&j->enc, j->rowf, j->x, &bad, &r->unseen);
+    if (st == NN_ENC_OK)
+        return ROW_OK;
+    r->col = (size_t)j->src[bad];
+    if (st == NN_ENC_NO_FILL)
+        return ROW_MISSING;
+    if (st == NN_ENC_NONFINITE)
+        return ROW_NONFINITE;
+    char cn[96], qv[200];
+    snprintf(err, errlen,
+             "%s:%ld: %s: '%s' cannot be encoded (not a number); expected the file unchanged "
+             "since the first pass",
+             j->path, nn_csv_line(j->csv), col_name(j, r->col, cn, sizeof cn),
+             quote_value(j->rowf[bad], qv, sizeof qv));
+    return ROW_ERROR;
+}
+
+/* Checks row r: the label (its kind and value in r->lk, r->lv), then the features as check
+ * says. ROW_ERROR with err. */
+static row_status check_row(csv_job *j, csv_row *r, int check, char *err, size_t errlen)
+{
+    row_status lst = label_field(j, r->fld, &r->lk, &r->lv, err, errlen);
+    if (lst == ROW_ERROR)
+        return lst;
+    if (check != ROWS_ENCODE)
+        return check_numbers(j, r, lst, check == ROWS_KINDS, err, errlen);
+    if (lst != ROW_OK) {
+        r->col = j->label;
+        return lst; /* dropped: nothing to encode */
+    }
+    return encode_row(j, r, err, errlen);
+}
+
+/* EXIT_DATA after the error for a file that changed between passes. */
+static int file_changed(const csv_job *j)
+{
+    data_error("%s changed while nn-data was reading it; expected an unchanging file", j->path);
+    return EXIT_DATA;
 }
 
 /* The file read again from its start (the header passed over). 0, or EXIT_DATA after printing
@@ -133,14 +191,71 @@ static int pass_rewind(csv_job *j)
         const char *const *fld;
         size_t nf;
         char err[1024];
-        if (nn_csv_next(j->csv, &fld, &nf, err, sizeof err) != NN_CSV_RECORD) {
-            data_error("%s changed while nn-data was reading it; expected an unchanging file",
-                       j->path);
-            return EXIT_DATA;
-        }
+        if (nn_csv_next(j->csv, &fld, &nf, err, sizeof err) != NN_CSV_RECORD)
+            return file_changed(j);
     }
     return 0;
 }
+
+/* The test rows: a seeded selection sampler (Knuth's: exactly n_test of the kept rows, a
+ * uniform random subset, decided row by row), the same in every pass that splits. */
+typedef struct {
+    nn_rng rng;
+    size_t kept, picked, n_test, total;
+} test_picker;
+
+static void picker_init(test_picker *p, const dopts *o, size_t total, size_t n_test)
+{
+    nn_rng_seed(&p->rng, (uint64_t)o->seed, nn_stream_id(NN_STREAM_TEST_SPLIT, 0, 0));
+    p->kept = p->picked = 0;
+    p->total = total;
+    p->n_test = n_test;
+}
+
+static int picker_next(test_picker *p)
+{
+    int to_test = 0;
+    if (p->n_test > 0 && p->kept < p->total) {
+        double u = nn_rng_uniform(&p->rng);
+        to_test = (double)(p->total - p->kept) * u < (double)(p->n_test - p->picked);
+    }
+    p->kept++;
+    p->picked += (size_t)to_test;
+    return to_test;
+}
+
+int csv_rows(csv_job *j, int check, int rewind, const dopts *o, size_t n_test, row_fn fn,
+             void *ctx)
+{
+    char err[1024];
+    csv_row r = {0};
+    test_picker pk = {0};
+    if (o)
+        picker_init(&pk, o, j->kept, n_test);
+    int rc = rewind ? pass_rewind(j) : 0, rec = NN_CSV_EOF;
+    size_t nf;
+    while (rc == 0 && (rec = nn_csv_next(j->csv, &r.fld, &nf, err, sizeof err)) == NN_CSV_RECORD) {
+        if ((r.st = check_row(j, &r, check, err, sizeof err)) == ROW_ERROR) {
+            data_error("%s", err);
+            return EXIT_DATA;
+        }
+        if (o) {
+            if (r.st != ROW_OK)
+                continue;
+            if (pk.kept >= j->kept)
+                return file_changed(j); /* more kept rows than pass 1 saw */
+            r.to_test = picker_next(&pk);
+        }
+        rc = fn(j, &r, ctx);
+    }
+    if (rc == 0 && rec == NN_CSV_ERROR) {
+        data_error("%s", err);
+        return EXIT_DATA;
+    }
+    return rc == 0 && o && pk.kept != j->kept ? file_changed(j) : rc;
+}
+
+/* ---------------------------------------------------------------- pass 1 */
 
 /* Pass 1's account of a row with a missing or non-finite value in column col: the first of
  * each kind is remembered for the summary. 0, or EXIT_DATA after printing the error under
@@ -167,160 +282,66 @@ static int drop_row(csv_job *j, row_status st, size_t col)
     return 0;
 }
 
-/* Pass 1 starts afresh (it may run twice). */
-static void pass1_reset(csv_job *j)
+/* Pass 1's account of row r: dropped, or kept with its label. */
+static int count_row(csv_job *j, const csv_row *r, void *ctx)
 {
-    j->rows = j->kept = j->missing = j->nonfinite = 0;
-    j->label_text = j->label_frac = 0;
-    strset_free(&j->seen);
+    (void)ctx;
+    j->rows++;
+    if (r->st != ROW_OK)
+        return drop_row(j, r->st, r->col);
+    j->kept++;
+    if (r->lk == NN_NUM_BAD)
+        j->label_text = 1;
+    else if (r->lv != floor(r->lv) || fabs(r->lv) > 9.0e15)
+        j->label_frac = 1;
+    if (j->task != TASK_REGRESS && strset_add(&j->seen, r->fld[j->label]) != 0) {
+        data_error("out of memory for the labels");
+        return EXIT_DATA;
+    }
+    return 0;
 }
 
 int csv_pass1(csv_job *j, int first_is_data, int kinds)
 {
+    /* Pass 1 starts afresh (it may run twice). */
+    j->rows = j->kept = j->missing = j->nonfinite = 0;
+    j->label_text = j->label_frac = 0;
+    strset_free(&j->seen);
+    return csv_rows(j, kinds ? ROWS_KINDS : ROWS_NUMBERS, !kinds || first_is_data, NULL, 0,
+                    count_row, NULL);
+}
+
+/* ---------------------------------------------------------------- pass 2 */
+
+typedef struct {
+    nn_h5w_split *train, *test;
+} splits;
+
+/* One kept row, encoded, to its split; the /test rows count the values outside the training
+ * vocabulary. */
+static int write_row(csv_job *j, const csv_row *r, void *ctx)
+{
+    const splits *out = ctx;
     char err[1024];
-    pass1_reset(j);
-    if ((!kinds || first_is_data) && pass_rewind(j) != 0)
-        return EXIT_DATA;
-    int rc = 0;
-    const char *const *fld;
-    size_t nf;
-    int r;
-    while ((r = nn_csv_next(j->csv, &fld, &nf, err, sizeof err)) == NN_CSV_RECORD) {
-        nn_num_kind lk;
-        double lv;
-        size_t col = 0;
-        j->rows++;
-        row_status st = check_row(j, fld, &lk, &lv, &col, kinds, err, sizeof err);
-        if (st == ROW_ERROR) {
-            data_error("%s", err);
-            rc = EXIT_DATA;
-            break;
-        }
-        if (st != ROW_OK) {
-            if ((rc = drop_row(j, st, col)) != 0)
-                break;
-            continue;
-        }
-        j->kept++;
-        if (lk == NN_NUM_BAD)
-            j->label_text = 1;
-        else if (lv != floor(lv) || fabs(lv) > 9.0e15)
-            j->label_frac = 1;
-        if (j->task != TASK_REGRESS && strset_add(&j->seen, fld[j->label]) != 0) {
-            data_error("out of memory for the labels");
-            rc = EXIT_DATA;
-            break;
-        }
+    int32_t c = 0;
+    float t = (float)r->lv;
+    if (j->task == TASK_CLASSIFY && (c = class_of(j, r->fld[j->label], r->lv)) < 0)
+        return file_changed(j); /* an unknown label */
+    if (r->to_test) {
+        j->unseen += r->unseen;
+        j->unseen_rows += r->unseen > 0;
     }
-    if (rc == 0 && r == NN_CSV_ERROR) {
+    const void *y = j->task == TASK_CLASSIFY ? (const void *)&c : (const void *)&t;
+    if (nn_h5w_append(r->to_test ? out->test : out->train, j->x, y, err, sizeof err) != 0) {
         data_error("%s", err);
-        rc = EXIT_DATA;
+        return EXIT_DATA;
     }
-    return rc;
-}
-
-void picker_init(test_picker *p, const dopts *o, size_t total, size_t n_test)
-{
-    nn_rng_seed(&p->rng, (uint64_t)o->seed, nn_stream_id(NN_STREAM_TEST_SPLIT, 0, 0));
-    p->kept = p->picked = 0;
-    p->total = total;
-    p->n_test = n_test;
-}
-
-int picker_next(test_picker *p)
-{
-    int to_test = 0;
-    if (p->n_test > 0 && p->kept < p->total) {
-        double u = nn_rng_uniform(&p->rng);
-        to_test = (double)(p->total - p->kept) * u < (double)(p->n_test - p->picked);
-    }
-    p->kept++;
-    p->picked += (size_t)to_test;
-    return to_test;
-}
-
-/* One kept row's features through the encoder into x; /test rows count the values outside
- * the training vocabulary. 0, or EXIT_DATA after printing the error. */
-static int encode(csv_job *j, const char *const *fld, float *x, int to_test)
-{
-    for (int c = 0; c < j->enc.ncol; c++)
-        j->rowf[c] = fld[j->src[c]];
-    int bad = 0;
-    size_t before = j->unseen;
-    nn_enc_status st = nn_enc_row(&j->enc, j->rowf, x, &bad, to_test ? &j->unseen : NULL);
-    j->unseen_rows += j->unseen != before;
-    if (st == NN_ENC_OK)
-        return 0;
-    char cn[96], qv[200];
-    data_error("%s:%ld: %s: '%s' cannot be encoded (%s); expected the file unchanged since "
-               "the first pass",
-               j->path, nn_csv_line(j->csv), col_name(j, (size_t)j->src[bad], cn, sizeof cn),
-               quote_value(j->rowf[bad], qv, sizeof qv),
-               st == NN_ENC_NOT_A_NUMBER ? "not a number"
-               : st == NN_ENC_NONFINITE  ? "not finite"
-                                         : "missing, with no imputed value");
-    return EXIT_DATA;
+    return 0;
 }
 
 int csv_pass2(csv_job *j, const dopts *o, nn_h5w_split *train, nn_h5w_split *test,
               size_t n_test)
 {
-    char err[1024];
-    float *x = malloc((size_t)(j->enc.d ? j->enc.d : 1) * sizeof(float));
-    if (!x) {
-        data_error("out of memory for %d features", j->enc.d);
-        return EXIT_DATA;
-    }
-    if (pass_rewind(j) != 0) {
-        free(x);
-        return EXIT_DATA;
-    }
-    test_picker pk;
-    picker_init(&pk, o, j->kept, n_test);
-    const char *const *fld;
-    size_t nf;
-    int r, rc = 0;
-    while ((r = nn_csv_next(j->csv, &fld, &nf, err, sizeof err)) == NN_CSV_RECORD) {
-        nn_num_kind lk;
-        double lv;
-        size_t col;
-        row_status st = check_row(j, fld, &lk, &lv, &col, 0, err, sizeof err);
-        if (st == ROW_ERROR) {
-            data_error("%s", err);
-            rc = EXIT_DATA;
-            break;
-        }
-        if (st != ROW_OK)
-            continue;
-        if (pk.kept >= j->kept) {
-            pk.kept = j->kept + 1; /* more kept rows than pass 1 saw: the file changed */
-            break;
-        }
-        int to_test = picker_next(&pk);
-        int32_t c = 0;
-        float t = (float)lv;
-        if (j->task == TASK_CLASSIFY && (c = class_of(j, fld[j->label], lv)) < 0) {
-            pk.kept = j->kept + 1; /* an unknown label: the file changed */
-            break;
-        }
-        if ((rc = encode(j, fld, x, to_test)) != 0)
-            break;
-        const void *y = j->task == TASK_CLASSIFY ? (const void *)&c : (const void *)&t;
-        if (nn_h5w_append(to_test ? test : train, x, y, err, sizeof err) != 0) {
-            data_error("%s", err);
-            rc = EXIT_DATA;
-            break;
-        }
-    }
-    if (rc == 0 && r == NN_CSV_ERROR) {
-        data_error("%s", err);
-        rc = EXIT_DATA;
-    }
-    if (rc == 0 && pk.kept != j->kept) {
-        data_error("%s changed while nn-data was reading it; expected an unchanging file",
-                   j->path);
-        rc = EXIT_DATA;
-    }
-    free(x);
-    return rc;
+    splits out = {train, test};
+    return csv_rows(j, ROWS_ENCODE, 1, o, n_test, write_row, &out);
 }
