@@ -48,9 +48,9 @@ void nn_adv_free(nn_trainer *t)
     t->adv = NULL;
 }
 
-/* The scaled training set's per-feature range over every rank: lo in acc[0..D), -hi in
- * acc[D..2D), one MIN reduction for both. */
-static void train_range(nn_trainer *t, double *acc)
+/* The per-feature range of the training rows in memory over every rank, into lo and hi (D
+ * each), through acc: lo in acc[0..D), -hi in acc[D..2D), one MIN reduction for both. */
+static void train_range(nn_trainer *t, double *acc, float *lo, float *hi)
 {
     const nn_rows *r = &t->train;
     const int d = r->d;
@@ -63,6 +63,35 @@ static void train_range(nn_trainer *t, double *acc)
             acc[d + j] = -v < acc[d + j] ? -v : acc[d + j];
         }
     nn_comm_min_f64(t->comm, acc, 2 * (size_t)d);
+    for (int j = 0; j < d; j++) { /* float32 values: exact */
+        lo[j] = (float)acc[j];
+        hi[j] = (float)-acc[d + j];
+    }
+}
+
+/* The range of the rows as trained on (scaled), into lo and hi. When set-up took the raw
+ * range (nn_adv_raw_range, before the scaling: the case on every rank or on none), its
+ * scaled image: x' = (x - x_shift) / x_scale rounds monotonically in x (increasing, or
+ * decreasing where x_scale < 0), so the scaled rows' min and max are those of the raw min and
+ * max, and the data need no second pass nor a second reduction. Else (inputs unscaled, or the
+ * built-in example's, scaled as made) train_range. Collective. */
+static void scaled_range(nn_trainer *t, double *acc, float *lo, float *hi)
+{
+    const int D = t->train.d;
+    if (t->example || !t->pre.x_min) {
+        train_range(t, acc, lo, hi);
+        return;
+    }
+    memcpy(lo, t->pre.x_min, (size_t)D * sizeof(float));
+    memcpy(hi, t->pre.x_max, (size_t)D * sizeof(float));
+    nn_preprocess_apply_x(&t->pre, lo, 1, D);
+    nn_preprocess_apply_x(&t->pre, hi, 1, D);
+    for (int j = 0; j < D; j++)
+        if (t->pre.x_scale[j] < 0.0f) {
+            float v = lo[j];
+            lo[j] = hi[j];
+            hi[j] = v;
+        }
 }
 
 int nn_adv_raw_range(nn_trainer *t)
@@ -78,11 +107,7 @@ int nn_adv_raw_range(nn_trainer *t)
         free(acc);
         return 1;
     }
-    train_range(t, acc); /* collective */
-    for (int j = 0; j < d; j++) { /* float32 values: exact */
-        t->pre.x_min[j] = (float)acc[j];
-        t->pre.x_max[j] = (float)-acc[d + j];
-    }
+    train_range(t, acc, t->pre.x_min, t->pre.x_max); /* collective */
     free(acc);
     return 0;
 }
@@ -130,7 +155,8 @@ int nn_adv_setup(nn_trainer *t, size_t max_local, char *err, size_t errlen)
     a->x = a->x0 + rows;
     a->g = a->x0 + 2 * rows;
     a->mixed = a->x0 + 3 * rows;
-    train_range(t, acc); /* collective */
+    scaled_range(t, acc, a->lo, a->hi); /* collective */
+    free(acc);
     double eps = cfg->adv_eps;
     double step = cfg->adv_step_size > 0.0 ? cfg->adv_step_size : 2.5 * eps / a->steps;
     if (kind == NN_ATTACK_FGSM)
@@ -140,10 +166,7 @@ int nn_adv_setup(nn_trainer *t, size_t max_local, char *err, size_t errlen)
         double s = t->pre.x_scale ? fabs((double)t->pre.x_scale[j]) : 1.0;
         a->e[j] = (float)(eps / s);
         a->a[j] = (float)(step / s);
-        a->lo[j] = (float)acc[j];
-        a->hi[j] = (float)-acc[D + j];
     }
-    free(acc);
     return 0;
 }
 

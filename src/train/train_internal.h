@@ -39,7 +39,8 @@ double nn_train_step_weight(const nn_trainer *t, long step);
 void nn_train_epoch_weights(nn_trainer *t);
 
 /* adversarial.c: --adversarial. setup sizes the buffers and takes the training set's range
- * (collective; 0 or the agreed exit status); perturb returns the local batch to train on,
+ * (scaled from nn_adv_raw_range's when there is one, else one pass over the rows; collective;
+ * 0 or the agreed exit status); perturb returns the local batch to train on,
  * x itself or the adversarial copy (no allocation); describe prints the banner's line. */
 int nn_adv_setup(nn_trainer *t, size_t max_local, char *err, size_t errlen);
 const float *nn_adv_perturb(nn_trainer *t, long step, const float *x, nn_batch_y y, size_t cnt);
