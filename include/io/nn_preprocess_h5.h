@@ -1,6 +1,5 @@
-/* nn_preprocess_h5.h: reading a checkpoint's /preprocess group (layout in nn_preprocess.h,
- * docs/nn-predict.md) with the HDF5 C API (writing it is part of nn_ckpt_write), and its
- * /encoder both ways. */
+/* nn_preprocess_h5.h: a checkpoint's or exported model's /preprocess group (layout in
+ * nn_preprocess.h, docs/nn-predict.md) and its /encoder, both ways, with the HDF5 C API. */
 #ifndef NN_PREPROCESS_H5_H
 #define NN_PREPROCESS_H5_H
 
@@ -18,6 +17,15 @@ int nn_preprocess_read(const char *ckpt, nn_preprocess *p, char *err, size_t err
  * images from memory this way); ckpt only names it in messages. */
 int nn_preprocess_read_fid(int64_t f, const char *ckpt, nn_preprocess *p, char *err,
                            size_t errlen);
+
+/* Writes one float32 vector v of n values as dataset name of group g (an hid_t), in the
+ * file's own layout (a checkpoint's chunked Fletcher32 tensors, an exported model's
+ * contiguous arrays); 0 or -1. */
+typedef int (*nn_h5_vec_writer)(int64_t g, const char *name, size_t n, const float *v);
+/* Writes group /preprocess of the open file f (an hid_t) from pre, which has x_shift: the
+ * method attribute, x_shift and x_scale, then those present of y_shift and y_scale,
+ * class_weight, x_min and x_max, each through vec. 0, or -1 when HDF5 failed. */
+int nn_preprocess_write_fid(int64_t f, const nn_preprocess *pre, nn_h5_vec_writer vec);
 
 /* /encoder: the raw-record encoder's text (nn_encode.h), as a 1-D dataset of one
  * variable-length UTF-8 string, the form of the data file's /meta/encoder. Checkpoints and

@@ -157,6 +157,12 @@ static int masks_read(hid_t f, const nn_layout *lo, unsigned char *out, unsigned
     return 0;
 }
 
+/* A vector of /preprocess (nn_h5_vec_writer): a tensor, as the model's. */
+static int pre_vec(int64_t g, const char *name, size_t n, const float *v)
+{
+    return tensor_write(g, name, 1, (hsize_t)n, 1, v);
+}
+
 /* The groups of a checkpoint: /model, /optimizer with the buffers present (m and v, or m as
  * the momentum buffer), and /preprocess when pre is not NULL. 0, or -1 on any failure. */
 static int groups_write(hid_t f, const nn_layout *lo, const float *params, const float *m,
@@ -175,26 +181,8 @@ static int groups_write(hid_t f, const nn_layout *lo, const float *params, const
     } else {
         rc = -1;
     }
-    if (pre) { /* the scaling nn-predict applies (nn_preprocess.h) */
-        hid_t pg = H5Gcreate2(f, "preprocess", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-        rc |= pg < 0 ? -1 : nn_h5_attr_str(pg, "method", pre->method, 0);
-        if (pg >= 0) {
-            rc |= tensor_write(pg, "x_shift", 1, (hsize_t)pre->d, 1, pre->x_shift);
-            rc |= tensor_write(pg, "x_scale", 1, (hsize_t)pre->d, 1, pre->x_scale);
-            if (pre->k > 0 && pre->y_shift) {
-                rc |= tensor_write(pg, "y_shift", 1, (hsize_t)pre->k, 1, pre->y_shift);
-                rc |= tensor_write(pg, "y_scale", 1, (hsize_t)pre->k, 1, pre->y_scale);
-            }
-            if (pre->nc > 0 && pre->class_weight)
-                rc |= tensor_write(pg, "class_weight", 1, (hsize_t)pre->nc, 1,
-                                   pre->class_weight);
-            if (pre->x_min && pre->x_max) { /* format 4: the training range (raw units) */
-                rc |= tensor_write(pg, "x_min", 1, (hsize_t)pre->d, 1, pre->x_min);
-                rc |= tensor_write(pg, "x_max", 1, (hsize_t)pre->d, 1, pre->x_max);
-            }
-            H5Gclose(pg);
-        }
-    }
+    if (pre) /* the scaling nn-predict applies (nn_preprocess.h) */
+        rc |= nn_preprocess_write_fid(f, pre, pre_vec);
     return rc;
 }
 
@@ -294,59 +282,26 @@ static const nn_attr_spec state_checksum_spec = {"/", "state_checksum", NN_AT_U6
 
 /* Reads attribute a into x (a string: a->len bytes; the layer sizes: an nn_ckpt_sizes). -1
  * when it is missing or not of its type and shape, or a string is longer than the reader
- * keeps: nothing is converted silently but numbers (to their width). */
+ * keeps: nothing is converted silently but numbers (to their width; nn_h5attr.h). */
 static int attr_get(hid_t f, const nn_attr_spec *a, void *x)
 {
-    if (H5Aexists_by_name(f, a->group, a->name, H5P_DEFAULT) <= 0)
+    hid_t obj = H5Oopen(f, a->group, H5P_DEFAULT);
+    if (obj < 0)
         return -1;
-    hid_t at = H5Aopen_by_name(f, a->group, a->name, H5P_DEFAULT, H5P_DEFAULT);
-    if (at < 0)
-        return -1;
-    hid_t t = H5Aget_type(at), s = H5Aget_space(at);
-    H5T_class_t cls = t >= 0 ? H5Tget_class(t) : H5T_NO_CLASS;
-    int nd = s >= 0 ? H5Sget_simple_extent_ndims(s) : -1;
-    hssize_t np = s >= 0 ? H5Sget_simple_extent_npoints(s) : -1;
-    herr_t rc = -1;
+    int rc = -1;
     switch (a->type) {
-    case NN_AT_I64:
-        if (cls == H5T_INTEGER && nd == 0)
-            rc = H5Aread(at, H5T_NATIVE_INT64, x);
-        break;
-    case NN_AT_U64:
-        if (cls == H5T_INTEGER && nd == 0)
-            rc = H5Aread(at, H5T_NATIVE_UINT64, x);
-        break;
-    case NN_AT_F64:
-        if (cls == H5T_FLOAT && nd == 0)
-            rc = H5Aread(at, H5T_NATIVE_DOUBLE, x);
-        break;
-    case NN_AT_STR:
-        if (cls == H5T_STRING && nd == 0 && H5Tis_variable_str(t) == 0 &&
-            H5Tget_size(t) <= a->len) {
-            char *buf = x;
-            hid_t mt = H5Tcopy(H5T_C_S1);
-            H5Tset_size(mt, a->len);
-            H5Tset_strpad(mt, H5T_STR_NULLTERM);
-            memset(buf, 0, a->len);
-            rc = H5Aread(at, mt, buf);
-            buf[a->len - 1] = '\0';
-            H5Tclose(mt);
-        }
-        break;
-    case NN_AT_I32S:
-        if (cls == H5T_INTEGER && nd == 1 && np >= 2 && np <= (hssize_t)a->len) {
-            nn_ckpt_sizes *sz = x;
-            rc = H5Aread(at, H5T_NATIVE_INT, sz->a);
-            sz->n = (int)np;
-        }
+    case NN_AT_I64: rc = nn_h5_attr_get_int(obj, a->name, H5T_NATIVE_INT64, x); break;
+    case NN_AT_U64: rc = nn_h5_attr_get_int(obj, a->name, H5T_NATIVE_UINT64, x); break;
+    case NN_AT_F64: rc = nn_h5_attr_get_f64(obj, a->name, x); break;
+    case NN_AT_STR: rc = nn_h5_attr_get_str(obj, a->name, x, a->len); break;
+    case NN_AT_I32S: {
+        nn_ckpt_sizes *sz = x;
+        rc = nn_h5_attr_get_ints(obj, a->name, sz->a, 2, a->len, &sz->n);
         break;
     }
-    if (s >= 0)
-        H5Sclose(s);
-    if (t >= 0)
-        H5Tclose(t);
-    H5Aclose(at);
-    return rc < 0 ? -1 : 0;
+    }
+    H5Oclose(obj);
+    return rc;
 }
 
 static const char *type_text(const nn_attr_spec *a, char *buf, size_t len)

@@ -1,5 +1,5 @@
-/* preprocess_h5.c: reads a checkpoint's /preprocess group (nn_preprocess.h) with the HDF5 C
- * API, and reads and writes its /encoder. Strings may be fixed-length (nn-train's writer) or
+/* preprocess_h5.c: reads and writes a checkpoint's /preprocess group (nn_preprocess.h) with
+ * the HDF5 C API, and its /encoder. Strings may be fixed-length (nn-train's writer) or
  * variable-length (h5py's default). */
 #include <hdf5.h>
 #include <stdio.h>
@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "nn_fileio.h"
+#include "nn_h5attr.h"
 #include "nn_preprocess_h5.h"
 
 /* Reads a scalar string attribute, fixed- or variable-length, into buf; 0 or -1. */
@@ -182,6 +183,28 @@ int nn_preprocess_read_fid(int64_t f, const char *ckpt, nn_preprocess *p, char *
 done:
     if (g >= 0)
         H5Gclose(g);
+    return rc;
+}
+
+int nn_preprocess_write_fid(int64_t f, const nn_preprocess *pre, nn_h5_vec_writer vec)
+{
+    hid_t g = H5Gcreate2(f, "preprocess", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    if (g < 0)
+        return -1;
+    int rc = nn_h5_attr_str(g, "method", pre->method, 0);
+    rc |= vec(g, "x_shift", (size_t)pre->d, pre->x_shift);
+    rc |= vec(g, "x_scale", (size_t)pre->d, pre->x_scale);
+    if (pre->k > 0 && pre->y_shift) {
+        rc |= vec(g, "y_shift", (size_t)pre->k, pre->y_shift);
+        rc |= vec(g, "y_scale", (size_t)pre->k, pre->y_scale);
+    }
+    if (pre->nc > 0 && pre->class_weight)
+        rc |= vec(g, "class_weight", (size_t)pre->nc, pre->class_weight);
+    if (pre->x_min && pre->x_max) { /* format 4: the training range (raw units) */
+        rc |= vec(g, "x_min", (size_t)pre->d, pre->x_min);
+        rc |= vec(g, "x_max", (size_t)pre->d, pre->x_max);
+    }
+    H5Gclose(g);
     return rc;
 }
 

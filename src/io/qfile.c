@@ -93,32 +93,11 @@ static int layer_write(hid_t model, const nn_qmodel *q, int i)
     return rc;
 }
 
-static int pre_write(hid_t f, const nn_preprocess *pre)
+/* A vector of /preprocess (nn_h5_vec_writer): contiguous, as the model's arrays. */
+static int pre_vec(int64_t g, const char *name, size_t n, const float *v)
 {
-    hid_t g = H5Gcreate2(f, "preprocess", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    if (g < 0)
-        return -1;
-    int rc = nn_h5_attr_str(g, "method", pre->method, 0);
-    rc |= array_write(g, "x_shift", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 1, (hsize_t)pre->d, 1,
-                      pre->x_shift);
-    rc |= array_write(g, "x_scale", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 1, (hsize_t)pre->d, 1,
-                      pre->x_scale);
-    if (pre->y_shift) {
-        rc |= array_write(g, "y_shift", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 1, (hsize_t)pre->k,
-                          1, pre->y_shift);
-        rc |= array_write(g, "y_scale", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 1, (hsize_t)pre->k,
-                          1, pre->y_scale);
-    }
-    if (pre->x_min && pre->x_max) { /* the training range (raw units), for --attack */
-        rc |= array_write(g, "x_min", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 1, (hsize_t)pre->d, 1,
-                          pre->x_min);
-        rc |= array_write(g, "x_max", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 1, (hsize_t)pre->d, 1,
-                          pre->x_max);
-    }
-    H5Gclose(g);
-    return rc;
+    return array_write(g, name, H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 1, (hsize_t)n, 1, v);
 }
-
 
 int nn_qfile_write(const char *path, const nn_qmodel *q, const nn_preprocess *pre,
                    const nn_qfile_meta *meta, char *err, size_t errlen)
@@ -161,8 +140,11 @@ int nn_qfile_write(const char *path, const nn_qmodel *q, const nn_preprocess *pr
         rc |= layer_write(model, q, i);
     if (model >= 0)
         H5Gclose(model);
-    if (rc == 0 && pre)
-        rc |= pre_write(f, pre);
+    if (rc == 0 && pre) {
+        nn_preprocess p = *pre; /* without the class weights: training only */
+        p.class_weight = NULL;
+        rc |= nn_preprocess_write_fid(f, &p, pre_vec);
+    }
     if (rc == 0 && enc)
         rc |= nn_encoder_write_fid(f, enc);
     rc = nn_h5_mem_save(f, rc == 0, tmp);
@@ -210,80 +192,6 @@ int nn_qfile_is(const char *path)
     }
     nn_input_guard_disarm();
     return is;
-}
-
-/* A scalar integer attribute of obj, read as memory type mt (NATIVE_INT64 or NATIVE_UINT64)
- * into v; 0 or -1. */
-static int attr_int(hid_t obj, const char *name, hid_t mt, void *v)
-{
-    if (H5Aexists(obj, name) <= 0)
-        return -1;
-    hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
-    hid_t t = a >= 0 ? H5Aget_type(a) : -1, s = a >= 0 ? H5Aget_space(a) : -1;
-    int ok = t >= 0 && s >= 0 && H5Tget_class(t) == H5T_INTEGER &&
-             H5Sget_simple_extent_ndims(s) == 0 && H5Aread(a, mt, v) >= 0;
-    if (s >= 0)
-        H5Sclose(s);
-    if (t >= 0)
-        H5Tclose(t);
-    if (a >= 0)
-        H5Aclose(a);
-    return ok ? 0 : -1;
-}
-
-static int attr_i64(hid_t obj, const char *name, int64_t *v)
-{
-    return attr_int(obj, name, H5T_NATIVE_INT64, v);
-}
-
-static int attr_u64(hid_t obj, const char *name, uint64_t *v)
-{
-    return attr_int(obj, name, H5T_NATIVE_UINT64, v);
-}
-
-/* A scalar fixed-length string attribute into buf (len bytes, NUL included); 0 or -1. */
-static int attr_str(hid_t obj, const char *name, char *buf, size_t len)
-{
-    if (H5Aexists(obj, name) <= 0)
-        return -1;
-    hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
-    hid_t t = a >= 0 ? H5Aget_type(a) : -1;
-    int ok = 0;
-    if (t >= 0 && H5Tget_class(t) == H5T_STRING && H5Tis_variable_str(t) == 0 &&
-        H5Tget_size(t) <= len) {
-        hid_t mt = H5Tcopy(H5T_C_S1);
-        H5Tset_size(mt, len);
-        H5Tset_strpad(mt, H5T_STR_NULLTERM);
-        memset(buf, 0, len);
-        ok = H5Aread(a, mt, buf) >= 0;
-        buf[len - 1] = '\0';
-        H5Tclose(mt);
-    }
-    if (t >= 0)
-        H5Tclose(t);
-    if (a >= 0)
-        H5Aclose(a);
-    return ok ? 0 : -1;
-}
-
-/* /layers: the sizes, 2 to NN_MAX_LAYERS + 1 of them. */
-static int attr_sizes(hid_t f, int *sizes, int *n)
-{
-    if (H5Aexists(f, "layers") <= 0)
-        return -1;
-    hid_t a = H5Aopen(f, "layers", H5P_DEFAULT);
-    hid_t t = a >= 0 ? H5Aget_type(a) : -1, s = a >= 0 ? H5Aget_space(a) : -1;
-    hssize_t np = s >= 0 ? H5Sget_simple_extent_npoints(s) : -1;
-    int ok = t >= 0 && H5Tget_class(t) == H5T_INTEGER && H5Sget_simple_extent_ndims(s) == 1 &&
-             np >= 2 && np <= NN_MAX_LAYERS + 1 && H5Aread(a, H5T_NATIVE_INT, sizes) >= 0;
-    *n = (int)np;
-    if (s >= 0)
-        H5Sclose(s);
-    if (t >= 0)
-        H5Tclose(t);
-    if (a >= 0)
-        H5Aclose(a);
-    return ok ? 0 : -1;
 }
 
 /* Dataset name of group g: its type class and size must be (cls, size) and its shape
@@ -335,7 +243,7 @@ static int read_layout(hid_t f, const char *what, const char *path, nn_layout *l
     int sizes[NN_MAX_LAYERS + 1], n = 0;
     char act[32], loss[32], why[256];
     int64_t format = 0;
-    if (attr_i64(f, "nnq_format", &format) != 0) {
+    if (nn_h5_attr_get_int(f, "nnq_format", H5T_NATIVE_INT64, &format) != 0) {
         snprintf(err, errlen, "%s %s: not an exported model (no nnq_format attribute; "
                  "nn-predict --export writes them, docs/export.md)", what, path);
         return -1;
@@ -345,8 +253,9 @@ static int read_layout(hid_t f, const char *what, const char *path, nn_layout *l
                  "%d", what, path, (long long)format, NN_QFILE_FORMAT);
         return -1;
     }
-    if (attr_sizes(f, sizes, &n) != 0 || attr_str(f, "activation", act, sizeof act) != 0 ||
-        attr_str(f, "loss", loss, sizeof loss) != 0) {
+    if (nn_h5_attr_get_ints(f, "layers", sizes, 2, NN_MAX_LAYERS + 1, &n) != 0 ||
+        nn_h5_attr_get_str(f, "activation", act, sizeof act) != 0 ||
+        nn_h5_attr_get_str(f, "loss", loss, sizeof loss) != 0) {
         snprintf(err, errlen, "%s %s: the layers, activation or loss attribute is missing or "
                  "malformed (damaged exported model)", what, path);
         return -1;
@@ -380,7 +289,7 @@ static int read_layers(hid_t f, const nn_layout *lo, nn_qmodel *q, char *err, si
         g[i] = H5Lexists(f, "/model", H5P_DEFAULT) > 0 && H5Lexists(f, name, H5P_DEFAULT) > 0
                    ? H5Gopen2(f, name, H5P_DEFAULT)
                    : -1;
-        if (g[i] < 0 || attr_str(g[i], "storage", st, sizeof st) != 0)
+        if (g[i] < 0 || nn_h5_attr_get_str(g[i], "storage", st, sizeof st) != 0)
             goto done;
         storage[i] = strcmp(st, "csc") == 0 ? NN_QSTORE_CSC : NN_QSTORE_INT8;
         if (storage[i] == NN_QSTORE_INT8 && strcmp(st, "int8") != 0)
@@ -459,10 +368,10 @@ int nn_qfile_read(const char *what, const char *path, nn_qmodel *q, nn_preproces
     char why[256];
     if (read_layout(f, what, path, &lo, err, errlen) != 0)
         goto done;
-    if (attr_u64(f, "checksum", &sum) != 0 ||
-        attr_str(f, "source", meta.source, sizeof meta.source) != 0 ||
-        attr_u64(f, "source_checksum", &meta.source_checksum) != 0 ||
-        attr_i64(f, "source_step", &meta.source_step) != 0) {
+    if (nn_h5_attr_get_int(f, "checksum", H5T_NATIVE_UINT64, &sum) != 0 ||
+        nn_h5_attr_get_str(f, "source", meta.source, sizeof meta.source) != 0 ||
+        nn_h5_attr_get_int(f, "source_checksum", H5T_NATIVE_UINT64, &meta.source_checksum) != 0 ||
+        nn_h5_attr_get_int(f, "source_step", H5T_NATIVE_INT64, &meta.source_step) != 0) {
         snprintf(err, errlen, "%s %s: a root attribute (checksum, source, source_checksum, "
                  "source_step) is missing or malformed (damaged exported model)", what, path);
         goto done;
