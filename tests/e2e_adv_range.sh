@@ -15,8 +15,7 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 nn_test_setup "$1" "${2:-}" adv-range-
 py=/usr/bin/python3
-"$py" -c 'import h5py, numpy' 2>/dev/null ||
-    skip "h5py or numpy is not installed (apt-get install python3-h5py)"
+need_h5py
 
 case_fgsm() {
     "$make_data" blobs b.h5 400 6 2 5 100 3.0 >/dev/null

@@ -21,8 +21,7 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 nn_test_setup "$1" "${2:-}" attack-
 py=/usr/bin/python3
-"$py" -c 'import h5py, numpy' 2>/dev/null ||
-    skip "h5py or numpy is not installed (apt-get install python3-h5py)"
+need_h5py
 
 make_robust() { # FILE SEED
     "$py" - "$1" "$2" <<'EOF'

@@ -16,7 +16,7 @@ set -euo pipefail
 nn_test_setup "$1" "$2" ckattrs-
 fixtures=$src/tests/fixtures
 export PYTHONDONTWRITEBYTECODE=1 # the reference is imported from scripts/
-/usr/bin/python3 -c 'import h5py, numpy' 2>/dev/null || { say "SKIP: no h5py"; exit 77; }
+need_h5py
 
 # The fixture's data and settings: a 4-8-3 classifier, adam, zscore inputs, 2 ranks, 3 epochs
 # of 6 steps; the fixture is its checkpoint after step 8 (inside epoch 2).

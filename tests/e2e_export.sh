@@ -22,12 +22,6 @@ ref=$here/export_ref.py
 pred() { local np=$1; shift; mpi_run "$np" "$predict" "$@"; }
 result() { grep '^result' "$1"; }
 acc_of() { sed -n 's/^result .* accuracy \([^ ]*\) .*/\1/p' "$1"; }
-have_h5py() {
-    /usr/bin/python3 -c 'import h5py, numpy' 2>/dev/null && return 0
-    [ "${CI:-}" = true ] && fail "python3-h5py is missing in CI"
-    echo "SKIP reference checks: python3-h5py not installed"
-    return 1
-}
 
 # A small classifier, wide enough that the pruned export shows the size ratio: 384-256-128-4.
 model() {

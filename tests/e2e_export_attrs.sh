@@ -13,8 +13,7 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 nn_test_setup "$1" "${2:-}" export-attrs-
 py=/usr/bin/python3
-"$py" -c 'import h5py, numpy' 2>/dev/null ||
-    skip "h5py or numpy is not installed (apt-get install python3-h5py)"
+need_h5py
 
 case_types() {
     "$make_data" blobs d.h5 200 8 3 1 40 >/dev/null

@@ -9,7 +9,7 @@ set -euo pipefail
 nn_test_setup "$1" "$2" e2e-serve-
 serve=$build/nn-serve
 client=$here/serve_client.py
-/usr/bin/python3 -c 'import h5py, numpy' 2>/dev/null || skip "python3-h5py is not installed"
+need_h5py
 command -v curl >/dev/null || skip "curl is not installed"
 
 # model KIND: trains a classifier (c) or a regressor with target scaling (r); sets ck and data.

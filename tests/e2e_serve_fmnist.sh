@@ -18,7 +18,7 @@ nn_test_setup "$1" "$2" e2e-serve-
 fm=${FMNIST_DIR:-/usr/share/datasets/fashion-mnist}
 [ -f "$fm/t10k-images-idx3-ubyte.gz" ] ||
     skip "no Fashion-MNIST in $fm (apt-get install dataset-fashion-mnist, or set FMNIST_DIR)"
-/usr/bin/python3 -c 'import h5py, numpy' 2>/dev/null || skip "python3-h5py is not installed"
+need_h5py
 
 "$nndata" import-idx --images "$fm/train-images-idx3-ubyte.gz" \
     --labels "$fm/train-labels-idx1-ubyte.gz" --test-images "$fm/t10k-images-idx3-ubyte.gz" \

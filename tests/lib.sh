@@ -48,6 +48,18 @@ skip() {
     echo "SKIP [$case_name]: $*"
     exit 77
 }
+# need_h5py: the case needs numpy and h5py (python3-h5py) for its reference: skip without.
+need_h5py() {
+    /usr/bin/python3 -c 'import h5py, numpy' 2>/dev/null ||
+        skip "python3-h5py (h5py and numpy) is not installed (scripts/install-deps.sh --tests)"
+}
+# have_h5py: whether a reference check that needs numpy and h5py can run; without them it
+# prints SKIP and returns 1 (skip_part: under CI=true it fails).
+have_h5py() {
+    /usr/bin/python3 -c 'import h5py, numpy' 2>/dev/null && return 0
+    skip_part "reference check: python3-h5py (h5py and numpy) is not installed"
+    return 1
+}
 # skip_part WHY: one check of a case cannot run here; the case goes on without it (SKIP is
 # printed), except under CI=true, where it fails.
 skip_part() {
