@@ -4,13 +4,16 @@
 #
 #   scripts/bench-serve.sh [--quick] [--duration S] [--model CKPT|DIR] [--data FILE.h5]
 #                          [--build DIR] [--serve-only | --python-only]
-#                          [--serve-args "FLAGS"] [--kinds "json1 json32 bin32"]
+#                          [--serve-args "FLAGS"] [--kinds "json1 json32 bin32"] [--rounds N]
 #
 # --model: a checkpoint, or a --checkpoint-dir (its 'latest'); --data: a file with /test rows
 # (the request bodies). Both default to out/fashion-mnist/ (scripts/fashion-mnist.sh is run
 # when they are absent). --build: where nn-serve is built (default build/, brought up to date).
 # --duration: seconds per measurement [10]; --quick: 2 s, a smoke run. --serve-args: flags
-# added to nn-serve's (--threads 2, say); --kinds: which request kinds to measure.
+# added to nn-serve's (--threads 2, say); --kinds: which request kinds to measure. --rounds N:
+# every cell measured N times, in N rounds over all of them [1]; the table then shows each
+# cell's medians (requests/s, p50 and p99 each on their own) and its errors summed, so that
+# one slow spell of a virtual machine does not decide a cell.
 #
 # Both servers run at once on 127.0.0.1 (the idle one costs nothing): nn-serve with its
 # defaults and --quiet, and scripts/serve_torch.py serve (ThreadingHTTPServer + PyTorch, the
@@ -38,6 +41,7 @@ only=""
 py=${TORCH_PYTHON:-/usr/bin/python3}
 serve_args=""
 kinds_arg="json1 json32 bin32"
+rounds=1
 usage() { sed -n '4,5p' "$0" | sed 's/^# *//' >&2; exit 2; }
 while [ $# -gt 0 ]; do
     case $1 in
@@ -49,6 +53,7 @@ while [ $# -gt 0 ]; do
     --serve-only) only=nn-serve ;;
     --serve-args) serve_args=${2?--serve-args needs flags}; shift ;;
     --kinds) kinds_arg=${2:?--kinds needs kinds}; shift ;;
+    --rounds) rounds=${2:?--rounds needs a count}; shift ;;
     --python-only) only=python ;;
     -h | --help) usage ;;
     *) echo "bench-serve: unknown argument '$1'; expected the flags at the top of $0" >&2; exit 2 ;;
@@ -58,6 +63,7 @@ done
 say() { echo "bench-serve: $*" >&2; }
 die() { echo "bench-serve: error: $*" >&2; exit 1; }
 [[ $secs =~ ^[0-9]+$ ]] && [ "$secs" -gt 0 ] || die "--duration $secs; expected whole seconds >= 1"
+[[ $rounds =~ ^[0-9]+$ ]] && [ "$rounds" -gt 0 ] || die "--rounds $rounds; expected a count >= 1"
 command -v wrk >/dev/null || die "wrk is not installed (scripts/install-deps.sh --bench)"
 "$py" -c 'import torch, h5py, numpy' 2>/dev/null ||
     die "$py cannot import torch, h5py and numpy (scripts/install-deps.sh --bench)"
@@ -189,19 +195,32 @@ measure() {
         END { printf "%s %.3f %.3f %d\n", rps, p50, p99, err }' <<<"$out"
 }
 
-declare -A fig=()
-for k in "${kinds[@]}"; do
-    for s in "${servers[@]}"; do
-        [ -z "${skip[$s:$k]:-}" ] || continue
-        measure "$s" "$k" 16 1 >/dev/null # warm-up, not counted
-    done
-    for c in 1 16 64; do
+declare -A fig=() runs=()
+for ((r = 1; r <= rounds; r++)); do
+    for k in "${kinds[@]}"; do
         for s in "${servers[@]}"; do
             [ -z "${skip[$s:$k]:-}" ] || continue
-            say "$s $k c$c (${secs} s)"
-            fig[$s:$k:$c]=$(measure "$s" "$k" "$c" "$secs")
+            measure "$s" "$k" 16 1 >/dev/null # warm-up, not counted
+        done
+        for c in 1 16 64; do
+            for s in "${servers[@]}"; do
+                [ -z "${skip[$s:$k]:-}" ] || continue
+                say "$s $k c$c (${secs} s${rounds:+, round $r of $rounds})"
+                runs[$s:$k:$c]+="$(measure "$s" "$k" "$c" "$secs")"$'\n'
+            done
         done
     done
+done
+# a cell's figure: the median of its rounds per column (errors: the sum)
+for key in "${!runs[@]}"; do
+    fig[$key]=$(printf '%s' "${runs[$key]}" | awk '
+        { for (c = 1; c <= 3; c++) v[c, NR] = $c; e += $4 }
+        END { for (c = 1; c <= 3; c++) {
+                  for (i = 1; i <= NR; i++) a[i] = v[c, i];
+                  for (i = 2; i <= NR; i++) for (j = i; j > 1 && a[j - 1] > a[j]; j--) {
+                      t = a[j]; a[j] = a[j - 1]; a[j - 1] = t }
+                  m[c] = NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }
+              printf "%s %.3f %.3f %d\n", m[1], m[2], m[3], e }')
 done
 # The HTTP floor: nn-serve's health check (no body, no model) one request at a time.
 floor=""
@@ -244,7 +263,7 @@ echo "model: $model ($(sed -n 's/.*(\(.*\)) version \([0-9]*\) on .*/\1, version
 echo "nn-serve: defaults (--threads and --model-threads = cores, --max-batch 1024, --batch-delay-us 0) and --quiet${serve_args:+ $serve_args};" \
     "python: scripts/serve_torch.py, ThreadingHTTPServer, HTTP/1.1 keep-alive, torch 1 intra-op thread, no access log"
 echo "load: wrk -t1 -cC -d${secs}s --latency, 1 thread, not pinned (server and wrk share the cores);" \
-    "one fixed body per kind, from the first /test rows; both servers measured in turn per cell"
+    "one fixed body per kind, from the first /test rows; both servers measured in turn per cell$([ "$rounds" = 1 ] || echo "; medians of $rounds rounds over every cell (errors summed)")"
 echo
 echo "| server | request | concurrency | requests/s | rows/s | p50 ms | p99 ms | errors | nn-serve / Python |"
 echo "|---|---|---:|---:|---:|---:|---:|---:|---:|"
