@@ -85,6 +85,10 @@ case_concurrency() {
     start --threads 4
     py concurrency "$url" "$name" "$data" val p.csv 32
     stop
+    # --max-connections over all workers (the acceptor hands each to the least loaded)
+    start --threads 2 --max-connections 3
+    py limit "$url" 3
+    stop
 }
 
 case_sigterm() {

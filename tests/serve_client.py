@@ -246,9 +246,53 @@ def auth(url, name, key):
     print("auth: health open, everything else 401 without the right key, 200 with it")
 
 
+def limit(url, n):
+    """--max-connections n: n keep-alive connections are served, one more is closed at once,
+    and once one of the n closes a new one is served again."""
+    import socket
+    import time
+    host, port = url.split("//")[1].split(":")
+    req = b"GET /v2/health/ready HTTP/1.1\r\nHost: x\r\n\r\n"
+
+    def ask(sock):
+        sock.settimeout(30)  # a hang guard only
+        try:
+            sock.sendall(req)
+            return sock.recv(64)
+        except (ConnectionResetError, BrokenPipeError):
+            return b""
+        except socket.timeout:
+            return None  # neither served nor closed
+    open_ = [socket.create_connection((host, int(port))) for _ in range(n)]
+    for k, sock in enumerate(open_):
+        if not ask(sock).startswith(b"HTTP/1.1 200"):
+            fail("connection %d of %d (the limit) not served" % (k + 1, n))
+    extra = socket.create_connection((host, int(port)))
+    if ask(extra) != b"":
+        fail("connection %d beyond --max-connections %d was served" % (n + 1, n))
+    extra.close()
+    open_.pop().close()
+    # the server counts the closed one out when its worker sees the close: retry until then
+    tries, until = 0, time.monotonic() + 30
+    while True:
+        tries += 1
+        sock = socket.create_connection((host, int(port)))
+        ok = ask(sock).startswith(b"HTTP/1.1 200")
+        sock.close()
+        if ok:
+            break
+        if time.monotonic() > until:
+            fail("no connection served after one of the %d closed (%d tries)" % (n, tries))
+    for sock in open_:
+        sock.close()
+    print("limit: %d connections served, the next closed at once, a new one served after one "
+          "closed (%d tries)" % (n, tries))
+
+
 if __name__ == "__main__":
     a = sys.argv
     {"endpoints": lambda: endpoints(a[2], a[3], a[4], a[5], a[6], a[7]),
      "concurrency": lambda: concurrency(a[2], a[3], a[4], a[5], a[6], int(a[7])),
      "bad": lambda: bad(a[2], a[3], a[4]),
-     "auth": lambda: auth(a[2], a[3], a[4])}[a[1]]()
+     "auth": lambda: auth(a[2], a[3], a[4]),
+     "limit": lambda: limit(a[2], int(a[3]))}[a[1]]()

@@ -1,17 +1,27 @@
-/* http.c: the HTTP edge (libmicrohttpd, epoll, a thread pool). A request's body is gathered up to
- * --max-body, then route() picks the endpoint on the model of the moment (a reference held
- * until the answer is queued); the protocols' parsing and answers are request.c's and
- * answer.c's, the model's work model.c's and batch.c's. Every request is counted in the
- * metrics. On stop: no new connections (quiesce), the requests begun finish (answers then carry
- * "Connection: close"), then the daemon stops and closes the idle connections. */
+/* http.c: the HTTP edge (libmicrohttpd, epoll). One acceptor thread takes the connections and
+ * hands each to the worker (one libmicrohttpd daemon with one epoll thread each) that has the
+ * fewest open: libmicrohttpd's own thread pool lets whichever worker wakes first accept up to
+ * ten at once, and 16 connections opened together could all land on one worker, which then
+ * served them on one core while the other idled (half the requests/s, in about one run of
+ * three). A request's body is gathered up to --max-body, then route() picks the endpoint on
+ * the model of the moment (a reference held until the answer is queued); the protocols'
+ * parsing and answers are request.c's and answer.c's, the model's work model.c's and
+ * batch.c's. Every request is counted in the metrics. On stop: no new connections (the
+ * acceptor stops and the listening socket closes), the requests begun finish (answers then
+ * carry "Connection: close"), then the daemons stop and close the idle connections. */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "nn_args.h"
@@ -19,8 +29,20 @@
 #include "nn_metrics.h"
 #include "nn_serve.h"
 
-struct nn_server {
+/* One worker: a daemon and its count of open connections (the acceptor's choice). */
+typedef struct {
     struct MHD_Daemon *d;
+    atomic_int open;
+} worker;
+
+struct nn_server {
+    worker *w;             /* n_w workers */
+    int n_w;
+    int lfd;               /* the listening socket */
+    long max_conn;         /* open connections at once, over all workers */
+    atomic_int open_all;
+    pthread_t acceptor;
+    int acceptor_up;
     nn_registry *g;
     nn_metrics *mx;
     atomic_long *arriving; /* bodies being read: the batcher may wait for them */
@@ -462,43 +484,129 @@ static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     pthread_mutex_unlock(&s->lock);
 }
 
-nn_server *nn_server_start(const nn_serve_config *cfg, nn_registry *g, nn_metrics *mx,
-                           atomic_long *arriving, const char *key, int *port, char *err,
-                           size_t errlen)
+/* A worker's connection opened or closed (libmicrohttpd's notification): its count. */
+static void conn_event(void *cls, struct MHD_Connection *conn, void **ctx,
+                       enum MHD_ConnectionNotificationCode code)
+{
+    (void)conn, (void)ctx;
+    worker *w = cls;
+    if (code == MHD_CONNECTION_NOTIFY_CLOSED)
+        atomic_fetch_sub(&w->open, 1);
+}
+
+/* The acceptor: each new connection to the worker with the fewest open, or closed at once
+ * when --max-connections are open. Ends when nn_server_stop shuts the socket down. */
+static void *acceptor(void *arg)
+{
+    nn_server *s = arg;
+    for (;;) {
+        struct sockaddr_storage sa;
+        socklen_t len = sizeof sa;
+        int fd = accept(s->lfd, (struct sockaddr *)&sa, &len);
+        if (fd < 0) {
+            if (errno == EINTR || errno == ECONNABORTED)
+                continue;
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+                poll(NULL, 0, 10); /* out of descriptors: let connections close first */
+                continue;
+            }
+            return NULL; /* EINVAL: shut down by nn_server_stop */
+        }
+        int best = 0, open = 0;
+        for (int i = 0; i < s->n_w; i++) {
+            int o = atomic_load(&s->w[i].open);
+            open += o;
+            if (o < atomic_load(&s->w[best].open))
+                best = i;
+        }
+        if (open >= s->max_conn) {
+            close(fd); /* refused: the limit */
+            continue;
+        }
+        atomic_fetch_add(&s->w[best].open, 1);
+        if (MHD_add_connection(s->w[best].d, fd, (struct sockaddr *)&sa, len) != MHD_YES)
+            atomic_fetch_sub(&s->w[best].open, 1); /* it closed fd; no close notification */
+    }
+}
+
+/* The listening socket on --host:--port (0: any free port, then *port says which). */
+static int listen_on(const nn_serve_config *cfg, int *port, char *err, size_t errlen)
 {
     struct sockaddr_in sa = {0};
     sa.sin_family = AF_INET;
     sa.sin_port = htons((uint16_t)cfg->port);
     if (inet_pton(AF_INET, cfg->host, &sa.sin_addr) != 1) {
         snprintf(err, errlen, "--host %s: expected an IPv4 address such as 127.0.0.1", cfg->host);
-        return NULL;
+        return -1;
     }
+    int one = 1, fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    socklen_t len = sizeof sa;
+    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
+        bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0 || listen(fd, SOMAXCONN) != 0 ||
+        getsockname(fd, (struct sockaddr *)&sa, &len) != 0) {
+        snprintf(err, errlen, "cannot listen on %s:%ld: %s (in use, or not an address of this "
+                 "host?)", cfg->host, cfg->port, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    *port = ntohs(sa.sin_port);
+    return fd;
+}
+
+static void stop_workers(nn_server *s)
+{
+    for (int i = 0; i < s->n_w; i++)
+        if (s->w[i].d)
+            MHD_stop_daemon(s->w[i].d);
+    free(s->w);
+}
+
+nn_server *nn_server_start(const nn_serve_config *cfg, nn_registry *g, nn_metrics *mx,
+                           atomic_long *arriving, const char *key, int *port, char *err,
+                           size_t errlen)
+{
     nn_server *s = calloc(1, sizeof *s);
     if (!s)
         return snprintf(err, errlen, "out of memory"), NULL;
-    *s = (nn_server){NULL, g, mx, arriving, key, (size_t)cfg->max_body, cfg->quiet,
-                     PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0};
-    s->d = MHD_start_daemon(
-        MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME, 0, NULL, NULL,
-        handler, s,
-        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->threads,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->max_conn,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->timeout,
-        MHD_OPTION_NOTIFY_COMPLETED, completed, s, MHD_OPTION_END);
-    if (!s->d) {
-        snprintf(err, errlen, "cannot listen on %s:%ld (in use, or not an address of this "
-                 "host?)", cfg->host, cfg->port);
+    *s = (nn_server){NULL, 0, -1, cfg->max_conn, 0, 0, 0, g, mx, arriving, key,
+                     (size_t)cfg->max_body, cfg->quiet, PTHREAD_MUTEX_INITIALIZER,
+                     PTHREAD_COND_INITIALIZER, 0, 0};
+    s->n_w = (int)cfg->threads;
+    if (!(s->w = calloc((size_t)s->n_w, sizeof *s->w))) {
+        snprintf(err, errlen, "out of memory");
         free(s);
         return NULL;
     }
-    const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
-    *port = info ? (int)info->port : (int)cfg->port;
+    int fail = 0;
+    for (int i = 0; i < s->n_w && !fail; i++) {
+        s->w[i].d = MHD_start_daemon(
+            MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME |
+                MHD_USE_NO_LISTEN_SOCKET,
+            0, NULL, NULL, handler, s,
+            MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->max_conn,
+            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->timeout,
+            MHD_OPTION_NOTIFY_COMPLETED, completed, s,
+            MHD_OPTION_NOTIFY_CONNECTION, conn_event, &s->w[i], MHD_OPTION_END);
+        fail = !s->w[i].d;
+    }
+    if (fail)
+        snprintf(err, errlen, "cannot start %d HTTP worker threads (libmicrohttpd)", s->n_w);
+    if (fail || (s->lfd = listen_on(cfg, port, err, errlen)) < 0 ||
+        (s->acceptor_up = pthread_create(&s->acceptor, NULL, acceptor, s) == 0) == 0) {
+        if (!fail && s->lfd >= 0)
+            snprintf(err, errlen, "cannot start the thread that accepts connections");
+        if (s->lfd >= 0)
+            close(s->lfd);
+        stop_workers(s);
+        free(s);
+        return NULL;
+    }
     return s;
 }
 
 /* No new connections; the requests begun finish and are answered (with Connection: close);
- * then the daemon closes the idle keep-alive connections and stops. */
+ * then the daemons close the idle keep-alive connections and stop. */
 void nn_server_stop(nn_server *s)
 {
     if (!s)
@@ -506,14 +614,14 @@ void nn_server_stop(nn_server *s)
     pthread_mutex_lock(&s->lock);
     s->stopping = 1;
     pthread_mutex_unlock(&s->lock);
-    MHD_socket fd = MHD_quiesce_daemon(s->d); /* no new connections from here on */
-    if (fd != MHD_INVALID_SOCKET)
-        close(fd); /* refuse at once, rather than queue in the backlog */
+    shutdown(s->lfd, SHUT_RDWR); /* the acceptor's accept fails: no new connections */
+    pthread_join(s->acceptor, NULL);
+    close(s->lfd); /* refuse at once, rather than queue in the backlog */
     pthread_mutex_lock(&s->lock);
     while (s->busy > 0)
         pthread_cond_wait(&s->idle, &s->lock);
     pthread_mutex_unlock(&s->lock);
-    MHD_stop_daemon(s->d);
+    stop_workers(s);
     free(s);
 }
 
