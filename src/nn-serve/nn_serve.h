@@ -35,7 +35,7 @@ typedef struct {
     const char *name;      /* the model's name in URLs; NULL: the file stem / the dir's name */
     const char *host;      /* address to bind */
     long port;             /* 0: any free port */
-    long threads;          /* libmicrohttpd's thread pool */
+    long threads;          /* HTTP workers: one libmicrohttpd epoll thread each (http.c) */
     long model_threads;    /* forward passes at once; 0: the cores, at most threads */
     long max_batch;        /* rows per request, and per forward pass */
     long batch_delay_us;   /* how long a pass may wait for rows on their way */
