@@ -24,7 +24,8 @@
 # (32 rows, JSON), bin32 (32 rows in the binary tensor data extension, outputs asked in binary).
 # For each kind and concurrency 1, 16, 64: wrk -t1 -cC -dS --latency with one Lua script per
 # kind that both servers get, nn-serve first and then Python, so a slow spell of a shared
-# machine falls on both alike. The load generator: one wrk thread, not pinned, so it takes at
+# machine falls on both alike; before each, both servers are let finish what the previous
+# one queued (their CPU time still for 0.2 s). The load generator: one wrk thread, not pinned, so it takes at
 # most one core and the server and wrk share the machine's cores as the kernel schedules them;
 # the same for both servers (pinning the server to one core and wrk to the other would measure
 # the server on half of a 2-core machine). A 1 s warm-up per server and kind is not counted.
@@ -195,6 +196,21 @@ measure() {
         END { printf "%s %.3f %.3f %d\n", rps, p50, p99, err }' <<<"$out"
 }
 
+# settle: waits until every server has stopped using the CPU (its user + system time the same
+# over 0.2 s; at most 10 s): a server still working through the requests queued in the cell
+# before would take cores from the next cell's server.
+settle() {
+    local p t0 t1 i
+    for p in "${pids[@]}"; do
+        for ((i = 0; i < 50; i++)); do
+            t0=$(awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null) || break
+            sleep 0.2 # sampling the counter, not a delay a figure depends on
+            t1=$(awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null) || break
+            [ "$t0" != "$t1" ] || break
+        done
+    done
+}
+
 declare -A fig=() runs=()
 for ((r = 1; r <= rounds; r++)); do
     for k in "${kinds[@]}"; do
@@ -205,6 +221,7 @@ for ((r = 1; r <= rounds; r++)); do
         for c in 1 16 64; do
             for s in "${servers[@]}"; do
                 [ -z "${skip[$s:$k]:-}" ] || continue
+                settle
                 say "$s $k c$c (${secs} s${rounds:+, round $r of $rounds})"
                 runs[$s:$k:$c]+="$(measure "$s" "$k" "$c" "$secs")"$'\n'
             done
