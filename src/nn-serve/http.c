@@ -40,9 +40,7 @@ struct nn_server {
     int n_w;
     int lfd;               /* the listening socket */
     long max_conn;         /* open connections at once, over all workers */
-    atomic_int open_all;
     pthread_t acceptor;
-    int acceptor_up;
     nn_registry *g;
     nn_metrics *mx;
     atomic_long *arriving; /* bodies being read: the batcher may wait for them */
@@ -512,14 +510,14 @@ static void *acceptor(void *arg)
             }
             return NULL; /* EINVAL: shut down by nn_server_stop */
         }
-        int best = 0, open = 0;
+        int best = 0, total = 0;
         for (int i = 0; i < s->n_w; i++) {
             int o = atomic_load(&s->w[i].open);
-            open += o;
+            total += o;
             if (o < atomic_load(&s->w[best].open))
                 best = i;
         }
-        if (open >= s->max_conn) {
+        if (total >= s->max_conn) {
             close(fd); /* refused: the limit */
             continue;
         }
@@ -569,7 +567,7 @@ nn_server *nn_server_start(const nn_serve_config *cfg, nn_registry *g, nn_metric
     nn_server *s = calloc(1, sizeof *s);
     if (!s)
         return snprintf(err, errlen, "out of memory"), NULL;
-    *s = (nn_server){NULL, 0, -1, cfg->max_conn, 0, 0, 0, g, mx, arriving, key,
+    *s = (nn_server){NULL, 0, -1, cfg->max_conn, 0, g, mx, arriving, key,
                      (size_t)cfg->max_body, cfg->quiet, PTHREAD_MUTEX_INITIALIZER,
                      PTHREAD_COND_INITIALIZER, 0, 0};
     s->n_w = (int)cfg->threads;
@@ -592,12 +590,14 @@ nn_server *nn_server_start(const nn_serve_config *cfg, nn_registry *g, nn_metric
     }
     if (fail)
         snprintf(err, errlen, "cannot start %d HTTP worker threads (libmicrohttpd)", s->n_w);
-    if (fail || (s->lfd = listen_on(cfg, port, err, errlen)) < 0 ||
-        (s->acceptor_up = pthread_create(&s->acceptor, NULL, acceptor, s) == 0) == 0) {
-        if (!fail && s->lfd >= 0)
-            snprintf(err, errlen, "cannot start the thread that accepts connections");
-        if (s->lfd >= 0)
-            close(s->lfd);
+    else if ((s->lfd = listen_on(cfg, port, err, errlen)) < 0)
+        fail = 1;
+    else if (pthread_create(&s->acceptor, NULL, acceptor, s) != 0) {
+        snprintf(err, errlen, "cannot start the thread that accepts connections");
+        close(s->lfd);
+        fail = 1;
+    }
+    if (fail) {
         stop_workers(s);
         free(s);
         return NULL;
