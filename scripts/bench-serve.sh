@@ -222,8 +222,9 @@ for ((r = 1; r <= rounds; r++)); do
             for s in "${servers[@]}"; do
                 [ -z "${skip[$s:$k]:-}" ] || continue
                 settle
-                say "$s $k c$c (${secs} s${rounds:+, round $r of $rounds})"
-                runs[$s:$k:$c]+="$(measure "$s" "$k" "$c" "$secs")"$'\n'
+                m=$(measure "$s" "$k" "$c" "$secs")
+                say "$s $k c$c (${secs} s, round $r of $rounds): requests/s p50 p99 errors: $m"
+                runs[$s:$k:$c]+="$m"$'\n'
             done
         done
     done
