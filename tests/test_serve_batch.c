@@ -3,7 +3,8 @@
  * together into the next; a pass waits for rows on their way only while some are, and a lone
  * request never waits (the test would hang until ctest's timeout if it did). Submitted rows
  * (nn_batcher_submit, what the HTTP side uses) are called back exactly once each, at once when
- * a slot is free, else by the executor that drains the queue. */
+ * a slot is free, else by the executor that drains the queue; queued rows (nn_batcher_queue)
+ * wait for nn_batcher_flush and then ride together. */
 #include <math.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -323,6 +324,44 @@ static void test_submit_called_back(void **state)
     nn_batcher_free(b);
 }
 
+/* nn_batcher_queue then nn_batcher_flush (an HTTP worker's round): queued rows are not run
+ * until the flush, which runs them on this thread in as few passes as max_batch allows (10
+ * requests of 1-4 rows, 23 rows, max_batch 16: two passes), each called back once with its own
+ * answers. A flush with nothing queued runs nothing. */
+static void test_queue_then_flush(void **state)
+{
+    (void)state;
+    recorder r = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, {0}, 0, 0, 0};
+    nn_batcher *b = recording(&r, (nn_batch_limits){16, 2, 0, NULL, NULL});
+    enum { N = 10 };
+    static sub u[N];
+    memset(u, 0, sizeof u);
+    backs = 0;
+    size_t rows = 0;
+    for (int i = 0; i < N; i++) {
+        fill(&u[i], i);
+        rows += u[i].n;
+        assert_int_equal(nn_batcher_queue(b, u[i].x, u[i].n, u[i].out, u[i].cls, called_back,
+                                          &u[i]), 0);
+    }
+    assert_int_equal(rows, 23);
+    assert_int_equal(backs, 0);
+    assert_int_equal(r.n_passes, 0);
+    nn_batcher_flush(b);
+    assert_int_equal(backs, N);
+    assert_int_equal(r.n_passes, 2);
+    assert_int_equal(r.sizes[0] + r.sizes[1], rows);
+    assert_true(r.sizes[0] <= 16 && r.sizes[1] <= 16);
+    for (int i = 0; i < N; i++) {
+        assert_int_equal(u[i].calls, 1);
+        assert_true(pthread_equal(u[i].by, pthread_self()));
+        check_answers(&u[i], i);
+    }
+    nn_batcher_flush(b);
+    assert_int_equal(r.n_passes, 2);
+    nn_batcher_free(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -331,6 +370,7 @@ int main(void)
         cmocka_unit_test(test_waits_for_arriving_rows),
         cmocka_unit_test(test_batched_equals_alone),
         cmocka_unit_test(test_submit_called_back),
+        cmocka_unit_test(test_queue_then_flush),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -204,8 +204,8 @@ static void enqueue(nn_batcher *b, job *j)
     pthread_cond_broadcast(&b->moved); /* an executor waiting for rows may take these */
 }
 
-int nn_batcher_submit(nn_batcher *b, const float *x, size_t n, float *out, long *cls,
-                      void (*back)(void *ctx), void *ctx)
+int nn_batcher_queue(nn_batcher *b, const float *x, size_t n, float *out, long *cls,
+                     void (*back)(void *ctx), void *ctx)
 {
     job *j = malloc(sizeof *j);
     if (!j)
@@ -213,6 +213,13 @@ int nn_batcher_submit(nn_batcher *b, const float *x, size_t n, float *out, long 
     *j = (job){x, n, out, cls, nn_now(), back, ctx, NULL};
     pthread_mutex_lock(&b->lock);
     enqueue(b, j);
+    pthread_mutex_unlock(&b->lock);
+    return 0;
+}
+
+void nn_batcher_flush(nn_batcher *b)
+{
+    pthread_mutex_lock(&b->lock);
     /* Passes while the queue has rows and a slot is free (every executor busy: one of them
      * takes these later); after a pass, only while no other executor is at work, which goes
      * on with the queue after its own pass: so this thread gets back to its connections. */
@@ -222,6 +229,14 @@ int nn_batcher_submit(nn_batcher *b, const float *x, size_t n, float *out, long 
             break;
     }
     pthread_mutex_unlock(&b->lock);
+}
+
+int nn_batcher_submit(nn_batcher *b, const float *x, size_t n, float *out, long *cls,
+                      void (*back)(void *ctx), void *ctx)
+{
+    if (nn_batcher_queue(b, x, n, out, cls, back, ctx) != 0)
+        return -1;
+    nn_batcher_flush(b);
     return 0;
 }
 

@@ -22,7 +22,8 @@ static const nn_arg options[] = {
      "TCP port; 0: any free port (the startup line names it)"},
     {"threads", 0, NN_ARG_LONG, OFF(threads), "0", "N", 0, 256, NULL, 0,
      "worker threads (libmicrohttpd, epoll, one each; a new connection goes to the one with "
-     "the fewest open); each runs one request at a time; 0: one per core"},
+     "the fewest open); each reads every request that is ready, then runs their rows in one "
+     "pass; 0: one per core"},
     {"model-threads", 0, NN_ARG_LONG, OFF(model_threads), "0", "N", 0, 256, NULL, 0,
      "forward passes at once; requests beyond them queue and ride together in the next "
      "pass; 0: the number of cores, at most --threads"},

@@ -1,16 +1,21 @@
 /* http.c: the HTTP edge (libmicrohttpd, epoll). One acceptor thread takes the connections and
- * hands each to the worker (one libmicrohttpd daemon with one epoll thread each) that has the
- * fewest open: libmicrohttpd's own thread pool lets whichever worker wakes first accept up to
- * ten at once, and 16 connections opened together could all land on one worker, which then
- * served them on one core while the other idled (half the requests/s, in about one run of
- * three). A request's body is gathered up to --max-body, then route() picks the endpoint on
- * the model of the moment (a reference held until the answer is queued); the protocols'
- * parsing and answers are request.c's and answer.c's, the model's work model.c's and
- * batch.c's. Every request is counted in the metrics. On stop: no new connections (the
- * acceptor stops and the listening socket closes), the requests begun finish (answers then
- * carry "Connection: close"), then the daemons stop and close the idle connections. */
+ * hands each to the worker that has the fewest open: libmicrohttpd's own thread pool lets
+ * whichever worker wakes first accept up to ten at once, and 16 connections opened together
+ * could all land on one worker, which then served them on one core while the other idled.
+ * Each worker is one libmicrohttpd daemon whose event loop the worker's own thread runs in
+ * rounds (work()): a round reads every connection that is ready, and the inference requests
+ * among them only queue their rows; after the round the worker runs the queued rows in one
+ * pass (one sgemm per layer for all of them, up to --max-batch rows) and their connections
+ * are answered in the next round. A request's body is gathered up to --max-body, then route()
+ * picks the endpoint on the model of the moment (a reference held until the answer is
+ * queued); the protocols' parsing and answers are request.c's and answer.c's, the model's work
+ * model.c's and batch.c's. Every request is counted in the metrics. On stop: no new
+ * connections (the acceptor stops and the listening socket closes), the requests begun finish
+ * (answers then carry "Connection: close"), then the workers and their daemons stop and close
+ * the idle connections. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -21,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -29,10 +35,32 @@
 #include "nn_metrics.h"
 #include "nn_serve.h"
 
-/* One worker: a daemon and its count of open connections (the acceptor's choice). */
+typedef struct nn_server nn_server;
+
+/* A connection accepted and not yet given to its worker's daemon. */
+typedef struct handed {
+    int fd;
+    socklen_t len;
+    struct sockaddr_storage sa;
+    struct handed *next;
+} handed;
+
+enum { HELD_MAX = 4 }; /* models one round of a worker queued rows on (2 during a reload) */
+
+/* One worker: a daemon, the thread that runs it, and its count of open connections (the
+ * acceptor's choice). */
 typedef struct {
     struct MHD_Daemon *d;
+    nn_server *s;
     atomic_int open;
+    atomic_int quit;
+    pthread_t thread;
+    int started;
+    int efd;                   /* eventfd: connections handed over, or quit */
+    pthread_mutex_t lock;      /* the hand-over list */
+    handed *inbox;
+    nn_serve_model *held[HELD_MAX]; /* models with rows queued in this round, a reference each */
+    int n_held;
 } worker;
 
 struct nn_server {
@@ -65,6 +93,7 @@ typedef struct {
     int done;             /* the rows are back */
     int parked;           /* the connection is suspended, waiting for them */
     struct MHD_Connection *conn;
+    worker *w;            /* the worker whose daemon has conn */
 } pending;
 
 typedef struct {
@@ -74,6 +103,7 @@ typedef struct {
     int answered; /* nn_metrics_end called */
     double t0;
     pending *p;   /* an inference in the batcher, or NULL */
+    worker *w;    /* the worker whose daemon has the connection */
 } conn_state;
 
 typedef struct {
@@ -128,6 +158,16 @@ static void pending_free(pending *p)
     free(p);
 }
 
+/* Wakes worker w's thread (new connections, a connection resumed by another thread, or quit).
+ * A resume alone signals libmicrohttpd's own channel, which the worker's round may have read
+ * and cleared after it looked for resumed connections: it would then sleep on the resumed one. */
+static void wake(worker *w)
+{
+    uint64_t one = 1;
+    if (write(w->efd, &one, sizeof one) < 0) { /* cannot fail: the counter is far from full */
+    }
+}
+
 /* The batcher's callback: the rows are back. Resumes the connection if it is parked; after
  * the unlock, p may be answered and freed by the request's thread at any moment. */
 static void rows_back(void *ctx)
@@ -137,9 +177,13 @@ static void rows_back(void *ctx)
     p->done = 1;
     int parked = p->parked;
     struct MHD_Connection *conn = p->conn;
+    worker *w = p->w;
     pthread_mutex_unlock(&p->lock);
-    if (parked) /* it stays suspended until this call: conn is valid */
+    if (parked) { /* it stays suspended until this call: conn is valid */
         MHD_resume_connection(conn);
+        if (!pthread_equal(pthread_self(), w->thread))
+            wake(w);
+    }
 }
 
 /* The answer of an inference whose rows are back. */
@@ -150,6 +194,19 @@ static void infer_answer(reply *r, pending *p)
         nn_serve_answer_tf(&r->out, p->m, p->q.n, p->out, p->cls);
     else
         nn_serve_answer_v2(&r->out, p->m, &p->q, p->out, p->cls, &r->json_len);
+}
+
+/* The worker queued rows on m in this round: it runs them (nn_batcher_flush) once the round
+ * has read every connection that is ready, so that their rows ride in one pass. */
+static int hold(worker *w, nn_serve_model *m)
+{
+    for (int i = 0; i < w->n_held; i++)
+        if (w->held[i] == m)
+            return 0;
+    if (w->n_held == HELD_MAX) /* not expected: a reload per request */
+        return -1;
+    w->held[w->n_held++] = nn_serve_model_ref(m);
+    return 0;
 }
 
 /* POST .../infer or :predict: parse, then hand the rows to the batcher. Either the answer
@@ -178,7 +235,7 @@ static void infer(nn_server *s, nn_serve_model *m, reply *r, int tf, conn_state 
     if (!st && !tf)
         st = nn_serve_check_outputs(m, &p->q, err, sizeof err);
     pthread_mutex_init(&p->lock, NULL);
-    p->tf = tf, p->conn = conn;
+    p->tf = tf, p->conn = conn, p->w = c->w;
     if (st) {
         fail(r, st, "%s", err);
         pending_free(p);
@@ -187,8 +244,8 @@ static void infer(nn_server *s, nn_serve_model *m, reply *r, int tf, conn_state 
     p->out = malloc(p->q.n * (size_t)K * sizeof(float));
     p->cls = malloc(p->q.n * sizeof(long));
     p->m = nn_serve_model_ref(m);
-    if (!p->out || !p->cls ||
-        nn_serve_predict(m, p->q.x, p->q.n, p->out, p->cls, rows_back, p) != 0) {
+    if (!p->out || !p->cls || hold(c->w, m) != 0 ||
+        nn_serve_predict_queued(m, p->q.x, p->q.n, p->out, p->cls, rows_back, p) != 0) {
         fail(r, 500, "out of memory for %zu rows of %d outputs", p->q.n, K);
         pending_free(p);
         return;
@@ -374,12 +431,14 @@ static enum MHD_Result respond(nn_server *s, const nn_serve_model *m,
 }
 
 /* A request begins: counted in flight, and (a POST) among the bodies on their way. */
-static conn_state *begin(nn_server *s, struct MHD_Connection *conn, const char *method)
+static conn_state *begin(worker *w, struct MHD_Connection *conn, const char *method)
 {
+    nn_server *s = w->s;
     conn_state *c = calloc(1, sizeof *c);
     if (!c)
         return NULL;
     c->t0 = nn_now();
+    c->w = w;
     const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
     c->too_big = cl && strtod(cl, NULL) > (double)s->max_body;
     if (strcmp(method, "POST") == 0) {
@@ -442,11 +501,12 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
                                const char *method, const char *version, const char *data,
                                size_t *size, void **con_cls)
 {
-    nn_server *s = cls;
+    worker *w = cls;
+    nn_server *s = w->s;
     conn_state *c = *con_cls;
     (void)version;
     if (!c)
-        return (*con_cls = begin(s, conn, method)) ? MHD_YES : MHD_NO;
+        return (*con_cls = begin(w, conn, method)) ? MHD_YES : MHD_NO;
     if (*size) {
         if (!c->too_big && c->body.len + *size > s->max_body)
             c->too_big = 1, nn_buf_free(&c->body);
@@ -521,10 +581,68 @@ static void *acceptor(void *arg)
             close(fd); /* refused: the limit */
             continue;
         }
-        atomic_fetch_add(&s->w[best].open, 1);
-        if (MHD_add_connection(s->w[best].d, fd, (struct sockaddr *)&sa, len) != MHD_YES)
-            atomic_fetch_sub(&s->w[best].open, 1); /* it closed fd; no close notification */
+        handed *h = malloc(sizeof *h);
+        if (!h) {
+            close(fd);
+            continue;
+        }
+        *h = (handed){fd, len, sa, NULL};
+        worker *w = &s->w[best];
+        atomic_fetch_add(&w->open, 1);
+        pthread_mutex_lock(&w->lock);
+        h->next = w->inbox;
+        w->inbox = h;
+        pthread_mutex_unlock(&w->lock);
+        wake(w);
     }
+}
+
+/* The worker's thread, woken: the connections handed over become its daemon's (the rest,
+ * resumed connections, are its daemon's round). */
+static void adopt(worker *w)
+{
+    uint64_t n;
+    if (read(w->efd, &n, sizeof n) < 0) { /* nothing to read: a spurious wake-up */
+    }
+    pthread_mutex_lock(&w->lock);
+    handed *h = w->inbox;
+    w->inbox = NULL;
+    pthread_mutex_unlock(&w->lock);
+    for (handed *next; h; h = next) {
+        next = h->next;
+        if (MHD_add_connection(w->d, h->fd, (struct sockaddr *)&h->sa, h->len) != MHD_YES)
+            atomic_fetch_sub(&w->open, 1); /* it closed fd; no close notification */
+        free(h);
+    }
+}
+
+/* A worker: rounds of its daemon's event loop. A round reads every connection that is ready;
+ * the requests among them queue their rows (infer), and after the round the worker runs
+ * them, together, in as few passes as --max-batch allows, and resumes their connections,
+ * answered in the next round. A lone request so waits for nothing but its own reading. */
+static void *work(void *arg)
+{
+    worker *w = arg;
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(w->d, MHD_DAEMON_INFO_EPOLL_FD);
+    struct pollfd pf[2] = {{info->epoll_fd, POLLIN, 0}, {w->efd, POLLIN, 0}};
+    int again = 0;
+    while (!atomic_load(&w->quit)) {
+        MHD_UNSIGNED_LONG_LONG to = 0;
+        int ms = again ? 0 : MHD_get_timeout(w->d, &to) != MHD_YES ? -1
+                             : to > INT_MAX ? INT_MAX : (int)to;
+        if (poll(pf, 2, ms) < 0 && errno != EINTR)
+            break; /* not expected: the descriptors are this worker's own */
+        if (pf[1].revents & POLLIN)
+            adopt(w);
+        MHD_run(w->d);
+        again = w->n_held > 0;
+        for (int i = 0; i < w->n_held; i++) {
+            nn_batcher_flush(w->held[i]->batch);
+            nn_serve_model_release(w->held[i]);
+        }
+        w->n_held = 0;
+    }
+    return NULL;
 }
 
 /* The listening socket on --host:--port (0: any free port, then *port says which). */
@@ -552,12 +670,49 @@ static int listen_on(const nn_serve_config *cfg, int *port, char *err, size_t er
     return fd;
 }
 
+/* Stops the workers' threads, then their daemons (which close the connections still open). */
 static void stop_workers(nn_server *s)
 {
-    for (int i = 0; i < s->n_w; i++)
-        if (s->w[i].d)
-            MHD_stop_daemon(s->w[i].d);
+    for (int i = 0; i < s->n_w; i++) {
+        worker *w = &s->w[i];
+        if (w->started) {
+            atomic_store(&w->quit, 1);
+            wake(w);
+            pthread_join(w->thread, NULL);
+        }
+        if (w->d)
+            MHD_stop_daemon(w->d);
+        for (handed *h = w->inbox, *next; h; h = next) {
+            next = h->next;
+            close(h->fd);
+            free(h);
+        }
+        if (w->efd >= 0)
+            close(w->efd);
+        pthread_mutex_destroy(&w->lock);
+    }
     free(s->w);
+}
+
+/* Worker i: its daemon (external epoll, run by its own thread) and that thread. */
+static int start_worker(nn_server *s, int i, const nn_serve_config *cfg)
+{
+    worker *w = &s->w[i];
+    w->s = s;
+    w->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (w->efd < 0)
+        return -1;
+    w->d = MHD_start_daemon(
+        MHD_USE_EPOLL | MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_NO_LISTEN_SOCKET, 0,
+        NULL, NULL, handler, w,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->max_conn,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->timeout,
+        MHD_OPTION_NOTIFY_COMPLETED, completed, s,
+        MHD_OPTION_NOTIFY_CONNECTION, conn_event, w, MHD_OPTION_END);
+    if (!w->d || pthread_create(&w->thread, NULL, work, w) != 0)
+        return -1;
+    w->started = 1;
+    return 0;
 }
 
 nn_server *nn_server_start(const nn_serve_config *cfg, nn_registry *g, nn_metrics *mx,
@@ -576,18 +731,13 @@ nn_server *nn_server_start(const nn_serve_config *cfg, nn_registry *g, nn_metric
         free(s);
         return NULL;
     }
-    int fail = 0;
-    for (int i = 0; i < s->n_w && !fail; i++) {
-        s->w[i].d = MHD_start_daemon(
-            MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME |
-                MHD_USE_NO_LISTEN_SOCKET,
-            0, NULL, NULL, handler, s,
-            MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->max_conn,
-            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->timeout,
-            MHD_OPTION_NOTIFY_COMPLETED, completed, s,
-            MHD_OPTION_NOTIFY_CONNECTION, conn_event, &s->w[i], MHD_OPTION_END);
-        fail = !s->w[i].d;
+    for (int i = 0; i < s->n_w; i++) {
+        s->w[i].efd = -1;
+        pthread_mutex_init(&s->w[i].lock, NULL);
     }
+    int fail = 0;
+    for (int i = 0; i < s->n_w && !fail; i++)
+        fail = start_worker(s, i, cfg) != 0;
     if (fail)
         snprintf(err, errlen, "cannot start %d HTTP worker threads (libmicrohttpd)", s->n_w);
     else if ((s->lfd = listen_on(cfg, port, err, errlen)) < 0)

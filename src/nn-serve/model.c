@@ -112,3 +112,10 @@ int nn_serve_predict(nn_serve_model *m, float *x, size_t n, float *out, long *cl
     nn_preprocess_apply_x(&m->pre, x, n, nn_serve_inputs(m));
     return nn_batcher_submit(m->batch, x, n, out, cls, back, ctx);
 }
+
+int nn_serve_predict_queued(nn_serve_model *m, float *x, size_t n, float *out, long *cls,
+                            void (*back)(void *ctx), void *ctx)
+{
+    nn_preprocess_apply_x(&m->pre, x, n, nn_serve_inputs(m));
+    return nn_batcher_queue(m->batch, x, n, out, cls, back, ctx);
+}

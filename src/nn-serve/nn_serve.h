@@ -85,6 +85,13 @@ int nn_batcher_run(nn_batcher *b, const float *x, size_t n, float *out, long *cl
  * memory (nothing queued, back not called). */
 int nn_batcher_submit(nn_batcher *b, const float *x, size_t n, float *out, long *cls,
                       void (*back)(void *ctx), void *ctx);
+/* nn_batcher_submit in two halves, for a caller that gathers several requests before their
+ * passes (an HTTP worker reading every connection that is ready): nn_batcher_queue queues the
+ * rows without running them (0, or -1 when out of memory); nn_batcher_flush runs the queued
+ * passes on this thread while a slot is free (the rest go to the executors at work). */
+int nn_batcher_queue(nn_batcher *b, const float *x, size_t n, float *out, long *cls,
+                     void (*back)(void *ctx), void *ctx);
+void nn_batcher_flush(nn_batcher *b);
 
 /* ---- the model (model.c): one loaded checkpoint, immutable once loaded ---- */
 typedef struct nn_serve_model {
@@ -120,6 +127,9 @@ static inline int nn_serve_inputs(const nn_serve_model *m) { return m->lo.sizes[
  * and cls hold the answers. 0, or -1 when out of memory. */
 int nn_serve_predict(nn_serve_model *m, float *x, size_t n, float *out, long *cls,
                            void (*back)(void *ctx), void *ctx);
+/* The same, queued only: the pass runs at nn_batcher_flush(m->batch) (or in an executor). */
+int nn_serve_predict_queued(nn_serve_model *m, float *x, size_t n, float *out, long *cls,
+                            void (*back)(void *ctx), void *ctx);
 
 /* ---- the model being served, and live updates (registry.c) ----
  * Requests take a reference to the current model for their whole life; a reload loads and
