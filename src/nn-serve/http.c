@@ -196,14 +196,15 @@ static void infer_answer(reply *r, pending *p)
         nn_serve_answer_v2(&r->out, p->m, &p->q, p->out, p->cls, &r->json_len);
 }
 
-/* The worker queued rows on m in this round: it runs them (nn_batcher_flush) once the round
- * has read every connection that is ready, so that their rows ride in one pass. */
+/* The worker queues rows on m in this round: it runs them (nn_batcher_flush) once the round
+ * has read every connection that is ready, so that their rows ride in one pass. -1: no room
+ * to note m (more reloads in one round than expected); the rows are then run at once. */
 static int hold(worker *w, nn_serve_model *m)
 {
     for (int i = 0; i < w->n_held; i++)
         if (w->held[i] == m)
             return 0;
-    if (w->n_held == HELD_MAX) /* not expected: a reload per request */
+    if (w->n_held == HELD_MAX)
         return -1;
     w->held[w->n_held++] = nn_serve_model_ref(m);
     return 0;
@@ -244,8 +245,9 @@ static void infer(nn_server *s, nn_serve_model *m, reply *r, int tf, conn_state 
     p->out = malloc(p->q.n * (size_t)K * sizeof(float));
     p->cls = malloc(p->q.n * sizeof(long));
     p->m = nn_serve_model_ref(m);
-    if (!p->out || !p->cls || hold(c->w, m) != 0 ||
-        nn_serve_predict_queued(m, p->q.x, p->q.n, p->out, p->cls, rows_back, p) != 0) {
+    int (*predict)(nn_serve_model *, float *, size_t, float *, long *, void (*)(void *),
+                   void *) = hold(c->w, m) == 0 ? nn_serve_predict_queued : nn_serve_predict;
+    if (!p->out || !p->cls || predict(m, p->q.x, p->q.n, p->out, p->cls, rows_back, p) != 0) {
         fail(r, 500, "out of memory for %zu rows of %d outputs", p->q.n, K);
         pending_free(p);
         return;
