@@ -181,9 +181,22 @@ int nn_registry_reload(nn_registry *g, int force)
         g->unresolved = 1;
     } else {
         g->unresolved = 0;
-        if (force || (!same_file(&id, &g->served) && !same_file(&id, &g->refused)))
-            if ((rc = swap_in(g, &id, err, sizeof err)) < 0)
-                g->refused = id; /* not tried again until it changes */
+        /* A checkpoint that fails to load while DIR/latest has moved on (nn-train's --keep
+         * removed it, superseded, while this looked) is not refused: the newer one is tried
+         * instead, a few times at most. */
+        for (int tries = 0; force || (!same_file(&id, &g->served) &&
+                                      !same_file(&id, &g->refused)); tries++) {
+            file_id now;
+            char why[1024];
+            if ((rc = swap_in(g, &id, err, sizeof err)) > 0)
+                break;
+            if (tries < 8 && resolve(g, &now, why, sizeof why) == 0 && !same_file(&now, &id)) {
+                id = now, rc = 0;
+                continue;
+            }
+            g->refused = id; /* not tried again until it changes */
+            break;
+        }
     }
     if (rc < 0) {
         fprintf(stderr, "nn-serve: refused a new model: %s; still serving version %s\n", err,
