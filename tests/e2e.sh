@@ -389,7 +389,7 @@ EOF2
     "$make_data" blobs o.h5 200 20 3 3 400 4.0
     out=$(run_np 2 --data o.h5 --layers 20,256,256,3 --epochs 60 --batch 16 --lr 0.003 \
           --patience 3 --checkpoint-dir es --metrics es.csv)
-    echo "$out" | grep -q "early stopping: no better validation loss for 3 epochs" ||
+    grep -q "early stopping: no better validation loss for 3 epochs" <<<"$out" ||
         fail "no early stop: $(echo "$out" | tail -3)"
     last=$(tail -1 es.csv | cut -d, -f1)
     [ "$last" -lt 60 ] || fail "ran all 60 epochs"

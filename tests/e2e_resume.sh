@@ -42,7 +42,7 @@ case_exact() {
     done
     # --resume FILE works too, and a finished run has nothing left to do
     out=$(run_np 2 --data d.h5 --layers 10,32,4 --resume "$(newest full)" --checkpoint-dir fin 2>&1)
-    echo "$out" | grep -q "nothing to do" || fail "resuming a finished run: $out"
+    grep -q "nothing to do" <<<"$out" || fail "resuming a finished run: $out"
 }
 
 case_signal() {
@@ -124,7 +124,7 @@ case_world() {
         cp two.csv w.csv
         out=$(run_np $np --data d.h5 --layers 10,32,4 --batch 64 --keep 1000 --checkpoint-dir w \
               --resume auto --metrics w.csv)
-        echo "$out" | grep -q "instead of 2" || fail "np $np: the change of rank count is not logged: $out"
+        grep -q "instead of 2" <<<"$out" || fail "np $np: the change of rank count is not logged: $out"
         a=$(tail -1 two.csv | cut -d, -f4); b=$(tail -1 w.csv | cut -d, -f4)
         awk -v a="$a" -v b="$b" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(d <= 1e-4 * a) }' ||
             fail "np $np: final val_loss $b, the 2-rank run's $a"
@@ -168,8 +168,8 @@ case_damaged() {
     head -c 3000 "$last" >cut.h5 && cp cut.h5 "$last"
     out=$(run_np 2 --data d.h5 --layers 10,32,4 --batch 64 --keep 1000 --checkpoint-dir c \
           --resume auto --epochs 3 2>&1)
-    echo "$out" | grep -q "warning: $last: .*falling back" || fail "no fallback warning: $out"
-    echo "$out" | grep -q "resume: $good" || fail "did not resume from $good: $out"
+    grep -q "warning: $last: .*falling back" <<<"$out" || fail "no fallback warning: $out"
+    grep -q "resume: $good" <<<"$out" || fail "did not resume from $good: $out"
     say "truncated newest checkpoint: warned and fell back to $(basename "$good")"
     # explicit bad checkpoints: one line, status 1, nothing written, the file untouched
     cp "$good" foreign.h5
