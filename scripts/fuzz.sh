@@ -100,6 +100,9 @@ triage() {
         elif [ "$kind" = ours ]; then
             ours=$((ours + 1))
             echo "  OURS  $f: $what"
+            # --ci's work directory goes at exit: the input stays in the build directory
+            mkdir -p "$build/kept" && cp "$f" "$build/kept/" &&
+                echo "        kept as $build/kept/$(basename "$f")"
             printf '%s\n' "$out" | grep -E "^    #[0-9]+ |ERROR|runtime error|^fuzz" | head -40 | sed 's/^/        /'
         else
             echo "  hdf5  $f: $what"
